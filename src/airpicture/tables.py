@@ -1,0 +1,225 @@
+"""In-memory shapes of the data-contract tables: structure of arrays, one row per element.
+
+The data contract (``docs/data-contract.md``) defines four tables. In memory each is a frozen
+dataclass of equal-length NumPy arrays; angles are radians (the ``*_deg`` columns are converted at
+the I/O edge), states are WGS-84 ECEF ``[x, y, z, vx, vy, vz]`` in m and m/s, times are float
+seconds since the Unix epoch.
+
+========================  ===================================================================
+table                     columns (in memory)
+========================  ===================================================================
+:class:`SensorTable`      a tuple of :class:`Sensor`, sorted by ``sensor_id``
+:class:`Detections`       t_s, sensor_index, range_m, azimuth_rad, elevation_rad,
+                          range_rate_mps, sensor_lat_rad, sensor_lon_rad, sensor_alt_m, row
+:class:`Truth`            t_s, object_id, kind, x (n, 6)
+:class:`TrackRows`        t_s, track_id, x (n, 6), cov_pos (n, 6), kind, status, nations
+========================  ===================================================================
+
+Missing optional values (``range_m`` of an IR detection, ``range_rate_mps`` of a sensor without
+Doppler) are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Self
+
+import numpy as np
+
+__all__ = [
+    "COV_POS_COLUMNS",
+    "SENSOR_KINDS",
+    "STATUS_NAMES",
+    "Detections",
+    "Sensor",
+    "SensorTable",
+    "TrackRows",
+    "Truth",
+    "cov_pos_from_matrix",
+    "cov_pos_to_matrix",
+]
+
+SENSOR_KINDS = ("radar", "ir")
+"""Sensor kinds of the data contract: ``radar`` measures range and angles, ``ir`` angles only."""
+
+STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
+"""Track status names; a status code is the index into this tuple."""
+
+COV_POS_COLUMNS = ("cov_xx", "cov_xy", "cov_xz", "cov_yy", "cov_yz", "cov_zz")
+"""Upper-triangle position covariance columns of the tracks table, in the order of ``cov_pos``."""
+
+
+class _Columns:
+    """Shared behaviour of the structure-of-arrays tables."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))  # type: ignore[arg-type]
+
+    def take(self, index: np.ndarray | slice) -> Self:
+        """Rows selected by an index array, boolean mask or slice, as a new table."""
+        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[arg-type]
+
+    @classmethod
+    def concat(cls, parts: Sequence[Self]) -> Self:
+        """Concatenate tables of the same kind row-wise (``parts`` must not be empty)."""
+        return cls(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(cls)  # type: ignore[arg-type]
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """One sensor of the sensors table (angles in radians, NaN where the contract allows empty).
+
+    For a moving platform the position is where it first reported; every detection carries the
+    platform's position at its own time.
+    """
+
+    sensor_id: str
+    nation: str
+    kind: str
+    lat_rad: float
+    lon_rad: float
+    alt_m: float
+    sigma_range_m: float
+    sigma_azimuth_rad: float
+    sigma_elevation_rad: float
+    sigma_range_rate_mps: float
+    max_range_m: float
+    scan_period_s: float
+    p_detect: float
+    clutter_per_scan: float
+
+    @property
+    def has_range(self) -> bool:
+        """True for sensors that measure range (radars)."""
+        return self.kind == "radar"
+
+    @property
+    def has_range_rate(self) -> bool:
+        """True for sensors that report range rate."""
+        return bool(np.isfinite(self.sigma_range_rate_mps))
+
+
+@dataclass(frozen=True)
+class SensorTable:
+    """The sensors of a scenario, sorted by ``sensor_id`` so that sensor indices sort like ids."""
+
+    sensors: tuple[Sensor, ...]
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.sensors, key=lambda s: s.sensor_id))
+        object.__setattr__(self, "sensors", ordered)
+        object.__setattr__(self, "_index", {s.sensor_id: i for i, s in enumerate(ordered)})
+
+    def __len__(self) -> int:
+        return len(self.sensors)
+
+    def __getitem__(self, i: int) -> Sensor:
+        return self.sensors[i]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.sensors)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Sensor ids, in index order."""
+        return tuple(s.sensor_id for s in self.sensors)
+
+    def index_of(self, sensor_id: str) -> int:
+        """Index of a sensor id (``KeyError`` if unknown)."""
+        return self._index[sensor_id]  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def nations(self) -> tuple[str, ...]:
+        """The distinct owning nations, sorted."""
+        return tuple(sorted({s.nation for s in self.sensors}))
+
+    def column(self, name: str) -> np.ndarray:
+        """One attribute of every sensor as an array, in index order (``column('sigma_range_m')``)."""
+        return np.array([getattr(s, name) for s in self.sensors])
+
+
+@dataclass(frozen=True)
+class Detections(_Columns):
+    """Detections (plots), one row each; all arrays have shape (n,).
+
+    ``sensor_index`` indexes a :class:`SensorTable`; ``row`` is the detection's 0-based position in
+    its arrival order (file row), the last key of the processing order ``(t_s, sensor_id, row)``.
+    """
+
+    t_s: np.ndarray
+    sensor_index: np.ndarray
+    range_m: np.ndarray
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    range_rate_mps: np.ndarray
+    sensor_lat_rad: np.ndarray
+    sensor_lon_rad: np.ndarray
+    sensor_alt_m: np.ndarray
+    row: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """A table with no rows and the right dtypes."""
+        f = np.empty(0, dtype=np.float64)
+        return cls(f, np.empty(0, np.int32), f, f, f, f, f, f, f, np.empty(0, np.int64))
+
+    def processing_order(self) -> np.ndarray:
+        """Indices that sort the rows by ``(t_s, sensor_index, row)``, the tracker's order."""
+        return np.lexsort((self.row, self.sensor_index, self.t_s))
+
+
+@dataclass(frozen=True)
+class Truth(_Columns):
+    """Ground truth states, one row per object per time: ``x`` has shape (n, 6), ECEF m and m/s."""
+
+    t_s: np.ndarray
+    object_id: np.ndarray
+    kind: np.ndarray
+    x: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrackRows(_Columns):
+    """The picture as rows: one per track per update time.
+
+    ``x`` has shape (n, 6) (ECEF m, m/s); ``cov_pos`` has shape (n, 6), the upper triangle of the
+    ECEF position covariance in m^2 in the order of :data:`COV_POS_COLUMNS`; ``status`` holds
+    names from :data:`STATUS_NAMES`; ``nations`` is the ``;``-separated list of contributing
+    nations.
+    """
+
+    t_s: np.ndarray
+    track_id: np.ndarray
+    x: np.ndarray
+    cov_pos: np.ndarray
+    kind: np.ndarray
+    status: np.ndarray
+    nations: np.ndarray
+
+    @classmethod
+    def empty(cls) -> TrackRows:
+        """A table with no rows and the right dtypes."""
+        s = np.empty(0, dtype=str)
+        return cls(np.empty(0), s, np.empty((0, 6)), np.empty((0, 6)), s, s, s)
+
+
+def cov_pos_from_matrix(P: np.ndarray) -> np.ndarray:
+    """Upper triangle of the position block of covariances ``P`` (n, 6, 6) as (n, 6)."""
+    i, j = np.triu_indices(3)
+    return P[:, i, j]
+
+
+def cov_pos_to_matrix(cov_pos: np.ndarray) -> np.ndarray:
+    """Symmetric (n, 3, 3) position covariances from the (n, 6) upper-triangle columns."""
+    n = cov_pos.shape[0]
+    out = np.empty((n, 3, 3))
+    i, j = np.triu_indices(3)
+    out[:, i, j] = cov_pos
+    out[:, j, i] = cov_pos
+    return out
