@@ -1,0 +1,1 @@
+"""Data association: ``gating`` (pre-gate and chi-square gate), ``assignment`` (clustered GNN)."""

@@ -1,0 +1,1 @@
+"""Batched state estimators: ``kalman`` (EKF predict, innovation, Joseph update)."""

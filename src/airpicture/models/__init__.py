@@ -1,0 +1,1 @@
+"""Physics: motion models (``motion``), measurement models (``measurement``)."""

@@ -1,0 +1,51 @@
+"""Gating: a coarse spatial pre-gate in ECEF, then the exact Mahalanobis gate on the survivors."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import chi2
+
+__all__ = ["candidate_pairs", "chi2_gate"]
+
+_BRUTE_FORCE_PAIRS = 20_000
+
+
+def chi2_gate(probability: float, dim: int) -> float:
+    """Squared-Mahalanobis gate that holds a true measurement with ``probability`` in ``dim`` dims."""
+    return float(chi2.ppf(probability, dim))
+
+
+def candidate_pairs(
+    track_pos: np.ndarray, radius_m: np.ndarray, det_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (track, detection) pairs closer than the track's pre-gate radius.
+
+    Parameters
+    ----------
+    track_pos : ndarray, shape (n, 3)
+        Predicted track positions, ECEF m.
+    radius_m : ndarray, shape (n,)
+        Pre-gate radius of each track, m; a superset bound of its Mahalanobis gate.
+    det_pos : ndarray, shape (m, 3)
+        Detection positions, ECEF m.
+
+    Returns
+    -------
+    track_idx, det_idx : ndarray of int64, shape (k,)
+        Candidate pairs, sorted by track then detection.
+    """
+    n, m = len(track_pos), len(det_pos)
+    if n == 0 or m == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    if n * m <= _BRUTE_FORCE_PAIRS:
+        d2 = ((track_pos[:, None, :] - det_pos[None, :, :]) ** 2).sum(axis=-1)
+        ti, dj = np.nonzero(d2 <= (radius_m**2)[:, None])
+        return ti.astype(np.int64), dj.astype(np.int64)
+    tree = cKDTree(det_pos)
+    hits = tree.query_ball_point(track_pos, r=radius_m, return_sorted=True)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n)
+    ti = np.repeat(np.arange(n, dtype=np.int64), counts)
+    dj = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+    return ti, dj

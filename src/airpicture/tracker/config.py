@@ -1,0 +1,71 @@
+"""Tracker settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airpicture.config import Interval, load_config, load_toml
+from airpicture.errors import ConfigError
+
+__all__ = ["TrackerConfig"]
+
+
+def _setting(default: float, low: float, high: float = float("inf"), *, integer: bool = False) -> Any:
+    return field(default=default, metadata={"check": Interval(low, high, "both", integer)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackerConfig:
+    """Settings of :class:`airpicture.tracker.Tracker`; every field has a working default.
+
+    Attributes
+    ----------
+    latency_window_s : float
+        How long the tracker waits for late reports before processing a time frame, s.
+    frame_s : float
+        Length of a processing frame, s; detections of one sensor within a frame form one scan.
+    process_noise_q : float
+        White-noise acceleration spectral density of the nearly-constant-velocity model, m^2/s^3.
+    gate_probability : float
+        Probability that the chi-square gate holds a true detection.
+    max_speed_mps : float
+        Speed bound of the objects to initiate on, m/s; sets a new track's velocity prior.
+    confirm_hits, confirm_window : int
+        M-of-N confirmation: M updates within the first N expected revisits.
+    delete_after_misses : int
+        A confirmed track is dropped after this many expected revisits without an update.
+    oosm_horizon_s : float
+        Reports later than the latency window but at most this old are still used
+        (out-of-sequence update); older ones are counted and reported.
+    """
+
+    latency_window_s: float = _setting(2.0, 0.0, 3600.0)
+    frame_s: float = _setting(1.0, 0.01, 60.0)
+    process_noise_q: float = _setting(1.0, 1e-9, 1e6)
+    gate_probability: float = _setting(0.999, 0.5, 0.999999)
+    max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
+    confirm_hits: int = _setting(3, 1, 100, integer=True)
+    confirm_window: int = _setting(5, 1, 100, integer=True)
+    delete_after_misses: int = _setting(5, 1, 1000, integer=True)
+    oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], *, source: str = "tracker settings") -> TrackerConfig:
+        """Settings from a mapping; keys not given take their defaults."""
+        config = load_config(cls, values, source=source)
+        if config.confirm_hits > config.confirm_window:
+            raise ConfigError(
+                source,
+                key="confirm_hits",
+                expected=f"at most confirm_window ({config.confirm_window})",
+                got=str(config.confirm_hits),
+            )
+        return config
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> TrackerConfig:
+        """Settings from a TOML file: a ``[tracker]`` table, or keys at the top level."""
+        data = load_toml(path)
+        return cls.from_mapping(data.get("tracker", data), source=str(path))

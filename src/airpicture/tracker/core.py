@@ -1,0 +1,530 @@
+"""The multi-sensor, multi-nation tracker: ordered detections in, a picture of tracks out.
+
+Processing follows the architecture's first principle: the picture is a deterministic function of
+the ordered stream of detections. Detections arrive in any order; they wait in a buffer for the
+latency window, then are processed in time frames on a fixed grid (``k * frame_s``), each frame in
+``(t_s, sensor_id, row)`` order. Within a frame, each sensor's scan is one association problem:
+
+1. coarse spatial pre-gate (k-d tree over ECEF) of tracks predicted to the scan;
+2. exact prediction of every candidate pair to the detection's own time, chi-square gate on the
+   Mahalanobis distance of the innovation;
+3. global-nearest-neighbour assignment on independent clusters, in three stages so firm tracks
+   choose first: confirmed and coasting tracks, then tentative tracks, then one-detection tracks;
+4. batched EKF update of the assigned pairs; every radar detection left over starts a track.
+
+Reports later than the window are used by an out-of-sequence update (Bar-Shalom's one-step
+"B1" algorithm) when they are at most ``oosm_horizon_s`` old, and counted either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from airpicture.association.assignment import gnn_assign
+from airpicture.association.gating import candidate_pairs, chi2_gate
+from airpicture.filters.kalman import Innovation, innovation, update
+from airpicture.models.measurement import (
+    SensorGeometry,
+    detection_positions,
+    measurement_noise,
+    measurement_vectors,
+    predict_measurements,
+    wrap_angle,
+)
+from airpicture.models.motion import cv_predict
+from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
+from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
+
+__all__ = ["Tracker", "TrackerStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackerStats:
+    """Counters of what the tracker did with its input."""
+
+    received: int = 0
+    processed: int = 0
+    late: int = 0
+    late_used: int = 0
+    late_unused: int = 0
+    initiated: int = 0
+    confirmed: int = 0
+    deleted: int = 0
+    unassociated_angle_only: int = 0
+    frames: int = 0
+    late_examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (no examples)."""
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class _SensorModel:
+    with_range: bool
+    with_range_rate: bool
+    R: np.ndarray
+    angle_cols: tuple[int, ...]
+    gate: float
+    nation_bit: int
+
+
+class Tracker:
+    """Multi-sensor tracker over WGS-84 ECEF states.
+
+    Parameters
+    ----------
+    sensors : SensorTable
+        Every sensor whose detections may arrive (any number of sensors and nations).
+    config : TrackerConfig, optional
+        Settings; defaults when omitted.
+
+    Examples
+    --------
+    >>> tracker = Tracker(sensors)                       # doctest: +SKIP
+    >>> rows = tracker.run(iter_detections(path, sensors))  # doctest: +SKIP
+    """
+
+    def __init__(self, sensors: SensorTable, config: TrackerConfig | None = None) -> None:
+        self.sensors = sensors
+        self.config = config if config is not None else TrackerConfig()
+        self.stats = TrackerStats()
+        self._nations = sensors.nations
+        self._models = [self._sensor_model(i) for i in range(len(sensors))]
+        self._scan_period_s = sensors.column("scan_period_s").astype(float)
+        self._table = TrackTable.empty(len(sensors))
+        self._pending: list[Detections] = []
+        self._max_t_seen = -math.inf
+        self._processed_until = -math.inf
+        self._next_number = 1
+        self._nation_labels: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ public API
+    def process(self, detections: Detections) -> TrackRows:
+        """Take a chunk of detections in arrival order; process every frame the window allows.
+
+        Returns
+        -------
+        TrackRows
+            The rows (track states and status changes) produced by this call.
+        """
+        out: list[TrackRows] = []
+        n = len(detections)
+        if n:
+            self.stats.received += n
+            late = detections.t_s < self._processed_until
+            if late.any():
+                out.append(self._process_late(detections.take(late)))
+                detections = detections.take(~late)
+            if len(detections):
+                self._pending.append(detections)
+                self._max_t_seen = max(self._max_t_seen, float(detections.t_s.max()))
+        watermark = self._max_t_seen - self.config.latency_window_s
+        out.extend(self._process_until(watermark))
+        return _concat_rows(out)
+
+    def flush(self) -> TrackRows:
+        """Process everything still waiting in the latency buffer (end of input)."""
+        return _concat_rows(self._process_until(math.inf))
+
+    def run(
+        self,
+        chunks: Iterable[Detections],
+        *,
+        on_rows: Callable[[TrackRows], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> TrackRows:
+        """Track a whole stream of detection chunks (arrival order) and return every row.
+
+        Parameters
+        ----------
+        chunks : iterable of Detections
+            The input, in arrival order.
+        on_rows : callable, optional
+            Called with the rows of each chunk as they are produced (for streaming output); when
+            given, the returned table is empty.
+        progress : callable, optional
+            Called with the number of detections of each chunk once it is taken in.
+        """
+        parts: list[TrackRows] = []
+        sink = on_rows if on_rows is not None else parts.append
+        for chunk in chunks:
+            sink(self.process(chunk))
+            if progress is not None:
+                progress(len(chunk))
+        sink(self.flush())
+        return _concat_rows(parts)
+
+    @property
+    def tracks(self) -> TrackTable:
+        """The live track table (read it, do not modify it)."""
+        return self._table
+
+    def track_ids(self, numbers: np.ndarray) -> np.ndarray:
+        """Track id strings of track numbers."""
+        return np.array([f"T{int(k):06d}" for k in numbers], dtype=str)
+
+    # ------------------------------------------------------------------ set-up
+    def _sensor_model(self, i: int) -> _SensorModel:
+        s = self.sensors[i]
+        with_rr = s.has_range_rate and s.has_range
+        R = measurement_noise(self.sensors, i, with_range_rate=with_rr)
+        angle_cols = (1, 2) if s.has_range else (0, 1)
+        gate = chi2_gate(self.config.gate_probability, R.shape[0])
+        return _SensorModel(s.has_range, with_rr, R, angle_cols, gate, self._nations.index(s.nation))
+
+    # ------------------------------------------------------------------ frames
+    def _process_until(self, watermark: float) -> list[TrackRows]:
+        if not self._pending:
+            return []
+        frame_s = self.config.frame_s
+        dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
+        frame = np.floor(dets.t_s / frame_s).astype(np.int64)
+        ready = (frame + 1) * frame_s <= watermark if math.isfinite(watermark) else np.ones(len(dets), bool)
+        if not ready.any():
+            self._pending = [dets]
+            return []
+        rest = dets.take(~ready)
+        self._pending = [rest] if len(rest) else []
+        todo = dets.take(ready)
+        order = todo.processing_order()
+        todo = todo.take(order)
+        frame = np.floor(todo.t_s / frame_s).astype(np.int64)
+        bounds = np.flatnonzero(np.diff(frame)) + 1
+        out = []
+        for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(todo)], strict=True):
+            k = int(frame[start])
+            out.append(self._process_frame(todo.take(slice(start, stop)), (k + 1) * frame_s))
+        return out
+
+    def _process_frame(self, dets: Detections, t_end_s: float) -> TrackRows:
+        self.stats.frames += 1
+        self.stats.processed += len(dets)
+        updated = np.zeros(len(self._table), dtype=bool)
+        for group in self._scans(dets):
+            updated = self._assimilate(group, updated)
+        self._processed_until = t_end_s
+        return self._lifecycle(t_end_s, updated)
+
+    def _scans(self, dets: Detections) -> list[Detections]:
+        """Split a frame into scans: one sensor's detections within one scan period."""
+        by_sensor = np.lexsort((dets.row, dets.t_s, dets.sensor_index))
+        dets = dets.take(by_sensor)
+        period = self._scan_period_s[dets.sensor_index]
+        sensor_change = np.r_[True, np.diff(dets.sensor_index) != 0]
+        first_t = np.maximum.accumulate(np.where(sensor_change, np.arange(len(dets)), 0))
+        scan = np.floor((dets.t_s - dets.t_s[first_t]) / period).astype(np.int64)
+        key_change = sensor_change | np.r_[False, np.diff(scan) != 0]
+        starts = np.flatnonzero(key_change)
+        stops = np.r_[starts[1:], len(dets)]
+        groups = [dets.take(slice(a, b)) for a, b in zip(starts, stops, strict=True)]
+        groups.sort(key=lambda g: (float(g.t_s[0]), int(g.sensor_index[0])))
+        return groups
+
+    # ------------------------------------------------------------------ association
+    def _assimilate(self, group: Detections, updated: np.ndarray) -> np.ndarray:
+        sensor = int(group.sensor_index[0])
+        model = self._models[sensor]
+        z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
+        geometry = SensorGeometry.of_detections(group)
+        det_pos = det_cov = None
+        if model.with_range:
+            s = self.sensors[sensor]
+            var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
+            det_pos, det_cov = detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+        remaining = np.ones(len(group), dtype=bool)
+        table = self._table
+        stages = (
+            (table.status == CONFIRMED) | (table.status == COASTING),
+            (table.status == TENTATIVE) & (table.hits >= 2),
+            (table.status == TENTATIVE) & (table.hits < 2),
+        )
+        for stage in stages:
+            track_idx = np.flatnonzero(stage)
+            det_idx = np.flatnonzero(remaining)
+            if len(track_idx) == 0 or len(det_idx) == 0:
+                continue
+            ti, dj = self._candidates(track_idx, group, det_idx, det_pos, det_cov)
+            if len(ti) == 0:
+                continue
+            xp, Pp = cv_predict(table.x[ti], table.P[ti], group.t_s[dj] - table.t_s[ti], table.q[ti])
+            zp, H = predict_measurements(
+                xp, geometry.take(dj), with_range=model.with_range, with_range_rate=model.with_range_rate
+            )
+            nu = z[dj] - zp
+            nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
+            inn = innovation(nu, Pp, H, model.R)
+            ok = inn.d2 <= model.gate
+            if not ok.any():
+                continue
+            ok_idx = np.flatnonzero(ok)
+            at, ad = gnn_assign(
+                ti[ok], dj[ok], (inn.d2 + inn.log_det_S)[ok], len(table), len(group)
+            )
+            # Map each assigned (track, detection) back to its gated pair.
+            keys = ti[ok] * len(group) + dj[ok]
+            sel = ok_idx[np.searchsorted(keys, at * len(group) + ad)]
+            sub = Innovation(inn.nu[sel], inn.S[sel], inn.L[sel], inn.d2[sel], inn.log_det_S[sel])
+            x_new, P_new = update(xp[sel], Pp[sel], H[sel], model.R, sub)
+            table.x[at] = x_new
+            table.P[at] = P_new
+            table.t_s[at] = group.t_s[ad]
+            table.hits[at] += 1
+            table.nations[at] |= 1 << model.nation_bit
+            table.last_seen_s[at, sensor] = group.t_s[ad]
+            updated[at] = True
+            remaining[ad] = False
+        left = np.flatnonzero(remaining)
+        if len(left) and model.with_range:
+            self._initiate(group.take(left), sensor, det_pos[left], det_cov[left], z[left])
+            updated = np.r_[updated, np.ones(len(left), dtype=bool)]
+        elif len(left):
+            self.stats.unassociated_angle_only += len(left)
+        return updated
+
+    def _candidates(
+        self,
+        track_idx: np.ndarray,
+        group: Detections,
+        det_idx: np.ndarray,
+        det_pos: np.ndarray | None,
+        det_cov: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-gated (track, detection) pairs as indices into the table and the group."""
+        table = self._table
+        if det_pos is None:  # angle-only sensor: every pair goes to the exact gate
+            ti = np.repeat(track_idx, len(det_idx))
+            dj = np.tile(det_idx, len(track_idx))
+            return ti, dj
+        t_ref = float(group.t_s[det_idx].mean())
+        spread = float(np.abs(group.t_s[det_idx] - t_ref).max())
+        dt = t_ref - table.t_s[track_idx]
+        x = table.x[track_idx]
+        P = table.P[track_idx]
+        pos = x[:, :3] + x[:, 3:] * dt[:, None]
+        tr_pp = np.trace(P[:, :3, :3], axis1=1, axis2=2)
+        tr_pv = np.trace(P[:, :3, 3:], axis1=1, axis2=2)
+        tr_vv = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
+        a = np.abs(dt) + spread
+        var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + table.q[track_idx] * a**3
+        det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
+        speed = np.linalg.norm(x[:, 3:], axis=1)
+        radius = math.sqrt(self._models[int(group.sensor_index[0])].gate) * np.sqrt(var_pos + det_var)
+        radius += speed * spread
+        ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
+        return track_idx[ti], det_idx[dj]
+
+    # ------------------------------------------------------------------ initiation
+    def _initiate(
+        self, dets: Detections, sensor: int, pos: np.ndarray, pos_cov: np.ndarray, z: np.ndarray
+    ) -> None:
+        m = len(dets)
+        model = self._models[sensor]
+        v_max = self.config.max_speed_mps
+        x = np.zeros((m, 6))
+        x[:, :3] = pos
+        P = np.zeros((m, 6, 6))
+        P[:, :3, :3] = pos_cov
+        prior = v_max**2 / 3.0
+        if model.with_range_rate:
+            # Radial velocity is measured: a narrow prior along the line of sight.
+            los = pos - SensorGeometry.of_detections(dets).ecef
+            u = los / np.linalg.norm(los, axis=1, keepdims=True)
+            rr = z[:, -1]
+            x[:, 3:] = rr[:, None] * u
+            uu = u[:, :, None] * u[:, None, :]
+            var_rr = self.sensors[sensor].sigma_range_rate_mps ** 2
+            P[:, 3:, 3:] = prior * (np.eye(3) - uu) + var_rr * uu
+        else:
+            P[:, 3:, 3:] = prior * np.eye(3)
+        last_seen = np.full((m, len(self.sensors)), np.nan)
+        last_seen[:, sensor] = dets.t_s
+        numbers = np.arange(self._next_number, self._next_number + m, dtype=np.int64)
+        self._next_number += m
+        self.stats.initiated += m
+        self._table.extend(
+            TrackTable(
+                x=x,
+                P=P,
+                t_s=dets.t_s.copy(),
+                t_first_s=dets.t_s.copy(),
+                number=numbers,
+                status=np.full(m, TENTATIVE, np.int8),
+                hits=np.ones(m, np.int32),
+                q=np.full(m, self.config.process_noise_q),
+                nations=np.full(m, 1 << model.nation_bit, np.int64),
+                last_seen_s=last_seen,
+            )
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    def _lifecycle(self, t_s: float, updated: np.ndarray) -> TrackRows:
+        """Confirm, coast and drop tracks at the end of a frame; return the frame's rows."""
+        table = self._table
+        cfg = self.config
+        seen = np.isfinite(table.last_seen_s)
+        ratio = np.where(seen, (t_s - table.last_seen_s) / self._scan_period_s, np.inf).min(axis=1)
+        missed = np.floor(ratio - 0.5).clip(min=0)
+        period_min = np.where(seen, self._scan_period_s, np.inf).min(axis=1)
+        opportunities = np.floor((t_s - table.t_first_s) / period_min - 0.5).clip(min=0) + 1
+        old_status = table.status.copy()
+        tentative = table.status == TENTATIVE
+        drop_tentative = tentative & (opportunities - table.hits > cfg.confirm_window - cfg.confirm_hits)
+        confirm = tentative & ~drop_tentative & (table.hits >= cfg.confirm_hits)
+        firm = ~tentative | confirm
+        drop_firm = firm & (missed >= cfg.delete_after_misses)
+        status = table.status
+        status[confirm] = CONFIRMED
+        status[firm & ~drop_firm & (missed >= 1)] = COASTING
+        status[firm & ~drop_firm & (missed < 1)] = CONFIRMED
+        drop = drop_tentative | drop_firm
+        self.stats.confirmed += int(confirm.sum())
+        self.stats.deleted += int(drop.sum())
+        changed = (status != old_status) | drop
+        emit = (updated | changed) & ~drop
+        rows = [self._rows(np.flatnonzero(emit), None)]
+        if drop.any():
+            rows.append(self._rows(np.flatnonzero(drop), t_s))
+        table.keep(~drop)
+        return _concat_rows(rows)
+
+    def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
+        """Rows for tracks ``idx``: at their own time, or predicted to ``t_s`` and marked deleted."""
+        table = self._table
+        x, P, t = table.x[idx], table.P[idx], table.t_s[idx]
+        status = table.status[idx]
+        if t_s is not None:
+            x, P = cv_predict(x, P, t_s - t, table.q[idx])
+            t = np.full(len(idx), t_s)
+            status = np.full(len(idx), DELETED)
+        return TrackRows(
+            t_s=t.copy(),
+            track_id=self.track_ids(table.number[idx]),
+            x=x.copy(),
+            cov_pos=cov_pos_from_matrix(P),
+            kind=np.full(len(idx), "unknown"),
+            status=np.asarray(STATUS_NAMES)[status],
+            nations=np.array([self._nation_label(int(b)) for b in table.nations[idx]], dtype=str),
+        )
+
+    def _nation_label(self, bits: int) -> str:
+        label = self._nation_labels.get(bits)
+        if label is None:
+            label = ";".join(n for i, n in enumerate(self._nations) if bits >> i & 1)
+            self._nation_labels[bits] = label
+        return label
+
+    # ------------------------------------------------------------------ out of sequence
+    def _process_late(self, dets: Detections) -> TrackRows:
+        """Use reports older than the processed frames (out-of-sequence measurements)."""
+        n = len(dets)
+        self.stats.late += n
+        horizon = self._processed_until - self.config.oosm_horizon_s
+        usable = dets.t_s >= horizon
+        too_old = n - int(usable.sum())
+        if too_old:
+            self.stats.late_unused += too_old
+            self._note_late(dets.take(~usable), "older than the out-of-sequence horizon")
+        dets = dets.take(usable)
+        if not len(dets):
+            return TrackRows.empty()
+        order = dets.processing_order()
+        dets = dets.take(order)
+        updated = np.zeros(len(self._table), dtype=bool)
+        for group in self._scans(dets):
+            used = self._assimilate_late(group, updated)
+            self.stats.late_used += int(used.sum())
+            self.stats.late_unused += int((~used).sum())
+            if (~used).any():
+                self._note_late(group.take(~used), "matched no track")
+        self.stats.processed += len(dets)
+        idx = np.flatnonzero(updated)
+        return self._rows(idx, None)
+
+    def _note_late(self, dets: Detections, why: str) -> None:
+        log.info("%d late detection(s) not used: %s", len(dets), why)
+        if len(self.stats.late_examples) < 20:
+            self.stats.late_examples.append(
+                f"row {int(dets.row[0])} (t_s={float(dets.t_s[0]):.3f}, "
+                f"sensor {self.sensors[int(dets.sensor_index[0])].sensor_id}): {why}"
+            )
+
+    def _assimilate_late(self, group: Detections, updated: np.ndarray) -> np.ndarray:
+        """Out-of-sequence update of firm tracks; returns which detections were used.
+
+        Retrodiction to the report time d from the track's time k (Bar-Shalom, "Update with
+        out-of-sequence measurements in tracking: exact solution", IEEE Trans. AES 38(3), 2002,
+        algorithm B1): x_d = F(d,k) x_k, P_d = F P_k F^T + Q(|d - k|), P_xz = P_k F^T H^T,
+        x_k+ = x_k + P_xz S^-1 nu, P_k+ = P_k - P_xz S^-1 P_xz^T with S = H P_d H^T + R.
+        A track older than the report is simply predicted forward and updated.
+        """
+        sensor = int(group.sensor_index[0])
+        model = self._models[sensor]
+        table = self._table
+        used = np.zeros(len(group), dtype=bool)
+        firm = np.flatnonzero(table.status != TENTATIVE)
+        if len(firm) == 0:
+            return used
+        z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
+        det_pos = det_cov = None
+        if model.with_range:
+            s = self.sensors[sensor]
+            var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
+            det_pos, det_cov = detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+        ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov)
+        if len(ti) == 0:
+            return used
+        dt = group.t_s[dj] - table.t_s[ti]
+        xd, Pd = cv_predict(table.x[ti], table.P[ti], dt, table.q[ti])
+        zp, H = predict_measurements(
+            xd, SensorGeometry.of_detections(group.take(dj)),
+            with_range=model.with_range, with_range_rate=model.with_range_rate,
+        )
+        nu = z[dj] - zp
+        nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
+        inn = innovation(nu, Pd, H, model.R)
+        ok = np.flatnonzero(inn.d2 <= model.gate)
+        if len(ok) == 0:
+            return used
+        at, ad = gnn_assign(ti[ok], dj[ok], (inn.d2 + inn.log_det_S)[ok], len(table), len(group))
+        keys = ti[ok] * len(group) + dj[ok]
+        sel = ok[np.searchsorted(keys, at * len(group) + ad)]
+        forward = dt[sel] >= 0
+        if forward.any():
+            f = sel[forward]
+            sub = Innovation(inn.nu[f], inn.S[f], inn.L[f], inn.d2[f], inn.log_det_S[f])
+            x_new, P_new = update(xd[f], Pd[f], H[f], model.R, sub)
+            tf = at[forward]
+            table.x[tf], table.P[tf], table.t_s[tf] = x_new, P_new, group.t_s[ad[forward]]
+        if (~forward).any():
+            b = sel[~forward]
+            tb = at[~forward]
+            F = np.broadcast_to(np.eye(6), (len(b), 6, 6)).copy()
+            for k in range(3):
+                F[:, k, k + 3] = dt[b]
+            Pxz = table.P[tb] @ np.swapaxes(F, 1, 2) @ np.swapaxes(H[b], 1, 2)
+            G = np.swapaxes(np.linalg.solve(inn.S[b], np.swapaxes(Pxz, 1, 2)), 1, 2)
+            table.x[tb] = table.x[tb] + np.einsum("nij,nj->ni", G, inn.nu[b])
+            P_new = table.P[tb] - G @ np.swapaxes(Pxz, 1, 2)
+            table.P[tb] = 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
+        table.hits[at] += 1
+        table.nations[at] |= 1 << model.nation_bit
+        table.last_seen_s[at, sensor] = np.fmax(table.last_seen_s[at, sensor], group.t_s[ad])
+        updated[at] = True
+        used[ad] = True
+        return used
+
+
+def _concat_rows(parts: list[TrackRows]) -> TrackRows:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return TrackRows.empty()
+    return parts[0] if len(parts) == 1 else TrackRows.concat(parts)

@@ -1,0 +1,167 @@
+"""Tracker behaviour on generated single- and two-radar scenarios."""
+
+import numpy as np
+import pytest
+
+from airpicture.errors import ConfigError
+from airpicture.geo import ecef2aer
+from airpicture.sim.single_radar import single_radar_scenario
+from airpicture.tables import Detections, Sensor, SensorTable
+from airpicture.tracker import Tracker, TrackerConfig
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return single_radar_scenario(20, seed=7, n_scans=60)
+
+
+def confirmed(rows):
+    return rows.take(np.isin(rows.status, ["confirmed", "coasting"]))
+
+
+def match_tracks(rows, truth, max_m=3000.0):
+    """track_id -> object_id of the nearest truth at the track's row times (majority)."""
+    votes = {}
+    truth_times = np.unique(truth.t_s)
+    for t in np.unique(rows.t_s):
+        r = rows.take(rows.t_s == t)
+        t0 = truth_times[np.searchsorted(truth_times, t, side="right") - 1]
+        g = truth.take(truth.t_s == t0)
+        p = g.x[:, :3] + g.x[:, 3:] * (t - t0)  # truth is straight-line flight
+        d = np.linalg.norm(r.x[:, None, :3] - p[None], axis=2)
+        for tid, j, dm in zip(r.track_id, d.argmin(1), d.min(1), strict=True):
+            votes.setdefault(str(tid), []).append(str(g.object_id[j]) if dm < max_m else None)
+    return {k: max(set(v), key=v.count) for k, v in votes.items()}
+
+
+def assert_same_rows(a, b):
+    assert len(a) == len(b)
+    for name in ("t_s", "track_id", "status", "nations", "kind"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.cov_pos, b.cov_pos)
+
+
+def test_every_target_one_track_no_false_tracks(scenario):
+    tracker = Tracker(scenario.sensors)
+    rows = tracker.run([scenario.detections])
+    conf = confirmed(rows)
+    owners = match_tracks(conf, scenario.truth)
+    assert None not in owners.values(), "a confirmed track follows no target"
+    objects = list(owners.values())
+    assert len(set(objects)) == 20, "every target is tracked"
+    assert len(objects) == 20, "one track per target, no track breaks"
+    assert tracker.stats.processed == len(scenario.detections)
+    # Position error after the transient: well inside the cross-range measurement error.
+    late = conf.take(conf.t_s > conf.t_s.min() + 20)
+    truth = scenario.truth
+    errs = []
+    for t in np.unique(late.t_s):
+        r = late.take(late.t_s == t)
+        g = truth.take(truth.t_s == t)
+        errs.append(np.linalg.norm(r.x[:, None, :3] - g.x[None, :, :3], axis=2).min(1))
+    assert np.sqrt(np.mean(np.concatenate(errs) ** 2)) < 500.0
+
+
+def test_same_input_same_output_whatever_the_chunks(scenario):
+    a = Tracker(scenario.sensors).run([scenario.detections])
+    rng = np.random.default_rng(0)
+    n = len(scenario.detections)
+    cuts = np.sort(rng.choice(np.arange(1, n), 25, replace=False))
+    chunks = [scenario.detections.take(slice(a_, b_)) for a_, b_ in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True)]
+    b = Tracker(scenario.sensors).run(chunks)
+    assert_same_rows(a, b)
+
+
+def test_reordering_within_the_window_is_undone(scenario):
+    dets = scenario.detections
+    a = Tracker(scenario.sensors).run([dets])
+    rng = np.random.default_rng(1)
+    arrival = dets.t_s + rng.uniform(0.0, 1.5, len(dets))  # up to 1.5 s of delay
+    shuffled = dets.take(np.argsort(arrival, kind="stable"))
+    chunks = [shuffled.take(slice(i, i + 50)) for i in range(0, len(shuffled), 50)]
+    tracker = Tracker(scenario.sensors, TrackerConfig(latency_window_s=2.0))
+    b = tracker.run(chunks)
+    assert tracker.stats.late == 0
+    assert_same_rows(a, b)
+
+
+def test_reports_later_than_the_window_are_counted_and_used(scenario):
+    dets = scenario.detections
+    rng = np.random.default_rng(2)
+    delay = np.where(rng.random(len(dets)) < 0.1, 6.0, 0.0)  # a tenth arrive 6 s late
+    arrival = dets.t_s + delay
+    shuffled = dets.take(np.argsort(arrival, kind="stable"))
+    chunks = [shuffled.take(slice(i, i + 40)) for i in range(0, len(shuffled), 40)]
+    tracker = Tracker(scenario.sensors, TrackerConfig(latency_window_s=1.0))
+    rows = tracker.run(chunks)
+    s = tracker.stats
+    assert s.late > 0
+    assert s.late_used + s.late_unused == s.late, "no late report silently lost"
+    assert s.late_used > 0.5 * s.late * 0.9  # most late target reports still help (10 % are clutter)
+    assert s.processed == s.received
+    owners = match_tracks(confirmed(rows), scenario.truth)
+    assert len(set(owners.values()) - {None}) == 20
+
+
+def test_too_old_reports_are_reported_not_lost(scenario):
+    dets = scenario.detections
+    first = dets.take(dets.t_s < dets.t_s.min() + 30)
+    ancient = dets.take(dets.t_s < dets.t_s.min() + 2)
+    tracker = Tracker(scenario.sensors, TrackerConfig(latency_window_s=1.0, oosm_horizon_s=5.0))
+    tracker.run([first, ancient])
+    assert tracker.stats.late == len(ancient)
+    assert tracker.stats.late_unused == len(ancient)
+    assert tracker.stats.late_examples and "horizon" in tracker.stats.late_examples[0]
+
+
+def second_radar_view(scenario, site_deg, nation, sensor_id, seed):
+    """Detections of the scenario's truth by a second radar (no clutter, Pd 1)."""
+    rng = np.random.default_rng(seed)
+    lat, lon, alt = np.radians(site_deg[0]), np.radians(site_deg[1]), site_deg[2]
+    truth = scenario.truth
+    t = truth.t_s + 0.5  # its scans fall between the first radar's
+    p = truth.x[:, :3] + 0.5 * truth.x[:, 3:]
+    az, el, r = ecef2aer(p[:, 0], p[:, 1], p[:, 2], lat, lon, alt)
+    sig_r, sig_a = 80.0, np.radians(0.3)
+    n = len(t)
+    sensor = Sensor(sensor_id, nation, "radar", lat, lon, alt, sig_r, sig_a, sig_a, float("nan"), 4e5, 1.0, 1.0, 0.0)
+    dets = Detections(
+        t_s=t, sensor_index=np.zeros(n, np.int32),
+        range_m=r + rng.normal(0, sig_r, n), azimuth_rad=np.mod(az + rng.normal(0, sig_a, n), 2 * np.pi),
+        elevation_rad=el + rng.normal(0, sig_a, n), range_rate_mps=np.full(n, np.nan),
+        sensor_lat_rad=np.full(n, lat), sensor_lon_rad=np.full(n, lon), sensor_alt_m=np.full(n, alt),
+        row=np.arange(n),
+    )
+    return sensor, dets
+
+
+def test_two_nations_fuse_into_one_track_per_target(scenario):
+    s2, d2 = second_radar_view(scenario, (37.0, 136.5, 50.0), "USA", "U1", 3)
+    sensors = SensorTable((scenario.sensors[0], s2))
+    d1 = scenario.detections
+    i1, i2 = sensors.index_of("R1"), sensors.index_of("U1")
+    d1 = Detections(**{**d1.__dict__, "sensor_index": np.full(len(d1), i1, np.int32)})
+    d2 = Detections(**{**d2.__dict__, "sensor_index": np.full(len(d2), i2, np.int32), "row": d2.row + len(d1)})
+    both = Detections.concat([d1, d2])
+    both = both.take(np.argsort(both.t_s, kind="stable"))
+    rows = Tracker(sensors).run([both])
+    conf = confirmed(rows)
+    owners = match_tracks(conf, scenario.truth)
+    assert sorted(owners.values()) == sorted(set(scenario.truth.object_id))
+    final = conf.take(conf.t_s > conf.t_s.max() - 3)
+    assert set(final.nations) == {"JPN;USA"}
+
+
+def test_config_errors_name_key_expected_and_got():
+    with pytest.raises(ConfigError, match=r"key frame_s: expected a number in \[0.01, 60\], got -1"):
+        TrackerConfig.from_mapping({"frame_s": -1})
+    with pytest.raises(ConfigError, match="key framerate: expected one of"):
+        TrackerConfig.from_mapping({"framerate": 1})
+    with pytest.raises(ConfigError, match="confirm_hits: expected at most confirm_window"):
+        TrackerConfig.from_mapping({"confirm_hits": 6, "confirm_window": 5})
+
+
+def test_empty_input_gives_empty_picture(scenario):
+    rows = Tracker(scenario.sensors).run([])
+    assert len(rows) == 0
