@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from airpicture.errors import ConfigError
 
-__all__ = ["Interval", "OneOf", "load_config", "load_toml"]
+__all__ = ["Interval", "OneOf", "check_fields", "load_config", "load_toml"]
 
 T = TypeVar("T")
 
@@ -117,3 +117,12 @@ def load_config(cls: type[T], values: Mapping[str, Any], *, source: str, prefix:
             value = float(value)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+def check_fields(obj: Any, *, source: str) -> None:
+    """Check every constrained field of a dataclass instance (for ``__post_init__``)."""
+    for f in fields(obj):
+        check = f.metadata.get("check")
+        value = getattr(obj, f.name)
+        if check is not None and not check.accepts(value):
+            raise ConfigError(source, key=f.name, expected=check.describe(), got=repr(value))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airpicture.config import Interval, load_config, load_toml
+from airpicture.config import Interval, check_fields, load_config, load_toml
 from airpicture.errors import ConfigError
 
 __all__ = ["TrackerConfig"]
@@ -50,6 +50,9 @@ class TrackerConfig:
     confirm_window: int = _setting(5, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
+
+    def __post_init__(self) -> None:
+        check_fields(self, source="TrackerConfig")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, source: str = "tracker settings") -> TrackerConfig:
