@@ -56,3 +56,20 @@ def test_inputs_not_modified():
     x0, P0 = x.copy(), P.copy()
     cv_predict(x, P, 1.0, 1.0)
     assert np.array_equal(x, x0) and np.array_equal(P, P0)
+
+
+def test_coordinated_turn_closed_form():
+    from airpicture.models.motion import ct_transition
+
+    # Turn at 3 deg/s about z for 30 s: a quarter... of 90 deg; speed constant, radius v/omega.
+    w = np.radians(3.0)
+    axis = np.array([[0.0, 0.0, 1.0]])
+    F = ct_transition(np.array([30.0]), w, axis)[0]
+    x0 = np.array([0.0, 0.0, 0.0, 200.0, 0.0, 5.0])
+    x1 = F @ x0
+    radius = 200.0 / w
+    np.testing.assert_allclose(x1[:3], [radius, radius, 150.0], atol=1e-9)
+    np.testing.assert_allclose(x1[3:], [0.0, 200.0, 5.0], atol=1e-9)
+    # Tends to the straight-line model as the rate goes to zero.
+    F0 = ct_transition(np.array([30.0]), 1e-12, axis)[0]
+    np.testing.assert_allclose(F0, cv_transition(np.array([30.0]))[0], atol=1e-9)

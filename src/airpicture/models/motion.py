@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cv_predict", "cv_process_noise", "cv_transition"]
+__all__ = ["ct_transition", "cv_predict", "cv_process_noise", "cv_transition"]
 
 
 def cv_transition(dt_s: np.ndarray) -> np.ndarray:
@@ -95,3 +95,53 @@ def cv_predict(
     P_new[:, 3:, :3] = np.swapaxes(cross, 1, 2)
     P_new[:, 3:, 3:] = Pvv + (qq * a)[:, None, None] * eye
     return x_new, P_new
+
+
+def ct_transition(dt_s: np.ndarray, omega_radps: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    r"""Transition matrices of a coordinated turn at a known rate about a given axis.
+
+    The velocity turns at rate :math:`\omega` about the unit axis :math:`u` (the local vertical),
+    so horizontal speed and climb rate are constant:
+
+    .. math::
+
+        v(t) = R_u(\omega t)\, v_0, \qquad
+        R_u(\theta) = u u^T + \cos\theta\,(I - u u^T) + \sin\theta\,[u]_\times
+
+        p(t) = p_0 + \Big(t\, u u^T + \frac{\sin \omega t}{\omega}(I - u u^T)
+               + \frac{1 - \cos \omega t}{\omega}[u]_\times\Big) v_0
+
+    [the 3-D form of Bar-Shalom, Li, Kirubarajan 2001, eq. 11.7.1-4 (coordinated turn with known
+    rate), rotating about an arbitrary axis]. At :math:`\omega \to 0` it tends to ``cv_transition``.
+
+    Parameters
+    ----------
+    dt_s : ndarray, shape (n,)
+        Time steps, s (may be negative).
+    omega_radps : ndarray, shape (n,) or scalar
+        Turn rates, rad/s; positive turns counter-clockwise seen from above (to the left).
+    axis : ndarray, shape (n, 3)
+        Unit turn axes in ECEF (the local up direction).
+
+    Returns
+    -------
+    F : ndarray, shape (n, 6, 6)
+    """
+    dt = np.atleast_1d(np.asarray(dt_s, dtype=float))
+    w = np.broadcast_to(np.asarray(omega_radps, dtype=float), dt.shape)
+    wt = w * dt
+    small = np.abs(wt) < 1e-9
+    w_safe = np.where(small, 1.0, w)
+    sin_term = np.where(small, dt, np.sin(wt) / w_safe)
+    cos_term = np.where(small, 0.5 * w * dt * dt, (1.0 - np.cos(wt)) / w_safe)
+    uu = axis[:, :, None] * axis[:, None, :]
+    ux = np.zeros(dt.shape + (3, 3))
+    ux[:, 0, 1], ux[:, 0, 2] = -axis[:, 2], axis[:, 1]
+    ux[:, 1, 0], ux[:, 1, 2] = axis[:, 2], -axis[:, 0]
+    ux[:, 2, 0], ux[:, 2, 1] = -axis[:, 1], axis[:, 0]
+    horiz = np.eye(3) - uu
+    F = np.zeros(dt.shape + (6, 6))
+    F[:, :3, :3] = np.eye(3)
+    F[:, :3, 3:] = dt[:, None, None] * uu + sin_term[:, None, None] * horiz + cos_term[:, None, None] * ux
+    F[:, 3:, 3:] = uu + np.cos(wt)[:, None, None] * horiz + np.sin(wt)[:, None, None] * ux
+    return F

@@ -28,6 +28,13 @@ class TrackerConfig:
         Length of a processing frame, s; detections of one sensor within a frame form one scan.
     process_noise_q : float
         White-noise acceleration spectral density of the nearly-constant-velocity model, m^2/s^3.
+    turn_rate_dps : float
+        Turn rate of the IMM's left and right coordinated-turn models, deg/s; 0 leaves only the
+        nearly-constant-velocity model.
+    turn_process_noise_q : float
+        Acceleration noise spectral density of the turn models, m^2/s^3.
+    model_sojourn_s : float
+        Expected time between manoeuvre changes (sets the IMM's switch probabilities), s.
     gate_probability : float
         Probability that the chi-square gate holds a true detection.
     max_speed_mps : float
@@ -44,6 +51,9 @@ class TrackerConfig:
     latency_window_s: float = _setting(2.0, 0.0, 3600.0)
     frame_s: float = _setting(1.0, 0.01, 60.0)
     process_noise_q: float = _setting(1.0, 1e-9, 1e6)
+    turn_rate_dps: float = _setting(3.0, 0.0, 45.0)
+    turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
+    model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
     confirm_hits: int = _setting(3, 1, 100, integer=True)

@@ -12,6 +12,9 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
    choose first: confirmed and coasting tracks, then tentative tracks, then one-detection tracks;
 4. batched EKF update of the assigned pairs; every radar detection left over starts a track.
 
+Each track is an interacting-multiple-model filter (nearly constant velocity and left/right
+coordinated turns, ``tracker.dynamics``); gating and assignment use its combined prediction.
+
 Reports later than the window are used by an out-of-sequence update (Bar-Shalom's one-step
 "B1" algorithm) when they are at most ``oosm_horizon_s`` old, and counted either way.
 """
@@ -27,6 +30,7 @@ import numpy as np
 
 from airpicture.association.assignment import gnn_assign
 from airpicture.association.gating import candidate_pairs, chi2_gate
+from airpicture.filters.imm import combine, mix, switch_matrix, update_probabilities
 from airpicture.filters.kalman import Innovation, innovation, update
 from airpicture.models.measurement import (
     SensorGeometry,
@@ -39,6 +43,7 @@ from airpicture.models.measurement import (
 from airpicture.models.motion import cv_predict
 from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
 from airpicture.tracker.config import TrackerConfig
+from airpicture.tracker.dynamics import MotionModelSet
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
 __all__ = ["Tracker", "TrackerStats"]
@@ -100,7 +105,8 @@ class Tracker:
         self._nations = sensors.nations
         self._models = [self._sensor_model(i) for i in range(len(sensors))]
         self._scan_period_s = sensors.column("scan_period_s").astype(float)
-        self._table = TrackTable.empty(len(sensors))
+        self._dynamics = MotionModelSet(self.config)
+        self._table = TrackTable.empty(len(sensors), self._dynamics.r)
         self._pending: list[Detections] = []
         self._max_t_seen = -math.inf
         self._processed_until = -math.inf
@@ -255,13 +261,8 @@ class Tracker:
             ti, dj = self._candidates(track_idx, group, det_idx, det_pos, det_cov)
             if len(ti) == 0:
                 continue
-            xp, Pp = cv_predict(table.x[ti], table.P[ti], group.t_s[dj] - table.t_s[ti], table.q[ti])
-            zp, H = predict_measurements(
-                xp, geometry.take(dj), with_range=model.with_range, with_range_rate=model.with_range_rate
-            )
-            nu = z[dj] - zp
-            nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
-            inn = innovation(nu, Pp, H, model.R)
+            xp, Pp, xm, Pm, c = self._predict(ti, group.t_s[dj] - table.t_s[ti])
+            inn, _ = self._innovation(xp, Pp, z[dj], geometry.take(dj), model)
             ok = inn.d2 <= model.gate
             if not ok.any():
                 continue
@@ -272,10 +273,7 @@ class Tracker:
             # Map each assigned (track, detection) back to its gated pair.
             keys = ti[ok] * len(group) + dj[ok]
             sel = ok_idx[np.searchsorted(keys, at * len(group) + ad)]
-            sub = Innovation(inn.nu[sel], inn.S[sel], inn.L[sel], inn.d2[sel], inn.log_det_S[sel])
-            x_new, P_new = update(xp[sel], Pp[sel], H[sel], model.R, sub)
-            table.x[at] = x_new
-            table.P[at] = P_new
+            self._update(at, xm[sel], Pm[sel], c[sel], z[ad], geometry.take(ad), model)
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
@@ -289,6 +287,58 @@ class Tracker:
         elif len(left):
             self.stats.unassociated_angle_only += len(left)
         return updated
+
+    def _predict(
+        self, ti: np.ndarray, dt_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """IMM prediction of tracks ``ti`` over steps ``dt_s``: combined and per model."""
+        table = self._table
+        dyn = self._dynamics
+        x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], switch_matrix(dt_s, dyn.r, self.config.model_sojourn_s))
+        F, Q = dyn.transition(table.x[ti], dt_s)
+        xm = (F @ x0[..., None])[..., 0]
+        Pm = F @ P0 @ np.swapaxes(F, -1, -2) + Q
+        Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
+        xp, Pp = combine(xm, Pm, c)
+        return xp, Pp, xm, Pm, c
+
+    @staticmethod
+    def _innovation(
+        x: np.ndarray, P: np.ndarray, z: np.ndarray, geometry: SensorGeometry, model: _SensorModel
+    ) -> tuple[Innovation, np.ndarray]:
+        """Innovation statistics of states (m, 6) against measurements (m, d); also H."""
+        zp, H = predict_measurements(
+            x, geometry, with_range=model.with_range, with_range_rate=model.with_range_rate
+        )
+        nu = z - zp
+        nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
+        return innovation(nu, P, H, model.R), H
+
+    def _update(
+        self,
+        at: np.ndarray,
+        xm: np.ndarray,
+        Pm: np.ndarray,
+        c: np.ndarray,
+        z: np.ndarray,
+        geometry: SensorGeometry,
+        model: _SensorModel,
+    ) -> None:
+        """Model-matched EKF updates, model probabilities and combination for tracks ``at``."""
+        n, r = c.shape
+        rep = np.repeat(np.arange(n), r)
+        flat_x = xm.reshape(n * r, 6)
+        flat_P = Pm.reshape(n * r, 6, 6)
+        inn, H = self._innovation(flat_x, flat_P, z[rep], geometry.take(rep), model)
+        x_new, P_new = update(flat_x, flat_P, H, model.R, inn)
+        d = z.shape[1]
+        log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
+        mu = update_probabilities(c, log_lik.reshape(n, r))
+        table = self._table
+        table.xm[at] = x_new.reshape(n, r, 6)
+        table.Pm[at] = P_new.reshape(n, r, 6, 6)
+        table.mu[at] = mu
+        table.x[at], table.P[at] = combine(table.xm[at], table.Pm[at], mu)
 
     def _candidates(
         self,
@@ -359,9 +409,12 @@ class Tracker:
                 number=numbers,
                 status=np.full(m, TENTATIVE, np.int8),
                 hits=np.ones(m, np.int32),
-                q=np.full(m, self.config.process_noise_q),
+                q=np.full(m, float(self._dynamics.q.max())),
                 nations=np.full(m, 1 << model.nation_bit, np.int64),
                 last_seen_s=last_seen,
+                xm=np.repeat(x[:, None], self._dynamics.r, axis=1),
+                Pm=np.repeat(P[:, None], self._dynamics.r, axis=1),
+                mu=np.tile(self._dynamics.initial_probabilities, (m, 1)),
             )
         )
 
@@ -484,13 +537,8 @@ class Tracker:
             return used
         dt = group.t_s[dj] - table.t_s[ti]
         xd, Pd = cv_predict(table.x[ti], table.P[ti], dt, table.q[ti])
-        zp, H = predict_measurements(
-            xd, SensorGeometry.of_detections(group.take(dj)),
-            with_range=model.with_range, with_range_rate=model.with_range_rate,
-        )
-        nu = z[dj] - zp
-        nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
-        inn = innovation(nu, Pd, H, model.R)
+        geometry = SensorGeometry.of_detections(group)
+        inn, H = self._innovation(xd, Pd, z[dj], geometry.take(dj), model)
         ok = np.flatnonzero(inn.d2 <= model.gate)
         if len(ok) == 0:
             return used
@@ -499,22 +547,25 @@ class Tracker:
         sel = ok[np.searchsorted(keys, at * len(group) + ad)]
         forward = dt[sel] >= 0
         if forward.any():
-            f = sel[forward]
-            sub = Innovation(inn.nu[f], inn.S[f], inn.L[f], inn.d2[f], inn.log_det_S[f])
-            x_new, P_new = update(xd[f], Pd[f], H[f], model.R, sub)
-            tf = at[forward]
-            table.x[tf], table.P[tf], table.t_s[tf] = x_new, P_new, group.t_s[ad[forward]]
+            tf, df = at[forward], ad[forward]
+            _, _, xm, Pm, c = self._predict(tf, group.t_s[df] - table.t_s[tf])
+            self._update(tf, xm, Pm, c, z[df], geometry.take(df), model)
+            table.t_s[tf] = group.t_s[df]
         if (~forward).any():
-            b = sel[~forward]
-            tb = at[~forward]
+            b, tb = sel[~forward], at[~forward]
+            # B1 on every model-conditioned state, with the combined retrodicted innovation.
             F = np.broadcast_to(np.eye(6), (len(b), 6, 6)).copy()
             for k in range(3):
                 F[:, k, k + 3] = dt[b]
-            Pxz = table.P[tb] @ np.swapaxes(F, 1, 2) @ np.swapaxes(H[b], 1, 2)
-            G = np.swapaxes(np.linalg.solve(inn.S[b], np.swapaxes(Pxz, 1, 2)), 1, 2)
-            table.x[tb] = table.x[tb] + np.einsum("nij,nj->ni", G, inn.nu[b])
-            P_new = table.P[tb] - G @ np.swapaxes(Pxz, 1, 2)
-            table.P[tb] = 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
+            FtHt = np.swapaxes(F, 1, 2) @ np.swapaxes(H[b], 1, 2)  # (b, 6, d)
+            Pxz = table.Pm[tb] @ FtHt[:, None]  # (b, r, 6, d)
+            S = np.broadcast_to(inn.S[b][:, None], Pxz.shape[:2] + inn.S.shape[1:])
+            G = np.swapaxes(np.linalg.solve(S, np.swapaxes(Pxz, -1, -2)), -1, -2)
+            xm = table.xm[tb] + np.einsum("brij,bj->bri", G, inn.nu[b])
+            Pm = table.Pm[tb] - G @ np.swapaxes(Pxz, -1, -2)
+            table.xm[tb] = xm
+            table.Pm[tb] = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
+            table.x[tb], table.P[tb] = combine(table.xm[tb], table.Pm[tb], table.mu[tb])
         table.hits[at] += 1
         table.nations[at] |= 1 << model.nation_bit
         table.last_seen_s[at, sensor] = np.fmax(table.last_seen_s[at, sensor], group.t_s[ad])

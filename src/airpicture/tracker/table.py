@@ -37,6 +37,10 @@ class TrackTable:
         Bit set of contributing nations (bit i = i-th nation of the sensor table).
     last_seen_s : ndarray, shape (n, S)
         Time each sensor last updated the track; NaN for never.
+    xm, Pm : ndarray, shapes (n, r, 6) and (n, r, 6, 6)
+        Model-conditioned states and covariances of the IMM's r motion models.
+    mu : ndarray, shape (n, r)
+        Model probabilities; ``x, P`` are the moment-matched combination.
     """
 
     x: np.ndarray
@@ -49,9 +53,12 @@ class TrackTable:
     q: np.ndarray
     nations: np.ndarray
     last_seen_s: np.ndarray
+    xm: np.ndarray
+    Pm: np.ndarray
+    mu: np.ndarray
 
     @classmethod
-    def empty(cls, n_sensors: int) -> TrackTable:
+    def empty(cls, n_sensors: int, n_models: int) -> TrackTable:
         return cls(
             np.empty((0, 6)),
             np.empty((0, 6, 6)),
@@ -63,6 +70,9 @@ class TrackTable:
             np.empty(0),
             np.empty(0, np.int64),
             np.empty((0, n_sensors)),
+            np.empty((0, n_models, 6)),
+            np.empty((0, n_models, 6, 6)),
+            np.empty((0, n_models)),
         )
 
     def __len__(self) -> int:
