@@ -23,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Subcommands register here, one block each.
+    _add_simulate(sub)
+    _add_evaluate(sub)
     _add_track(sub)
+    _add_node(sub)
+    _add_network(sub)
     return parser
 
 
@@ -82,6 +86,130 @@ def _cmd_track(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a tracks table against a scenario's truth (GOSPA, SIAP, RMSE)",
+        description="Score TRACKS_FILE (the data contract's tracks table) against the truth table "
+        "of SCENARIO_DIR (truth.csv or truth.parquet) at every truth time, and print a summary.",
+    )
+    p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
+    p.add_argument("tracks_file", metavar="TRACKS_FILE")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--plot", metavar="PNG", help="also draw a map and GOSPA over time into PNG")
+    p.add_argument("--c-m", type=float, default=10_000.0, help="GOSPA cut-off, m (default 10000)")
+    p.add_argument("--p", type=float, default=2.0, help="GOSPA order (default 2)")
+    p.add_argument(
+        "--association-distance-m",
+        type=float,
+        default=None,
+        help="SIAP association gate, m (default: the GOSPA cut-off)",
+    )
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from airpicture.errors import DataError
+    from airpicture.evaluate.metrics import evaluate_picture, format_summary, to_json_dict
+    from airpicture.io import find_scenario_files, read_sensors, read_tracks, read_truth
+
+    files = find_scenario_files(args.scenario_dir)
+    if files.truth is None:
+        raise DataError(
+            str(args.scenario_dir),
+            expected="a truth table (truth.csv or truth.parquet) to score the tracks against",
+            got="none in the scenario directory",
+        )
+    truth = read_truth(files.truth)
+    tracks = read_tracks(args.tracks_file)
+    evaluation = evaluate_picture(
+        truth,
+        tracks,
+        c_m=args.c_m,
+        p=args.p,
+        association_distance_m=args.association_distance_m,
+    )
+    if args.json:
+        print(json.dumps(to_json_dict(evaluation), indent=2, allow_nan=False))
+    else:
+        print(format_summary(evaluation))
+    if args.plot:
+        from airpicture.evaluate.plot import plot_evaluation
+
+        sensors = read_sensors(files.sensors)
+        written = plot_evaluation(truth, tracks, evaluation, args.plot, sensors=sensors)
+        print(f"wrote {written}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _add_node(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "node",
+        help="run one nation's node (ingest, release, bus, tracker, picture)",
+        description="Run the node described by CONFIG (TOML: nation, sensors, source, bus URL, "
+        "release policy, tracker settings) until Ctrl-C, or until its input ends when the file "
+        "says exit_when_done = true.",
+    )
+    p.add_argument("config", metavar="CONFIG.toml")
+    p.set_defaults(func=_cmd_node)
+
+
+def _cmd_node(args: argparse.Namespace) -> int:
+    from airpicture.node import NodeConfig, run_node
+
+    rows = run_node(NodeConfig.from_toml(args.config))
+    logging.getLogger("airpicture.node").info("node stopped with %d track rows", len(rows))
+    return 0
+
+
+def _add_network(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("network", help="run a local network of nodes (one per nation)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = actions.add_parser(
+        "up",
+        help="simulate a scenario and run one node per nation on a local NATS server",
+        description="Simulate SCENARIO (a library name, a scenario TOML file, or a data-contract "
+        "directory), start a local NATS server and one node process per nation fed with its own "
+        "sensors, and run until every picture is final or Ctrl-C.",
+    )
+    up.add_argument("--scenario", required=True, help="library scenario, scenario TOML or scenario directory")
+    up.add_argument("--nations", required=True, help="comma-separated nations, e.g. JPN,USA,AUS")
+    up.add_argument("--duration", type=float, default=None, help="simulated duration, s")
+    up.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1)")
+    up.add_argument("--record", metavar="DIR", help="write each picture to DIR/<NATION>/tracks.csv")
+    up.add_argument("--bus", choices=("nats", "memory"), default="nats", help="message bus (default nats)")
+    up.add_argument("--seed", type=int, default=None, help="simulation seed")
+    up.add_argument("--config", help="TOML file with tracker settings ([tracker] table)")
+    up.set_defaults(func=_cmd_network_up)
+
+
+def _cmd_network_up(args: argparse.Namespace) -> int:
+    from airpicture.network import network_up
+    from airpicture.tracker import TrackerConfig
+
+    tracker = TrackerConfig.from_toml(args.config) if args.config else None
+
+    def started(info: dict) -> None:
+        print(f"network up on {info['bus_url']}: " + ", ".join(
+            f"{n} pid {v['pid']}" + (f" {v['health']}" if v["health"] else "") for n, v in info["nodes"].items()
+        ), flush=True)
+
+    result = network_up(
+        scenario=args.scenario, nations=args.nations.split(","), duration_s=args.duration,
+        speed=args.speed, record_dir=args.record, bus=args.bus, tracker=tracker, seed=args.seed,
+        verbose=args.verbose, on_started=started,
+    )
+    for nation in result.nations:
+        record = result.records.get(nation)
+        print(f"{nation}: exit {result.exit_codes.get(nation)}" + (f", picture {record}" if record else ""))
+    if result.interrupted:
+        print("network stopped by Ctrl-C", flush=True)
+        return 130
+    return 0 if all(code == 0 for code in result.exit_codes.values()) else 1
+
+
 class _progress_bar:
     """A tqdm bar on a terminal, silent otherwise; called with increments."""
 
@@ -93,6 +221,78 @@ class _progress_bar:
 
         self._bar = tqdm(unit=" " + self.unit, unit_scale=True, disable=not sys.stderr.isatty())
         return self._bar.update
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a scenario into data-contract tables",
+        description="Simulate SCENARIO (a library name or a .toml file) and write sensors.csv, "
+        "detections.csv (in arrival order), truth.csv and biases.csv into DIR.",
+    )
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="library name or .toml path")
+    p.add_argument("-o", "--output", metavar="DIR", help="output folder (created if needed)")
+    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="override the scenario's duration, s")
+    p.add_argument("--plot", metavar="PNG", help="also draw a map of the scenario")
+    p.add_argument("--list", action="store_true", help="list the library scenarios and exit")
+    p.set_defaults(func=_cmd_simulate)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from airpicture.errors import ConfigError
+    from airpicture.sim.scenario import list_scenarios, load_scenario
+
+    if args.list:
+        entries = list_scenarios()
+        width = max(len(name) for name, _ in entries)
+        for name, description in entries:
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if args.scenario is None or args.output is None:
+        raise ConfigError(
+            "command line", key="SCENARIO and -o DIR",
+            expected="a scenario and an output folder (or --list)",
+            got="SCENARIO missing" if args.scenario is None else "-o DIR missing",
+        )
+    from airpicture.sim.run import simulate
+
+    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
+    with _fraction_bar() as bar:
+        summary = simulate(scenario, args.output, progress=bar)
+    print(
+        f"simulated {summary.scenario} (seed {summary.seed}, {summary.duration_s:g} s): "
+        f"{summary.n_objects} objects, {summary.n_detections} detections "
+        f"({summary.n_false_detections} false), {summary.n_truth_rows} truth rows; "
+        f"wrote {summary.out_dir}"
+    )
+    if args.plot:
+        from airpicture.io import read_truth
+        from airpicture.sim.plot import plot_scenario
+
+        truth_path = dict(summary.files)["truth"]
+        print(f"wrote {plot_scenario(scenario, read_truth(truth_path), args.plot)}")
+    return 0
+
+
+class _fraction_bar:
+    """A tqdm bar from 0 to 100 % on a terminal, silent otherwise; called with the fraction done."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+                         disable=not sys.stderr.isatty())
+        return self.update
+
+    def update(self, fraction: float) -> None:
+        target = round(100 * min(max(fraction, 0.0), 1.0))
+        if target > self._bar.n:
+            self._bar.update(target - self._bar.n)
 
     def __exit__(self, *exc: object) -> None:
         self._bar.close()
