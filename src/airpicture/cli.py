@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_evaluate(sub)
     _add_track(sub)
+    _add_demo(sub)
     _add_node(sub)
     _add_network(sub)
     return parser
@@ -83,6 +84,52 @@ def _cmd_track(args: argparse.Namespace) -> int:
     )
     for example in stats.late_examples[:5]:
         print(f"  late report not used: {example}")
+    return 0
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    from airpicture.demo import RELEASE_MODES
+    from airpicture.web.server import DEFAULT_PORT
+
+    p = sub.add_parser(
+        "demo",
+        help="play a scenario live through one node per nation and show the picture on a map",
+        description="Simulate SCENARIO, play it live through one node per nation on the in-process "
+        "bus and serve the common operational picture on http://127.0.0.1:PORT/ until Ctrl-C.",
+    )
+    p.add_argument("--scenario", default="sea-of-japan-raid", help="library name or TOML file (default sea-of-japan-raid)")
+    p.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1: real time)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, a free one when taken; 0: any free port)")
+    p.add_argument("--release", choices=RELEASE_MODES, default="hub",
+                   help="hub: every nation shares with the USA, the USA with all (default); full: all with all")
+    p.add_argument("--areas", metavar="GEOJSON", help="warning areas to show (GeoJSON FeatureCollection)")
+    p.add_argument("--duration", type=float, default=None, help="override the scenario's duration, s")
+    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument("--open", action="store_true", help="open the map in the default browser")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from airpicture.demo import run_demo
+
+    def ready(url: str) -> None:
+        print(f"airpicture demo: map on {url}  (Ctrl-C to stop)", flush=True)
+
+    summary = run_demo(
+        args.scenario,
+        speed=args.speed,
+        port=args.port,
+        release=args.release,
+        areas=args.areas,
+        duration_s=args.duration,
+        seed=args.seed,
+        open_browser=args.open,
+        on_ready=ready,
+    )
+    tracks = ", ".join(f"{n} {k}" for n, k in summary.tracks.items())
+    state = "played to its end" if summary.finished else "stopped"
+    print(f"airpicture demo: {summary.scenario} {state}; tracks held: {tracks}", flush=True)
     return 0
 
 
@@ -310,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     except AirpictureError as exc:
         print(f"airpicture {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a reader that closed early (head, less)
+        return 0
     except KeyboardInterrupt:
         print(f"airpicture {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from airpicture.errors import ConfigError
 
-__all__ = ["Interval", "OneOf", "check_fields", "load_config", "load_toml"]
+__all__ = ["Interval", "NamesFrom", "OneOf", "check_fields", "load_config", "load_toml"]
 
 T = TypeVar("T")
 
@@ -60,6 +60,22 @@ class OneOf:
 
     def accepts(self, value: Any) -> bool:
         return value in self.options
+
+
+@dataclass(frozen=True)
+class NamesFrom:
+    """A comma-separated string of distinct names, each one of ``options`` (at least one)."""
+
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "distinct comma-separated names from " + ", ".join(repr(o) for o in self.options)
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        names = [n.strip() for n in value.split(",")]
+        return bool(names) and all(n in self.options for n in names) and len(set(names)) == len(names)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

@@ -11,8 +11,10 @@ rotation at the sensor,
     \alpha = \operatorname{atan2}(e, n), \quad \epsilon = \operatorname{atan2}(u, \sqrt{e^2+n^2}),
     \quad \dot r = \frac{(p - s) \cdot v}{r}
 
-The range rate is taken relative to a stationary sensor: a moving platform's own velocity is not
-part of the data contract's detection rows.
+The range rate is relative to the sensor's platform, :math:`\dot r = (p - s) \cdot (v - v_s) / r`,
+with the platform velocity :math:`v_s` (zero for a fixed site). The data contract's detection rows
+carry the platform's position at each detection but not its velocity; the tracker derives it
+from successive positions.
 
 Every function takes per-row sensor geometry (``SensorGeometry``), so moving platforms are natural.
 """
@@ -45,10 +47,12 @@ def wrap_angle(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SensorGeometry:
-    """Per-row sensor position ``ecef`` (m, 3) in m and ECEF-to-ENU rotation ``rotation`` (m, 3, 3)."""
+    """Per-row sensor position ``ecef`` (m, 3) in m, ECEF-to-ENU rotation ``rotation`` (m, 3, 3),
+    and platform velocity ``velocity`` (m, 3) in m/s (ECEF; None for fixed sites)."""
 
     ecef: np.ndarray
     rotation: np.ndarray
+    velocity: np.ndarray | None = None
 
     @classmethod
     def from_geodetic(cls, lat_rad: np.ndarray, lon_rad: np.ndarray, alt_m: np.ndarray) -> SensorGeometry:
@@ -64,7 +68,12 @@ class SensorGeometry:
 
     def take(self, index: np.ndarray) -> SensorGeometry:
         """Rows selected by an index array."""
-        return SensorGeometry(self.ecef[index], self.rotation[index])
+        velocity = None if self.velocity is None else self.velocity[index]
+        return SensorGeometry(self.ecef[index], self.rotation[index], velocity)
+
+    def with_velocity(self, velocity: np.ndarray) -> SensorGeometry:
+        """The same rows with platform velocities (m, 3), m/s ECEF."""
+        return SensorGeometry(self.ecef, self.rotation, velocity)
 
 
 def measurement_vectors(detections: Detections, *, with_range: bool, with_range_rate: bool) -> np.ndarray:
@@ -133,7 +142,7 @@ def predict_measurements(
     ]
     if with_range_rate:
         unit = d_ecef / r[:, None]
-        v = x[:, 3:]
+        v = x[:, 3:] if geometry.velocity is None else x[:, 3:] - geometry.velocity
         rr = np.einsum("mi,mi->m", unit, v)
         rows_z.append(rr)
         rows_H.append(np.concatenate([(v - rr[:, None] * unit) / r[:, None], unit], axis=1))

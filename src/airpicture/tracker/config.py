@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airpicture.config import Interval, check_fields, load_config, load_toml
+from airpicture.config import Interval, NamesFrom, check_fields, load_config, load_toml
 from airpicture.errors import ConfigError
 
-__all__ = ["TrackerConfig"]
+__all__ = ["MOTION_MODEL_NAMES", "TrackerConfig"]
+
+MOTION_MODEL_NAMES = ("cv", "ct", "ballistic", "boost")
+"""Motion model names that ``TrackerConfig.motion_models`` may list (see ``tracker.dynamics``)."""
 
 
 def _setting(default: float, low: float, high: float = float("inf"), *, integer: bool = False) -> Any:
@@ -28,11 +31,19 @@ class TrackerConfig:
         Length of a processing frame, s; detections of one sensor within a frame form one scan.
     process_noise_q : float
         White-noise acceleration spectral density of the nearly-constant-velocity model, m^2/s^3.
+    motion_models : str
+        Comma-separated names of the IMM's motion models, from ``cv``, ``ct`` (left and right
+        coordinated turns), ``ballistic`` (gravity, drag, earth rotation) and ``boost`` (powered
+        flight); see ``airpicture.tracker.dynamics``.
     turn_rate_dps : float
         Turn rate of the IMM's left and right coordinated-turn models, deg/s; 0 leaves only the
         nearly-constant-velocity model.
     turn_process_noise_q : float
         Acceleration noise spectral density of the turn models, m^2/s^3.
+    ballistic_process_noise_q : float
+        Acceleration noise spectral density of the ballistic model, m^2/s^3.
+    boost_process_noise_q : float
+        Acceleration noise spectral density of the boost model, m^2/s^3.
     model_sojourn_s : float
         Expected time between manoeuvre changes (sets the IMM's switch probabilities), s.
     gate_probability : float
@@ -51,8 +62,14 @@ class TrackerConfig:
     latency_window_s: float = _setting(2.0, 0.0, 3600.0)
     frame_s: float = _setting(1.0, 0.01, 60.0)
     process_noise_q: float = _setting(1.0, 1e-9, 1e6)
+    motion_models: str = field(
+        default="cv,ct,ballistic,boost",
+        metadata={"check": NamesFrom(MOTION_MODEL_NAMES)},
+    )
     turn_rate_dps: float = _setting(3.0, 0.0, 45.0)
     turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
+    ballistic_process_noise_q: float = _setting(0.05, 1e-9, 1e6)
+    boost_process_noise_q: float = _setting(2000.0, 1e-9, 1e8)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)

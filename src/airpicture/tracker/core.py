@@ -40,15 +40,18 @@ from airpicture.models.measurement import (
     predict_measurements,
     wrap_angle,
 )
-from airpicture.models.motion import cv_predict
+from airpicture.models.motion import cv_predict, cv_process_noise, cv_transition
 from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
 from airpicture.tracker.config import TrackerConfig
-from airpicture.tracker.dynamics import MotionModelSet
+from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
 __all__ = ["Tracker", "TrackerStats"]
 
 log = logging.getLogger(__name__)
+
+_KAPPA_PRIOR = 2e-4
+"""Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
 
 
 @dataclass
@@ -112,6 +115,7 @@ class Tracker:
         self._processed_until = -math.inf
         self._next_number = 1
         self._nation_labels: dict[int, str] = {}
+        self._platform_last: dict[int, tuple[float, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ public API
     def process(self, detections: Detections) -> TrackRows:
@@ -240,12 +244,8 @@ class Tracker:
         sensor = int(group.sensor_index[0])
         model = self._models[sensor]
         z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
-        geometry = SensorGeometry.of_detections(group)
-        det_pos = det_cov = None
-        if model.with_range:
-            s = self.sensors[sensor]
-            var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
-            det_pos, det_cov = detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+        geometry = self._geometry(group, sensor)
+        det_pos, det_cov = self._detection_positions(group, sensor)
         remaining = np.ones(len(group), dtype=bool)
         table = self._table
         stages = (
@@ -282,7 +282,7 @@ class Tracker:
             remaining[ad] = False
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
-            self._initiate(group.take(left), sensor, det_pos[left], det_cov[left], z[left])
+            self._initiate(group.take(left), sensor, det_pos[left], det_cov[left], z[left], geometry.take(left))
             updated = np.r_[updated, np.ones(len(left), dtype=bool)]
         elif len(left):
             self.stats.unassociated_angle_only += len(left)
@@ -295,8 +295,7 @@ class Tracker:
         table = self._table
         dyn = self._dynamics
         x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], switch_matrix(dt_s, dyn.r, self.config.model_sojourn_s))
-        F, Q = dyn.transition(table.x[ti], dt_s)
-        xm = (F @ x0[..., None])[..., 0]
+        xm, F, Q = dyn.transition(x0, dt_s)
         Pm = F @ P0 @ np.swapaxes(F, -1, -2) + Q
         Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
         xp, Pp = combine(xm, Pm, c)
@@ -306,10 +305,11 @@ class Tracker:
     def _innovation(
         x: np.ndarray, P: np.ndarray, z: np.ndarray, geometry: SensorGeometry, model: _SensorModel
     ) -> tuple[Innovation, np.ndarray]:
-        """Innovation statistics of states (m, 6) against measurements (m, d); also H."""
-        zp, H = predict_measurements(
-            x, geometry, with_range=model.with_range, with_range_rate=model.with_range_rate
+        """Innovation statistics of filter states (m, 7) against measurements (m, d); also H (m, d, 7)."""
+        zp, H6 = predict_measurements(
+            x[:, :6], geometry, with_range=model.with_range, with_range_rate=model.with_range_rate
         )
+        H = np.concatenate([H6, np.zeros(H6.shape[:2] + (STATE_DIM - 6,))], axis=2)
         nu = z - zp
         nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
         return innovation(nu, P, H, model.R), H
@@ -327,18 +327,57 @@ class Tracker:
         """Model-matched EKF updates, model probabilities and combination for tracks ``at``."""
         n, r = c.shape
         rep = np.repeat(np.arange(n), r)
-        flat_x = xm.reshape(n * r, 6)
-        flat_P = Pm.reshape(n * r, 6, 6)
+        flat_x = xm.reshape(n * r, STATE_DIM)
+        flat_P = Pm.reshape(n * r, STATE_DIM, STATE_DIM)
         inn, H = self._innovation(flat_x, flat_P, z[rep], geometry.take(rep), model)
         x_new, P_new = update(flat_x, flat_P, H, model.R, inn)
         d = z.shape[1]
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
         mu = update_probabilities(c, log_lik.reshape(n, r))
         table = self._table
-        table.xm[at] = x_new.reshape(n, r, 6)
-        table.Pm[at] = P_new.reshape(n, r, 6, 6)
+        table.xm[at] = x_new.reshape(n, r, STATE_DIM)
+        table.Pm[at] = P_new.reshape(n, r, STATE_DIM, STATE_DIM)
         table.mu[at] = mu
         table.x[at], table.P[at] = combine(table.xm[at], table.Pm[at], mu)
+
+    def _geometry(self, group: Detections, sensor: int) -> SensorGeometry:
+        """Sensor geometry of a scan's rows, with the platform velocity where range rate is used.
+
+        The velocity of a moving platform is the difference quotient of its reported positions:
+        each row against the sensor's last earlier distinct time (this scan or the one before).
+        """
+        geometry = SensorGeometry.of_detections(group)
+        if not self._models[sensor].with_range_rate:
+            return geometry
+        last = self._platform_last.get(sensor)
+        t = group.t_s
+        p = geometry.ecef
+        if last is not None and last[0] < t[0]:
+            t = np.r_[last[0], t]
+            p = np.vstack([last[1][None], p])
+        prev = np.searchsorted(t, group.t_s, side="left") - 1
+        have = prev >= 0
+        velocity = np.zeros((len(group), 3))
+        j = prev[have]
+        i = np.flatnonzero(have) + (len(t) - len(group))
+        velocity[have] = (p[i] - p[j]) / (t[i] - t[j])[:, None]
+        if last is None or group.t_s[-1] > last[0]:
+            self._platform_last[sensor] = (float(group.t_s[-1]), geometry.ecef[-1].copy())
+        return geometry.with_velocity(velocity)
+
+    def _detection_positions(
+        self, group: Detections, sensor: int
+    ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+        """ECEF positions and covariances of a radar's detections; (None, None) for angle-only."""
+        s = self.sensors[sensor]
+        if not s.has_range:
+            return None, None
+        var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
+        return detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+
+    def _q_eff(self, idx: np.ndarray) -> np.ndarray:
+        """Process noise density of tracks ``idx`` under their model probabilities, m^2/s^3."""
+        return self._table.mu[idx] @ self._dynamics.q
 
     def _candidates(
         self,
@@ -359,14 +398,14 @@ class Tracker:
         dt = t_ref - table.t_s[track_idx]
         x = table.x[track_idx]
         P = table.P[track_idx]
-        pos = x[:, :3] + x[:, 3:] * dt[:, None]
+        pos = x[:, :3] + x[:, 3:6] * dt[:, None]
         tr_pp = np.trace(P[:, :3, :3], axis1=1, axis2=2)
-        tr_pv = np.trace(P[:, :3, 3:], axis1=1, axis2=2)
-        tr_vv = np.trace(P[:, 3:, 3:], axis1=1, axis2=2)
+        tr_pv = np.trace(P[:, :3, 3:6], axis1=1, axis2=2)
+        tr_vv = np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2)
         a = np.abs(dt) + spread
-        var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + table.q[track_idx] * a**3
+        var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + self._q_eff(track_idx) * a**3
         det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
-        speed = np.linalg.norm(x[:, 3:], axis=1)
+        speed = np.linalg.norm(x[:, 3:6], axis=1)
         radius = math.sqrt(self._models[int(group.sensor_index[0])].gate) * np.sqrt(var_pos + det_var)
         radius += speed * spread
         ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
@@ -374,27 +413,37 @@ class Tracker:
 
     # ------------------------------------------------------------------ initiation
     def _initiate(
-        self, dets: Detections, sensor: int, pos: np.ndarray, pos_cov: np.ndarray, z: np.ndarray
+        self,
+        dets: Detections,
+        sensor: int,
+        pos: np.ndarray,
+        pos_cov: np.ndarray,
+        z: np.ndarray,
+        geometry: SensorGeometry,
     ) -> None:
         m = len(dets)
         model = self._models[sensor]
         v_max = self.config.max_speed_mps
-        x = np.zeros((m, 6))
+        x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
-        P = np.zeros((m, 6, 6))
+        x[:, 6] = _KAPPA_PRIOR
+        P = np.zeros((m, STATE_DIM, STATE_DIM))
         P[:, :3, :3] = pos_cov
+        P[:, 6, 6] = _KAPPA_PRIOR**2
         prior = v_max**2 / 3.0
         if model.with_range_rate:
             # Radial velocity is measured: a narrow prior along the line of sight.
-            los = pos - SensorGeometry.of_detections(dets).ecef
+            los = pos - geometry.ecef
             u = los / np.linalg.norm(los, axis=1, keepdims=True)
             rr = z[:, -1]
-            x[:, 3:] = rr[:, None] * u
+            x[:, 3:6] = rr[:, None] * u
+            if geometry.velocity is not None:
+                x[:, 3:6] += geometry.velocity
             uu = u[:, :, None] * u[:, None, :]
             var_rr = self.sensors[sensor].sigma_range_rate_mps ** 2
-            P[:, 3:, 3:] = prior * (np.eye(3) - uu) + var_rr * uu
+            P[:, 3:6, 3:6] = prior * (np.eye(3) - uu) + var_rr * uu
         else:
-            P[:, 3:, 3:] = prior * np.eye(3)
+            P[:, 3:6, 3:6] = prior * np.eye(3)
         last_seen = np.full((m, len(self.sensors)), np.nan)
         last_seen[:, sensor] = dets.t_s
         numbers = np.arange(self._next_number, self._next_number + m, dtype=np.int64)
@@ -409,7 +458,6 @@ class Tracker:
                 number=numbers,
                 status=np.full(m, TENTATIVE, np.int8),
                 hits=np.ones(m, np.int32),
-                q=np.full(m, float(self._dynamics.q.max())),
                 nations=np.full(m, 1 << model.nation_bit, np.int64),
                 last_seen_s=last_seen,
                 xm=np.repeat(x[:, None], self._dynamics.r, axis=1),
@@ -452,10 +500,10 @@ class Tracker:
     def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
         """Rows for tracks ``idx``: at their own time, or predicted to ``t_s`` and marked deleted."""
         table = self._table
-        x, P, t = table.x[idx], table.P[idx], table.t_s[idx]
+        x, P, t = table.x[idx, :6], table.P[idx, :6, :6], table.t_s[idx]
         status = table.status[idx]
         if t_s is not None:
-            x, P = cv_predict(x, P, t_s - t, table.q[idx])
+            x, P = cv_predict(x, P, t_s - t, self._q_eff(idx))
             t = np.full(len(idx), t_s)
             status = np.full(len(idx), DELETED)
         return TrackRows(
@@ -502,6 +550,41 @@ class Tracker:
         idx = np.flatnonzero(updated)
         return self._rows(idx, None)
 
+    def _retrodicted_update(
+        self, tb: np.ndarray, dt_s: np.ndarray, z: np.ndarray, geometry: SensorGeometry, model: _SensorModel
+    ) -> None:
+        """Bar-Shalom's B1 update of tracks ``tb`` with reports ``dt_s`` (< 0) before their time.
+
+        [Y. Bar-Shalom, "Update with out-of-sequence measurements in tracking: exact solution",
+        IEEE Trans. AES 38(3), 2002, algorithm B1.]
+
+        Applied to every model-conditioned state: with F = F(d, k) the straight-line retrodiction,
+        x_d = F x_k, P_d = F P_k F^T + Q(|d - k|), S = H P_d H^T + R, P_xz = P_k F^T H^T,
+        x_k+ = x_k + P_xz S^-1 nu and P_k+ = P_k - P_xz S^-1 P_xz^T; the model probabilities
+        take the reports' likelihoods.
+        """
+        table = self._table
+        n, r = len(tb), self._dynamics.r
+        rep = np.repeat(np.arange(n), r)
+        x = table.xm[tb].reshape(n * r, STATE_DIM)
+        P = table.Pm[tb].reshape(n * r, STATE_DIM, STATE_DIM)
+        F, Q = _retro_transition(dt_s[rep], np.tile(self._dynamics.q, n))
+        xd = (F @ x[..., None])[..., 0]
+        Pd = F @ P @ np.swapaxes(F, 1, 2) + Q
+        inn, H = self._innovation(xd, Pd, z[rep], geometry.take(rep), model)
+        Pxz = P @ np.swapaxes(F, 1, 2) @ np.swapaxes(H, 1, 2)
+        G = np.swapaxes(np.linalg.solve(inn.S, np.swapaxes(Pxz, 1, 2)), 1, 2)
+        x_new = x + (G @ inn.nu[..., None])[..., 0]
+        P_new = P - G @ np.swapaxes(Pxz, 1, 2)
+        P_new = 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
+        d = z.shape[1]
+        log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
+        mu = update_probabilities(table.mu[tb], log_lik.reshape(n, r))
+        table.xm[tb] = x_new.reshape(n, r, STATE_DIM)
+        table.Pm[tb] = P_new.reshape(n, r, STATE_DIM, STATE_DIM)
+        table.mu[tb] = mu
+        table.x[tb], table.P[tb] = combine(table.xm[tb], table.Pm[tb], mu)
+
     def _note_late(self, dets: Detections, why: str) -> None:
         log.info("%d late detection(s) not used: %s", len(dets), why)
         if len(self.stats.late_examples) < 20:
@@ -513,11 +596,9 @@ class Tracker:
     def _assimilate_late(self, group: Detections, updated: np.ndarray) -> np.ndarray:
         """Out-of-sequence update of firm tracks; returns which detections were used.
 
-        Retrodiction to the report time d from the track's time k (Bar-Shalom, "Update with
-        out-of-sequence measurements in tracking: exact solution", IEEE Trans. AES 38(3), 2002,
-        algorithm B1): x_d = F(d,k) x_k, P_d = F P_k F^T + Q(|d - k|), P_xz = P_k F^T H^T,
-        x_k+ = x_k + P_xz S^-1 nu, P_k+ = P_k - P_xz S^-1 P_xz^T with S = H P_d H^T + R.
-        A track older than the report is simply predicted forward and updated.
+        Reports are gated and assigned against the tracks retrodicted to their times, then used
+        by :meth:`_retrodicted_update`; a track older than its report is simply predicted forward
+        and updated.
         """
         sensor = int(group.sensor_index[0])
         model = self._models[sensor]
@@ -527,17 +608,15 @@ class Tracker:
         if len(firm) == 0:
             return used
         z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
-        det_pos = det_cov = None
-        if model.with_range:
-            s = self.sensors[sensor]
-            var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
-            det_pos, det_cov = detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+        det_pos, det_cov = self._detection_positions(group, sensor)
         ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov)
         if len(ti) == 0:
             return used
         dt = group.t_s[dj] - table.t_s[ti]
-        xd, Pd = cv_predict(table.x[ti], table.P[ti], dt, table.q[ti])
-        geometry = SensorGeometry.of_detections(group)
+        F, Q = _retro_transition(dt, self._q_eff(ti))
+        xd = (F @ table.x[ti][..., None])[..., 0]
+        Pd = F @ table.P[ti] @ np.swapaxes(F, 1, 2) + Q
+        geometry = self._geometry(group, sensor)
         inn, H = self._innovation(xd, Pd, z[dj], geometry.take(dj), model)
         ok = np.flatnonzero(inn.d2 <= model.gate)
         if len(ok) == 0:
@@ -552,26 +631,23 @@ class Tracker:
             self._update(tf, xm, Pm, c, z[df], geometry.take(df), model)
             table.t_s[tf] = group.t_s[df]
         if (~forward).any():
-            b, tb = sel[~forward], at[~forward]
-            # B1 on every model-conditioned state, with the combined retrodicted innovation.
-            F = np.broadcast_to(np.eye(6), (len(b), 6, 6)).copy()
-            for k in range(3):
-                F[:, k, k + 3] = dt[b]
-            FtHt = np.swapaxes(F, 1, 2) @ np.swapaxes(H[b], 1, 2)  # (b, 6, d)
-            Pxz = table.Pm[tb] @ FtHt[:, None]  # (b, r, 6, d)
-            S = np.broadcast_to(inn.S[b][:, None], Pxz.shape[:2] + inn.S.shape[1:])
-            G = np.swapaxes(np.linalg.solve(S, np.swapaxes(Pxz, -1, -2)), -1, -2)
-            xm = table.xm[tb] + np.einsum("brij,bj->bri", G, inn.nu[b])
-            Pm = table.Pm[tb] - G @ np.swapaxes(Pxz, -1, -2)
-            table.xm[tb] = xm
-            table.Pm[tb] = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
-            table.x[tb], table.P[tb] = combine(table.xm[tb], table.Pm[tb], table.mu[tb])
+            self._retrodicted_update(at[~forward], dt[sel[~forward]], z[ad[~forward]], geometry.take(ad[~forward]), model)
         table.hits[at] += 1
         table.nations[at] |= 1 << model.nation_bit
         table.last_seen_s[at, sensor] = np.fmax(table.last_seen_s[at, sensor], group.t_s[ad])
         updated[at] = True
         used[ad] = True
         return used
+
+
+def _retro_transition(dt_s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Straight-line transition and process noise over steps ``dt_s`` in the 7-element state."""
+    n = len(dt_s)
+    F = np.broadcast_to(np.eye(STATE_DIM), (n, STATE_DIM, STATE_DIM)).copy()
+    F[:, :6, :6] = cv_transition(dt_s)
+    Q = np.zeros((n, STATE_DIM, STATE_DIM))
+    Q[:, :6, :6] = cv_process_noise(dt_s, q)
+    return F, Q
 
 
 def _concat_rows(parts: list[TrackRows]) -> TrackRows:

@@ -17,9 +17,10 @@ class TrackTable:
 
     Attributes
     ----------
-    x : ndarray, shape (n, 6)
-        ECEF state at ``t_s``, m and m/s.
-    P : ndarray, shape (n, 6, 6)
+    x : ndarray, shape (n, 7)
+        Filter state at ``t_s``: ECEF position and velocity (m, m/s) and the inverse ballistic
+        coefficient kappa (m^2/kg); see ``airpicture.tracker.dynamics``.
+    P : ndarray, shape (n, 7, 7)
         State covariance.
     t_s : ndarray, shape (n,)
         Time of the state (time of the last update), s.
@@ -31,13 +32,11 @@ class TrackTable:
         TENTATIVE, CONFIRMED or COASTING.
     hits : ndarray of int32, shape (n,)
         Detections assimilated.
-    q : ndarray, shape (n,)
-        Process noise spectral density, m^2/s^3.
     nations : ndarray of int64, shape (n,)
         Bit set of contributing nations (bit i = i-th nation of the sensor table).
     last_seen_s : ndarray, shape (n, S)
         Time each sensor last updated the track; NaN for never.
-    xm, Pm : ndarray, shapes (n, r, 6) and (n, r, 6, 6)
+    xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
         Model-conditioned states and covariances of the IMM's r motion models.
     mu : ndarray, shape (n, r)
         Model probabilities; ``x, P`` are the moment-matched combination.
@@ -50,7 +49,6 @@ class TrackTable:
     number: np.ndarray
     status: np.ndarray
     hits: np.ndarray
-    q: np.ndarray
     nations: np.ndarray
     last_seen_s: np.ndarray
     xm: np.ndarray
@@ -60,18 +58,17 @@ class TrackTable:
     @classmethod
     def empty(cls, n_sensors: int, n_models: int) -> TrackTable:
         return cls(
-            np.empty((0, 6)),
-            np.empty((0, 6, 6)),
+            np.empty((0, 7)),
+            np.empty((0, 7, 7)),
             np.empty(0),
             np.empty(0),
             np.empty(0, np.int64),
             np.empty(0, np.int8),
             np.empty(0, np.int32),
-            np.empty(0),
             np.empty(0, np.int64),
             np.empty((0, n_sensors)),
-            np.empty((0, n_models, 6)),
-            np.empty((0, n_models, 6, 6)),
+            np.empty((0, n_models, 7)),
+            np.empty((0, n_models, 7, 7)),
             np.empty((0, n_models)),
         )
 
