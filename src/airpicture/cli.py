@@ -49,7 +49,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     for f in fields(TrackerConfig):
         p.add_argument(
             "--" + f.name.replace("_", "-"),
-            type=int if f.type == "int" else float,
+            type={"int": int, "float": float}.get(str(f.type), str),
             default=None,
             help=f"tracker setting (default {f.default})",
         )
