@@ -178,6 +178,11 @@ class Tracker:
         """The live track table (read it, do not modify it)."""
         return self._table
 
+    @property
+    def model_labels(self) -> tuple[str, ...]:
+        """Names of the IMM models, in the order of the table's ``mu`` columns."""
+        return self._dynamics.labels
+
     def track_ids(self, numbers: np.ndarray) -> np.ndarray:
         """Track id strings of track numbers."""
         return np.array([f"T{int(k):06d}" for k in numbers], dtype=str)
