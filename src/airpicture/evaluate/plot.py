@@ -112,6 +112,10 @@ def _coast_edges(ring: np.ndarray, bbox: tuple[float, float, float, float]) -> n
     return np.concatenate([p for piece in pieces for p in (piece, gap)]) if pieces else gap
 
 
+_MAX_SITE_ALT_M = 100_000.0
+"""Sensors higher than this (satellites) are left off the map."""
+
+
 def plot_evaluation(
     truth: Truth,
     tracks: TrackRows,
@@ -161,9 +165,13 @@ def plot_evaluation(
     x_track = np.asarray(tracks.x, dtype=np.float64).reshape(-1, 6)[picture]
     track_lon, track_lat = _lon_lat_deg(x_track)
     if sensors is not None and len(sensors):
-        site_lon = np.degrees(sensors.column("lon_rad").astype(np.float64))
-        site_lat = np.degrees(sensors.column("lat_rad").astype(np.float64))
+        # Sites in the air or on the ground; a satellite's sub-point would stretch the map.
+        near = sensors.column("alt_m").astype(np.float64) < _MAX_SITE_ALT_M
+        site_lon = np.degrees(sensors.column("lon_rad").astype(np.float64))[near]
+        site_lat = np.degrees(sensors.column("lat_rad").astype(np.float64))[near]
+        shown_sensors = [s for s, keep in zip(sensors.sensors, near, strict=True) if keep]
     else:
+        shown_sensors = []
         site_lon = site_lat = np.empty(0)
 
     # One continuous longitude range: across the antimeridian, use [0, 360).
@@ -230,7 +238,7 @@ def plot_evaluation(
     ]
     if site_lon.size:
         ax_map.plot(site_lon, site_lat, "^", ms=8, color="crimson", mec="k", mew=0.6, zorder=4)
-        for sensor, lo, la in zip(sensors.sensors, site_lon, site_lat, strict=True):
+        for sensor, lo, la in zip(shown_sensors, site_lon, site_lat, strict=True):
             ax_map.annotate(
                 sensor.sensor_id,
                 (lo, la),
