@@ -1,1 +1,3 @@
 """Physics: motion models (``motion``), measurement models (``measurement``)."""
+
+__all__: list[str] = []
