@@ -39,8 +39,9 @@ so that, with :math:`k = \tfrac32 J_2 \mu a^2`,
     g_y = -\frac{\mu y}{r^3} + k y \left(\frac{5 z^2}{r^7} - \frac{1}{r^5}\right),\quad
     g_z = -\frac{\mu z}{r^3} + k z \left(\frac{5 z^2}{r^7} - \frac{3}{r^5}\right)
 
-[D. A. Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed., Microcosm 2013,
-section 8.6 (zonal harmonics), the :math:`J_2` acceleration in Cartesian form], with
+[the degree-2 zonal term of the geopotential series, NIMA TR8350.2, 3rd ed., 2000, chapter 5,
+with :math:`J_2 = -\sqrt5\,\bar C_{20}`; its Cartesian gradient as in D. A. Vallado,
+*Fundamentals of Astrodynamics and Applications*, 4th ed., Microcosm 2013, chapter 8], with
 :math:`\mu` = ``WGS84_GM_M3PS2``, :math:`a` = ``WGS84_A_M``, :math:`J_2` = ``WGS84_J2`` and
 :math:`\Omega` = ``WGS84_OMEGA_RADPS``. :math:`J_2` is axially symmetric, so the same formula
 holds in the rotating and in an inertial frame. At the ellipsoid's surface this field plus the
@@ -370,8 +371,9 @@ def propagate_ballistic(
 
     Each row takes the same number of equal substeps, ``N = ceil(max|dt| / max_step_s)``, of
     length ``dt_i / N`` [E. Hairer, S. P. Norsett, G. Wanner, *Solving Ordinary Differential
-    Equations I*, 2nd ed., Springer 1993, section II.1, table 1.2 (the RK4 tableau)]. The local
-    error is O(h^5); with 1 s steps on a drag-free arc it is far below a millimetre per step.
+    Equations I*, 2nd ed., Springer 1993, section II.1 (the classical Runge-Kutta method)]. The
+    local error is O(h^5); with 1 s steps on a drag-free arc it is far below a millimetre per
+    step.
 
     Parameters
     ----------
@@ -440,7 +442,7 @@ def propagate_ballistic_stm(
 
     so that :math:`\Phi = \partial\mathbf x(t + \Delta t) / \partial \mathbf x(t)` and
     :math:`\mathbf s = \partial\mathbf x(t + \Delta t) / \partial\beta` [O. Montenbruck and
-    E. Gill, *Satellite Orbits*, Springer 2000, section 7.1 (variational equations)]. An EKF
+    E. Gill, *Satellite Orbits*, Springer 2000, chapter 7 (variational equations)]. An EKF
     predicts with ``P' = Phi P Phi^T + Q``, or with ``[[Phi, s], [0, 1]]`` when beta is in the
     state.
 
