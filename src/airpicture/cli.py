@@ -138,7 +138,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score a tracks table against a scenario's truth (GOSPA, SIAP, RMSE)",
         description="Score TRACKS_FILE (the data contract's tracks table) against the truth table "
-        "of SCENARIO_DIR (truth.csv or truth.parquet) at every truth time, and print a summary.",
+        "of SCENARIO_DIR (truth.csv or truth.parquet) at every truth time, and print a summary. "
+        "When the truth table has the detectable column, only detectable objects are scored and "
+        "tracks on undetectable ones are set aside (neither missed nor false).",
     )
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
     p.add_argument("tracks_file", metavar="TRACKS_FILE")
@@ -151,6 +153,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="SIAP association gate, m (default: the GOSPA cut-off)",
+    )
+    p.add_argument(
+        "--all-objects",
+        action="store_true",
+        help="score every truth object, also those no radar could detect (default: only the "
+        "rows marked detectable, when the truth table has that column)",
     )
     p.set_defaults(func=_cmd_evaluate)
 
@@ -177,6 +185,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         c_m=args.c_m,
         p=args.p,
         association_distance_m=args.association_distance_m,
+        detectable_only=not args.all_objects,
     )
     if args.json:
         print(json.dumps(to_json_dict(evaluation), indent=2, allow_nan=False))
@@ -221,12 +230,18 @@ def _add_network(sub: argparse._SubParsersAction) -> None:
         "directory), start a local NATS server and one node process per nation fed with its own "
         "sensors, and run until every picture is final or Ctrl-C.",
     )
-    up.add_argument("--scenario", required=True, help="library scenario, scenario TOML or scenario directory")
+    up.add_argument(
+        "--scenario", required=True, help="library scenario, scenario TOML or scenario directory"
+    )
     up.add_argument("--nations", required=True, help="comma-separated nations, e.g. JPN,USA,AUS")
     up.add_argument("--duration", type=float, default=None, help="simulated duration, s")
-    up.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1)")
+    up.add_argument(
+        "--speed", type=float, default=1.0, help="scenario seconds per second (default 1)"
+    )
     up.add_argument("--record", metavar="DIR", help="write each picture to DIR/<NATION>/tracks.csv")
-    up.add_argument("--bus", choices=("nats", "memory"), default="nats", help="message bus (default nats)")
+    up.add_argument(
+        "--bus", choices=("nats", "memory"), default="nats", help="message bus (default nats)"
+    )
     up.add_argument("--seed", type=int, default=None, help="simulation seed")
     up.add_argument("--config", help="TOML file with tracker settings ([tracker] table)")
     up.set_defaults(func=_cmd_network_up)
@@ -239,9 +254,12 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
     tracker = TrackerConfig.from_toml(args.config) if args.config else None
 
     def started(info: dict) -> None:
-        print(f"network up on {info['bus_url']}: " + ", ".join(
-            f"{n} pid {v['pid']}" + (f" {v['health']}" if v["health"] else "") for n, v in info["nodes"].items()
-        ), flush=True)
+        server = f" (nats-server pid {info['server_pid']})" if info.get("server_pid") else ""
+        nodes = ", ".join(
+            f"{n} pid {v['pid']}" + (f" {v['health']}" if v["health"] else "")
+            for n, v in info["nodes"].items()
+        )
+        print(f"network up on {info['bus_url']}{server}: {nodes}", flush=True)
 
     result = network_up(
         scenario=args.scenario, nations=args.nations.split(","), duration_s=args.duration,
@@ -250,7 +268,8 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
     )
     for nation in result.nations:
         record = result.records.get(nation)
-        print(f"{nation}: exit {result.exit_codes.get(nation)}" + (f", picture {record}" if record else ""))
+        shown = f", picture {record}" if record else ""
+        print(f"{nation}: exit {result.exit_codes.get(nation)}{shown}")
     if result.interrupted:
         print("network stopped by Ctrl-C", flush=True)
         return 130
@@ -314,7 +333,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print(
         f"simulated {summary.scenario} (seed {summary.seed}, {summary.duration_s:g} s): "
         f"{summary.n_objects} objects, {summary.n_detections} detections "
-        f"({summary.n_false_detections} false), {summary.n_truth_rows} truth rows; "
+        f"({summary.n_false_detections} false), {summary.n_truth_rows} truth rows "
+        f"({summary.n_truth_rows_detectable} detectable); "
         f"wrote {summary.out_dir}"
     )
     if args.plot:

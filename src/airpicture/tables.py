@@ -11,12 +11,14 @@ table                     columns (in memory)
 :class:`SensorTable`      a tuple of :class:`Sensor`, sorted by ``sensor_id``
 :class:`Detections`       t_s, sensor_index, range_m, azimuth_rad, elevation_rad,
                           range_rate_mps, sensor_lat_rad, sensor_lon_rad, sensor_alt_m, row
-:class:`Truth`            t_s, object_id, kind, x (n, 6)
+:class:`Truth`            t_s, object_id, kind, x (n, 6), detectable (optional)
 :class:`TrackRows`        t_s, track_id, x (n, 6), cov_pos (n, 6), kind, status, nations
 ========================  ===================================================================
 
 Missing optional values (``range_m`` of an IR detection, ``range_rate_mps`` of a sensor without
-Doppler) are NaN.
+Doppler) are NaN. An optional *column* that a table does not carry (``Truth.detectable``) is None;
+:meth:`take <_Columns.take>` keeps it None, and :meth:`concat <_Columns.concat>` needs every part
+to carry it or none.
 """
 
 from __future__ import annotations
@@ -57,18 +59,43 @@ class _Columns:
         return len(getattr(self, fields(self)[0].name))  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray | slice) -> Self:
-        """Rows selected by an index array, boolean mask or slice, as a new table."""
-        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[arg-type]
+        """Rows selected by an index array, boolean mask or slice, as a new table.
+
+        An optional column the table does not carry (None) stays None.
+        """
+        return type(self)(
+            **{
+                f.name: None if (values := getattr(self, f.name)) is None else values[index]
+                for f in fields(self)  # type: ignore[arg-type]
+            }
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[Self]) -> Self:
-        """Concatenate tables of the same kind row-wise (``parts`` must not be empty)."""
-        return cls(
-            **{
-                f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                for f in fields(cls)  # type: ignore[arg-type]
-            }
-        )
+        """Concatenate tables of the same kind row-wise (``parts`` must not be empty).
+
+        Raises
+        ------
+        ValueError
+            If ``parts`` is empty, or some parts carry an optional column that others leave out
+            (None): the rows without it would have no value for it.
+        """
+        if not parts:
+            raise ValueError(f"{cls.__name__}.concat: expected at least one table, got none")
+        columns: dict[str, np.ndarray | None] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            values = [getattr(p, f.name) for p in parts]
+            missing = sum(v is None for v in values)
+            if missing == len(values):
+                columns[f.name] = None
+            elif missing:
+                raise ValueError(
+                    f"{cls.__name__}.concat: expected every part to carry column {f.name} or "
+                    f"none, got {len(values) - missing} with it and {missing} without"
+                )
+            else:
+                columns[f.name] = np.concatenate(values)
+        return cls(**columns)
 
 
 @dataclass(frozen=True)
@@ -176,12 +203,18 @@ class Detections(_Columns):
 
 @dataclass(frozen=True)
 class Truth(_Columns):
-    """Ground truth states, one row per object per time: ``x`` has shape (n, 6), ECEF m and m/s."""
+    """Ground truth states, one row per object per time: ``x`` has shape (n, 6), ECEF m and m/s.
+
+    ``detectable`` is the optional column of the same name (``docs/data-contract.md``): a bool
+    array of shape (n,), True where the object was detectable by the scenario's radars at that
+    time, or None when the table does not carry it (older files, hand-made truth).
+    """
 
     t_s: np.ndarray
     object_id: np.ndarray
     kind: np.ndarray
     x: np.ndarray
+    detectable: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -623,6 +623,10 @@ def test_summary_keys():
         "pos_rmse_m",
         "vel_rmse_mps",
         "n_objects",
+        "n_objects_all",
+        "n_truth_rows",
+        "n_truth_rows_all",
+        "set_aside_per_time",
         "n_tracks",
         "n_times",
     }

@@ -96,10 +96,13 @@ def sensors(tmp_path: Path) -> SensorTable:
 
 
 def assert_tables_equal(a: object, b: object) -> None:
-    """Field by field, bit for bit (NaN equal to NaN), same dtype kinds."""
+    """Field by field, bit for bit (NaN equal to NaN), same dtype kinds; absent (None) alike."""
     assert type(a) is type(b)
     for field in dataclasses.fields(a):  # type: ignore[arg-type]
         x, y = getattr(a, field.name), getattr(b, field.name)
+        if x is None or y is None:
+            assert x is None and y is None, field.name
+            continue
         assert x.shape == y.shape, field.name
         assert x.dtype.kind == y.dtype.kind, field.name
         if x.dtype.kind == "f":

@@ -14,6 +14,16 @@ truth objects of that time:
   object's life;
 * **RMSE** of position and velocity over the GOSPA-assigned pairs.
 
+**Which truth is scored.** When the truth table carries the optional ``detectable`` column
+(``docs/data-contract.md``; the simulator writes it), only the objects detectable at a time are
+scored at that time, by default (``detectable_only=True``). A non-detectable object is never
+missed, and a track on one is never false: at each time, every picture track whose nearest truth
+object within ``association_distance_m`` (among *all* objects, detectable or not) is not
+detectable is set aside. GOSPA, SIAP, track-number changes and RMSE are then the usual ones
+between the detectable objects and the tracks left. So a track that keeps following an object
+after it left the radars' coverage costs nothing, a second track on such an object costs nothing
+either (its ambiguity is not scored), and a track far from every object is still false.
+
 All positions are WGS-84 ECEF in metres, velocities in m/s, times in float seconds.
 """
 
@@ -329,7 +339,13 @@ class Evaluation:
     loc, missed, false : ndarray
         GOSPA localisation, missed and false parts, m^p.
     n_truth, n_tracks : ndarray of int
-        Truth objects and picture tracks at each time.
+        Truth objects scored (the detectable ones, see ``detectable_only``) and picture tracks
+        scored (those not set aside) at each time.
+    n_truth_all : ndarray of int
+        All truth objects at each time.
+    n_set_aside : ndarray of int
+        Picture tracks set aside at each time: their nearest object within the association
+        distance is not detectable (0 when every object is scored).
     n_assigned, n_missed, n_false : ndarray of int
         GOSPA-assigned pairs, unassigned objects, unassigned tracks.
     n_tracked : ndarray of int
@@ -351,11 +367,17 @@ class Evaluation:
     object_ids : ndarray of str, shape (n_objects,)
         The truth objects, sorted.
     object_id_changes : ndarray of int, shape (n_objects,)
-        How often the track assigned to each object changed over its life.
+        How often the track assigned to each object changed over its life (over the times it
+        was scored).
+    object_scored : ndarray of bool, shape (n_objects,)
+        Whether each object was scored at one truth time at least.
     track_ids : ndarray of str
-        The tracks that were in the picture at one truth time at least, sorted.
+        The tracks that were in the scored picture at one truth time at least, sorted.
     c_m, p, alpha, association_distance_m : float
         The parameters used.
+    detectable_only : bool
+        True when only detectable truth rows were scored (asked for, and the truth table has
+        the ``detectable`` column); False when every truth row was.
     """
 
     t_s: np.ndarray
@@ -385,6 +407,10 @@ class Evaluation:
     p: float
     alpha: float
     association_distance_m: float
+    n_truth_all: np.ndarray
+    n_set_aside: np.ndarray
+    object_scored: np.ndarray
+    detectable_only: bool
 
     @property
     def gospa_parts_m(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -411,11 +437,14 @@ class Evaluation:
             ``gospa_m``, ``gospa_localisation_m``, ``gospa_missed_m``, ``gospa_false_m``,
             ``missed_per_time``, ``false_per_time``, ``completeness``, ``ambiguity``,
             ``spuriousness``, ``id_changes_per_object``, ``id_changes_total``, ``pos_rmse_m``,
-            ``vel_rmse_mps``, ``n_objects``, ``n_tracks``, ``n_times``.
+            ``vel_rmse_mps``, ``n_objects`` (objects scored at one time at least),
+            ``n_objects_all``, ``n_truth_rows`` (truth rows scored), ``n_truth_rows_all``,
+            ``set_aside_per_time`` (tracks set aside on objects not scored), ``n_tracks``,
+            ``n_times``.
         """
         loc_m, missed_m, false_m = self.gospa_parts_m
         n_pairs = int(self.n_assigned.sum())
-        n_objects = int(self.object_ids.shape[0])
+        n_objects = int(np.count_nonzero(self.object_scored))
         total_changes = int(self.object_id_changes.sum())
         return {
             "gospa_m": float(self.gospa.mean()),
@@ -434,6 +463,10 @@ class Evaluation:
             "pos_rmse_m": math.sqrt(_ratio(self.pos_sq_sum_m2.sum(), n_pairs)),
             "vel_rmse_mps": math.sqrt(_ratio(self.vel_sq_sum_m2ps2.sum(), n_pairs)),
             "n_objects": float(n_objects),
+            "n_objects_all": float(self.object_ids.shape[0]),
+            "n_truth_rows": float(self.n_truth.sum()),
+            "n_truth_rows_all": float(self.n_truth_all.sum()),
+            "set_aside_per_time": float(self.n_set_aside.mean()),
             "n_tracks": float(self.track_ids.shape[0]),
             "n_times": float(self.t_s.shape[0]),
         }
@@ -458,6 +491,7 @@ def evaluate_picture(
     p: float = 2.0,
     alpha: float = 2.0,
     association_distance_m: float | None = None,
+    detectable_only: bool = True,
 ) -> Evaluation:
     """Score a tracks table against truth at every distinct truth time.
 
@@ -465,7 +499,11 @@ def evaluate_picture(
     linearly to t with its own velocity, ``r(t) = r + v (t - t_s)``, ``v(t) = v``. A track whose
     latest row is ``tentative`` is not in the picture at t; one whose latest row is ``deleted``
     no longer counts (a deleted row and another row of the same track at one time: deleted
-    wins). The picture is then compared with the truth objects of that time:
+    wins). With ``detectable_only`` and a truth table that carries ``detectable``, the truth
+    objects scored at t are the detectable ones, and the picture tracks whose nearest object
+    within ``association_distance_m`` (among all objects at t) is not detectable are set aside:
+    neither missed objects nor false tracks come from objects outside the radars' reach. The
+    picture left is then compared with the truth objects scored at that time:
 
     * GOSPA (:func:`gospa`) on positions, with the optimal one-to-one assignment;
     * SIAP: each picture track is associated with its nearest truth object within
@@ -490,7 +528,11 @@ def evaluate_picture(
     alpha : float
         GOSPA cardinality factor in (0, 2].
     association_distance_m : float or None
-        SIAP association gate, m; None means ``c_m``.
+        SIAP association gate, m; None means ``c_m``. It also decides which tracks are on a
+        non-detectable object (and set aside).
+    detectable_only : bool
+        Score only the detectable truth rows when ``truth.detectable`` is present (ignored when
+        it is None: every row is scored then). False scores every row.
 
     Returns
     -------
@@ -503,6 +545,8 @@ def evaluate_picture(
         If a parameter is out of range.
     DataError
         If the truth table is empty (there is no time to evaluate at).
+    ValueError
+        If ``truth.detectable`` is given without one value per truth row.
 
     Notes
     -----
@@ -524,6 +568,16 @@ def evaluate_picture(
         )
 
     t_truth = np.asarray(truth.t_s, dtype=np.float64)
+    scored_only = bool(detectable_only) and truth.detectable is not None
+    if scored_only:
+        scored_row = np.asarray(truth.detectable, dtype=bool).reshape(-1)
+        if scored_row.shape != t_truth.shape:
+            raise ValueError(
+                f"evaluate_picture: expected truth.detectable of shape {t_truth.shape}, "
+                f"got {scored_row.shape}"
+            )
+    else:
+        scored_row = np.ones(t_truth.shape, dtype=bool)
     object_ids, obj_code = np.unique(np.asarray(truth.object_id).astype(str), return_inverse=True)
     x_truth = np.asarray(truth.x, dtype=np.float64)
     x_track = np.asarray(tracks.x, dtype=np.float64).reshape(-1, 6)
@@ -547,6 +601,8 @@ def evaluate_picture(
             "n_false",
             "n_tracked",
             "n_associated",
+            "n_truth_all",
+            "n_set_aside",
         )
     }
     pair_time: list[np.ndarray] = []
@@ -575,11 +631,27 @@ def evaluate_picture(
         seen = np.flatnonzero(latest >= 0)
         live = seen[row_in_picture[latest[seen]]]  # track codes in the picture at t
         rows = latest[live]
-        in_picture_ever[live] = True
 
-        rows_truth = truth_order[bounds[it] : bounds[it + 1]]
-        truth_pos = x_truth[rows_truth, :3]
+        rows_all = truth_order[bounds[it] : bounds[it + 1]]
+        pos_all = x_truth[rows_all, :3]
         track_pos = x_track[rows, :3] + x_track[rows, 3:] * (t - t_track[rows])[:, None]
+        m_all = pos_all.shape[0]
+
+        # SIAP association over all objects: each track to its nearest object within the gate.
+        # Tracks on an object that is not scored now are set aside; the others stay, either on
+        # a scored object or on none (nearest is then m_all).
+        scored_now = scored_row[rows_all]
+        nearest = np.full(track_pos.shape[0], m_all, dtype=np.intp)
+        if m_all and track_pos.shape[0]:
+            nearest = cKDTree(pos_all).query(track_pos, k=1, distance_upper_bound=gate_m)[1]
+        on_object = nearest < m_all
+        keep = ~on_object | scored_now[np.minimum(nearest, m_all - 1)]
+        counts["n_truth_all"][it] = m_all
+        counts["n_set_aside"][it] = keep.shape[0] - int(np.count_nonzero(keep))
+        live, rows, track_pos, nearest = live[keep], rows[keep], track_pos[keep], nearest[keep]
+        in_picture_ever[live] = True
+        rows_truth = rows_all[scored_now]
+        truth_pos = pos_all[scored_now]
         m, k = truth_pos.shape[0], track_pos.shape[0]
 
         ti, tj, d = _assign(truth_pos, track_pos, c_m, p)
@@ -603,11 +675,9 @@ def evaluate_picture(
         pair_obj.append(obj_code[rows_truth[ti]])
         pair_track.append(live[tj])
 
-        if m and k:
-            _, nearest = cKDTree(truth_pos).query(track_pos, k=1, distance_upper_bound=gate_m)
-            associated = nearest < m
-            counts["n_associated"][it] = int(associated.sum())
-            counts["n_tracked"][it] = np.unique(nearest[associated]).shape[0]
+        associated = nearest < m_all  # on a scored object: the others were set aside
+        counts["n_associated"][it] = int(np.count_nonzero(associated))
+        counts["n_tracked"][it] = np.unique(nearest[associated]).shape[0]
 
     # Track-number changes: each object's assigned track ids in time order.
     p_time = np.concatenate(pair_time) if pair_time else np.empty(0, dtype=np.intp)
@@ -649,6 +719,10 @@ def evaluate_picture(
         p=p,
         alpha=alpha,
         association_distance_m=gate_m,
+        n_truth_all=counts["n_truth_all"],
+        n_set_aside=counts["n_set_aside"],
+        object_scored=np.bincount(obj_code[scored_row], minlength=object_ids.shape[0]) > 0,
+        detectable_only=scored_only,
     )
 
 
@@ -671,7 +745,11 @@ _SUMMARY_ROWS = (
     ("id_changes_total", "track-number changes, total", "", ".0f"),
     ("pos_rmse_m", "position RMSE", "m", ".1f"),
     ("vel_rmse_mps", "velocity RMSE", "m/s", ".2f"),
-    ("n_objects", "truth objects", "", ".0f"),
+    ("n_objects", "truth objects scored", "", ".0f"),
+    ("n_objects_all", "truth objects, all", "", ".0f"),
+    ("n_truth_rows", "truth rows scored", "", ".0f"),
+    ("n_truth_rows_all", "truth rows, all", "", ".0f"),
+    ("set_aside_per_time", "tracks set aside per time", "", ".2f"),
     ("n_tracks", "tracks in the picture", "", ".0f"),
     ("n_times", "truth times", "", ".0f"),
 )
@@ -688,7 +766,8 @@ def format_summary(evaluation: Evaluation) -> str:
     Returns
     -------
     str
-        A title line with the parameters, then one line per figure: label, value, unit.
+        A title line with the parameters, a line saying which truth objects were scored, then
+        one line per figure: label, value, unit.
     """
     values = evaluation.summary()
     cells = []
@@ -703,7 +782,18 @@ def format_summary(evaluation: Evaluation) -> str:
         f"alpha = {evaluation.alpha:g}; "
         f"association distance {evaluation.association_distance_m:g} m"
     )
-    lines = [title, "-" * len(title)]
+    if evaluation.detectable_only:
+        scope = (
+            f"scored: {values['n_objects']:.0f} of {values['n_objects_all']:.0f} objects, "
+            f"{values['n_truth_rows']:.0f} of {values['n_truth_rows_all']:.0f} truth rows "
+            "(detectable only; tracks on the others set aside)"
+        )
+    else:
+        scope = (
+            f"scored: all {values['n_objects_all']:.0f} objects, "
+            f"{values['n_truth_rows_all']:.0f} truth rows"
+        )
+    lines = [title, scope, "-" * max(len(title), len(scope))]
     lines += [f"{lbl:<{w_label}}  {val:>{w_value}}  {unit}".rstrip() for lbl, val, unit in cells]
     return "\n".join(lines)
 
@@ -734,6 +824,7 @@ def to_json_dict(evaluation: Evaluation, *, per_time: bool = False) -> dict[str,
             "p": evaluation.p,
             "alpha": evaluation.alpha,
             "association_distance_m": evaluation.association_distance_m,
+            "detectable_only": evaluation.detectable_only,
         },
         "summary": {k: _json_number(v) for k, v in evaluation.summary().items()},
     }
@@ -745,7 +836,9 @@ def to_json_dict(evaluation: Evaluation, *, per_time: bool = False) -> dict[str,
             "missed",
             "false",
             "n_truth",
+            "n_truth_all",
             "n_tracks",
+            "n_set_aside",
             "n_assigned",
             "n_missed",
             "n_false",

@@ -131,7 +131,8 @@ def plot_evaluation(
     (colours), over the shipped coastlines, with sensor sites if given. Right, top: GOSPA over
     time split into its localisation, missed and false parts in metres
     (:attr:`Evaluation.gospa_parts_m`, stacked: the top edge is the GOSPA); right, bottom: the
-    number of truth objects, picture tracks, missed objects and false tracks.
+    number of truth objects scored (the detectable ones when the evaluation scored only those),
+    picture tracks, missed objects and false tracks.
 
     Parameters
     ----------
@@ -288,7 +289,12 @@ def plot_evaluation(
     ax_gospa.grid(True, lw=0.3)
 
     ax_count.plot(
-        t_rel, evaluation.n_truth, color="0.25", lw=1.2, marker=dot, label="truth objects"
+        t_rel,
+        evaluation.n_truth,
+        color="0.25",
+        lw=1.2,
+        marker=dot,
+        label="detectable objects" if evaluation.detectable_only else "truth objects",
     )
     ax_count.plot(
         t_rel, evaluation.n_tracks, color="C0", lw=1.2, marker=dot, label="picture tracks"

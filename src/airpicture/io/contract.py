@@ -3,7 +3,9 @@
 The tables and their columns are defined in ``docs/data-contract.md``; their in-memory shapes in
 :mod:`airpicture.tables`. A file is CSV (``.csv``, header row, comma-separated) or Parquet
 (``.parquet``, same column names), chosen by its extension. Unknown extra columns are ignored;
-every contract column must be present, and cells of the columns marked "or empty" may be empty.
+every required contract column must be present, and cells of the columns marked "or empty" may be
+empty. An optional column (the truth table's ``detectable``) may be left out of a file; when it is
+there, every cell is checked like any other.
 
 This module is the edge where file data is validated, once: every problem raises
 :class:`~airpicture.errors.DataError` naming the file, the 1-based data row (the header is row 0),
@@ -151,28 +153,61 @@ class _Text:
         return "a non-empty string without line breaks"
 
 
-_Column = _Float | _Text
+@dataclass(frozen=True)
+class _Bool:
+    """A boolean column: ``true`` or ``false`` in CSV (any letter case), booleans in Parquet."""
+
+    name: str
+
+    def expected(self) -> str:
+        """What a cell must hold, in words."""
+        return "true or false"
+
+
+_Column = _Float | _Text | _Bool
+
+
+def _arrow_type(col: _Column) -> pa.DataType:
+    """The Arrow type a column is written with."""
+    if isinstance(col, _Float):
+        return pa.float64()
+    if isinstance(col, _Bool):
+        return pa.bool_()
+    return pa.string()
 
 
 @dataclass(frozen=True)
 class _Schema:
-    """The columns of one contract table, in contract order."""
+    """The columns of one contract table, in contract order.
+
+    ``columns`` must be in every file; ``optional`` columns may be left out and follow the
+    required ones wherever they are present.
+    """
 
     table: str
     columns: tuple[_Column, ...]
+    optional: tuple[_Column, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The required columns."""
         return tuple(c.name for c in self.columns)
 
     def position(self, name: str) -> int:
-        return self.names.index(name)
+        """Contract position of a required or optional column (orders the problems of a row)."""
+        return (*self.names, *(c.name for c in self.optional)).index(name)
 
-    def arrow(self) -> pa.Schema:
-        """The Arrow schema the writers use."""
-        return pa.schema(
-            [(c.name, pa.float64() if isinstance(c, _Float) else pa.string()) for c in self.columns]
-        )
+    def present(self, names: Sequence[str]) -> tuple[_Column, ...]:
+        """The required columns and the optional ones among ``names``, in contract order."""
+        return self.columns + tuple(c for c in self.optional if c.name in names)
+
+    def of_file(self, names: Sequence[str]) -> _Schema:
+        """The columns a file with header ``names`` holds, all required (for its readers)."""
+        return _Schema(self.table, self.present(names))
+
+    def arrow(self, names: Sequence[str] = ()) -> pa.Schema:
+        """The Arrow schema of the required columns and the optional ones among ``names``."""
+        return pa.schema([(c.name, _arrow_type(c)) for c in self.present(names)])
 
 
 _NATION = r"[A-Z]{3}"
@@ -232,6 +267,7 @@ _TRUTH = _Schema(
         _Text("kind"),
         *(_Float(name) for name in _STATE_COLUMNS),
     ),
+    optional=(_Bool("detectable"),),
 )
 
 _TRACKS = _Schema(
@@ -262,8 +298,9 @@ _SCHEMAS: Final[Mapping[str, _Schema]] = MappingProxyType(
 TABLE_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {name: schema.names for name, schema in _SCHEMAS.items()}
 )
-"""The columns of each data-contract table (``sensors``, ``detections``, ``truth``, ``tracks``),
-in contract order: the order the writers use."""
+"""The required columns of each data-contract table (``sensors``, ``detections``, ``truth``,
+``tracks``), in contract order: the order the writers use. The truth table's optional
+``detectable`` column follows them in files that carry it."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,15 +505,31 @@ def _as_text(arr: pa.Array, source: str, column: str) -> pa.Array:
     raise _type_error(source, column, "a column of strings", arrow_type)
 
 
+def _as_bool(arr: pa.Array, source: str, column: str) -> pa.Array:
+    """Column ``arr`` as Arrow booleans, or as text to be checked for ``true`` and ``false``."""
+    arrow_type = arr.type
+    if pa.types.is_boolean(arrow_type):
+        return arr
+    if pa.types.is_null(arrow_type):
+        return pa.nulls(len(arr), pa.bool_())
+    if pa.types.is_dictionary(arrow_type):
+        return _as_bool(arr.dictionary_decode(), source, column)
+    if _is_text_type(arrow_type):
+        return _utf8(arr)
+    raise _type_error(source, column, "a column of booleans (true or false)", arrow_type)
+
+
 @dataclass(frozen=True)
 class _Checked:
     """The contract columns of one batch after the per-column checks.
 
-    Floats are float64 arrays with NaN for empty cells; texts are Arrow string arrays.
+    Floats are float64 arrays with NaN for empty cells; texts are Arrow string arrays; bools are
+    NumPy bool arrays (bad cells read False: they are problems).
     """
 
     floats: dict[str, np.ndarray]
     texts: dict[str, pa.Array]
+    bools: dict[str, np.ndarray]
     problems: _Problems
 
 
@@ -522,6 +575,19 @@ def _check_text(arr: pa.Array, col: _Text, problems: _Problems) -> pa.Array:
     return arr
 
 
+def _check_bool(arr: pa.Array, col: _Bool, problems: _Problems) -> np.ndarray:
+    """Add the problems of one boolean column (empty, or text other than true or false)."""
+    if pa.types.is_boolean(arr.type):
+        bad = _to_bool_numpy(arr.is_null())
+        problems.add(bad, col.name, col.expected(), lambda i: "empty")
+        return _to_bool_numpy(arr)
+    word = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+    true = _to_bool_numpy(pc.equal(word, "true"))
+    false = _to_bool_numpy(pc.equal(word, "false"))
+    problems.add(~(true | false), col.name, col.expected(), lambda i: _got_text(arr[i].as_py()))
+    return true
+
+
 def _check_columns(
     batch: pa.RecordBatch,
     schema: _Schema,
@@ -534,13 +600,16 @@ def _check_columns(
     ``recheck`` is the table's full check, run on the rows before an unparsable cell so that an
     earlier problem of another kind is reported first.
     """
+    columns = schema.present(batch.schema.names)
     converted: dict[str, pa.Array] = {}
     first_bad: tuple[int, int, _Unconvertible] | None = None
-    for position, col in enumerate(schema.columns):
+    for position, col in enumerate(columns):
         arr = batch.column(col.name)
         try:
             if isinstance(col, _Float):
                 converted[col.name] = _as_float64(arr, source, col.name)
+            elif isinstance(col, _Bool):
+                converted[col.name] = _as_bool(arr, source, col.name)
             else:
                 converted[col.name] = _as_text(arr, source, col.name)
         except _Unconvertible as bad:
@@ -550,7 +619,7 @@ def _check_columns(
         index, position, cell = first_bad
         if index > 0:
             recheck(batch.slice(0, index), first_row)
-        col = schema.columns[position]
+        col = columns[position]
         raise DataError(
             source,
             row=first_row + index + 1,
@@ -562,15 +631,18 @@ def _check_columns(
     problems = _Problems(schema)
     floats: dict[str, np.ndarray] = {}
     texts: dict[str, pa.Array] = {}
-    for col in schema.columns:
+    bools: dict[str, np.ndarray] = {}
+    for col in columns:
         arr = converted[col.name]
         if isinstance(col, _Float):
             nulls = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
             values = arr.to_numpy(zero_copy_only=False, writable=True)
             floats[col.name] = _check_float(values, nulls, col, problems)
+        elif isinstance(col, _Bool):
+            bools[col.name] = _check_bool(arr, col, problems)
         else:
             texts[col.name] = _check_text(arr, col, problems)
-    return _Checked(floats, texts, problems)
+    return _Checked(floats, texts, bools, problems)
 
 
 def _as_str_array(arr: pa.Array) -> np.ndarray:
@@ -676,6 +748,7 @@ def _truth_from_batch(batch: pa.RecordBatch, first_row: int, source: str) -> Tru
         object_id=_as_str_array(t["object_id"]),
         kind=_as_str_array(t["kind"]),
         x=np.column_stack([f[name] for name in _STATE_COLUMNS]).reshape(-1, 6),
+        detectable=checked.bools.get("detectable"),
     )
 
 
@@ -817,8 +890,9 @@ def _check_file(path: Path, source: str) -> None:
 
 
 def _check_header(names: Sequence[str], schema: _Schema, source: str) -> None:
-    """Raise on a missing or repeated contract column."""
-    for name in schema.names:
+    """Raise on a missing or repeated contract column (an optional one may be missing)."""
+    for col in schema.present(names):
+        name = col.name
         count = sum(1 for n in names if n == name)
         if count == 0:
             raise DataError(
@@ -893,7 +967,7 @@ def _open_csv(
     """
     column_types = {
         c.name: pa.binary() if as_bytes else pa.float64() if isinstance(c, _Float) else pa.string()
-        for c in schema.columns
+        for c in schema.columns  # a boolean column is read as text and checked word by word
     }
     return pa_csv.open_csv(
         path,
@@ -967,11 +1041,11 @@ def _locate_csv_problem(
     )
 
 
-def _check_csv_header(path: Path, source: str, schema: _Schema) -> bool:
-    """Check the header of a CSV file; True when it holds no data rows."""
+def _check_csv_header(path: Path, source: str, schema: _Schema) -> tuple[_Schema, bool]:
+    """Check the header of a CSV file: the columns it holds, and whether it has no data rows."""
     names, header_only = _csv_header(path, source)
     _check_header(names, schema, source)
-    return header_only
+    return schema.of_file(names), header_only
 
 
 def _iter_csv(
@@ -1014,10 +1088,13 @@ def _open_parquet(path: Path, source: str) -> pq.ParquetFile:
         ) from None
 
 
-def _check_parquet_header(path: Path, source: str, schema: _Schema) -> None:
+def _check_parquet_header(path: Path, source: str, schema: _Schema) -> _Schema:
+    """Check the columns of a Parquet file; return the contract columns it holds."""
     parquet = _open_parquet(path, source)
     try:
-        _check_header(parquet.schema_arrow.names, schema, source)
+        names = parquet.schema_arrow.names
+        _check_header(names, schema, source)
+        return schema.of_file(names)
     finally:
         parquet.close()
 
@@ -1054,15 +1131,16 @@ def _iter_parquet(
         parquet.close()
 
 
-def _iter_converted(
+def _open_converted(
     path: str | os.PathLike[str],
     schema: _Schema,
     convert: Callable[[pa.RecordBatch, int, str], _R],
     batch_rows: int,
-) -> Iterator[_R]:
-    """Checked, converted record batches of a contract table file, in file order.
+) -> tuple[_Schema, Iterator[_R]]:
+    """The contract columns a table file holds, and its checked, converted record batches.
 
-    The name, the file and its header are checked now; the rows as the iterator reaches them.
+    The name, the file and its header are checked now; the rows as the iterator reaches them,
+    in file order. The columns are the required ones and the optional ones the file has.
     """
     source = os.fspath(path)
     file_path = Path(path)
@@ -1074,11 +1152,22 @@ def _iter_converted(
         return convert(batch, first_row, source)
 
     if file_format == "csv":
-        if _check_csv_header(file_path, source, schema):
-            return iter(())
-        return _iter_csv(file_path, source, schema, bound)
-    _check_parquet_header(file_path, source, schema)
-    return _iter_parquet(file_path, source, schema, bound, batch_rows)
+        file_schema, header_only = _check_csv_header(file_path, source, schema)
+        if header_only:
+            return file_schema, iter(())
+        return file_schema, _iter_csv(file_path, source, file_schema, bound)
+    file_schema = _check_parquet_header(file_path, source, schema)
+    return file_schema, _iter_parquet(file_path, source, file_schema, bound, batch_rows)
+
+
+def _iter_converted(
+    path: str | os.PathLike[str],
+    schema: _Schema,
+    convert: Callable[[pa.RecordBatch, int, str], _R],
+    batch_rows: int,
+) -> Iterator[_R]:
+    """Checked, converted record batches of a contract table file (see :func:`_open_converted`)."""
+    return _open_converted(path, schema, convert, batch_rows)[1]
 
 
 def _rechunk(parts: Iterator[Detections], chunk_rows: int) -> Iterator[Detections]:
@@ -1246,8 +1335,14 @@ def read_detections(path: str | os.PathLike[str], sensors: SensorTable) -> Detec
     return parts[0] if len(parts) == 1 else Detections.concat(parts)
 
 
-def _empty_truth() -> Truth:
-    return Truth(np.empty(0), np.empty(0, dtype=str), np.empty(0, dtype=str), np.empty((0, 6)))
+def _empty_truth(*, detectable: bool = False) -> Truth:
+    return Truth(
+        np.empty(0),
+        np.empty(0, dtype=str),
+        np.empty(0, dtype=str),
+        np.empty((0, 6)),
+        np.empty(0, dtype=bool) if detectable else None,
+    )
 
 
 def read_truth(path: str | os.PathLike[str]) -> Truth:
@@ -1262,17 +1357,32 @@ def read_truth(path: str | os.PathLike[str]) -> Truth:
     -------
     Truth
         ``t_s`` shape (n,) in s; ``object_id`` and ``kind`` shape (n,) strings; ``x`` shape
-        (n, 6), WGS-84 ECEF ``[x, y, z, vx, vy, vz]`` in m and m/s. Rows in file order.
+        (n, 6), WGS-84 ECEF ``[x, y, z, vx, vy, vz]`` in m and m/s; ``detectable`` shape (n,)
+        bool when the file has the optional column of that name, else None. Rows in file order.
 
     Raises
     ------
     DataError
         If the file is missing, unreadable, truncated, or breaks the contract: missing column,
-        non-number, non-finite value, or an empty ``object_id`` or ``kind``.
+        non-number, non-finite value, an empty ``object_id`` or ``kind``, or a ``detectable``
+        cell that is neither ``true`` nor ``false`` (any letter case; a Parquet file may use a
+        boolean column instead).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "truth.csv"
+    >>> _ = path.write_text(
+    ...     "t_s,object_id,kind,x_m,y_m,z_m,vx_mps,vy_mps,vz_mps,detectable\\n"
+    ...     "10,T1,aircraft,1,2,3,4,5,6,true\\n"
+    ...     "10,T2,aircraft,7,8,9,0,0,0,false\\n")
+    >>> read_truth(path).detectable.tolist()
+    [True, False]
     """
-    parts = list(_iter_converted(path, _TRUTH, _truth_from_batch, _PARQUET_BATCH_ROWS))
+    file_schema, batches = _open_converted(path, _TRUTH, _truth_from_batch, _PARQUET_BATCH_ROWS)
+    parts = list(batches)
     if not parts:
-        return _empty_truth()
+        return _empty_truth(detectable="detectable" in file_schema.names)
     return parts[0] if len(parts) == 1 else Truth.concat(parts)
 
 
@@ -1383,10 +1493,24 @@ def _state_arrays(x: np.ndarray, names: Sequence[str], rows: int) -> dict[str, n
     return {name: x[:, k] for k, name in enumerate(names)}
 
 
+def _bool_column(values: np.ndarray, name: str, rows: int) -> np.ndarray:
+    """A boolean column of ``rows`` values (ValueError unless a bool array of that shape)."""
+    arr = np.asarray(values)
+    if arr.dtype != np.bool_ or arr.shape != (rows,):
+        raise ValueError(
+            f"{name}: expected a bool array of shape ({rows},), got {arr.dtype} {arr.shape}"
+        )
+    return arr
+
+
 def _truth_batch(truth: Truth) -> pa.RecordBatch:
-    floats = {"t_s": truth.t_s, **_state_arrays(truth.x, _STATE_COLUMNS, len(truth.t_s))}
+    rows = len(truth.t_s)
+    floats = {"t_s": truth.t_s, **_state_arrays(truth.x, _STATE_COLUMNS, rows)}
     texts = {"object_id": truth.object_id, "kind": truth.kind}
-    return _batch_from(_TRUTH, floats, texts)
+    bools: dict[str, np.ndarray] = {}
+    if truth.detectable is not None:
+        bools["detectable"] = _bool_column(truth.detectable, "Truth.detectable", rows)
+    return _batch_from(_TRUTH, floats, texts, bools)
 
 
 def _tracks_batch(rows: TrackRows) -> pa.RecordBatch:
@@ -1405,15 +1529,22 @@ def _tracks_batch(rows: TrackRows) -> pa.RecordBatch:
 
 
 def _batch_from(
-    schema: _Schema, floats: Mapping[str, np.ndarray], texts: Mapping[str, np.ndarray]
+    schema: _Schema,
+    floats: Mapping[str, np.ndarray],
+    texts: Mapping[str, np.ndarray],
+    bools: Mapping[str, np.ndarray] | None = None,
 ) -> pa.RecordBatch:
+    """A record batch of the required columns and the optional ones given (in ``bools``)."""
+    bools = bools or {}
     columns = [
         _float_array(floats[c.name], c.optional)
         if isinstance(c, _Float)
+        else pa.array(bools[c.name], pa.bool_())
+        if isinstance(c, _Bool)
         else _text_array(texts[c.name])
-        for c in schema.columns
+        for c in schema.present(list(bools))
     ]
-    return pa.record_batch(columns, schema=schema.arrow())
+    return pa.record_batch(columns, schema=schema.arrow(list(bools)))
 
 
 def _csv_write_options() -> pa_csv.WriteOptions:
@@ -1437,6 +1568,9 @@ class TableWriter:
     reads back. Rows go to ``<path>.partial`` and the file appears under its own name only when
     the writer closes without error; :meth:`abort` (or an exception inside a ``with`` block)
     removes the partial file. Open it with :func:`open_table_writer`.
+
+    The first chunk decides whether an optional column (``Truth.detectable``) is written: it is
+    when that chunk carries it, and every later chunk must then carry it too, or none may.
 
     Parameters
     ----------
@@ -1490,6 +1624,7 @@ class TableWriter:
         self._source = os.fspath(path)
         self._format = _format_of(self._path, self._source)
         self._schema = _SCHEMAS[table]
+        self._arrow_schema: pa.Schema | None = None  # fixed by the first chunk
         self._lookup = None if sensors is None else _SensorLookup.of(sensors)
         self._buffer_rows = buffer_rows
         self._partial = self._path.with_name(self._path.name + ".partial")
@@ -1526,7 +1661,9 @@ class TableWriter:
         TypeError
             If the chunk is not of this writer's table.
         ValueError
-            If the writer is closed.
+            If the writer is closed, if ``Truth.detectable`` is not a bool array of one value
+            per row, or if the chunk carries an optional column that the first chunk did not
+            (or lacks one that it did).
         """
         if self._closed:
             raise ValueError(f"{self._source}: the writer is closed")
@@ -1537,6 +1674,13 @@ class TableWriter:
                 f"{self._schema.table} table, got {type(chunk).__name__}"
             )
         batch = self._checked_batch(chunk, f"{self._source} (writing)")
+        if self._arrow_schema is None:
+            self._arrow_schema = batch.schema
+        elif not batch.schema.equals(self._arrow_schema):
+            raise ValueError(
+                f"{self._source}: expected a chunk with the columns of the first one "
+                f"({', '.join(self._arrow_schema.names)}), got {', '.join(batch.schema.names)}"
+            )
         if batch.num_rows == 0:
             return
         self._pending.append(batch)
@@ -1567,7 +1711,7 @@ class TableWriter:
         return batch
 
     def _open(self) -> None:
-        schema = self._schema.arrow()
+        schema = self._arrow_schema or self._schema.arrow()
         try:
             if self._format == "csv":
                 self._sink = pa_csv.CSVWriter(
@@ -1583,7 +1727,7 @@ class TableWriter:
             self._open()
         if not self._pending:
             return
-        table = pa.Table.from_batches(self._pending, schema=self._schema.arrow())
+        table = pa.Table.from_batches(self._pending, schema=self._arrow_schema)
         self._sink.write_table(table)
         self._pending, self._pending_rows = [], 0
 
@@ -1712,12 +1856,15 @@ def write_truth(path: str | os.PathLike[str], truth: Truth) -> None:
     path : str or path-like
         The output file, ``.csv`` or ``.parquet``.
     truth : Truth
-        ``x`` shape (n, 6), ECEF m and m/s.
+        ``x`` shape (n, 6), ECEF m and m/s; ``detectable``, when not None, a bool array of
+        shape (n,) written as the optional ``detectable`` column (``true`` / ``false`` in CSV).
 
     Raises
     ------
     DataError
         If a row breaks the contract (the file is not written then).
+    ValueError
+        If ``detectable`` is not a bool array of shape (n,).
     """
     with open_table_writer(path, "truth") as writer:
         writer.write(truth)

@@ -7,7 +7,8 @@ file             content
 ===============  ============================================================================
 sensors.csv      the sensors table; a moving platform's position is where it first detected
 detections.csv   every report, **in arrival order** (``t_s`` + report delay), streamed in chunks
-truth.csv        every object's ECEF state every ``truth_interval_s`` (evaluation only)
+truth.csv        every object's ECEF state every ``truth_interval_s`` and whether the radars
+                 made it detectable then (:mod:`airpicture.sim.detectable`; evaluation only)
 biases.csv       each sensor's hidden registration biases (evaluation only)
 ===============  ============================================================================
 
@@ -25,6 +26,7 @@ and memory holds one window plus the reports still in flight.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 import zlib
@@ -35,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from airpicture.io import open_table_writer, write_sensors
+from airpicture.sim.detectable import DetectableMarker
 from airpicture.sim.objects import build_objects
 from airpicture.sim.scenario import Scenario, SensorConfig
 from airpicture.sim.sensors import ObjectStates, Reports, observe, scan_times
@@ -75,6 +78,8 @@ class SimulationSummary:
     n_false_detections : int
         Of which clutter.
     n_truth_rows : int
+    n_truth_rows_detectable : int
+        Of which marked ``detectable``.
     detections_per_sensor : tuple of (str, int)
         Rows per sensor id, sorted by id.
     """
@@ -89,6 +94,7 @@ class SimulationSummary:
     n_detections: int
     n_false_detections: int
     n_truth_rows: int
+    n_truth_rows_detectable: int
     detections_per_sensor: tuple[tuple[str, int], ...]
 
 
@@ -126,6 +132,7 @@ def stream_detections(
     *,
     window_s: float = _WINDOW_S,
     progress: Callable[[float], None] | None = None,
+    on_scan: Callable[[int, Reports], None] | None = None,
 ) -> Iterator[tuple[np.ndarray, Reports]]:
     """Simulate every scan of every sensor and yield the reports in arrival order.
 
@@ -141,6 +148,9 @@ def stream_detections(
         Measurement-time window per step, s; it changes memory use, never the output.
     progress : callable or None
         Called with the fraction of simulated time done, in (0, 1].
+    on_scan : callable or None
+        Called as ``on_scan(sensor_index, reports)`` with the reports of every scan as it is
+        simulated, before any reordering: the scans of one sensor come in time order.
 
     Yields
     ------
@@ -165,6 +175,8 @@ def stream_detections(
                     sensor, objects, float(times[next_scan[i]]), rngs[i], t_end_s=t_end
                 )
                 next_scan[i] += 1
+                if on_scan is not None:
+                    on_scan(i, reports)
                 n = len(reports)
                 if n:
                     pending.append(
@@ -283,6 +295,17 @@ def simulate(
         "truth": out / "truth.csv",
         "biases": out / "biases.csv",
     }
+    times = truth_times(scenario)
+    marker = DetectableMarker(
+        times,
+        len(objects.object_id),
+        np.array([s.scan_period_s if s.kind == "radar" else math.nan for s in sensors]),
+    )
+
+    def mark(sensor_index: int, reports: Reports) -> None:
+        real = reports.object_index >= 0
+        marker.add_scan(sensor_index, reports.object_index[real], reports.t_s[real])
+
     counts = np.zeros(len(sensors), dtype=np.int64)
     first_t = np.full(len(sensors), math.inf)
     first_pos = [tuple(float(c[0]) for c in s.path.geodetic_at(start)) for s in sensors]
@@ -290,7 +313,7 @@ def simulate(
     n_false = 0
     with open_table_writer(files["detections"], "detections", sensors=initial) as writer:
         for sensor_index, reports in stream_detections(
-            scenario, sensors, objects, progress=progress
+            scenario, sensors, objects, progress=progress, on_scan=mark
         ):
             writer.write(_detections(sensor_index, reports, n_rows))
             n_rows += len(reports)
@@ -309,16 +332,27 @@ def simulate(
 
     table = SensorTable(tuple(s.table_row(*first_pos[i]) for i, s in enumerate(sensors)))
     write_sensors(files["sensors"], table)
-    times = truth_times(scenario)
     n_truth = 0
+    n_detectable = 0
+    id_order = np.argsort(objects.object_id, kind="stable")
     with open_table_writer(files["truth"], "truth") as truth_writer:
         for chunk in np.array_split(times, max(1, math.ceil(times.size / _TRUTH_TIMES_PER_CHUNK))):
             truth = objects.truth(chunk)
-            truth_writer.write(truth)
+            object_index = id_order[
+                np.searchsorted(objects.object_id, truth.object_id, sorter=id_order)
+            ]
+            detectable = marker.detectable(object_index, np.searchsorted(times, truth.t_s))
+            truth_writer.write(dataclasses.replace(truth, detectable=detectable))
             n_truth += len(truth)
+            n_detectable += int(np.count_nonzero(detectable))
     _write_biases(files["biases"], sensors)
     logger.info(
-        "wrote %d detections (%d false) and %d truth rows to %s", n_rows, n_false, n_truth, out
+        "wrote %d detections (%d false) and %d truth rows (%d detectable) to %s",
+        n_rows,
+        n_false,
+        n_truth,
+        n_detectable,
+        out,
     )
     return SimulationSummary(
         scenario=scenario.name,
@@ -331,6 +365,7 @@ def simulate(
         n_detections=n_rows,
         n_false_detections=n_false,
         n_truth_rows=n_truth,
+        n_truth_rows_detectable=n_detectable,
         detections_per_sensor=tuple(
             (s.sensor_id, int(c)) for s, c in zip(sensors, counts, strict=True)
         ),

@@ -46,10 +46,21 @@ class TrackerConfig:
         Acceleration noise spectral density of the boost model, m^2/s^3.
     model_sojourn_s : float
         Expected time between manoeuvre changes (sets the IMM's switch probabilities), s.
+    ballistic_sojourn_s : float
+        Expected time a body in free flight keeps to it (the ballistic model's sojourn), s:
+        long, since nothing but a manoeuvring re-entry vehicle or a new stage leaves it before
+        impact.
     gate_probability : float
         Probability that the chi-square gate holds a true detection.
     max_speed_mps : float
-        Speed bound of the objects to initiate on, m/s; sets a new track's velocity prior.
+        Speed bound of the objects to initiate on, m/s; sets a new track's velocity prior under
+        the nearly-constant-velocity and turn models.
+    aircraft_ceiling_m : float
+        Highest geodetic height of aircraft, m: a track started above it is a rocket or a
+        body in free flight (its first model probabilities go to the ballistic and boost models).
+    ballistic_max_speed_mps : float
+        Speed bound of ballistic objects and rockets, m/s; sets a new track's velocity prior
+        under the ballistic and boost models.
     confirm_hits, confirm_window : int
         M-of-N confirmation: M updates within the first N expected revisits.
     delete_after_misses : int
@@ -71,8 +82,11 @@ class TrackerConfig:
     ballistic_process_noise_q: float = _setting(0.05, 1e-9, 1e6)
     boost_process_noise_q: float = _setting(2000.0, 1e-9, 1e8)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
+    ballistic_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
+    ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)
+    aircraft_ceiling_m: float = _setting(30_000.0, 0.0, 1e6)
     confirm_hits: int = _setting(3, 1, 100, integer=True)
     confirm_window: int = _setting(5, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)

@@ -30,8 +30,9 @@ import numpy as np
 
 from airpicture.association.assignment import gnn_assign
 from airpicture.association.gating import candidate_pairs, chi2_gate
-from airpicture.filters.imm import combine, mix, switch_matrix, update_probabilities
+from airpicture.filters.imm import combine, mix, update_probabilities
 from airpicture.filters.kalman import Innovation, innovation, update
+from airpicture.geo import ecef2geodetic
 from airpicture.models.measurement import (
     SensorGeometry,
     detection_positions,
@@ -43,12 +44,15 @@ from airpicture.models.measurement import (
 from airpicture.models.motion import cv_predict, cv_process_noise, cv_transition
 from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
 from airpicture.tracker.config import TrackerConfig
-from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet
+from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet, project_kappa
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
-__all__ = ["Tracker", "TrackerStats"]
+__all__ = ["FrameCallback", "Tracker", "TrackerStats"]
 
 log = logging.getLogger(__name__)
+
+FrameCallback = Callable[[TrackRows, float], None]
+"""``on_frame(rows, t_s)``: the rows of one processed frame and the time the picture is complete to."""
 
 _KAPPA_PRIOR = 2e-4
 """Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
@@ -118,8 +122,19 @@ class Tracker:
         self._platform_last: dict[int, tuple[float, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ public API
-    def process(self, detections: Detections) -> TrackRows:
+    def process(self, detections: Detections, *, on_frame: FrameCallback | None = None) -> TrackRows:
         """Take a chunk of detections in arrival order; process every frame the window allows.
+
+        Parameters
+        ----------
+        detections : Detections
+            The chunk, in arrival order.
+        on_frame : callable, optional
+            Called as ``on_frame(rows, t_s)`` after every processed frame (and after every batch
+            of out-of-sequence reports) with that frame's rows and the time up to which the
+            picture is complete, s; :attr:`tracks` then holds the state at the end of that
+            frame. This is where per-update consumers (assessment) hook in: frames follow from
+            the detections alone, so the calls do not depend on how the input was chunked.
 
         Returns
         -------
@@ -132,24 +147,31 @@ class Tracker:
             self.stats.received += n
             late = detections.t_s < self._processed_until
             if late.any():
-                out.append(self._process_late(detections.take(late)))
+                late_rows = self._process_late(detections.take(late))
+                if on_frame is not None:
+                    on_frame(late_rows, self._processed_until)
+                out.append(late_rows)
                 detections = detections.take(~late)
             if len(detections):
                 self._pending.append(detections)
                 self._max_t_seen = max(self._max_t_seen, float(detections.t_s.max()))
         watermark = self._max_t_seen - self.config.latency_window_s
-        out.extend(self._process_until(watermark))
+        out.extend(self._process_until(watermark, on_frame))
         return _concat_rows(out)
 
-    def flush(self) -> TrackRows:
-        """Process everything still waiting in the latency buffer (end of input)."""
-        return _concat_rows(self._process_until(math.inf))
+    def flush(self, *, on_frame: FrameCallback | None = None) -> TrackRows:
+        """Process everything still waiting in the latency buffer (end of input).
+
+        ``on_frame`` is called after each frame, as in :meth:`process`.
+        """
+        return _concat_rows(self._process_until(math.inf, on_frame))
 
     def run(
         self,
         chunks: Iterable[Detections],
         *,
         on_rows: Callable[[TrackRows], None] | None = None,
+        on_frame: FrameCallback | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> TrackRows:
         """Track a whole stream of detection chunks (arrival order) and return every row.
@@ -161,16 +183,18 @@ class Tracker:
         on_rows : callable, optional
             Called with the rows of each chunk as they are produced (for streaming output); when
             given, the returned table is empty.
+        on_frame : callable, optional
+            Called after every frame, as in :meth:`process`.
         progress : callable, optional
             Called with the number of detections of each chunk once it is taken in.
         """
         parts: list[TrackRows] = []
         sink = on_rows if on_rows is not None else parts.append
         for chunk in chunks:
-            sink(self.process(chunk))
+            sink(self.process(chunk, on_frame=on_frame))
             if progress is not None:
                 progress(len(chunk))
-        sink(self.flush())
+        sink(self.flush(on_frame=on_frame))
         return _concat_rows(parts)
 
     @property
@@ -197,7 +221,7 @@ class Tracker:
         return _SensorModel(s.has_range, with_rr, R, angle_cols, gate, self._nations.index(s.nation))
 
     # ------------------------------------------------------------------ frames
-    def _process_until(self, watermark: float) -> list[TrackRows]:
+    def _process_until(self, watermark: float, on_frame: FrameCallback | None = None) -> list[TrackRows]:
         if not self._pending:
             return []
         frame_s = self.config.frame_s
@@ -217,7 +241,11 @@ class Tracker:
         out = []
         for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(todo)], strict=True):
             k = int(frame[start])
-            out.append(self._process_frame(todo.take(slice(start, stop)), (k + 1) * frame_s))
+            t_end_s = (k + 1) * frame_s
+            rows = self._process_frame(todo.take(slice(start, stop)), t_end_s)
+            if on_frame is not None:
+                on_frame(rows, t_end_s)
+            out.append(rows)
         return out
 
     def _process_frame(self, dets: Detections, t_end_s: float) -> TrackRows:
@@ -299,7 +327,7 @@ class Tracker:
         """IMM prediction of tracks ``ti`` over steps ``dt_s``: combined and per model."""
         table = self._table
         dyn = self._dynamics
-        x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], switch_matrix(dt_s, dyn.r, self.config.model_sojourn_s))
+        x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], dyn.switch_matrix(dt_s))
         xm, F, Q = dyn.transition(x0, dt_s)
         Pm = F @ P0 @ np.swapaxes(F, -1, -2) + Q
         Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
@@ -336,6 +364,7 @@ class Tracker:
         flat_P = Pm.reshape(n * r, STATE_DIM, STATE_DIM)
         inn, H = self._innovation(flat_x, flat_P, z[rep], geometry.take(rep), model)
         x_new, P_new = update(flat_x, flat_P, H, model.R, inn)
+        x_new = project_kappa(x_new, P_new)
         d = z.shape[1]
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
         mu = update_probabilities(c, log_lik.reshape(n, r))
@@ -428,14 +457,17 @@ class Tracker:
     ) -> None:
         m = len(dets)
         model = self._models[sensor]
-        v_max = self.config.max_speed_mps
+        dyn = self._dynamics
+        r = dyn.r
+        # Per model: the velocity prior of the objects that model stands for (uniform within
+        # the model's speed bound, variance v_max^2 / 3 per axis).
+        prior = (dyn.prior_speed_mps**2 / 3.0)[None, :, None, None]  # (1, r, 1, 1)
         x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
         x[:, 6] = _KAPPA_PRIOR
-        P = np.zeros((m, STATE_DIM, STATE_DIM))
-        P[:, :3, :3] = pos_cov
-        P[:, 6, 6] = _KAPPA_PRIOR**2
-        prior = v_max**2 / 3.0
+        Pm = np.zeros((m, r, STATE_DIM, STATE_DIM))
+        Pm[:, :, :3, :3] = pos_cov[:, None]
+        Pm[:, :, 6, 6] = _KAPPA_PRIOR**2
         if model.with_range_rate:
             # Radial velocity is measured: a narrow prior along the line of sight.
             los = pos - geometry.ecef
@@ -444,11 +476,14 @@ class Tracker:
             x[:, 3:6] = rr[:, None] * u
             if geometry.velocity is not None:
                 x[:, 3:6] += geometry.velocity
-            uu = u[:, :, None] * u[:, None, :]
+            uu = (u[:, :, None] * u[:, None, :])[:, None]
             var_rr = self.sensors[sensor].sigma_range_rate_mps ** 2
-            P[:, 3:6, 3:6] = prior * (np.eye(3) - uu) + var_rr * uu
+            Pm[:, :, 3:6, 3:6] = prior * (np.eye(3) - uu) + var_rr * uu
         else:
-            P[:, 3:6, 3:6] = prior * np.eye(3)
+            Pm[:, :, 3:6, 3:6] = prior * np.eye(3)
+        xm = np.repeat(x[:, None], r, axis=1)
+        mu = dyn.initial_probabilities_at(ecef2geodetic(pos[:, 0], pos[:, 1], pos[:, 2])[2])
+        _, P = combine(xm, Pm, mu)
         last_seen = np.full((m, len(self.sensors)), np.nan)
         last_seen[:, sensor] = dets.t_s
         numbers = np.arange(self._next_number, self._next_number + m, dtype=np.int64)
@@ -465,9 +500,9 @@ class Tracker:
                 hits=np.ones(m, np.int32),
                 nations=np.full(m, 1 << model.nation_bit, np.int64),
                 last_seen_s=last_seen,
-                xm=np.repeat(x[:, None], self._dynamics.r, axis=1),
-                Pm=np.repeat(P[:, None], self._dynamics.r, axis=1),
-                mu=np.tile(self._dynamics.initial_probabilities, (m, 1)),
+                xm=xm,
+                Pm=Pm,
+                mu=mu,
             )
         )
 
@@ -582,6 +617,7 @@ class Tracker:
         x_new = x + (G @ inn.nu[..., None])[..., 0]
         P_new = P - G @ np.swapaxes(Pxz, 1, 2)
         P_new = 0.5 * (P_new + np.swapaxes(P_new, 1, 2))
+        x_new = project_kappa(x_new, P_new)
         d = z.shape[1]
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
         mu = update_probabilities(table.mu[tb], log_lik.reshape(n, r))

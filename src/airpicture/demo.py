@@ -1,0 +1,398 @@
+"""``airpicture demo``: a scenario played live through one node per nation, on a map in the browser.
+
+:func:`run_demo` serves the map on 127.0.0.1 at once, simulates the scenario (a few seconds),
+then plays it in real time (or ``speed`` times faster) through three
+:class:`~airpicture.node.Node` instances, one per nation, on one in-process
+:class:`~airpicture.net.bus.MemoryBus`. Each node ingests its own nation's sensors, releases
+detections as the release policy allows, tracks everything released to it and publishes its
+picture; the demo subscribes to every node's picture deltas and feeds them to a
+:class:`~airpicture.web.store.PictureStore`, whose views the map shows.
+
+Release policies (``release``):
+
+* ``"hub"`` (default): every nation releases its sensors to the USA, and the USA releases its own
+  to every nation; the USA holds the complete picture, Japan and Australia each see their own
+  sensors and the USA's (their pictures differ where only the other's sensors see).
+* ``"full"``: every nation releases everything to every nation; all pictures are identical.
+
+Moving sensor platforms (ships, aircraft) are shown where the scenario puts them at the current
+picture time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.errors import ConfigError
+
+__all__ = ["RELEASE_MODES", "DemoSummary", "release_tables", "run_demo"]
+
+logger = logging.getLogger(__name__)
+
+RELEASE_MODES = ("hub", "full")
+"""Release policies of the demo (see the module docstring)."""
+
+_HUB = "USA"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What a demo run did.
+
+    Attributes
+    ----------
+    url : str
+        Where the map was served.
+    scenario : str
+        The scenario played.
+    nations : tuple of str
+        The nations that ran a node.
+    tracks : dict of str to int
+        Tracks held by each nation's picture when the demo stopped.
+    finished : bool
+        True when the scenario had played to its end.
+    """
+
+    url: str
+    scenario: str
+    nations: tuple[str, ...]
+    tracks: dict[str, int]
+    finished: bool
+
+
+def release_tables(mode: str, nations: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The ``[release]`` table of each nation's node for a demo release mode.
+
+    Raises
+    ------
+    ConfigError
+        An unknown mode.
+    """
+    if mode not in RELEASE_MODES:
+        raise ConfigError(
+            "demo", key="release", expected="one of " + ", ".join(RELEASE_MODES), got=repr(mode)
+        )
+    if mode == "full" or _HUB not in nations:
+        return {n: {"default": ["*"]} for n in nations}
+    return {n: {"default": ["*"] if n == _HUB else [_HUB]} for n in nations}
+
+
+def _views_of_sensors(
+    sensors: Any, release: dict[str, dict[str, Any]], nations: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """For each nation, the sensor ids whose detections reach its picture."""
+    from airpicture.net.release import ReleasePolicy, releasable
+
+    policies = {
+        n: ReleasePolicy.from_mapping(
+            release[n],
+            owner=n,
+            own_sensors=tuple(s.sensor_id for s in sensors if s.nation == n),
+            source="demo",
+        )
+        for n in nations
+    }
+    views: dict[str, list[str]] = {n: [] for n in nations}
+    for s in sensors:
+        if s.nation not in policies:
+            continue
+        for n in nations:
+            if releasable(s.sensor_id, n, policies[s.nation], sensor_nation=s.nation):
+                views[n].append(s.sensor_id)
+    return views
+
+
+def _lighten(colour: str | None) -> str | None:
+    """A scenario colour made legible on the dark map (mixed 45 % with white)."""
+    if not colour or not colour.startswith("#") or len(colour) != 7:
+        return colour
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * 0.45):02x}" for c in rgb)
+
+
+def _sites(scenario: Any, views: dict[str, list[str]], t_s: float) -> list[Any]:
+    from airpicture.web.store import SensorSite
+
+    reach: dict[str, list[str]] = {}
+    for nation, ids in views.items():
+        for sensor_id in ids:
+            reach.setdefault(sensor_id, []).append(nation)
+    out = []
+    at = np.array([t_s])
+    for s in scenario.sensors:
+        lat, lon, alt = (float(c[0]) for c in s.path.geodetic_at(at))
+        space = s.platform == "space"
+        sector = None
+        if s.sector_rad is not None and not space:
+            sector = (math.degrees(s.sector_rad[0]), math.degrees(s.sector_rad[1]))
+        out.append(
+            SensorSite(
+                sensor_id=s.sensor_id,
+                nation=s.nation,
+                kind=s.kind,
+                lat_deg=math.degrees(lat),
+                lon_deg=math.degrees(lon),
+                alt_m=alt,
+                max_range_m=0.0 if space else float(s.max_range_m),
+                sector_deg=sector,
+                platform=s.platform,
+                views=tuple(sorted(reach.get(s.sensor_id, ()))),
+            )
+        )
+    return out
+
+
+def _load_areas(path: str | Path) -> dict[str, Any]:
+    from airpicture.errors import DataError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), key="(file)", expected="an existing GeoJSON file", got="no such file"
+        ) from None
+    except ValueError as exc:
+        raise DataError(
+            str(path), expected="a GeoJSON FeatureCollection", got=f"invalid JSON ({exc})"
+        ) from None
+
+
+def run_demo(
+    scenario: str = "sea-of-japan-raid",
+    *,
+    speed: float = 1.0,
+    port: int | None = None,
+    release: str = "hub",
+    areas: str | Path | None = None,
+    duration_s: float | None = None,
+    seed: int | None = None,
+    open_browser: bool = False,
+    on_ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> DemoSummary:
+    """Play a scenario live through one node per nation and serve the map until stopped.
+
+    Parameters
+    ----------
+    scenario : str
+        A library scenario name (``sea-of-japan-raid``, ``drill`` ...) or a scenario TOML file.
+    speed : float
+        Scenario seconds per wall-clock second (1 = real time).
+    port : int, optional
+        Port of the map on 127.0.0.1 (:data:`~airpicture.web.server.DEFAULT_PORT` by default,
+        another free port when that one is taken; 0 for any free port).
+    release : str
+        Release policy, one of :data:`RELEASE_MODES`.
+    areas : path, optional
+        Warning areas to show, a GeoJSON FeatureCollection file.
+    duration_s, seed : optional
+        Overrides of the scenario's duration (s) and seed.
+    open_browser : bool
+        Open the map in the default browser.
+    on_ready : callable, optional
+        Called with the map's URL as soon as it is served.
+    stop : threading.Event, optional
+        Set it to stop the demo (Ctrl-C also stops it when called from the main thread).
+
+    Returns
+    -------
+    DemoSummary
+
+    Raises
+    ------
+    ConfigError
+        An unknown scenario or release mode, a bad speed or port.
+    """
+    from airpicture.sim.run import simulate
+    from airpicture.sim.scenario import load_scenario
+    from airpicture.web.app import create_app
+    from airpicture.web.server import DEFAULT_PORT, start_server
+    from airpicture.web.store import PictureStore
+
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not (0 < speed <= 10_000):
+        raise ConfigError("demo", key="speed", expected="a number in (0, 10000]", got=repr(speed))
+    sc = load_scenario(scenario).with_overrides(seed=seed, duration_s=duration_s)
+    owners = {s.nation for s in sc.sensors}
+    nations = tuple(n.code for n in sc.nations if n.code in owners) or tuple(sorted(owners))
+    release_by_nation = release_tables(release, nations)
+
+    store = PictureStore(nations=nations)
+    store.info = {
+        "title": sc.description,
+        "scenario": sc.name,
+        "nation_names": {n.code: n.name for n in sc.nations},
+        "nation_colours": {n.code: _lighten(n.colour) for n in sc.nations if n.colour},
+        "default_nation": nations[0],
+        "release": release,
+        "speed": speed,
+        "status": "simulating",
+    }
+    ground = [s for s in sc.sensors if s.platform != "space"]
+    if ground:
+        at = np.array([sc.t0_s])
+        pos = np.array([[float(c[0]) for c in s.path.geodetic_at(at)[:2]] for s in ground])
+        store.info["center"] = [
+            round(math.degrees(float(np.mean(pos[:, 0]))), 3),
+            round(math.degrees(float(np.mean(pos[:, 1]))), 3),
+        ]
+        store.info["zoom"] = 6
+    if areas is not None:
+        store.set_areas(_load_areas(areas))
+
+    server = start_server(create_app(store), port=DEFAULT_PORT if port is None else port)
+    logger.info("map on %s", server.url)
+    if on_ready is not None:
+        on_ready(server.url)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+
+    stop = stop if stop is not None else threading.Event()
+    work = Path(tempfile.mkdtemp(prefix="airpicture-demo-"))
+    finished = False
+    try:
+        logger.info(
+            "simulating %s (%d objects, %d sensors, %.0f s)",
+            sc.name,
+            len(sc.objects),
+            len(sc.sensors),
+            sc.duration_s,
+        )
+        simulate(sc, work)
+        if stop.is_set():
+            return _summary(server.url, sc.name, nations, store, False)
+        store.info["status"] = "live"
+        finished = _play(sc, work, nations, release_by_nation, store, speed=speed, stop=stop)
+    except KeyboardInterrupt:
+        logger.info("interrupted")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return _summary(server.url, sc.name, nations, store, finished)
+
+
+def _summary(
+    url: str, name: str, nations: tuple[str, ...], store: Any, finished: bool
+) -> DemoSummary:
+    health = store.health()
+    return DemoSummary(url, name, nations, {n: int(health[n]["tracks"]) for n in nations}, finished)
+
+
+def _play(
+    sc: Any,
+    work: Path,
+    nations: tuple[str, ...],
+    release: dict[str, dict[str, Any]],
+    store: Any,
+    *,
+    speed: float,
+    stop: threading.Event,
+) -> bool:
+    """Run the nodes on a memory bus until ``stop``; True when the scenario played to the end."""
+    from airpicture.io import find_scenario_files, read_sensors
+    from airpicture.net.bus import MemoryBus
+    from airpicture.net.messages import MessageError, PictureDelta, decode_message
+    from airpicture.node import Node, NodeConfig
+
+    files = find_scenario_files(work)
+    sensors = read_sensors(files.sensors)
+    views = _views_of_sensors(sensors, release, nations)
+    store.set_sensors(_sites(sc, views, sc.t0_s))
+    start_at = time.time() + 0.3
+
+    async def main() -> bool:
+        halt = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = threading.current_thread() is threading.main_thread()
+        if handled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, halt.set)
+        bus = MemoryBus()
+        finals: set[str] = set()
+
+        async def on_picture(message: Any) -> None:
+            try:
+                envelope, payload = decode_message(message.data, source=message.subject)
+            except MessageError as exc:
+                logger.warning("picture message rejected: %s", exc)
+                return
+            if not isinstance(payload, PictureDelta):
+                return
+            rows, _ = payload.to_rows()
+            if len(rows):
+                store.apply(payload.nation, rows)
+            if payload.final:
+                finals.add(payload.nation)
+
+        async def watch() -> None:
+            last_sites = 0.0
+            while not halt.is_set():
+                if stop.is_set():
+                    halt.set()
+                    return
+                now = time.time()
+                if now - last_sites >= 2.0:
+                    last_sites = now
+                    t_s = min(sc.t0_s + max(0.0, now - start_at) * speed, sc.t_end_s)
+                    store.set_sensors(_sites(sc, views, t_s))
+                if len(finals) == len(nations) and store.info.get("status") != "finished":
+                    store.info["status"] = "finished"
+                    logger.info(
+                        "scenario %s played to its end; the map stays up until Ctrl-C", sc.name
+                    )
+                await asyncio.sleep(0.2)
+
+        try:
+            sub = await bus.subscribe("air.pic.*", on_picture, from_seq=1)
+            nodes = []
+            for nation in nations:
+                config = NodeConfig.from_mapping(
+                    {
+                        "nation": nation,
+                        "node_id": f"{nation.lower()}-node",
+                        "bus": "memory://",
+                        "sensors_file": str(files.sensors),
+                        "network": list(nations),
+                        "source": {
+                            "scenario_dir": str(work),
+                            "speed": float(speed),
+                            "start_at_unix_s": start_at,
+                        },
+                        "release": release[nation],
+                        "log_interval_s": 30.0,
+                    },
+                    source=f"demo ({nation})",
+                )
+                nodes.append(Node(config, bus=bus))
+            runs = [asyncio.create_task(node.run(halt)) for node in nodes]
+            watcher = asyncio.create_task(watch())
+            await halt.wait()
+            await asyncio.gather(*runs, return_exceptions=False)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await sub.unsubscribe()
+            return len(finals) == len(nations)
+        finally:
+            if handled:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+            await bus.close()
+
+    return asyncio.run(main())

@@ -1,0 +1,597 @@
+"""The message bus between nodes: one protocol, an in-process and a NATS implementation.
+
+Subjects are dot-separated tokens (``air.det.JPN.USA``). Subscription patterns follow NATS: ``*``
+matches exactly one token and ``>`` (last token only) matches one or more. Every published
+message gets a sequence number in the bus history (1, 2, ...), so a subscriber can ask for the
+history from a sequence number on and then keep receiving live messages with no gap and no
+duplicate: that is how a node that starts late or restarts catches up.
+
+=================  =========================================================================
+implementation     history
+=================  =========================================================================
+:class:`MemoryBus`  in this process only (the embedded default; no server needed)
+:class:`NatsBus`    a JetStream stream on a ``nats-server`` (persistent, shared by processes)
+=================  =========================================================================
+
+Both pass the same contract test suite (``tests/net/test_bus_contract.py``).
+
+Delivery contract
+-----------------
+- A handler is an ``async`` callable taking a :class:`Message`. Each subscription calls its
+  handler for one message at a time, in bus order (increasing ``seq``).
+- An exception raised by a handler is logged and counted in ``Subscription.errors``; delivery
+  goes on with the next message.
+- ``subscribe(pattern, handler)`` delivers messages published after it returns;
+  ``subscribe(..., from_seq=k)`` first delivers the stored messages with ``seq >= k``.
+- ``replay(pattern, handler)`` delivers the stored messages up to the last one at the time of the
+  call and returns that sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from airpicture.errors import AirpictureError, ConfigError
+
+__all__ = [
+    "Bus",
+    "BusError",
+    "Handler",
+    "MemoryBus",
+    "Message",
+    "NatsBus",
+    "Subscription",
+    "check_pattern",
+    "check_subject",
+    "connect_bus",
+    "subject_matches",
+]
+
+log = logging.getLogger(__name__)
+
+
+class BusError(AirpictureError):
+    """The bus could not do what was asked (not connected, no stream, server error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One delivered message.
+
+    Attributes
+    ----------
+    subject : str
+        The subject it was published on.
+    data : bytes
+        The payload, as published.
+    seq : int
+        Its sequence number in the bus history (1-based, increasing in publish order).
+    """
+
+    subject: str
+    data: bytes
+    seq: int
+
+
+Handler = Callable[[Message], Awaitable[None]]
+"""An async callable receiving each message of a subscription."""
+
+
+@runtime_checkable
+class Subscription(Protocol):
+    """A live subscription; ``errors`` counts the handler's exceptions."""
+
+    pattern: str
+    errors: int
+
+    async def unsubscribe(self) -> None:
+        """Stop delivering; messages not yet handled are dropped."""
+        ...
+
+
+@runtime_checkable
+class Bus(Protocol):
+    """What a node needs from a message bus (see the module docstring for the contract)."""
+
+    async def publish(self, subject: str, data: bytes) -> int:
+        """Store and deliver ``data`` on ``subject``; return its sequence number."""
+        ...
+
+    async def subscribe(
+        self, pattern: str, handler: Handler, *, from_seq: int | None = None
+    ) -> Subscription:
+        """Deliver messages matching ``pattern`` (the history from ``from_seq`` on, then live)."""
+        ...
+
+    async def replay(self, pattern: str, handler: Handler, *, from_seq: int = 1) -> int:
+        """Deliver the stored messages matching ``pattern``; return the last sequence number."""
+        ...
+
+    async def last_seq(self) -> int:
+        """Sequence number of the newest stored message (0 when none)."""
+        ...
+
+    async def last_message(self, subject: str) -> Message | None:
+        """The newest stored message on exactly ``subject``, or None."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every subscription and release the connection."""
+        ...
+
+
+# ---------------------------------------------------------------------------- subjects
+def check_subject(subject: str) -> str:
+    """Return ``subject`` if it is a valid concrete subject, else raise ``ValueError``."""
+    if not isinstance(subject, str) or not subject:
+        raise ValueError(f"subject: expected a non-empty string, got {subject!r}")
+    for token in subject.split("."):
+        if not token or token in ("*", ">") or any(c.isspace() for c in token):
+            raise ValueError(
+                f"subject {subject!r}: expected dot-separated tokens without wildcards or spaces"
+            )
+    return subject
+
+
+def check_pattern(pattern: str) -> str:
+    """Return ``pattern`` if it is a valid subscription pattern, else raise ``ValueError``."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"pattern: expected a non-empty string, got {pattern!r}")
+    tokens = pattern.split(".")
+    for i, token in enumerate(tokens):
+        bad = not token or any(c.isspace() for c in token)
+        bad = bad or (token != "*" and "*" in token) or (token != ">" and ">" in token)
+        bad = bad or (token == ">" and i != len(tokens) - 1)
+        if bad:
+            raise ValueError(
+                f"pattern {pattern!r}: expected dot-separated tokens, '*' for one token and "
+                "'>' only as the last token"
+            )
+    return pattern
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """True when ``subject`` matches the NATS-style ``pattern`` (``*`` one token, ``>`` the rest).
+
+    Examples
+    --------
+    >>> subject_matches("air.det.*.USA", "air.det.JPN.USA")
+    True
+    >>> subject_matches("air.>", "air")
+    False
+    """
+    return _match_tokens(pattern.split("."), subject.split("."))
+
+
+def _match_tokens(pattern: list[str], subject: list[str]) -> bool:
+    for i, token in enumerate(pattern):
+        if token == ">":
+            return len(subject) > i
+        if i >= len(subject) or (token != "*" and token != subject[i]):
+            return False
+    return len(pattern) == len(subject)
+
+
+async def _deliver(handler: Handler, message: Message, counter: _Counted) -> None:
+    """Call a handler, logging and counting what it raises instead of ending delivery."""
+    try:
+        await handler(message)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        counter.errors += 1
+        log.exception(
+            "handler of %s failed on message %d (%s)", counter.pattern, message.seq, message.subject
+        )
+
+
+class _Counted:
+    pattern: str
+    errors: int
+
+
+# ---------------------------------------------------------------------------- memory
+class _MemorySubscription(_Counted):
+    def __init__(self, bus: MemoryBus, pattern: str, handler: Handler) -> None:
+        self.pattern = pattern
+        self.errors = 0
+        self._tokens = pattern.split(".")
+        self._bus = bus
+        self._handler = handler
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def matches(self, subject: str) -> bool:
+        return _match_tokens(self._tokens, subject.split("."))
+
+    def offer(self, message: Message) -> None:
+        self._queue.put_nowait(message)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"memorybus:{self.pattern}"
+        )
+
+    async def _run(self) -> None:
+        while True:
+            message = await self._queue.get()
+            await _deliver(self._handler, message, self)
+
+    async def unsubscribe(self) -> None:
+        self._bus._drop(self)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+class MemoryBus:
+    """The in-process bus: every subscriber in this process, history kept in memory.
+
+    Parameters
+    ----------
+    max_messages : int, optional
+        Keep at most this many messages of history (oldest dropped first); unbounded if omitted.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> async def demo():
+    ...     bus = MemoryBus()
+    ...     await bus.publish("air.hb.JPN.USA", b"hello")
+    ...     got = []
+    ...     async def keep(m):
+    ...         got.append(m.data)
+    ...     await bus.replay("air.hb.*.USA", keep)
+    ...     await bus.close()
+    ...     return got
+    >>> asyncio.run(demo())
+    [b'hello']
+    """
+
+    def __init__(self, *, max_messages: int | None = None) -> None:
+        if max_messages is not None and max_messages < 1:
+            raise ConfigError(
+                "MemoryBus", key="max_messages", expected="an integer >= 1", got=str(max_messages)
+            )
+        self._history: deque[Message] = deque(maxlen=max_messages)
+        self._last: dict[str, Message] = {}
+        self._seq = 0
+        self._subs: list[_MemorySubscription] = []
+        self._closed = False
+
+    async def publish(self, subject: str, data: bytes) -> int:
+        """Store the message and queue it for every matching subscription; return its sequence."""
+        self._check_open()
+        check_subject(subject)
+        self._seq += 1
+        message = Message(subject, bytes(data), self._seq)
+        if self._history.maxlen is not None and len(self._history) == self._history.maxlen:
+            oldest = self._history[0]
+            if self._last.get(oldest.subject) is oldest:
+                del self._last[oldest.subject]
+        self._history.append(message)
+        self._last[subject] = message
+        for sub in self._subs:
+            if sub.matches(subject):
+                sub.offer(message)
+        return self._seq
+
+    async def subscribe(
+        self, pattern: str, handler: Handler, *, from_seq: int | None = None
+    ) -> Subscription:
+        """Subscribe; with ``from_seq``, the stored messages from that sequence on come first."""
+        self._check_open()
+        check_pattern(pattern)
+        sub = _MemorySubscription(self, pattern, handler)
+        if from_seq is not None:
+            for message in self._stored(from_seq):
+                if sub.matches(message.subject):
+                    sub.offer(message)
+        # No await between copying the history and registering: no gap, no duplicate.
+        self._subs.append(sub)
+        sub.start()
+        return sub
+
+    async def replay(self, pattern: str, handler: Handler, *, from_seq: int = 1) -> int:
+        """Deliver the stored messages matching ``pattern``, in order; return the last sequence."""
+        self._check_open()
+        check_pattern(pattern)
+        tokens = pattern.split(".")
+        last = self._seq
+        counter = _Counted()
+        counter.pattern, counter.errors = pattern, 0
+        for message in self._stored(from_seq):
+            if _match_tokens(tokens, message.subject.split(".")):
+                await _deliver(handler, message, counter)
+        return last
+
+    async def last_seq(self) -> int:
+        """Sequence number of the newest message (0 when none was published)."""
+        return self._seq
+
+    async def last_message(self, subject: str) -> Message | None:
+        """The newest stored message on exactly ``subject``, or None."""
+        check_subject(subject)
+        return self._last.get(subject)
+
+    async def close(self) -> None:
+        """Cancel every subscription; further calls raise :class:`BusError`."""
+        self._closed = True
+        for sub in list(self._subs):
+            await sub.unsubscribe()
+
+    def _stored(self, from_seq: int) -> list[Message]:
+        if not self._history:
+            return []
+        start = max(0, from_seq - self._history[0].seq)
+        return [self._history[i] for i in range(start, len(self._history))]
+
+    def _drop(self, sub: _MemorySubscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BusError("the memory bus is closed")
+
+
+# ---------------------------------------------------------------------------- NATS
+class _NatsSubscription(_Counted):
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.errors = 0
+        self._sub: object | None = None
+
+    async def unsubscribe(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                await sub.unsubscribe()  # type: ignore[attr-defined]
+            except Exception as exc:  # the connection may already be gone
+                log.debug("unsubscribe %s: %s", self.pattern, exc)
+
+
+class NatsBus:
+    """The bus on a NATS server, with history in one JetStream stream.
+
+    Create it with :meth:`connect`. Every subject must fall under the stream's subjects
+    (``air.>`` by default); subscriptions are ordered push consumers, replays are pull consumers.
+    """
+
+    def __init__(self, nc: object, js: object, stream: str) -> None:
+        self._nc = nc
+        self._js = js
+        self._stream = stream
+        self._subs: list[_NatsSubscription] = []
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        name: str = "airpicture",
+        stream: str = "AIR",
+        subjects: tuple[str, ...] = ("air.>",),
+        max_age_s: float = 0.0,
+        max_bytes: int = -1,
+        storage: str = "file",
+        connect_timeout_s: float = 2.0,
+        max_reconnect_attempts: int = 30,
+    ) -> NatsBus:
+        """Connect to a NATS server and make sure the JetStream stream exists.
+
+        Parameters
+        ----------
+        url : str
+            ``nats://host:port``.
+        name : str
+            Connection name shown by the server (the node id).
+        stream, subjects : str, tuple of str
+            The JetStream stream holding the history and the subjects it captures.
+        max_age_s, max_bytes : float, int
+            Stream limits (0 and -1: unlimited) applied when this call creates the stream.
+        storage : {"file", "memory"}
+            JetStream storage of a stream created here.
+        connect_timeout_s : float
+            Timeout of one connection attempt, s.
+        max_reconnect_attempts : int
+            Reconnection attempts after a lost connection.
+
+        Raises
+        ------
+        BusError
+            When the server cannot be reached or has no JetStream.
+        """
+        import nats
+        from nats.js import api
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats %s: %s", name, exc)
+
+        async def on_disconnect() -> None:
+            log.info("nats %s: disconnected", name)
+
+        async def on_reconnect() -> None:
+            log.info("nats %s: reconnected", name)
+
+        try:
+            nc = await nats.connect(
+                url,
+                name=name,
+                connect_timeout=connect_timeout_s,
+                max_reconnect_attempts=max_reconnect_attempts,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                error_cb=on_error,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+            )
+        except Exception as exc:  # nats raises several unrelated types here
+            raise BusError(f"cannot connect to {url}: {exc}") from exc
+        js = nc.jetstream()
+        bus = cls(nc, js, stream)
+        config = api.StreamConfig(
+            name=stream,
+            subjects=list(subjects),
+            storage=api.StorageType.FILE if storage == "file" else api.StorageType.MEMORY,
+            max_age=max_age_s or None,
+            max_bytes=max_bytes,
+            discard=api.DiscardPolicy.OLD,
+        )
+        try:
+            try:
+                await js.stream_info(stream)
+            except nats.js.errors.NotFoundError:
+                try:
+                    await js.add_stream(config)
+                except nats.js.errors.BadRequestError:
+                    await js.stream_info(stream)  # created concurrently by another node
+        except Exception as exc:
+            await nc.close()
+            raise BusError(f"JetStream stream {stream} on {url}: {exc}") from exc
+        return bus
+
+    async def publish(self, subject: str, data: bytes) -> int:
+        """Publish into the stream and wait for the server's acknowledgement."""
+        check_subject(subject)
+        try:
+            ack = await self._js.publish(subject, data)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise BusError(f"publish on {subject}: {exc}") from exc
+        return int(ack.seq)
+
+    async def subscribe(
+        self, pattern: str, handler: Handler, *, from_seq: int | None = None
+    ) -> Subscription:
+        """Ordered push consumer on ``pattern``: the history from ``from_seq`` on, then live."""
+        from nats.js import api
+
+        check_pattern(pattern)
+        sub = _NatsSubscription(pattern)
+
+        async def on_message(msg: object) -> None:
+            seq = int(msg.metadata.sequence.stream)  # type: ignore[attr-defined]
+            await _deliver(handler, Message(msg.subject, msg.data, seq), sub)  # type: ignore[attr-defined]
+
+        if from_seq is None:
+            config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.NEW)
+        else:
+            config = api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=max(1, int(from_seq)),
+            )
+        try:
+            sub._sub = await self._js.subscribe(  # type: ignore[attr-defined]
+                pattern,
+                cb=on_message,
+                stream=self._stream,
+                ordered_consumer=True,
+                config=config,
+                idle_heartbeat=2.0,
+            )
+        except Exception as exc:
+            raise BusError(f"subscribe to {pattern}: {exc}") from exc
+        self._subs.append(sub)
+        return sub
+
+    async def replay(self, pattern: str, handler: Handler, *, from_seq: int = 1) -> int:
+        """Deliver the stored messages matching ``pattern`` up to the current last one."""
+        from nats.js import api
+
+        check_pattern(pattern)
+        last = await self.last_seq()
+        if last < from_seq:
+            return last
+        counter = _Counted()
+        counter.pattern, counter.errors = pattern, 0
+        config = api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=max(1, int(from_seq)),
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=60.0,
+        )
+        try:
+            psub = await self._js.pull_subscribe(pattern, stream=self._stream, config=config)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise BusError(f"replay of {pattern}: {exc}") from exc
+        try:
+            info = await psub.consumer_info()
+            if info.num_pending == 0:
+                return last
+            while True:
+                msgs = await psub.fetch(batch=512, timeout=10.0)
+                for msg in msgs:
+                    seq = int(msg.metadata.sequence.stream)
+                    if seq > last:
+                        return last
+                    await _deliver(handler, Message(msg.subject, msg.data, seq), counter)
+                    if seq == last or msg.metadata.num_pending == 0:
+                        return last
+        except BusError:
+            raise
+        except Exception as exc:
+            raise BusError(f"replay of {pattern}: {exc}") from exc
+        finally:
+            try:
+                await psub.unsubscribe()
+            except Exception as exc:
+                log.debug("replay unsubscribe: %s", exc)
+
+    async def last_seq(self) -> int:
+        """Last sequence number of the stream (0 when empty)."""
+        try:
+            info = await self._js.stream_info(self._stream)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise BusError(f"stream {self._stream}: {exc}") from exc
+        return int(info.state.last_seq)
+
+    async def last_message(self, subject: str) -> Message | None:
+        """The newest stored message on exactly ``subject``, or None."""
+        import nats.js.errors
+
+        check_subject(subject)
+        try:
+            raw = await self._js.get_last_msg(self._stream, subject)  # type: ignore[attr-defined]
+        except nats.js.errors.NotFoundError:
+            return None
+        except Exception as exc:
+            raise BusError(f"last message on {subject}: {exc}") from exc
+        return Message(raw.subject or subject, raw.data or b"", int(raw.seq))
+
+    async def close(self) -> None:
+        """Unsubscribe everything and close the connection."""
+        for sub in self._subs:
+            await sub.unsubscribe()
+        self._subs.clear()
+        try:
+            await self._nc.close()  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.debug("closing nats connection: %s", exc)
+
+
+async def connect_bus(url: str, *, name: str = "airpicture") -> Bus:
+    """Open the bus named by a URL: ``memory://`` (a new in-process bus) or ``nats://host:port``.
+
+    Raises
+    ------
+    ConfigError
+        On a URL of another scheme.
+    BusError
+        When a NATS server cannot be reached.
+    """
+    if url.startswith("memory://"):
+        return MemoryBus()
+    if url.startswith(("nats://", "tls://")):
+        return await NatsBus.connect(url, name=name)
+    raise ConfigError(
+        "bus", key="bus", expected="a URL memory:// or nats://HOST:PORT", got=repr(url)
+    )

@@ -1,0 +1,353 @@
+"""A whole local network in one command: the library behind ``airpicture network up``.
+
+:func:`network_up` simulates a scenario (or takes a data-contract directory), starts a local
+``nats-server`` with JetStream and one ``airpicture node`` process per nation, each fed its own
+nation's sensors from the scenario, and waits until every node's picture is final (or until
+interrupted). With ``record_dir``, each node writes its picture to
+``<record_dir>/<NATION>/tracks.csv`` when it stops. With ``bus="memory"`` the nodes run in this
+process on one :class:`~airpicture.net.bus.MemoryBus` instead (no server, no processes).
+
+Clean stop: the node processes run in their own sessions, so a Ctrl-C reaches this process only;
+it asks every node to stop (SIGTERM: the node writes its record and exits), waits, kills what is
+left after a grace period, then stops the server and removes the working folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airpicture.errors import ConfigError
+from airpicture.tracker import TrackerConfig
+
+__all__ = ["NetworkResult", "network_up", "node_config_toml"]
+
+log = logging.getLogger(__name__)
+
+_STARTUP_S = 3.0
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """What :func:`network_up` ran and left behind.
+
+    Attributes
+    ----------
+    nations : tuple of str
+    exit_codes : dict of str to int
+        Each node's exit status (0: stopped cleanly; for in-process nodes, always 0).
+    records : dict of str to Path
+        Each node's recorded picture (only with ``record_dir``).
+    interrupted : bool
+        True when the run was stopped before every picture was final.
+    """
+
+    nations: tuple[str, ...]
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    records: dict[str, Path] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def node_config_toml(values: dict[str, Any]) -> str:
+    """Write a node configuration mapping as TOML (flat keys first, then one level of tables)."""
+    lines: list[str] = []
+    tables = {k: v for k, v in values.items() if isinstance(v, dict)}
+    for key, value in values.items():
+        if key not in tables:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables.items():
+        inner = {k: v for k, v in table.items() if isinstance(v, dict)}
+        lines.append(f"\n[{name}]")
+        for key, value in table.items():
+            if key not in inner:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for sub, subtable in inner.items():
+            lines.append(f"\n[{name}.{sub}]")
+            for key, value in subtable.items():
+                lines.append(f'"{key}" = {_toml_value(value)}')
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to TOML here")
+        return repr(value)
+    if isinstance(value, str | Path):
+        text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{text}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ValueError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _scenario_files(
+    scenario: str, work: Path, duration_s: float | None, seed: int | None
+) -> tuple[Any, float | None]:
+    """The scenario's tables: a data-contract directory as it is, else simulated into ``work``."""
+    from airpicture.io import find_scenario_files
+
+    path = Path(scenario)
+    if path.is_dir():
+        return find_scenario_files(path), None
+    from airpicture.sim.run import simulate
+    from airpicture.sim.scenario import load_scenario
+
+    spec = load_scenario(scenario).with_overrides(seed=seed, duration_s=duration_s)
+    log.info("simulating %s (%.0f s of scenario time)", spec.name, spec.duration_s)
+    summary = simulate(spec, work / "scenario")
+    return find_scenario_files(summary.out_dir), float(spec.t0_s)
+
+
+def network_up(
+    *,
+    scenario: str,
+    nations: Sequence[str],
+    duration_s: float | None = None,
+    speed: float = 1.0,
+    record_dir: str | Path | None = None,
+    bus: str = "nats",
+    tracker: TrackerConfig | None = None,
+    seed: int | None = None,
+    tick_s: float = 0.05,
+    peer_timeout_s: float = 30.0,
+    verbose: bool = False,
+    on_started: Callable[[dict[str, Any]], None] | None = None,
+) -> NetworkResult:
+    """Run a local network of one node per nation until every picture is final or Ctrl-C.
+
+    Parameters
+    ----------
+    scenario : str
+        A library scenario name, a scenario TOML file, or a data-contract directory.
+    nations : sequence of str
+        The nations that run a node (each must own sensors in the scenario).
+    duration_s : float, optional
+        Simulated duration, s (library or TOML scenarios only).
+    speed : float
+        Scenario seconds per wall-clock second.
+    record_dir : path, optional
+        Folder of the recorded pictures, ``<record_dir>/<NATION>/tracks.csv``.
+    bus : {"nats", "memory"}
+        A local NATS server and node processes, or in-process nodes on one memory bus.
+    tracker : TrackerConfig, optional
+        Tracker settings of every node.
+    seed : int, optional
+        Simulation seed override.
+    tick_s, peer_timeout_s : float
+        Node settings (see :class:`~airpicture.node.NodeConfig`).
+    verbose : bool
+        Let the node processes log at INFO level.
+    on_started : callable, optional
+        Called once everything runs, with ``{"bus_url", "server_pid", "nodes": {nation: {"pid",
+        "health"}}}`` (``server_pid`` is None on the memory bus).
+
+    Returns
+    -------
+    NetworkResult
+
+    Raises
+    ------
+    ConfigError
+        On an unknown scenario or bus, or a nation without sensors in the scenario.
+    """
+    from airpicture.io import read_sensors
+
+    nations = tuple(dict.fromkeys(n.strip().upper() for n in nations if n.strip()))
+    if bus not in ("nats", "memory"):
+        raise ConfigError("network up", key="--bus", expected="'nats' or 'memory'", got=repr(bus))
+    if not nations:
+        raise ConfigError("network up", key="--nations", expected="at least one nation", got="none")
+    tracker = tracker if tracker is not None else TrackerConfig()
+    work = Path(tempfile.mkdtemp(prefix="airpicture-network-"))
+    record_root = Path(record_dir).resolve() if record_dir is not None else None
+    try:
+        files, t0_s = _scenario_files(scenario, work, duration_s, seed)
+        sensors = read_sensors(files.sensors)
+        missing = [n for n in nations if n not in sensors.nations]
+        if missing:
+            raise ConfigError(
+                "network up",
+                key="--nations",
+                expected="nations with sensors in the scenario ("
+                + ", ".join(sensors.nations)
+                + ")",
+                got=", ".join(missing),
+            )
+        start_at = time.time() + (_STARTUP_S if bus == "nats" else 0.5)
+        configs: dict[str, dict[str, Any]] = {}
+        for nation in nations:
+            source: dict[str, Any] = {
+                "scenario_dir": str(files.directory.resolve()),
+                "speed": float(speed),
+                "start_at_unix_s": start_at,
+            }
+            if t0_s is not None:
+                source["t0_s"] = t0_s
+            values: dict[str, Any] = {
+                "nation": nation,
+                "node_id": f"{nation.lower()}-node",
+                "sensors_file": str(files.sensors.resolve()),
+                "network": list(nations),
+                "tick_s": tick_s,
+                "peer_timeout_s": peer_timeout_s,
+                "exit_when_done": True,
+                "source": source,
+                "release": {"default": ["*"]},
+                "tracker": asdict(tracker),
+            }
+            if record_root is not None:
+                values["record"] = str(record_root / nation / "tracks.csv")
+            configs[nation] = values
+        if bus == "memory":
+            result = _run_in_process(configs, nations, on_started)
+        else:
+            result = _run_processes(configs, nations, work, verbose, on_started)
+        records = {}
+        if record_root is not None:
+            records = {
+                n: record_root / n / "tracks.csv"
+                for n in nations
+                if (record_root / n / "tracks.csv").exists()
+            }
+        return NetworkResult(nations, result[0], records, result[1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_in_process(
+    configs: dict[str, dict[str, Any]],
+    nations: tuple[str, ...],
+    on_started: Callable[[dict[str, Any]], None] | None,
+) -> tuple[dict[str, int], bool]:
+    from airpicture.net.bus import MemoryBus
+    from airpicture.node import Node, NodeConfig
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        bus = MemoryBus()
+        try:
+            nodes = [
+                Node(
+                    NodeConfig.from_mapping(
+                        {**configs[n], "bus": "memory://"}, source=f"network up ({n})"
+                    ),
+                    bus=bus,
+                )
+                for n in nations
+            ]
+            runs = [asyncio.create_task(node.run(stop)) for node in nodes]
+            if on_started is not None:
+                on_started(
+                    {
+                        "bus_url": "memory://",
+                        "server_pid": None,
+                        "nodes": {n: {"pid": os.getpid(), "health": None} for n in nations},
+                    }
+                )
+            await asyncio.gather(*runs)
+            return stop.is_set()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+            await bus.close()
+
+    interrupted = asyncio.run(main())
+    return {n: 0 for n in nations}, interrupted
+
+
+def _run_processes(
+    configs: dict[str, dict[str, Any]],
+    nations: tuple[str, ...],
+    work: Path,
+    verbose: bool,
+    on_started: Callable[[dict[str, Any]], None] | None,
+) -> tuple[dict[str, int], bool]:
+    from airpicture.net.server import NatsServer, free_port
+
+    server = NatsServer(store_dir=work / "nats")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    interrupted = False
+    try:
+        server.start()
+        info: dict[str, Any] = {"bus_url": server.url, "server_pid": server.pid, "nodes": {}}
+        for nation in nations:
+            port = free_port()
+            values = {**configs[nation], "bus": server.url, "health_port": port}
+            path = work / "nodes" / f"{nation}.toml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(node_config_toml(values), encoding="utf-8")
+            args = (
+                [sys.executable, "-m", "airpicture.cli"]
+                + (["-v"] if verbose else [])
+                + ["node", str(path)]
+            )
+            processes[nation] = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+            info["nodes"][nation] = {
+                "pid": processes[nation].pid,
+                "health": f"http://127.0.0.1:{port}/health",
+            }
+            log.info(
+                "node %s: pid %d, health http://127.0.0.1:%d/health",
+                nation,
+                processes[nation].pid,
+                port,
+            )
+        if on_started is not None:
+            on_started(info)
+        try:
+            while any(p.poll() is None for p in processes.values()):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            log.info(
+                "interrupted: stopping %d node(s)",
+                sum(p.poll() is None for p in processes.values()),
+            )
+    finally:
+        _stop_processes(processes)
+        server.stop()
+    return {n: int(p.returncode) for n, p in processes.items()}, interrupted
+
+
+def _stop_processes(processes: dict[str, subprocess.Popen[bytes]], grace_s: float = 20.0) -> None:
+    """SIGTERM every live node, wait up to ``grace_s``, then SIGKILL what is left."""
+    # A second Ctrl-C must not cut the clean-up short (signals can be set in the main thread only).
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for nation, process in processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("node %s did not stop within %.0f s; killing it", nation, grace_s)
+                process.kill()
+                process.wait()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,1314 @@
+"""One nation's node: own sources in, releasable detections out, everything released to it tracked.
+
+A node ingests its nation's sensors, publishes each detection to every nation the release
+policy allows, receives everything addressed to its nation (its own detections included, through
+the bus), runs one :class:`~airpicture.tracker.Tracker` over it and publishes its picture.
+
+Subjects (see :mod:`airpicture.net`): ``air.det.<SENDER>.<RECIPIENT>`` detection batches,
+``air.hb.<SENDER>.<RECIPIENT>`` heartbeats, ``air.status.<SENDER>.<RECIPIENT>`` sensor status,
+``air.pic.<NATION>`` picture deltas. A node subscribes to ``air.*.*.<NATION>`` from the start of
+the bus history, so one that starts late or restarts catches up before it goes live.
+
+Same detections, same picture
+-----------------------------
+Every detection carries its *arrival time* at the sending node (its source clock) and every
+message of a sender to a recipient carries the sender's clock: the promise that all its
+detections for that recipient that arrived up to then have been sent. A receiving node feeds its
+tracker only detections that arrived at or before the smallest clock of all senders (the
+barrier). The tracker therefore sees, on every node and in a recording replayed later, the
+released detections in the same arrival order, whatever the network did to the messages; its
+latency window handles the reports' own delays as in a batch run, so nodes that receive the
+same detections hold identical pictures: the same tracks, ids and states. A sender silent for
+longer than ``peer_timeout_s`` stops holding the barrier (its data that then comes in late is
+used by the tracker's out-of-sequence path and counted as late).
+
+A node that restarts resumes each of its outgoing channels after the last clock it had sent
+there (read back from the bus), so nothing of its sources is lost or sent twice.
+
+Configuration: :class:`NodeConfig` (TOML, see :meth:`NodeConfig.from_toml`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.config import Interval, load_config, load_toml
+from airpicture.errors import ConfigError
+from airpicture.net.bus import Bus, BusError, Message, Subscription, connect_bus
+from airpicture.net.messages import (
+    DetectionBatch,
+    Heartbeat,
+    MessageError,
+    PictureDelta,
+    SensorStatus,
+    decode_message,
+    encode_message,
+)
+from airpicture.net.release import ReleasePolicy, release_mask
+from airpicture.tables import Detections, Sensor, SensorTable, TrackRows
+from airpicture.tracker import Tracker, TrackerConfig
+
+__all__ = [
+    "Node",
+    "NodeConfig",
+    "ReplaySource",
+    "SourceConfig",
+    "per_sensor_sequence",
+    "run_node",
+]
+
+log = logging.getLogger(__name__)
+
+_MAX_DELTA_ROWS = 4096
+
+
+# ============================================================================ configuration
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    """Replay of a scenario directory's detections (the node's own sensors only).
+
+    Attributes
+    ----------
+    scenario_dir : Path
+        A data-contract directory (``sensors`` and ``detections`` tables).
+    speed : float
+        Scenario seconds per wall-clock second (1 = real time).
+    t0_s : float or None
+        Scenario time that plays at ``start_at_unix_s``; the first detection time when None.
+    start_at_unix_s : float or None
+        Wall-clock time (s since the Unix epoch) at which ``t0_s`` plays; the node's start when
+        None. Nodes of one network share it, so their clocks agree.
+    """
+
+    scenario_dir: Path
+    speed: float = field(default=1.0, metadata={"check": Interval(0.0, 1e6, "right")})
+    t0_s: float | None = None
+    start_at_unix_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _NodeSettings:
+    """Scalar settings of a node file, checked by :func:`airpicture.config.load_config`."""
+
+    nation: str
+    node_id: str = ""
+    bus: str = "memory://"
+    sensors_file: str = ""
+    own_sensors: list[str] | None = None
+    network: list[str] | None = None
+    health_port: int = field(default=-1, metadata={"check": Interval(-1, 65535, integer=True)})
+    record: str = ""
+    tick_s: float = field(default=0.05, metadata={"check": Interval(0.001, 10.0)})
+    peer_timeout_s: float = field(default=10.0, metadata={"check": Interval(0.1, 86400.0)})
+    log_interval_s: float = field(default=10.0, metadata={"check": Interval(0.1, 86400.0)})
+    exit_when_done: bool = False
+    max_batch_rows: int = field(
+        default=4096, metadata={"check": Interval(1, 1_000_000, integer=True)}
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeConfig:
+    """Everything a node needs; build it with :meth:`from_toml` or :meth:`from_mapping`.
+
+    Attributes
+    ----------
+    nation : str
+        The node's nation (alpha-3 code).
+    node_id : str
+        The node's identity on the bus (``<nation>-node`` by default).
+    bus : str
+        ``memory://`` or ``nats://127.0.0.1:PORT``.
+    sensors : SensorTable
+        Every sensor of every nation, the same on every node (it fixes sensor indices).
+    own_sensors : tuple of str
+        The sensors this node ingests and releases (its nation's sensors by default).
+    network : tuple of str
+        The nations whose nodes take part (all nations of ``sensors`` by default); the node
+        waits for their clocks.
+    release : ReleasePolicy
+        Which own sensors go to which nations.
+    source : SourceConfig or None
+        The node's own detections; None for a node without sensors.
+    tracker : TrackerConfig
+        Tracker settings (must be the same on every node for identical pictures).
+    health_port : int or None
+        Port of ``GET /health`` on 127.0.0.1 (0: any free port; None: no server).
+    record : Path or None
+        Where the picture is written (data-contract tracks table) when the node stops.
+    tick_s : float
+        Wall-clock period of publishing, s.
+    peer_timeout_s : float
+        Wall-clock time after which a silent nation stops holding the barrier, s.
+    log_interval_s : float
+        Period of the health log line, s.
+    exit_when_done : bool
+        Stop once every nation's input has ended and the picture is final.
+    max_batch_rows : int
+        Largest detection batch per message.
+    """
+
+    nation: str
+    node_id: str
+    bus: str
+    sensors: SensorTable
+    own_sensors: tuple[str, ...]
+    network: tuple[str, ...]
+    release: ReleasePolicy
+    source: SourceConfig | None
+    tracker: TrackerConfig
+    health_port: int | None = None
+    record: Path | None = None
+    tick_s: float = 0.05
+    peer_timeout_s: float = 10.0
+    log_interval_s: float = 10.0
+    exit_when_done: bool = False
+    max_batch_rows: int = 4096
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> NodeConfig:
+        """Read a node file; relative paths in it are relative to the file's folder.
+
+        Top-level keys: ``nation`` (required), ``node_id``, ``bus``, ``sensors_file`` or
+        ``[[sensors]]`` tables (data-contract columns), ``own_sensors``, ``network``,
+        ``health_port``, ``record``, ``tick_s``, ``peer_timeout_s``, ``log_interval_s``,
+        ``exit_when_done``, ``max_batch_rows``; tables ``[source]`` (:class:`SourceConfig`),
+        ``[release]`` (:class:`~airpicture.net.release.ReleasePolicy`) and ``[tracker]``
+        (:class:`~airpicture.tracker.TrackerConfig`).
+
+        Raises
+        ------
+        ConfigError
+            On a missing file, bad TOML, an unknown key or a value out of its range.
+        DataError
+            When the sensors file breaks the data contract.
+        """
+        path = Path(path)
+        return cls.from_mapping(load_toml(path), source=str(path), base_dir=path.parent)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        values: Mapping[str, Any],
+        *,
+        source: str = "node settings",
+        base_dir: Path | None = None,
+    ) -> NodeConfig:
+        """Build and check the configuration from a mapping shaped like the TOML file."""
+        base = base_dir if base_dir is not None else Path.cwd()
+        values = dict(values)
+        inline = values.pop("sensors", None)
+        source_table = values.pop("source", None)
+        release_table = values.pop("release", {})
+        tracker_table = values.pop("tracker", {})
+        settings = load_config(_NodeSettings, values, source=source)
+        nation = _nation(settings.nation, source, "nation")
+
+        if inline is not None and settings.sensors_file:
+            raise ConfigError(
+                source, key="sensors", expected="sensors_file or [[sensors]], not both", got="both"
+            )
+        if inline is not None:
+            sensors = _inline_sensors(inline, source)
+        elif settings.sensors_file:
+            from airpicture.io import read_sensors
+
+            sensors = read_sensors(_resolve(base, settings.sensors_file))
+        else:
+            raise ConfigError(
+                source,
+                key="sensors_file",
+                expected="a sensors table or [[sensors]] tables",
+                got="neither",
+            )
+
+        mine = tuple(s.sensor_id for s in sensors if s.nation == nation)
+        own = tuple(settings.own_sensors) if settings.own_sensors is not None else mine
+        for sensor_id in own:
+            if sensor_id not in mine:
+                raise ConfigError(
+                    source,
+                    key="own_sensors",
+                    expected=f"sensors of {nation} ({', '.join(mine) or 'none'})",
+                    got=repr(sensor_id),
+                )
+        network = tuple(settings.network) if settings.network is not None else sensors.nations
+        network = tuple(_nation(n, source, "network") for n in network)
+        if nation not in network:
+            network = tuple(sorted({*network, nation}))
+        if not isinstance(release_table, Mapping):
+            raise ConfigError(source, key="release", expected="a table", got=repr(release_table))
+        release = ReleasePolicy.from_mapping(
+            release_table, owner=nation, own_sensors=own, source=source
+        )
+
+        src = None
+        if source_table is not None:
+            if not isinstance(source_table, Mapping):
+                raise ConfigError(source, key="source", expected="a table", got=repr(source_table))
+            raw = dict(source_table)
+            if "scenario_dir" not in raw:
+                raise ConfigError(
+                    source,
+                    key="source.scenario_dir",
+                    expected="a scenario directory",
+                    got="nothing",
+                )
+            raw["scenario_dir"] = _resolve(base, str(raw["scenario_dir"]))
+            src = load_config(SourceConfig, raw, source=source, prefix="source.")
+            for key in ("t0_s", "start_at_unix_s"):
+                value = getattr(src, key)
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not math.isfinite(value)
+                ):
+                    raise ConfigError(
+                        source, key=f"source.{key}", expected="a finite number, s", got=repr(value)
+                    )
+        if not isinstance(tracker_table, Mapping):
+            raise ConfigError(source, key="tracker", expected="a table", got=repr(tracker_table))
+        tracker = TrackerConfig.from_mapping(dict(tracker_table), source=f"{source} [tracker]")
+        return cls(
+            nation=nation,
+            node_id=settings.node_id or f"{nation.lower()}-node",
+            bus=settings.bus,
+            sensors=sensors,
+            own_sensors=own,
+            network=network,
+            release=release,
+            source=src,
+            tracker=tracker,
+            health_port=None if settings.health_port < 0 else settings.health_port,
+            record=_resolve(base, settings.record) if settings.record else None,
+            tick_s=settings.tick_s,
+            peer_timeout_s=settings.peer_timeout_s,
+            log_interval_s=settings.log_interval_s,
+            exit_when_done=bool(settings.exit_when_done),
+            max_batch_rows=settings.max_batch_rows,
+        )
+
+
+def _resolve(base: Path, text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _nation(value: Any, source: str, key: str) -> str:
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ConfigError(
+            source, key=key, expected="an ISO 3166-1 alpha-3 code such as 'JPN'", got=repr(value)
+        )
+    return value
+
+
+_SENSOR_REQUIRED = (
+    "sensor_id",
+    "nation",
+    "kind",
+    "lat_deg",
+    "lon_deg",
+    "alt_m",
+    "sigma_azimuth_deg",
+    "sigma_elevation_deg",
+    "max_range_m",
+    "scan_period_s",
+)
+_SENSOR_OPTIONAL = ("sigma_range_m", "sigma_range_rate_mps", "p_detect", "clutter_per_scan")
+
+
+def _inline_sensors(items: Any, source: str) -> SensorTable:
+    """Sensors given as ``[[sensors]]`` tables with the data contract's column names."""
+    if not isinstance(items, list) or not items:
+        raise ConfigError(
+            source, key="sensors", expected="a non-empty array of tables", got=repr(items)
+        )
+    out = []
+    for i, item in enumerate(items):
+        key = f"sensors[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(source, key=key, expected="a table", got=repr(item))
+        unknown = set(item) - set(_SENSOR_REQUIRED) - set(_SENSOR_OPTIONAL)
+        if unknown:
+            raise ConfigError(
+                source,
+                key=f"{key}.{sorted(unknown)[0]}",
+                expected="a sensors-table column",
+                got="an unknown key",
+            )
+        for name in _SENSOR_REQUIRED:
+            if name not in item:
+                raise ConfigError(source, key=f"{key}.{name}", expected="a value", got="nothing")
+        kind = item["kind"]
+        if kind not in ("radar", "ir"):
+            raise ConfigError(source, key=f"{key}.kind", expected="'radar' or 'ir'", got=repr(kind))
+
+        if kind == "radar" and "sigma_range_m" not in item:
+            raise ConfigError(
+                source, key=f"{key}.sigma_range_m", expected="a value for a radar", got="nothing"
+            )
+        out.append(
+            Sensor(
+                sensor_id=str(item["sensor_id"]),
+                nation=_nation(item["nation"], source, f"{key}.nation"),
+                kind=kind,
+                lat_rad=math.radians(_number(item, source, key, "lat_deg", -90, 90)),
+                lon_rad=math.radians(_number(item, source, key, "lon_deg", -180, 180)),
+                alt_m=_number(item, source, key, "alt_m", -1e4, 1e8),
+                sigma_range_m=_number(item, source, key, "sigma_range_m", 1e-9, 1e6, optional=True),
+                sigma_azimuth_rad=math.radians(
+                    _number(item, source, key, "sigma_azimuth_deg", 1e-9, 90)
+                ),
+                sigma_elevation_rad=math.radians(
+                    _number(item, source, key, "sigma_elevation_deg", 1e-9, 90)
+                ),
+                sigma_range_rate_mps=_number(
+                    item, source, key, "sigma_range_rate_mps", 1e-9, 1e4, optional=True
+                ),
+                max_range_m=_number(item, source, key, "max_range_m", 1e-9, 1e9),
+                scan_period_s=_number(item, source, key, "scan_period_s", 1e-6, 1e5),
+                p_detect=_number(item, source, key, "p_detect", 0, 1, optional=True),
+                clutter_per_scan=_number(
+                    item, source, key, "clutter_per_scan", 0, 1e9, optional=True
+                ),
+            )
+        )
+    ids = [s.sensor_id for s in out]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(source, key="sensors", expected="unique sensor ids", got="a repeated id")
+    return SensorTable(tuple(out))
+
+
+def _number(
+    item: Mapping[str, Any],
+    source: str,
+    key: str,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    optional: bool = False,
+) -> float:
+    """One numeric column of an inline sensor, checked against [low, high]; NaN if optional."""
+    if name not in item and optional:
+        return math.nan
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(
+            source,
+            key=f"{key}.{name}",
+            expected=f"a number in [{low:g}, {high:g}]",
+            got=repr(value),
+        )
+    return float(value)
+
+
+# ============================================================================ sources
+class ReplaySource:
+    """A node's own detections, released on a clock mapped from wall time.
+
+    Parameters
+    ----------
+    detections : Detections
+        The node's own detections in arrival order; ``sensor_index`` indexes the shared table.
+    arrival_s : ndarray, shape (n,)
+        When each detection reaches the node (scenario time, s), non-decreasing.
+    sensor_seq : ndarray of int, shape (n,)
+        Each detection's number among its sensor's detections (arrival order).
+    t0_s : float
+        Scenario time that plays at ``start_at_unix_s``.
+    speed : float
+        Scenario seconds per wall-clock second.
+    start_at_unix_s : float
+        Wall time at which ``t0_s`` plays.
+    """
+
+    def __init__(
+        self,
+        detections: Detections,
+        arrival_s: np.ndarray,
+        sensor_seq: np.ndarray,
+        *,
+        t0_s: float,
+        speed: float,
+        start_at_unix_s: float,
+    ) -> None:
+        self.detections = detections
+        self.arrival_s = np.asarray(arrival_s, dtype=np.float64)
+        self.sensor_seq = np.asarray(sensor_seq, dtype=np.int64)
+        self.t0_s = float(t0_s)
+        self.speed = float(speed)
+        self.start_at_unix_s = float(start_at_unix_s)
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def clock(self, wall_s: float) -> float:
+        """Scenario time at wall time ``wall_s``: ``t0_s + (wall_s - start_at_unix_s) * speed``."""
+        return self.t0_s + (wall_s - self.start_at_unix_s) * self.speed
+
+    @classmethod
+    def from_scenario(
+        cls,
+        config: SourceConfig,
+        sensors: SensorTable,
+        own_sensors: tuple[str, ...],
+        *,
+        now_unix_s: float | None = None,
+    ) -> ReplaySource:
+        """Read a scenario directory and keep the rows of ``own_sensors``.
+
+        A data-contract detections file lists reports in arrival order without their arrival
+        time; a report cannot arrive before any report above it was measured, so its arrival is
+        taken as the running maximum of ``t_s`` down the whole file (all nations), which every
+        node computes alike.
+
+        Raises
+        ------
+        DataError
+            When the files break the data contract or name sensors outside ``sensors``.
+        """
+        from airpicture.io import find_scenario_files, iter_detections
+
+        files = find_scenario_files(config.scenario_dir)
+        own = np.zeros(len(sensors), dtype=bool)
+        for sensor_id in own_sensors:
+            own[sensors.index_of(sensor_id)] = True
+        parts: list[Detections] = []
+        arrivals: list[np.ndarray] = []
+        running = -math.inf
+        first_t = math.inf
+        for chunk in iter_detections(files.detections, sensors, chunk_rows=200_000):
+            if not len(chunk):
+                continue
+            arrival = np.maximum.accumulate(np.r_[running, chunk.t_s])[1:]
+            running = float(arrival[-1])
+            first_t = min(first_t, float(chunk.t_s.min()))
+            keep = own[chunk.sensor_index]
+            parts.append(chunk.take(keep))
+            arrivals.append(arrival[keep])
+        detections = Detections.concat(parts) if parts else Detections.empty()
+        arrival_s = np.concatenate(arrivals) if arrivals else np.empty(0)
+        t0 = (
+            config.t0_s if config.t0_s is not None else (first_t if math.isfinite(first_t) else 0.0)
+        )
+        start = config.start_at_unix_s
+        if start is None:
+            start = time.time() if now_unix_s is None else now_unix_s
+        return cls(
+            detections,
+            arrival_s,
+            per_sensor_sequence(detections.sensor_index),
+            t0_s=t0,
+            speed=config.speed,
+            start_at_unix_s=start,
+        )
+
+
+def per_sensor_sequence(sensor_index: np.ndarray) -> np.ndarray:
+    """Each row's number among the rows of the same sensor, in row order: shape (n,), int64."""
+    sensor_index = np.asarray(sensor_index)
+    seq = np.empty(len(sensor_index), dtype=np.int64)
+    order = np.argsort(sensor_index, kind="stable")
+    sorted_idx = sensor_index[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_idx)) + 1]
+    counts = np.diff(np.r_[starts, len(order)])
+    seq[order] = np.arange(len(order)) - np.repeat(starts, counts)
+    return seq
+
+
+# ============================================================================ the node
+@dataclass
+class _Peer:
+    """What a node knows of one sending nation."""
+
+    clock_s: float = -math.inf
+    final: bool = False
+    heard_mono: float | None = None
+    last_seq: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Channel:
+    """One outgoing channel (this node to one recipient nation)."""
+
+    recipient: str
+    cursor: int = 0
+    clock_s: float = -math.inf
+    final: bool = False
+    mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+class Node:
+    """One nation's node (see the module docstring).
+
+    Parameters
+    ----------
+    config : NodeConfig
+        The node's settings.
+    bus : Bus, optional
+        A bus to use (several nodes in one process share a :class:`~airpicture.net.bus.MemoryBus`
+        this way); the node connects to ``config.bus`` and owns the connection when omitted.
+    source : ReplaySource, optional
+        The node's own detections; read from ``config.source`` when omitted.
+
+    Examples
+    --------
+    >>> node = Node(NodeConfig.from_toml("jpn.toml"))   # doctest: +SKIP
+    >>> rows = asyncio.run(node.run())                  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, config: NodeConfig, *, bus: Bus | None = None, source: ReplaySource | None = None
+    ) -> None:
+        self.config = config
+        self._given_bus = bus
+        self._given_source = source
+        self.tracker = Tracker(config.sensors, config.tracker)
+        self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
+        self._bus: Bus | None = None
+        self._source: ReplaySource | None = None
+        self._sub: Subscription | None = None
+        self._peers = {nation: _Peer() for nation in config.network}
+        self._channels: dict[str, _Channel] = {}
+        self._pending_arrival: list[np.ndarray] = []
+        self._pending: list[Detections] = []
+        self._rows: list[TrackRows] = []
+        self._live_ids: set[str] = set()
+        self._max_t_fed = -math.inf
+        self._through_s = -math.inf
+        self._flushed = False
+        self._seq = 0
+        self._lock = asyncio.Lock()
+        self._done = asyncio.Event()
+        self._final_sent = asyncio.Event()
+        self._stopping = False
+        self._outbox: list[tuple[TrackRows, np.ndarray]] = []
+        self._outbox_final = False
+        self._outbox_ready = asyncio.Event()
+        self._started_mono = time.monotonic()
+        self._last_delivered_seq = 0
+        self._bus_last_seq = 0
+        self.health_port: int | None = None
+        self.counters: dict[str, Any] = {
+            "received_messages": 0,
+            "received_detections": 0,
+            "rejected": {},
+            "published_messages": 0,
+            "published_detections": 0,
+            "picture_deltas": 0,
+            "publish_retries": 0,
+            "tracker_errors": 0,
+        }
+
+    # ------------------------------------------------------------------ public
+    @property
+    def picture(self) -> TrackRows:
+        """Every track row produced so far, in production order."""
+        parts = [r for r in self._rows if len(r)]
+        return TrackRows.concat(parts) if parts else TrackRows.empty()
+
+    @property
+    def done(self) -> bool:
+        """True once every nation's input has ended and the picture has been flushed."""
+        return self._flushed
+
+    async def run(self, stop: asyncio.Event | None = None) -> TrackRows:
+        """Run until ``stop`` is set (or, with ``exit_when_done``, until the picture is final).
+
+        Returns
+        -------
+        TrackRows
+            The whole picture (also written to ``config.record`` when set).
+
+        Raises
+        ------
+        BusError
+            When the bus cannot be reached.
+        DataError
+            When the node's own source files break the data contract.
+        """
+        cfg = self.config
+        stop = stop if stop is not None else asyncio.Event()
+        self._started_mono = time.monotonic()
+        self._source = self._given_source
+        if self._source is None and cfg.source is not None:
+            self._source = ReplaySource.from_scenario(cfg.source, cfg.sensors, cfg.own_sensors)
+        self._bus = (
+            self._given_bus
+            if self._given_bus is not None
+            else await connect_bus(cfg.bus, name=cfg.node_id)
+        )
+        server: asyncio.AbstractServer | None = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            if cfg.health_port is not None:
+                server = await asyncio.start_server(
+                    self._serve_health, "127.0.0.1", cfg.health_port
+                )
+                self.health_port = int(server.sockets[0].getsockname()[1])
+                log.info("%s: health on http://127.0.0.1:%d/health", cfg.node_id, self.health_port)
+            await self._resume_channels()
+            self._sub = await self._bus.subscribe(
+                f"air.*.*.{cfg.nation}", self._on_message, from_seq=1
+            )
+            tasks.append(asyncio.create_task(self._publish_loop(), name=f"{cfg.node_id}:publish"))
+            tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
+            tasks.append(asyncio.create_task(self._picture_loop(), name=f"{cfg.node_id}:picture"))
+            ends = [asyncio.create_task(stop.wait())]
+            if cfg.exit_when_done:
+                ends.append(asyncio.create_task(self._final_sent.wait()))
+            waiting: set[asyncio.Task[Any]] = {*ends, *tasks}
+            publishing = tasks[0]
+            try:
+                # Stop on request, or once the picture is final and everything of ours is sent.
+                while not (
+                    stop.is_set()
+                    or (cfg.exit_when_done and self._final_sent.is_set() and publishing.done())
+                ):
+                    finished, waiting = await asyncio.wait(
+                        waiting, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in finished:
+                        if task in tasks and task.exception() is not None:
+                            raise task.exception()  # type: ignore[misc]
+            finally:
+                for end in ends:
+                    end.cancel()
+        finally:
+            # A flag as well as cancel(): on Python 3.11 a cancellation that meets a reply at the
+            # same moment can be swallowed inside a library call, and a loop must still end.
+            self._stopping = True
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                _, stuck = await asyncio.wait(tasks, timeout=5.0)
+                for task in stuck:
+                    log.warning("%s: task %s did not stop", cfg.node_id, task.get_name())
+            if self._sub is not None:
+                await self._sub.unsubscribe()
+            if server is not None:
+                server.close()
+                await server.wait_closed()
+            if self._given_bus is None and self._bus is not None:
+                await self._bus.close()
+            self._write_record()
+        log.info("%s: stopped; %s", cfg.node_id, self._summary())
+        return self.picture
+
+    def health(self) -> dict[str, Any]:
+        """The node's counters as a JSON-ready dict (what ``GET /health`` returns)."""
+        now = time.monotonic()
+        stats = self.tracker.stats
+        clock = self._own_clock()
+        status = (
+            self.tracker.tracks.status if len(self.tracker.tracks) else np.empty(0, dtype=np.int8)
+        )
+        peers = {}
+        for nation, peer in self._peers.items():
+            peers[nation] = {
+                "clock_s": _json_number(peer.clock_s),
+                "final": peer.final,
+                "heard_s_ago": None if peer.heard_mono is None else round(now - peer.heard_mono, 3),
+                "holding_barrier": self._holds_barrier(peer, now),
+            }
+        return {
+            "node": self.config.node_id,
+            "nation": self.config.nation,
+            "uptime_s": round(now - self._started_mono, 3),
+            "received": {
+                "messages": self.counters["received_messages"],
+                "detections": self.counters["received_detections"],
+            },
+            "rejected": dict(self.counters["rejected"]),
+            "late": stats.late,
+            "late_used": stats.late_used,
+            "processed": stats.processed,
+            "tracker_errors": self.counters["tracker_errors"],
+            "pending": int(sum(len(p) for p in self._pending)),
+            "through_s": _json_number(self._through_s),
+            "lag_s": _json_number(clock - self._through_s)
+            if math.isfinite(self._through_s)
+            else None,
+            "lag_messages": max(0, self._bus_last_seq - self._last_delivered_seq),
+            "tracks": {"live": int(len(status)), "confirmed": int(np.count_nonzero(status == 1))},
+            "published": {
+                "messages": self.counters["published_messages"],
+                "detections": self.counters["published_detections"],
+                "picture_deltas": self.counters["picture_deltas"],
+                "retries": self.counters["publish_retries"],
+            },
+            "peers": peers,
+            "done": self._flushed,
+        }
+
+    # ------------------------------------------------------------------ sending
+    def _next_seq(self) -> int:
+        self._seq = max(self._seq + 1, time.time_ns())
+        return self._seq
+
+    async def _send(self, kind: str, subject: str, payload: Any) -> None:
+        bus = self._bus
+        if bus is None:
+            return
+        data = encode_message(
+            kind,
+            payload,
+            sender=self.config.node_id,
+            nation=self.config.nation,
+            seq=self._next_seq(),
+        )
+        # At least once: on a failed publish the same bytes go again (a copy that did arrive
+        # carries the same sequence number, so receivers drop it as a duplicate).
+        delay_s = 0.1
+        while True:
+            try:
+                await bus.publish(subject, data)
+                break
+            except BusError as exc:
+                if self._stopping:
+                    raise
+                self.counters["publish_retries"] += 1
+                log.warning("%s: %s; retrying in %.1f s", self.config.node_id, exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(2.0 * delay_s, 2.0)
+        self.counters["published_messages"] += 1
+
+    async def _resume_channels(self) -> None:
+        """Set each outgoing channel's cursor after the last clock this nation sent there."""
+        cfg = self.config
+        bus = self._bus
+        source = self._source
+        if bus is None:
+            return
+        for recipient in cfg.network:
+            channel = _Channel(recipient)
+            if source is not None and len(source):
+                channel.mask = release_mask(
+                    source.detections.sensor_index, cfg.sensors, recipient, cfg.release
+                )
+            for kind in ("det", "hb"):
+                found = await self._last_own(f"air.{kind}.{cfg.nation}.{recipient}")
+                if found is None:
+                    continue
+                envelope_seq, clock, final = found
+                self._seq = max(self._seq, envelope_seq)
+                channel.clock_s = max(channel.clock_s, clock)
+                channel.final = channel.final or final
+            if source is not None and math.isfinite(channel.clock_s):
+                channel.cursor = int(
+                    np.searchsorted(source.arrival_s, channel.clock_s, side="right")
+                )
+            if channel.final and source is not None:
+                channel.cursor = len(source)
+            if math.isfinite(channel.clock_s) or channel.final:
+                log.info(
+                    "%s: resuming channel to %s after clock %.3f",
+                    cfg.node_id,
+                    recipient,
+                    channel.clock_s,
+                )
+            self._channels[recipient] = channel
+
+    async def _last_own(self, subject: str) -> tuple[int, float, bool] | None:
+        """(seq, clock, final) of this node's last message on ``subject``, or None.
+
+        Only the node's own messages count: when the newest one on the subject is someone
+        else's (which subject permissions will rule out), the subject's history is searched.
+        """
+        bus = self._bus
+        if bus is None:
+            return None
+        last = await bus.last_message(subject)
+        if last is None:
+            return None
+        found = self._read_own(last)
+        if found is not None:
+            return found
+        mine: list[tuple[int, float, bool]] = []
+
+        async def keep(message: Message) -> None:
+            own = self._read_own(message)
+            if own is not None:
+                mine.append(own)
+
+        await bus.replay(subject, keep)
+        return mine[-1] if mine else None
+
+    def _read_own(self, message: Message) -> tuple[int, float, bool] | None:
+        cfg = self.config
+        try:
+            envelope, payload = decode_message(message.data, source=message.subject)
+        except MessageError as exc:
+            log.warning(
+                "%s: unreadable message on my channel %s: %s", cfg.node_id, message.subject, exc
+            )
+            return None
+        if envelope.sender != cfg.node_id or envelope.nation != cfg.nation:
+            return None
+        if not isinstance(payload, DetectionBatch | Heartbeat):
+            return None
+        return envelope.seq, payload.clock_s, bool(getattr(payload, "final", False))
+
+    async def _publish_loop(self) -> None:
+        """Every tick, send each recipient the newly arrived releasable detections and the clock."""
+        cfg = self.config
+        source = self._source
+        last_status = -math.inf
+        while not self._stopping:
+            now = time.time()
+            if source is None:
+                for channel in self._channels.values():
+                    if not channel.final:
+                        await self._send(
+                            "hb",
+                            f"air.hb.{cfg.nation}.{channel.recipient}",
+                            Heartbeat(recipient=channel.recipient, clock_s=math.inf, final=True),
+                        )
+                        channel.final = True
+                return
+            clock = source.clock(now)
+            end = int(np.searchsorted(source.arrival_s, clock, side="right"))
+            for channel in self._channels.values():
+                if not channel.final:
+                    await self._publish_channel(channel, clock, end)
+            if time.monotonic() - last_status >= 10.0:
+                last_status = time.monotonic()
+                await self._publish_status(clock)
+            if all(c.final for c in self._channels.values()):
+                return
+            await asyncio.sleep(cfg.tick_s)
+
+    async def _publish_channel(self, channel: _Channel, clock: float, end: int) -> None:
+        cfg = self.config
+        source = self._source
+        if source is None:
+            return
+        clock = max(clock, channel.clock_s)
+        start, channel.cursor = channel.cursor, max(channel.cursor, end)
+        idx = (
+            start + np.flatnonzero(channel.mask[start:end])
+            if end > start
+            else np.empty(0, np.int64)
+        )
+        subject = f"air.det.{cfg.nation}.{channel.recipient}"
+        for k in range(0, len(idx), cfg.max_batch_rows):
+            part = idx[k : k + cfg.max_batch_rows]
+            last = k + cfg.max_batch_rows >= len(idx)
+            batch_clock = clock if last else float(source.arrival_s[part[-1]])
+            batch = DetectionBatch.from_detections(
+                source.detections.take(part),
+                cfg.sensors,
+                recipient=channel.recipient,
+                clock_s=batch_clock,
+                arrival_s=source.arrival_s[part],
+                sensor_seq=source.sensor_seq[part],
+            )
+            await self._send("det", subject, batch)
+            self.counters["published_detections"] += len(part)
+        if len(idx) == 0:
+            await self._send(
+                "hb",
+                f"air.hb.{cfg.nation}.{channel.recipient}",
+                Heartbeat(recipient=channel.recipient, clock_s=clock),
+            )
+        channel.clock_s = clock
+        if channel.cursor >= len(source):
+            await self._send(
+                "hb",
+                f"air.hb.{cfg.nation}.{channel.recipient}",
+                Heartbeat(recipient=channel.recipient, clock_s=math.inf, final=True),
+            )
+            channel.final = True
+
+    async def _publish_status(self, clock: float) -> None:
+        cfg = self.config
+        source = self._source
+        if source is None or not math.isfinite(clock):
+            return
+        for channel in self._channels.values():
+            ids = [
+                s
+                for s in cfg.own_sensors
+                if channel.recipient == cfg.nation
+                or release_mask(
+                    np.array([cfg.sensors.index_of(s)]), cfg.sensors, channel.recipient, cfg.release
+                )[0]
+            ]
+            if not ids:
+                continue
+            index = np.array([cfg.sensors.index_of(s) for s in ids])
+            sent = source.detections.sensor_index[: channel.cursor]
+            counts = np.array([np.count_nonzero(sent == i) for i in index], dtype="<u8")
+            await self._send(
+                "status",
+                f"air.status.{cfg.nation}.{channel.recipient}",
+                SensorStatus(
+                    recipient=channel.recipient,
+                    t_s=clock,
+                    sensor_ids=ids,
+                    state=np.ones(len(ids), dtype="<u1").tobytes(),
+                    detections=counts.tobytes(),
+                ),
+            )
+
+    def _own_clock(self) -> float:
+        if self._source is None:
+            return math.inf
+        return self._source.clock(time.time())
+
+    # ------------------------------------------------------------------ receiving
+    async def _on_message(self, message: Message) -> None:
+        self.counters["received_messages"] += 1
+        self._last_delivered_seq = max(self._last_delivered_seq, message.seq)
+        try:
+            self._accept(message)
+        except MessageError as exc:
+            self._reject(exc.reason, str(exc))
+            return
+        await self._advance()
+
+    def _accept(self, message: Message) -> None:
+        """Validate one message and take in what it carries (raises MessageError to reject)."""
+        cfg = self.config
+        where = f"{message.subject} #{message.seq}"
+        envelope, payload = decode_message(message.data, source=where)
+        tokens = message.subject.split(".")
+        if len(tokens) != 4 or tokens[1] != envelope.kind or tokens[2] != envelope.nation:
+            raise MessageError(
+                where,
+                reason="subject",
+                column="nation",
+                expected=f"a {tokens[1] if len(tokens) > 1 else '?'} message from "
+                f"{tokens[2] if len(tokens) > 2 else '?'}",
+                got=f"{envelope.kind} from {envelope.nation}",
+            )
+        peer = self._peers.get(envelope.nation)
+        if peer is None:
+            raise MessageError(
+                where,
+                reason="sender",
+                column="nation",
+                expected="a nation of the network (" + ", ".join(cfg.network) + ")",
+                got=repr(envelope.nation),
+            )
+        if getattr(payload, "recipient", None) != cfg.nation:
+            raise MessageError(
+                where,
+                reason="recipient",
+                column="recipient",
+                expected=repr(cfg.nation),
+                got=repr(getattr(payload, "recipient", None)),
+            )
+        last = peer.last_seq.get(envelope.sender, -1)
+        if envelope.seq <= last:
+            raise MessageError(
+                where,
+                reason="duplicate" if envelope.seq == last else "replay",
+                column="seq",
+                expected=f"a sequence number above {last}",
+                got=str(envelope.seq),
+            )
+        if isinstance(payload, DetectionBatch | Heartbeat):
+            if payload.clock_s < peer.clock_s:
+                raise MessageError(
+                    where,
+                    reason="clock",
+                    column="clock_s",
+                    expected=f"a clock at or after {peer.clock_s!r}",
+                    got=repr(payload.clock_s),
+                )
+            if peer.final:
+                raise MessageError(
+                    where,
+                    reason="clock",
+                    column="clock_s",
+                    expected="nothing after a final heartbeat",
+                    got=f"a {envelope.kind} message",
+                )
+        if isinstance(payload, DetectionBatch):
+            detections = payload.to_detections(cfg.sensors, source=where)
+            owners = (
+                set(self._sensor_nation[np.unique(detections.sensor_index)])
+                if len(detections)
+                else set()
+            )
+            if owners - {envelope.nation}:
+                raise MessageError(
+                    where,
+                    reason="sensor",
+                    column="sensor_ids",
+                    expected=f"sensors of {envelope.nation}",
+                    got="sensors of " + ", ".join(sorted(owners)),
+                )
+            if len(detections):
+                self._pending.append(detections)
+                self._pending_arrival.append(payload.arrival())
+                self.counters["received_detections"] += len(detections)
+            peer.clock_s = payload.clock_s
+        elif isinstance(payload, Heartbeat):
+            peer.clock_s = payload.clock_s
+            peer.final = payload.final
+        peer.last_seq[envelope.sender] = envelope.seq
+        peer.heard_mono = time.monotonic()
+
+    def _reject(self, reason: str, text: str) -> None:
+        rejected = self.counters["rejected"]
+        rejected[reason] = rejected.get(reason, 0) + 1
+        log.warning("%s: rejected a message (%s): %s", self.config.node_id, reason, text)
+
+    # ------------------------------------------------------------------ tracking
+    def _holds_barrier(self, peer: _Peer, now: float) -> bool:
+        if peer.final:
+            return False
+        if peer.heard_mono is None:
+            return now - self._started_mono < self.config.peer_timeout_s
+        return now - peer.heard_mono < self.config.peer_timeout_s
+
+    def _barrier(self) -> float:
+        now = time.monotonic()
+        clocks = [p.clock_s for p in self._peers.values() if self._holds_barrier(p, now)]
+        return min(clocks, default=math.inf)
+
+    def _input_ended(self) -> bool:
+        now = time.monotonic()
+        own = self._peers.get(self.config.nation)
+        if own is not None and not own.final:
+            return False
+        return all(p.final or not self._holds_barrier(p, now) for p in self._peers.values())
+
+    async def _advance(self) -> None:
+        """Feed the tracker what the barrier allows; flush once every input has ended."""
+        async with self._lock:
+            if self._flushed:
+                return
+            barrier = self._barrier()
+            ready = self._take_ready(barrier)
+            final = self._input_ended()
+            if final:
+                rest = self._take_ready(math.inf)
+                parts = [d for d in (ready, rest) if d is not None]
+                ready = (
+                    Detections.concat(parts) if len(parts) > 1 else (parts[0] if parts else None)
+                )
+            # The tracker runs in a worker thread so that the bus connection stays served.
+            rows = await asyncio.to_thread(self._track, ready, final)
+            if ready is not None and len(ready):
+                self._max_t_fed = max(self._max_t_fed, float(ready.t_s.max()))
+            if final:
+                self._flushed = True
+                through = math.inf
+            else:
+                through = self._through(self._max_t_fed)
+            rows = [r for r in rows if len(r)]
+            if not rows and through <= self._through_s:
+                return
+            self._through_s = max(self._through_s, through)
+            out = (
+                TrackRows.concat(rows)
+                if len(rows) > 1
+                else (rows[0] if rows else TrackRows.empty())
+            )
+            self._queue_picture(out, final)
+            if final:
+                self._done.set()
+                log.info(
+                    "%s: input ended; picture final (%s)", self.config.node_id, self._summary()
+                )
+
+    def _track(self, detections: Detections | None, flush: bool) -> list[TrackRows]:
+        """Run the tracker on ``detections`` (and flush it); an error is logged and counted.
+
+        The tracker trusts its input (validated at this node's edge); should it still fail, the
+        node reports it and goes on with the next detections instead of stopping.
+        """
+        rows = []
+        try:
+            if detections is not None and len(detections):
+                rows.append(self.tracker.process(detections))
+            if flush:
+                rows.append(self.tracker.flush())
+        except Exception:
+            self.counters["tracker_errors"] += 1
+            log.exception(
+                "%s: the tracker failed on %d detections",
+                self.config.node_id,
+                0 if detections is None else len(detections),
+            )
+        return rows
+
+    def _take_ready(self, barrier: float) -> Detections | None:
+        if not self._pending:
+            return None
+        dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
+        arrival = (
+            np.concatenate(self._pending_arrival)
+            if len(self._pending_arrival) > 1
+            else self._pending_arrival[0]
+        )
+        ready = arrival <= barrier
+        if not ready.any():
+            self._pending, self._pending_arrival = [dets], [arrival]
+            return None
+        rest = ~ready
+        self._pending = [dets.take(rest)] if rest.any() else []
+        self._pending_arrival = [arrival[rest]] if rest.any() else []
+        idx = np.flatnonzero(ready)
+        order = idx[np.lexsort((dets.row[idx], arrival[idx]))]
+        return dets.take(order)
+
+    def _through(self, max_t_fed: float) -> float:
+        """Detections before this time are in the picture (the tracker's processed frames)."""
+        cfg = self.config.tracker
+        watermark = max_t_fed - cfg.latency_window_s
+        if not math.isfinite(watermark):
+            return -math.inf
+        return math.floor(watermark / cfg.frame_s) * cfg.frame_s
+
+    def _queue_picture(self, rows: TrackRows, final: bool) -> None:
+        """Keep new rows in the picture and queue them, with their change codes, for publishing."""
+        self._rows.append(rows)
+        change = np.ones(len(rows), dtype=np.uint8)
+        for i, (track_id, status) in enumerate(zip(rows.track_id, rows.status, strict=True)):
+            if status == "deleted":
+                change[i] = 2
+                self._live_ids.discard(str(track_id))
+            elif track_id not in self._live_ids:
+                change[i] = 0
+                self._live_ids.add(str(track_id))
+        self._outbox.append((rows, change))
+        self._outbox_final = self._outbox_final or final
+        self._outbox_ready.set()
+
+    async def _picture_loop(self) -> None:
+        """Publish queued picture changes on ``air.pic.<NATION>``, coalescing what piles up.
+
+        Publishing runs apart from receiving, so a slow acknowledgement never holds up the
+        tracker; whatever was queued meanwhile goes out as one delta with the newest ``through_s``.
+        """
+        subject = f"air.pic.{self.config.nation}"
+        while not self._stopping:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            parts, self._outbox = self._outbox, []
+            final = self._outbox_final
+            rows_parts = [r for r, _ in parts if len(r)]
+            rows = TrackRows.concat(rows_parts) if rows_parts else TrackRows.empty()
+            change = np.concatenate([c for _, c in parts]) if parts else np.empty(0, np.uint8)
+            n = len(rows)
+            for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
+                sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
+                last = k + _MAX_DELTA_ROWS >= n
+                delta = PictureDelta.from_rows(
+                    rows.take(sl),
+                    change[sl],
+                    nation=self.config.nation,
+                    through_s=self._through_s,
+                    final=final and last,
+                )
+                await self._send("pic", subject, delta)
+                self.counters["picture_deltas"] += 1
+            if final:
+                self._final_sent.set()
+                return
+
+    async def _watch_loop(self) -> None:
+        """Re-check the barrier as peers time out; refresh the lag; log the health line."""
+        cfg = self.config
+        last_log = time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(min(cfg.tick_s * 4, 0.5))
+            await self._advance()
+            if self._bus is not None:
+                with contextlib.suppress(Exception):
+                    self._bus_last_seq = await self._bus.last_seq()
+            if time.monotonic() - last_log >= cfg.log_interval_s:
+                last_log = time.monotonic()
+                log.info("%s: %s", cfg.node_id, self._summary())
+
+    def _summary(self) -> str:
+        h = self.health()
+        return (
+            f"received {h['received']['detections']} detections in "
+            f"{h['received']['messages']} messages, rejected {sum(h['rejected'].values())} "
+            f"{h['rejected'] or ''}, processed {h['processed']}, "
+            f"late {h['late']}, pending {h['pending']}, tracks {h['tracks']['live']} "
+            f"({h['tracks']['confirmed']} confirmed), lag {h['lag_s']} s"
+        )
+
+    def _write_record(self) -> None:
+        if self.config.record is None:
+            return
+        from airpicture.io import write_tracks
+
+        path = self.config.record
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_tracks(path, self.picture)
+        log.info("%s: wrote the picture to %s", self.config.node_id, path)
+
+    # ------------------------------------------------------------------ health over HTTP
+    async def _serve_health(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), timeout=2.0)
+            while True:
+                line = await asyncio.wait_for(reader.readline(), timeout=2.0)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+            parts = request.decode("latin-1").split()
+            if len(parts) >= 2 and parts[0] == "GET" and parts[1].split("?")[0] == "/health":
+                body = json.dumps(self.health(), indent=1).encode()
+                head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            else:
+                body = b'{"error": "not found; try GET /health"}'
+                head = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+            writer.write(
+                f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+            )
+            await writer.drain()
+        except (TimeoutError, ConnectionError, UnicodeDecodeError) as exc:
+            log.debug("health request failed: %s", exc)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+def _json_number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def run_node(config: NodeConfig) -> TrackRows:
+    """Run a node until SIGINT or SIGTERM (or until done with ``exit_when_done``); the CLI's entry.
+
+    Returns
+    -------
+    TrackRows
+        The node's picture.
+    """
+    import signal
+
+    async def main() -> TrackRows:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            return await Node(config).run(stop)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())

@@ -1,0 +1,1104 @@
+"""The picture as the map sees it: current tracks, bounded history, sensors, impacts and alerts.
+
+:class:`PictureStore` keeps one *view* per nation (the picture as that nation's node holds it).
+Tracker output arrives as :class:`~airpicture.tables.TrackRows` deltas (one row per created or
+updated track, a ``deleted`` row when a track is dropped) through :meth:`PictureStore.apply`; the
+store converts each row once to the display form below, keeps the newest record of every live
+track, appends every row to a bounded history (for trails, track histories and scrubbing back in
+time) and hands a JSON-ready delta message to every subscriber.
+
+Display records (``dict``; short keys because thousands are sent every second):
+
+====  =====================================================================================
+key   meaning
+====  =====================================================================================
+id    track id
+t     time the state refers to, s since the Unix epoch
+lat   geodetic latitude, deg (WGS-84)
+lon   geodetic longitude, deg, in (-180, 180]
+alt   height above the ellipsoid, m
+crs   course over ground, deg clockwise from true north, [0, 360)
+spd   horizontal speed, m/s
+vz    vertical speed (up positive), m/s
+sa    1-sigma semi-major axis of the horizontal position ellipse, m
+sb    1-sigma semi-minor axis, m
+ori   orientation of the semi-major axis, deg clockwise from true north, [0, 180)
+sz    1-sigma vertical position uncertainty, m
+kind  classification (``aircraft``, ``ballistic``, ``unknown`` ...)
+st    status: ``tentative``, ``confirmed`` or ``coasting``
+nat   ``;``-separated nations whose sensors contributed
+====  =====================================================================================
+
+The ellipse comes from the ECEF position covariance rotated into the local east-north-up frame
+at the track; its east-north block is diagonalised. Non-finite numbers become ``None``.
+
+This module has no web dependencies; :mod:`airpicture.web.app` serves it over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from airpicture.errors import DataError
+from airpicture.geo import ecef2geodetic, enu_rotation
+from airpicture.tables import SensorTable, TrackRows, cov_pos_to_matrix
+
+__all__ = [
+    "ALERT_STATES",
+    "Alert",
+    "Impact",
+    "Listener",
+    "PictureStore",
+    "SensorSite",
+    "display_records",
+    "validate_areas",
+]
+
+logger = logging.getLogger(__name__)
+
+ALERT_STATES = ("active", "cancelled")
+"""States of an alert: raised and in force, or withdrawn."""
+
+Listener = Callable[[dict[str, Any]], None]
+"""A subscriber: called with each JSON-ready message (``{"type": "delta", "nation": ...}``)."""
+
+_STATUS_CODES = {"tentative": 0, "confirmed": 1, "coasting": 2, "deleted": 3}
+_STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
+_DELETED = 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion of track rows to display records
+
+
+def _display_columns(rows: TrackRows) -> dict[str, np.ndarray]:
+    """Geodetic position, course/speed and horizontal ellipse of every row, as float arrays."""
+    x = np.asarray(rows.x, dtype=float)
+    lat, lon, alt = ecef2geodetic(x[:, 0], x[:, 1], x[:, 2])
+    R = enu_rotation(lat, lon)  # (n, 3, 3), rows east, north, up
+    v_enu = np.einsum("nij,nj->ni", R, x[:, 3:6])
+    course = np.degrees(np.arctan2(v_enu[:, 0], v_enu[:, 1])) % 360.0
+    speed = np.hypot(v_enu[:, 0], v_enu[:, 1])
+    P = cov_pos_to_matrix(np.asarray(rows.cov_pos, dtype=float))
+    P_enu = R @ P @ np.swapaxes(R, -1, -2)
+    a, b, c = P_enu[:, 0, 0], P_enu[:, 0, 1], P_enu[:, 1, 1]
+    half_sum = 0.5 * (a + c)
+    radius = np.hypot(0.5 * (a - c), b)
+    major = np.sqrt(np.maximum(half_sum + radius, 0.0))
+    minor = np.sqrt(np.maximum(half_sum - radius, 0.0))
+    # Angle of the major axis from east towards north, then as a bearing from north.
+    theta = 0.5 * np.arctan2(2.0 * b, a - c)
+    orientation = (90.0 - np.degrees(theta)) % 180.0
+    sigma_up = np.sqrt(np.maximum(P_enu[:, 2, 2], 0.0))
+    return {
+        "lat": np.degrees(lat),
+        "lon": np.degrees(lon),
+        "alt": alt,
+        "crs": course,
+        "spd": speed,
+        "vz": v_enu[:, 2],
+        "sa": major,
+        "sb": minor,
+        "ori": orientation,
+        "sz": sigma_up,
+    }
+
+
+_ROUNDING = {
+    "lat": 5,
+    "lon": 5,
+    "alt": 0,
+    "crs": 1,
+    "spd": 1,
+    "vz": 1,
+    "sa": 0,
+    "sb": 0,
+    "ori": 1,
+    "sz": 0,
+}
+
+
+def _json_number(value: float, digits: int) -> float | None:
+    if not math.isfinite(value):
+        return None
+    return round(value, digits) if digits else float(round(value))
+
+
+def _records_from_columns(
+    ids: Sequence[str] | np.ndarray,
+    t_s: np.ndarray,
+    cols: Mapping[str, np.ndarray],
+    kind: Sequence[str] | np.ndarray,
+    status: Sequence[str] | np.ndarray,
+    nations: Sequence[str] | np.ndarray,
+) -> list[dict[str, Any]]:
+    lists = {k: np.asarray(cols[k], dtype=float).tolist() for k in _ROUNDING}
+    times = np.asarray(t_s, dtype=float).tolist()
+    out = []
+    for i, track_id in enumerate(ids):
+        rec: dict[str, Any] = {"id": str(track_id), "t": _json_number(times[i], 2)}
+        for key, digits in _ROUNDING.items():
+            rec[key] = _json_number(lists[key][i], digits)
+        rec["kind"] = str(kind[i])
+        rec["st"] = str(status[i])
+        rec["nat"] = str(nations[i])
+        out.append(rec)
+    return out
+
+
+def display_records(rows: TrackRows) -> list[dict[str, Any]]:
+    """Display records (see the module docstring) of track rows, one per row, in row order.
+
+    Parameters
+    ----------
+    rows : TrackRows
+        Track rows; ``x`` shape (n, 6) ECEF m and m/s, ``cov_pos`` shape (n, 6) ECEF m^2.
+
+    Returns
+    -------
+    list of dict
+        JSON-ready records with keys ``id, t, lat, lon, alt, crs, spd, vz, sa, sb, ori, sz, kind,
+        st, nat``; degrees for angles, metres and m/s otherwise.
+    """
+    if len(rows) == 0:
+        return []
+    cols = _display_columns(rows)
+    return _records_from_columns(
+        rows.track_id, rows.t_s, cols, rows.kind, rows.status, rows.nations
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Impacts, alerts, sensors, areas
+
+
+def _finite(
+    source: str, name: str, value: float, *, low: float = -math.inf, high: float = math.inf
+) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DataError(source, column=name, expected="a finite number", got=repr(value)) from None
+    if not (math.isfinite(number) and low <= number <= high):
+        bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
+        raise DataError(source, column=name, expected=f"a finite number{bounds}", got=repr(value))
+    return number
+
+
+def _optional(value: float) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A predicted ballistic impact with its uncertainty ellipse and the estimated launch point.
+
+    Attributes
+    ----------
+    track_id : str
+        The ballistic track the prediction belongs to.
+    t_s : float
+        Time of the track state the prediction was made from, s since the Unix epoch.
+    impact_lat_deg, impact_lon_deg : float
+        Predicted impact point, deg (WGS-84).
+    impact_t_s : float
+        Predicted impact time, s since the Unix epoch.
+    semi_major_m, semi_minor_m : float
+        Semi-axes of the impact ellipse at ``confidence``, m.
+    orientation_deg : float
+        Bearing of the semi-major axis, deg clockwise from true north.
+    confidence : float
+        Probability that the ellipse holds the impact point, in (0, 1).
+    launch_lat_deg, launch_lon_deg, launch_t_s : float
+        Estimated launch point and time (NaN when unknown).
+    """
+
+    track_id: str
+    t_s: float
+    impact_lat_deg: float
+    impact_lon_deg: float
+    impact_t_s: float
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float
+    confidence: float = 0.95
+    launch_lat_deg: float = math.nan
+    launch_lon_deg: float = math.nan
+    launch_t_s: float = math.nan
+
+    def validated(self) -> Impact:
+        """The impact itself, after checking every field; raises :class:`DataError` otherwise."""
+        src = f"impact of track {self.track_id!r}"
+        if not isinstance(self.track_id, str) or not self.track_id:
+            raise DataError(
+                "impact", column="track_id", expected="a non-empty string", got=repr(self.track_id)
+            )
+        _finite(src, "t_s", self.t_s)
+        _finite(src, "impact_lat_deg", self.impact_lat_deg, low=-90.0, high=90.0)
+        _finite(src, "impact_lon_deg", self.impact_lon_deg, low=-360.0, high=360.0)
+        _finite(src, "impact_t_s", self.impact_t_s)
+        _finite(src, "semi_major_m", self.semi_major_m, low=0.0)
+        _finite(src, "semi_minor_m", self.semi_minor_m, low=0.0, high=float(self.semi_major_m))
+        _finite(src, "orientation_deg", self.orientation_deg, low=-360.0, high=360.0)
+        _finite(src, "confidence", self.confidence, low=0.0, high=1.0)
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form sent to the map (NaN becomes ``null``)."""
+        return {
+            "track_id": self.track_id,
+            "t_s": self.t_s,
+            "impact_lat": self.impact_lat_deg,
+            "impact_lon": self.impact_lon_deg,
+            "impact_t_s": self.impact_t_s,
+            "semi_major_m": self.semi_major_m,
+            "semi_minor_m": self.semi_minor_m,
+            "orientation_deg": self.orientation_deg % 180.0,
+            "confidence": self.confidence,
+            "launch_lat": _optional(self.launch_lat_deg),
+            "launch_lon": _optional(self.launch_lon_deg),
+            "launch_t_s": _optional(self.launch_t_s),
+        }
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A warning for an area threatened by a track's predicted impact.
+
+    Attributes
+    ----------
+    alert_id : str
+        Stable id of the alert over its life (issued, updated, cancelled).
+    area_id : str
+        The warning area (``properties.id`` of its GeoJSON feature).
+    track_id : str
+        The threatening track.
+    state : str
+        ``active`` or ``cancelled``.
+    t_s : float
+        Time of this state, s since the Unix epoch.
+    impact_t_s : float
+        Predicted impact time when known (NaN otherwise).
+    """
+
+    alert_id: str
+    area_id: str
+    track_id: str
+    state: str
+    t_s: float
+    impact_t_s: float = math.nan
+
+    def validated(self) -> Alert:
+        """The alert itself, after checking every field; raises :class:`DataError` otherwise."""
+        for name in ("alert_id", "area_id", "track_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise DataError(
+                    "alert", column=name, expected="a non-empty string", got=repr(value)
+                )
+        if self.state not in ALERT_STATES:
+            raise DataError(
+                f"alert {self.alert_id!r}",
+                column="state",
+                expected="one of " + ", ".join(ALERT_STATES),
+                got=repr(self.state),
+            )
+        _finite(f"alert {self.alert_id!r}", "t_s", self.t_s)
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form sent to the map."""
+        return {
+            "alert_id": self.alert_id,
+            "area_id": self.area_id,
+            "track_id": self.track_id,
+            "state": self.state,
+            "t_s": self.t_s,
+            "impact_t_s": _optional(self.impact_t_s),
+        }
+
+
+@dataclass(frozen=True)
+class SensorSite:
+    """A sensor as the map shows it.
+
+    Attributes
+    ----------
+    sensor_id, nation, kind : str
+        As in the sensors table (``kind`` is ``radar`` or ``ir``).
+    lat_deg, lon_deg, alt_m : float
+        Current position, deg and m (WGS-84).
+    max_range_m : float
+        Instrumented range, m (the coverage circle).
+    sector_deg : tuple of float or None
+        Azimuth sector ``(from, to)`` clockwise from north, deg, or None for all round.
+    platform : str
+        ``ground``, ``ship``, ``airborne`` or ``space`` when known, else ``""``.
+    views : tuple of str
+        The nations whose pictures this sensor's detections reach.
+    """
+
+    sensor_id: str
+    nation: str
+    kind: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    max_range_m: float
+    sector_deg: tuple[float, float] | None = None
+    platform: str = ""
+    views: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form sent to the map."""
+        return {
+            "sensor_id": self.sensor_id,
+            "nation": self.nation,
+            "kind": self.kind,
+            "lat": round(self.lat_deg, 5),
+            "lon": round(self.lon_deg, 5),
+            "alt_m": round(self.alt_m, 1),
+            "max_range_m": self.max_range_m,
+            "sector_deg": list(self.sector_deg) if self.sector_deg is not None else None,
+            "platform": self.platform,
+            "views": list(self.views),
+        }
+
+
+def sites_from_table(
+    sensors: SensorTable, views: Mapping[str, Iterable[str]] | None = None
+) -> list[SensorSite]:
+    """Sensor sites of a sensors table; ``views`` maps a nation to the sensor ids it receives."""
+    reach: dict[str, list[str]] = {}
+    for nation, ids in (views or {}).items():
+        for sensor_id in ids:
+            reach.setdefault(sensor_id, []).append(nation)
+    return [
+        SensorSite(
+            sensor_id=s.sensor_id,
+            nation=s.nation,
+            kind=s.kind,
+            lat_deg=math.degrees(s.lat_rad),
+            lon_deg=math.degrees(s.lon_rad),
+            alt_m=s.alt_m,
+            max_range_m=s.max_range_m,
+            views=tuple(sorted(reach.get(s.sensor_id, ()))),
+        )
+        for s in sensors
+    ]
+
+
+def _check_position(source: str, value: Any) -> None:
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        raise DataError(source, expected="a position [lon, lat]", got=repr(value)[:60])
+    lon, lat = value[0], value[1]
+    for name, number, limit in (("longitude", lon, 360.0), ("latitude", lat, 90.0)):
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not math.isfinite(number)
+            or abs(number) > limit
+        ):
+            raise DataError(
+                source, expected=f"a finite {name} within ±{limit:g} deg", got=repr(number)
+            )
+
+
+def _check_ring(source: str, ring: Any) -> None:
+    if not isinstance(ring, list) or len(ring) < 4:
+        raise DataError(
+            source, expected="a closed linear ring of at least 4 positions", got=repr(ring)[:60]
+        )
+    for k, position in enumerate(ring):
+        _check_position(f"{source} position {k}", position)
+
+
+def validate_areas(areas: Mapping[str, Any], *, source: str = "warning areas") -> dict[str, Any]:
+    """Check a GeoJSON FeatureCollection of warning areas and return it with ids made explicit.
+
+    Every feature must have a Polygon or MultiPolygon geometry and a unique string id, either
+    ``properties.id`` or the feature's ``id``; ``properties.name`` is shown when present.
+
+    Parameters
+    ----------
+    areas : mapping
+        A GeoJSON FeatureCollection (RFC 7946; positions ``[lon, lat]`` in degrees).
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    dict
+        A FeatureCollection whose features all carry ``properties.id`` and ``properties.name``.
+
+    Raises
+    ------
+    DataError
+        Naming the feature and what was wrong with it.
+    """
+    if not isinstance(areas, Mapping) or areas.get("type") != "FeatureCollection":
+        got = areas.get("type") if isinstance(areas, Mapping) else type(areas).__name__
+        raise DataError(source, expected="a GeoJSON FeatureCollection", got=repr(got))
+    features = areas.get("features")
+    if not isinstance(features, list):
+        raise DataError(
+            source, column="features", expected="a list of features", got=repr(features)[:60]
+        )
+    out = []
+    seen: set[str] = set()
+    for i, feature in enumerate(features):
+        where = f"{source} feature {i}"
+        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+            raise DataError(where, expected="a GeoJSON Feature", got=repr(feature)[:60])
+        props = dict(feature.get("properties") or {})
+        area_id = props.get("id", feature.get("id"))
+        if not isinstance(area_id, str) or not area_id:
+            raise DataError(
+                where, column="properties.id", expected="a non-empty string id", got=repr(area_id)
+            )
+        if area_id in seen:
+            raise DataError(
+                where, column="properties.id", expected="a unique id", got=f"{area_id!r} again"
+            )
+        seen.add(area_id)
+        geometry = feature.get("geometry")
+        kind = geometry.get("type") if isinstance(geometry, Mapping) else None
+        coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+        if kind == "Polygon" and isinstance(coords, list) and coords:
+            for r, ring in enumerate(coords):
+                _check_ring(f"{where} ring {r}", ring)
+        elif kind == "MultiPolygon" and isinstance(coords, list) and coords:
+            for p, polygon in enumerate(coords):
+                if not isinstance(polygon, list) or not polygon:
+                    raise DataError(
+                        f"{where} polygon {p}", expected="a list of rings", got=repr(polygon)[:60]
+                    )
+                for r, ring in enumerate(polygon):
+                    _check_ring(f"{where} polygon {p} ring {r}", ring)
+        else:
+            raise DataError(
+                where,
+                column="geometry",
+                expected="a Polygon or MultiPolygon with coordinates",
+                got=repr(kind),
+            )
+        props["id"] = area_id
+        props.setdefault("name", area_id)
+        out.append(
+            {
+                "type": "Feature",
+                "id": area_id,
+                "properties": props,
+                "geometry": dict(geometry or {}),
+            }
+        )
+    return {"type": "FeatureCollection", "features": out}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded row history of one view (structure of arrays, append-only, trimmed from the front)
+
+_HISTORY_FLOATS = ("lat", "lon", "alt", "crs", "spd", "vz", "sa", "sb", "ori", "sz")
+
+
+class _Interned:
+    """Strings to small integer codes and back."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._codes: dict[str, int] = {}
+
+    def codes(self, values: Iterable[str]) -> np.ndarray:
+        out = []
+        for v in values:
+            code = self._codes.get(v)
+            if code is None:
+                code = len(self.names)
+                self._codes[v] = code
+                self.names.append(v)
+            out.append(code)
+        return np.asarray(out, dtype=np.int32)
+
+    def code(self, value: str) -> int | None:
+        return self._codes.get(value)
+
+
+class _History:
+    """Every row of one view within the retained span, in arrival order."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._start = 0
+        self._end = 0
+        self._t = np.empty(capacity, dtype=np.float64)
+        self._track = np.empty(capacity, dtype=np.int32)
+        self._status = np.empty(capacity, dtype=np.int8)
+        self._kind = np.empty(capacity, dtype=np.int32)
+        self._nat = np.empty(capacity, dtype=np.int32)
+        self._f = np.empty((capacity, len(_HISTORY_FLOATS)), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return (self._t, self._track, self._status, self._kind, self._nat, self._f)
+
+    def _make_room(self, n: int) -> None:
+        if self._end + n <= self._t.shape[0]:
+            return
+        live = self._end - self._start
+        capacity = self._t.shape[0]
+        while live + n > capacity // 2:
+            capacity *= 2
+        new = []
+        for a in self._arrays():
+            b = np.empty((capacity, *a.shape[1:]), dtype=a.dtype)
+            b[:live] = a[self._start : self._end]
+            new.append(b)
+        self._t, self._track, self._status, self._kind, self._nat, self._f = new
+        self._start, self._end = 0, live
+
+    def append(
+        self,
+        t: np.ndarray,
+        track: np.ndarray,
+        status: np.ndarray,
+        kind: np.ndarray,
+        nat: np.ndarray,
+        floats: np.ndarray,
+    ) -> None:
+        n = len(t)
+        self._make_room(n)
+        s = slice(self._end, self._end + n)
+        self._t[s] = t
+        self._track[s] = track
+        self._status[s] = status
+        self._kind[s] = kind
+        self._nat[s] = nat
+        self._f[s] = floats
+        self._end += n
+
+    def trim(self, *, before_t_s: float, max_rows: int) -> None:
+        """Drop rows older than ``before_t_s`` and the oldest beyond ``max_rows``."""
+        t = self._t[self._start : self._end]
+        drop = (
+            int(np.searchsorted(t, before_t_s, side="left")) if len(t) and t[0] < before_t_s else 0
+        )
+        # Rows are in arrival order, nearly sorted by time; searchsorted on the nearly-sorted
+        # prefix is a good-enough cut for retention.
+        drop = max(drop, len(t) - max_rows)
+        if drop > 0:
+            self._start += drop
+
+    def view(self) -> dict[str, np.ndarray]:
+        s = slice(self._start, self._end)
+        return {
+            "t": self._t[s],
+            "track": self._track[s],
+            "status": self._status[s],
+            "kind": self._kind[s],
+            "nat": self._nat[s],
+            "f": self._f[s],
+        }
+
+    @property
+    def t_min(self) -> float | None:
+        return float(self._t[self._start : self._end].min()) if len(self) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# One nation's view
+
+
+class _View:
+    def __init__(self, nation: str) -> None:
+        self.nation = nation
+        self.current: dict[str, dict[str, Any]] = {}
+        self.history = _History()
+        self.ids = _Interned()
+        self.kinds = _Interned()
+        self.nats = _Interned()
+        self.t_s: float | None = None
+        self.rows_applied = 0
+        self.impacts: dict[str, dict[str, Any]] = {}
+        self.impact_events: list[tuple[float, str, dict[str, Any] | None]] = []
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.alert_events: list[tuple[float, dict[str, Any]]] = []
+
+
+class PictureStore:
+    """The pictures of several nations for the map, fed with tracker deltas; thread-safe.
+
+    Parameters
+    ----------
+    nations : sequence of str
+        The views kept, one per nation (ISO 3166-1 alpha-3 codes), in display order.
+    history_s : float
+        Span of picture time kept for trails, track histories and scrubbing, s.
+    max_history_rows : int
+        Upper bound of rows kept per view (the oldest go first), whatever ``history_s`` says.
+    trail_s : float
+        Length of the trails sent with a snapshot, s of picture time.
+    trail_step_s : float
+        Minimum spacing of trail points in a snapshot, s.
+
+    Attributes
+    ----------
+    nations : tuple of str
+        The views, in display order.
+    info : dict
+        Free-form facts the page shows (``title``, ``scenario``, ``nation_names``,
+        ``nation_colours``, ``default_nation``, ``center`` [lat, lon] and ``zoom``), served by
+        ``GET /api/info``; JSON-ready values only.
+
+    Examples
+    --------
+    >>> store = PictureStore(nations=["JPN", "USA"])
+    >>> store.apply("JPN", tracker.process(chunk))         # doctest: +SKIP
+    >>> store.snapshot("JPN")["tracks"][0]["lat"]            # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        nations: Sequence[str],
+        history_s: float = 1800.0,
+        max_history_rows: int = 2_000_000,
+        trail_s: float = 180.0,
+        trail_step_s: float = 5.0,
+    ) -> None:
+        codes = tuple(str(n) for n in nations)
+        if not codes or len(set(codes)) != len(codes):
+            raise DataError(
+                "PictureStore",
+                column="nations",
+                expected="distinct nation codes, at least one",
+                got=repr(list(nations)),
+            )
+        for name, value in (
+            ("history_s", history_s),
+            ("trail_s", trail_s),
+            ("trail_step_s", trail_step_s),
+        ):
+            _finite("PictureStore", name, value, low=0.0)
+        if not isinstance(max_history_rows, int) or max_history_rows < 1:
+            raise DataError(
+                "PictureStore",
+                column="max_history_rows",
+                expected="a positive integer",
+                got=repr(max_history_rows),
+            )
+        self.nations = codes
+        self.history_s = float(history_s)
+        self.max_history_rows = max_history_rows
+        self.trail_s = float(trail_s)
+        self.trail_step_s = float(trail_step_s)
+        self._views = {n: _View(n) for n in codes}
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._sensors: list[dict[str, Any]] = []
+        self._areas: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+        self.info: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------------------- helpers
+    def _view(self, nation: str) -> _View:
+        """The view of a nation; :class:`DataError` listing the valid nations otherwise."""
+        view = self._views.get(nation)
+        if view is None:
+            raise DataError(
+                "nation", expected="one of " + ", ".join(self.nations), got=repr(nation)
+            )
+        return view
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every message from now on; returns the function that stops it.
+
+        Listeners run on the thread that changed the store, under its lock: they must be quick
+        and must not call back into the store (hand the message to a queue).
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(message)
+            except Exception:  # a broken subscriber must not stop the picture
+                logger.exception("picture listener failed; it is removed")
+                self._listeners.remove(listener)
+
+    # ----------------------------------------------------------------------------- tracks
+    def apply(self, nation: str, rows: TrackRows) -> dict[str, Any] | None:
+        """Apply one batch of tracker output to a nation's view and notify subscribers.
+
+        Parameters
+        ----------
+        nation : str
+            The view (one of :attr:`nations`).
+        rows : TrackRows
+            Rows in the order the tracker produced them; the last row of a track wins, and a
+            ``deleted`` row drops the track.
+
+        Returns
+        -------
+        dict or None
+            The delta message sent to subscribers (``type``, ``nation``, ``t_s``, ``tracks``,
+            ``deleted``), or None when ``rows`` is empty.
+
+        Raises
+        ------
+        DataError
+            An unknown nation or an unknown status name.
+        """
+        n = len(rows)
+        if n == 0:
+            return None
+        status = np.asarray(rows.status).astype(str)
+        bad = ~np.isin(status, _STATUS_NAMES)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"track rows for {nation}",
+                row=k,
+                column="status",
+                expected="one of " + ", ".join(_STATUS_NAMES),
+                got=repr(status[k]),
+            )
+        cols = _display_columns(rows)
+        ids = np.asarray(rows.track_id).astype(str)
+        kinds = np.asarray(rows.kind).astype(str)
+        nats = np.asarray(rows.nations).astype(str)
+        t_s = np.asarray(rows.t_s, dtype=float)
+        # Last row of each track within the batch.
+        _, last_rev = np.unique(ids[::-1], return_index=True)
+        last = np.sort(n - 1 - last_rev)
+        with self._lock:
+            view = self._view(nation)
+            status_code = np.array([_STATUS_CODES[s] for s in status], dtype=np.int8)
+            view.history.append(
+                t_s,
+                view.ids.codes(ids.tolist()),
+                status_code,
+                view.kinds.codes(kinds.tolist()),
+                view.nats.codes(nats.tolist()),
+                np.column_stack([cols[k] for k in _HISTORY_FLOATS]).astype(np.float32),
+            )
+            t_max = float(np.nanmax(t_s))
+            view.t_s = t_max if view.t_s is None else max(view.t_s, t_max)
+            view.rows_applied += n
+            view.history.trim(before_t_s=view.t_s - self.history_s, max_rows=self.max_history_rows)
+            alive = last[status[last] != "deleted"]
+            gone = last[status[last] == "deleted"]
+            records = _records_from_columns(
+                ids[alive],
+                t_s[alive],
+                {k: v[alive] for k, v in cols.items()},
+                kinds[alive],
+                status[alive],
+                nats[alive],
+            )
+            for rec in records:
+                view.current[rec["id"]] = rec
+            deleted = [str(i) for i in ids[gone]]
+            for track_id in deleted:
+                view.current.pop(track_id, None)
+            removed_impacts = [tid for tid in deleted if tid in view.impacts]
+            for tid in removed_impacts:
+                del view.impacts[tid]
+                view.impact_events.append((view.t_s, tid, None))
+            message: dict[str, Any] = {
+                "type": "delta",
+                "nation": nation,
+                "t_s": view.t_s,
+                "tracks": records,
+                "deleted": deleted,
+            }
+            if removed_impacts:
+                message["impacts_removed"] = removed_impacts
+            self._emit(message)
+            return message
+
+    # ----------------------------------------------------------------------------- impacts & alerts
+    def set_impact(self, nation: str, impact: Impact) -> None:
+        """Add or replace the impact prediction of a track in a nation's view."""
+        record = impact.validated().as_json()
+        with self._lock:
+            view = self._view(nation)
+            view.impacts[impact.track_id] = record
+            view.impact_events.append((impact.t_s, impact.track_id, record))
+            self._trim_events(view)
+            self._emit({"type": "delta", "nation": nation, "t_s": view.t_s, "impacts": [record]})
+
+    def remove_impact(self, nation: str, track_id: str, t_s: float) -> None:
+        """Withdraw the impact prediction of a track (no-op when it has none)."""
+        with self._lock:
+            view = self._view(nation)
+            if view.impacts.pop(track_id, None) is None:
+                return
+            view.impact_events.append((float(t_s), track_id, None))
+            self._emit(
+                {"type": "delta", "nation": nation, "t_s": view.t_s, "impacts_removed": [track_id]}
+            )
+
+    def set_alert(self, nation: str, alert: Alert) -> None:
+        """Raise, update or cancel an alert in a nation's view.
+
+        Raises
+        ------
+        DataError
+            An invalid alert, an unknown nation, or an area id that no warning area has (when
+            areas are loaded).
+        """
+        record = alert.validated().as_json()
+        with self._lock:
+            view = self._view(nation)
+            known = {f["properties"]["id"] for f in self._areas["features"]}
+            if known and alert.area_id not in known:
+                raise DataError(
+                    f"alert {alert.alert_id!r}",
+                    column="area_id",
+                    expected="the id of a loaded warning area (" + ", ".join(sorted(known)) + ")",
+                    got=repr(alert.area_id),
+                )
+            view.alerts[alert.alert_id] = record
+            view.alert_events.append((alert.t_s, record))
+            self._trim_events(view)
+            self._emit({"type": "delta", "nation": nation, "t_s": view.t_s, "alerts": [record]})
+
+    def _trim_events(self, view: _View) -> None:
+        """Forget alert and impact events older than the history span, except current states."""
+        if view.t_s is None:
+            return
+        horizon = view.t_s - self.history_s
+        if view.alert_events and view.alert_events[0][0] < horizon:
+            current = {id(r) for r in view.alerts.values()}
+            view.alert_events = [
+                e for e in view.alert_events if e[0] >= horizon or id(e[1]) in current
+            ]
+        if view.impact_events and view.impact_events[0][0] < horizon:
+            current = {id(r) for r in view.impacts.values()}
+            view.impact_events = [
+                e for e in view.impact_events if e[0] >= horizon or id(e[2]) in current
+            ]
+
+    # ----------------------------------------------------------------------------- static layers
+    def set_sensors(self, sites: Sequence[SensorSite]) -> None:
+        """Replace the sensor sites (positions of moving platforms change over time)."""
+        records = [s.as_json() for s in sites]
+        with self._lock:
+            self._sensors = records
+            self._emit({"type": "sensors", "sensors": records})
+
+    def set_areas(self, areas: Mapping[str, Any]) -> None:
+        """Replace the warning areas with a GeoJSON FeatureCollection (:func:`validate_areas`)."""
+        checked = validate_areas(areas)
+        with self._lock:
+            self._areas = checked
+            self._emit({"type": "areas", "areas": checked})
+
+    # ----------------------------------------------------------------------------- queries
+    def sensors(self) -> list[dict[str, Any]]:
+        """The sensor sites, JSON-ready."""
+        with self._lock:
+            return list(self._sensors)
+
+    def areas(self) -> dict[str, Any]:
+        """The warning areas, a GeoJSON FeatureCollection."""
+        with self._lock:
+            return self._areas
+
+    def alerts(self, nation: str, *, state: str | None = None) -> list[dict[str, Any]]:
+        """The alerts of a view in their latest state, newest first; ``state`` filters."""
+        with self._lock:
+            view = self._view(nation)
+            out = [a for a in view.alerts.values() if state is None or a["state"] == state]
+        return sorted(out, key=lambda a: (-a["t_s"], a["alert_id"]))
+
+    def impacts(self, nation: str) -> list[dict[str, Any]]:
+        """The current impact predictions of a view."""
+        with self._lock:
+            return list(self._view(nation).impacts.values())
+
+    def time_range(self, nation: str) -> tuple[float | None, float | None]:
+        """Oldest retained and newest picture time of a view, s (None when empty)."""
+        with self._lock:
+            view = self._view(nation)
+            return view.history.t_min, view.t_s
+
+    def snapshot(
+        self, nation: str, *, t_s: float | None = None, trails: bool = True
+    ) -> dict[str, Any]:
+        """The whole picture of a view, now or as it was at a past time.
+
+        Parameters
+        ----------
+        nation : str
+            The view.
+        t_s : float, optional
+            Picture time to reconstruct from the history (each track at its latest row at or
+            before ``t_s``; tracks dropped by then are left out); the live picture when omitted.
+        trails : bool
+            Include each track's trail over the last :attr:`trail_s` seconds.
+
+        Returns
+        -------
+        dict
+            ``type: "snapshot"``, ``nation``, ``t_s``, ``live``, ``t_min``, ``tracks`` (display
+            records), ``trails`` (``{id: [lon, lat, lon, lat, ...]}``, oldest first),
+            ``impacts``, ``alerts`` (active ones).
+        """
+        with self._lock:
+            view = self._view(nation)
+            live = t_s is None or (view.t_s is not None and t_s >= view.t_s)
+            at = view.t_s if live else float(t_s)  # type: ignore[arg-type]
+            if live:
+                tracks = list(view.current.values())
+                impacts = list(view.impacts.values())
+                alerts = [a for a in view.alerts.values() if a["state"] == "active"]
+            else:
+                tracks = self._tracks_at(view, at)  # type: ignore[arg-type]
+                impacts = self._impacts_at(view, at, {r["id"] for r in tracks})  # type: ignore[arg-type]
+                alerts = self._alerts_at(view, at)  # type: ignore[arg-type]
+            trail_map = (
+                self._trails(view, at, {r["id"] for r in tracks})
+                if trails and at is not None
+                else {}
+            )
+            return {
+                "type": "snapshot",
+                "nation": nation,
+                "t_s": at,
+                "live": live,
+                "t_min": view.history.t_min,
+                "tracks": tracks,
+                "trails": trail_map,
+                "impacts": impacts,
+                "alerts": sorted(alerts, key=lambda a: (-a["t_s"], a["alert_id"])),
+            }
+
+    def _latest_rows(self, view: _View, t_s: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        h = view.history.view()
+        idx = np.flatnonzero(h["t"] <= t_s)
+        if idx.size == 0:
+            return h, idx
+        # Latest time per track; ties go to the row that arrived last.
+        order = idx[np.lexsort((idx, h["t"][idx], h["track"][idx]))]
+        tracks = h["track"][order]
+        is_last = np.r_[tracks[1:] != tracks[:-1], True]
+        return h, order[is_last]
+
+    def _tracks_at(self, view: _View, t_s: float) -> list[dict[str, Any]]:
+        h, rows = self._latest_rows(view, t_s)
+        rows = rows[h["status"][rows] != _DELETED]
+        if rows.size == 0:
+            return []
+        f = h["f"][rows].astype(np.float64)
+        cols = {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)}
+        return _records_from_columns(
+            [view.ids.names[i] for i in h["track"][rows]],
+            h["t"][rows],
+            cols,
+            [view.kinds.names[i] for i in h["kind"][rows]],
+            [_STATUS_NAMES[i] for i in h["status"][rows]],
+            [view.nats.names[i] for i in h["nat"][rows]],
+        )
+
+    def _impacts_at(self, view: _View, t_s: float, alive: set[str]) -> list[dict[str, Any]]:
+        latest: dict[str, dict[str, Any] | None] = {}
+        for t, tid, rec in view.impact_events:
+            if t <= t_s:
+                latest[tid] = rec
+        return [r for tid, r in latest.items() if r is not None and tid in alive]
+
+    def _alerts_at(self, view: _View, t_s: float) -> list[dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for t, rec in view.alert_events:
+            if t <= t_s:
+                latest[rec["alert_id"]] = rec
+        return [a for a in latest.values() if a["state"] == "active"]
+
+    def _trails(self, view: _View, t_s: float, alive: set[str]) -> dict[str, list[float]]:
+        h = view.history.view()
+        sel = np.flatnonzero(
+            (h["t"] <= t_s) & (h["t"] > t_s - self.trail_s) & (h["status"] != _DELETED)
+        )
+        if sel.size == 0:
+            return {}
+        bucket = np.floor(h["t"][sel] / max(self.trail_step_s, 1e-3)).astype(np.int64)
+        order = sel[np.lexsort((h["t"][sel], bucket, h["track"][sel]))]
+        tr = h["track"][order]
+        bk = np.floor(h["t"][order] / max(self.trail_step_s, 1e-3)).astype(np.int64)
+        keep = np.r_[(tr[1:] != tr[:-1]) | (bk[1:] != bk[:-1]), True]
+        order = order[keep]
+        tr = h["track"][order]
+        lon = np.round(h["f"][order, 1].astype(np.float64), 5)
+        lat = np.round(h["f"][order, 0].astype(np.float64), 5)
+        bounds = np.flatnonzero(np.r_[True, tr[1:] != tr[:-1], True])
+        out: dict[str, list[float]] = {}
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            track_id = view.ids.names[int(tr[a])]
+            if track_id in alive:
+                out[track_id] = np.column_stack([lon[a:b], lat[a:b]]).ravel().tolist()
+        return out
+
+    def track_history(self, nation: str, track_id: str) -> dict[str, Any]:
+        """Every retained row of one track, oldest first.
+
+        Returns
+        -------
+        dict
+            ``track_id``, ``nation``, ``rows`` (display records in time order, with ``st``
+            ``deleted`` for the last row of a dropped track).
+
+        Raises
+        ------
+        KeyError
+            When the view has never held the track (or its rows are no longer retained).
+        """
+        with self._lock:
+            view = self._view(nation)
+            code = view.ids.code(track_id)
+            h = view.history.view()
+            rows = np.flatnonzero(h["track"] == code) if code is not None else np.empty(0, np.int64)
+            if rows.size == 0:
+                raise KeyError(track_id)
+            rows = rows[np.argsort(h["t"][rows], kind="stable")]
+            f = h["f"][rows].astype(np.float64)
+            records = _records_from_columns(
+                [track_id] * rows.size,
+                h["t"][rows],
+                {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)},
+                [view.kinds.names[i] for i in h["kind"][rows]],
+                [_STATUS_NAMES[i] for i in h["status"][rows]],
+                [view.nats.names[i] for i in h["nat"][rows]],
+            )
+            return {"track_id": track_id, "nation": nation, "rows": records}
+
+    def health(self) -> dict[str, Any]:
+        """Counters per view: tracks held, rows applied and retained, picture time."""
+        with self._lock:
+            return {
+                nation: {
+                    "tracks": len(v.current),
+                    "rows_applied": v.rows_applied,
+                    "rows_retained": len(v.history),
+                    "t_s": v.t_s,
+                    "active_alerts": sum(1 for a in v.alerts.values() if a["state"] == "active"),
+                    "impacts": len(v.impacts),
+                }
+                for nation, v in self._views.items()
+            }

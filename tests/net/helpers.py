@@ -1,0 +1,55 @@
+"""Shared helpers of the node and network tests."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airpicture.io import find_scenario_files, read_detections, read_sensors
+from airpicture.tables import Detections, TrackRows
+from airpicture.tracker import Tracker, TrackerConfig
+
+NATIONS = ("AUS", "JPN", "USA")
+TRACKER = {"latency_window_s": 4.0}
+
+
+def node_values(
+    nation: str, scenario_dir: Path, *, speed: float = 60.0, start_in_s: float = 0.3, **extra: Any
+) -> dict[str, Any]:
+    """A node configuration mapping (as in a TOML file) replaying ``scenario_dir``."""
+    values: dict[str, Any] = {
+        "nation": nation,
+        "sensors_file": str(scenario_dir / "sensors.csv"),
+        "network": list(NATIONS),
+        "tick_s": 0.02,
+        "peer_timeout_s": 60.0,
+        "exit_when_done": True,
+        "source": {
+            "scenario_dir": str(scenario_dir),
+            "speed": speed,
+            "start_at_unix_s": time.time() + start_in_s,
+        },
+        "tracker": dict(TRACKER),
+    }
+    values.update(extra)
+    return values
+
+
+def batch_picture(scenario_dir: Path, *, drop_sensor: str | None = None) -> TrackRows:
+    """The batch tracker's picture of the scenario's detections (optionally without one sensor)."""
+    files = find_scenario_files(scenario_dir)
+    sensors = read_sensors(files.sensors)
+    detections: Detections = read_detections(files.detections, sensors)
+    if drop_sensor is not None:
+        detections = detections.take(detections.sensor_index != sensors.index_of(drop_sensor))
+    return Tracker(sensors, TrackerConfig(**TRACKER)).run([detections])
+
+
+def assert_same_picture(a: TrackRows, b: TrackRows) -> None:
+    """Exactly the same rows: ids, states, covariances, status, nations, in the same order."""
+    assert len(a) == len(b), f"{len(a)} rows against {len(b)}"
+    for name in ("t_s", "track_id", "x", "cov_pos", "kind", "status", "nations"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)

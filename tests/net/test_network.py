@@ -1,0 +1,192 @@
+"""Node processes on a real nats-server: ``network up``, a killed and restarted node, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from airpicture.io import read_tracks
+from airpicture.net.server import NatsServer, free_port
+from airpicture.network import network_up, node_config_toml
+from airpicture.tracker import TrackerConfig
+from tests.net.helpers import NATIONS, TRACKER, assert_same_picture, batch_picture, node_values
+
+_NODE = [sys.executable, "-m", "airpicture.cli", "node"]
+
+
+def _health(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1.0) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def _wait(predicate, deadline_s: float = 60.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached before the deadline")
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" in status.read_text()
+
+
+def test_network_up_pictures_are_identical_and_equal_the_batch_track(scenario_dir, tmp_path):
+    from airpicture.batch import track_scenario
+
+    started = {}
+    result = network_up(
+        scenario=str(scenario_dir),
+        nations=NATIONS,
+        speed=30.0,
+        record_dir=tmp_path / "rec",
+        tracker=TrackerConfig(**TRACKER),
+        tick_s=0.02,
+        on_started=started.update,
+    )
+    assert result.exit_codes == {n: 0 for n in NATIONS} and not result.interrupted
+    assert set(result.records) == set(NATIONS)
+    track_scenario(scenario_dir, tmp_path / "batch.csv", config=TrackerConfig(**TRACKER))
+    batch_bytes = (tmp_path / "batch.csv").read_bytes()
+    for nation in NATIONS:
+        assert result.records[nation].read_bytes() == batch_bytes
+    assert_same_picture(read_tracks(result.records["JPN"]), batch_picture(scenario_dir))
+    assert all(_gone(v["pid"]) for v in started["nodes"].values()) and _gone(started["server_pid"])
+
+
+def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
+    with NatsServer() as server:
+        start_at = time.time() + 3.0
+        ports, paths = {}, {}
+        for nation in NATIONS:
+            ports[nation] = free_port()
+            values = node_values(
+                nation,
+                scenario_dir,
+                speed=12.0,
+                bus=server.url,
+                health_port=ports[nation],
+                record=str(tmp_path / nation / "tracks.csv"),
+            )
+            values["source"]["start_at_unix_s"] = start_at
+            paths[nation] = tmp_path / f"{nation}.toml"
+            paths[nation].write_text(node_config_toml(values))
+        procs = {
+            n: subprocess.Popen([*_NODE, str(paths[n])], start_new_session=True) for n in NATIONS
+        }
+        try:
+            # Kill Japan once it has sent part of its detections, then bring it back.
+            _wait(
+                lambda: (
+                    ((_health(ports["JPN"]) or {}).get("published", {}).get("detections", 0)) > 300
+                )
+            )
+            procs["JPN"].send_signal(signal.SIGKILL)
+            procs["JPN"].wait()
+            assert not (tmp_path / "JPN" / "tracks.csv").exists()
+            time.sleep(1.0)
+            procs["JPN"] = subprocess.Popen([*_NODE, str(paths["JPN"])], start_new_session=True)
+            for process in procs.values():
+                assert process.wait(timeout=90) == 0
+        finally:
+            for process in procs.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    expected = batch_picture(scenario_dir)
+    for nation in NATIONS:
+        assert_same_picture(read_tracks(tmp_path / nation / "tracks.csv"), expected)
+
+
+def test_ctrl_c_stops_every_process_and_records_the_pictures(scenario_dir, tmp_path):
+    args = [
+        sys.executable,
+        "-m",
+        "airpicture.cli",
+        "network",
+        "up",
+        "--scenario",
+        str(scenario_dir),
+        "--nations",
+        ",".join(NATIONS),
+        "--speed",
+        "1",
+        "--record",
+        str(tmp_path / "rec"),
+    ]
+    parent = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = parent.stdout.readline()
+        assert line.startswith("network up on nats://127.0.0.1:"), line
+        server_pid = int(re.search(r"nats-server pid (\d+)", line).group(1))
+        nodes = {
+            m.group(1): (int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"(\w{3}) pid (\d+) http://127\.0\.0\.1:(\d+)/health", line)
+        }
+        assert set(nodes) == set(NATIONS)
+        _wait(lambda: all(_health(port) is not None for _, port in nodes.values()))
+        parent.send_signal(signal.SIGINT)
+        out, err = parent.communicate(timeout=60)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+    assert parent.returncode == 130, err
+    assert "network stopped by Ctrl-C" in out
+    _wait(lambda: all(_gone(pid) for pid, _ in nodes.values()) and _gone(server_pid), deadline_s=10)
+    for nation in NATIONS:
+        assert (tmp_path / "rec" / nation / "tracks.csv").exists()
+
+
+def test_nats_server_helper_cleans_up(tmp_path):
+    server = NatsServer().start()
+    store = server._store_dir
+    assert server.running and store is not None and store.exists()
+    assert server.url == f"nats://127.0.0.1:{server.port}"
+    server.stop()
+    assert not server.running and not store.exists()
+
+
+@pytest.mark.parametrize("speed", [0.0, -1.0])
+def test_network_up_refuses_bad_input(scenario_dir, speed):
+    from airpicture.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--nations"):
+        network_up(scenario=str(scenario_dir), nations=["GBR"], bus="memory")
+    with pytest.raises(ConfigError, match="--bus"):
+        network_up(scenario=str(scenario_dir), nations=["JPN"], bus="kafka")
+    with pytest.raises(ConfigError, match="source.speed"):
+        network_up(scenario=str(scenario_dir), nations=["JPN"], bus="memory", speed=speed)
+
+
+def test_network_up_on_the_memory_bus_runs_in_process(scenario_dir, tmp_path):
+    result = network_up(
+        scenario=str(scenario_dir),
+        nations=NATIONS,
+        speed=60.0,
+        record_dir=tmp_path / "rec",
+        bus="memory",
+        tracker=TrackerConfig(**TRACKER),
+        tick_s=0.02,
+    )
+    assert not result.interrupted and set(result.records) == set(NATIONS)
+    expected = batch_picture(scenario_dir)
+    for nation in NATIONS:
+        assert_same_picture(read_tracks(result.records[nation]), expected)

@@ -1,0 +1,343 @@
+"""Nodes in one process, on the memory bus and on a real nats-server (one connection per node):
+identical pictures, late start, release policy, bad input, health."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+
+import msgspec
+import numpy as np
+import pytest
+
+from airpicture.errors import ConfigError
+from airpicture.net.bus import Bus, MemoryBus, NatsBus
+from airpicture.net.messages import DetectionBatch, Heartbeat, encode_message
+from airpicture.net.server import NatsServer
+from airpicture.node import Node, NodeConfig, per_sensor_sequence
+from tests.net.conftest import wait_until
+from tests.net.helpers import NATIONS, assert_same_picture, batch_picture, node_values
+
+
+class Network:
+    """The bus of one test: a shared MemoryBus, or a fresh nats-server that each node dials."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.server = NatsServer().start() if kind == "nats" else None
+        self._memory = MemoryBus() if kind == "memory" else None
+
+    def node(self, values: dict) -> Node:
+        if self.server is not None:
+            return Node(NodeConfig.from_mapping({**values, "bus": self.server.url}))
+        return Node(NodeConfig.from_mapping(values), bus=self._memory)
+
+    async def client(self) -> Bus:
+        if self.server is not None:
+            return await NatsBus.connect(self.server.url, name="test-client")
+        return self._memory
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@pytest.fixture(params=["memory", "nats"])
+def network(request):
+    net = Network(request.param)
+    yield net
+    net.close()
+
+
+async def _run_nodes(nodes: list[Node], *, stagger_s: float = 0.0) -> None:
+    runs = []
+    for i, node in enumerate(nodes):
+        if i and stagger_s:
+            await asyncio.sleep(stagger_s)
+        runs.append(asyncio.create_task(node.run()))
+    await asyncio.wait_for(asyncio.gather(*runs), timeout=60)
+
+
+async def test_three_nodes_hold_the_batch_trackers_picture(scenario_dir, network):
+    nodes = [network.node(node_values(n, scenario_dir)) for n in NATIONS]
+    await _run_nodes(nodes)
+    expected = batch_picture(scenario_dir)
+    assert len(expected) > 100
+    for node in nodes:
+        assert node.done
+        assert_same_picture(node.picture, expected)
+        health = node.health()
+        assert health["rejected"] == {} and health["late"] == 0
+        assert health["processed"] == health["received"]["detections"]
+    assert {s for s in expected.nations} >= {"AUS;JPN;USA"}
+
+
+async def test_a_node_that_starts_late_catches_up_and_agrees(scenario_dir, network):
+    nodes = [network.node(node_values(n, scenario_dir, start_in_s=0.1)) for n in NATIONS]
+    await _run_nodes(nodes, stagger_s=0.4)  # the last node starts about 40 s of scenario time late
+    expected = batch_picture(scenario_dir)
+    for node in nodes:
+        assert_same_picture(node.picture, expected)
+
+
+async def test_withholding_a_sensor_removes_exactly_its_contribution(scenario_dir, network):
+    policy = {"default": ["*"], "sensors": {"JPN-R1": ["AUS"]}}  # JPN-R1 withheld from the USA
+    configs = {n: node_values(n, scenario_dir) for n in NATIONS}
+    configs["JPN"]["release"] = policy
+    nodes = {n: network.node(v) for n, v in configs.items()}
+    await _run_nodes(list(nodes.values()))
+    full = batch_picture(scenario_dir)
+    without = batch_picture(scenario_dir, drop_sensor="JPN-R1")
+    assert_same_picture(nodes["JPN"].picture, full)
+    assert_same_picture(nodes["AUS"].picture, full)
+    assert_same_picture(nodes["USA"].picture, without)
+    assert len(without) != len(full)
+    # Nothing of JPN-R1 ever reached the USA: its detections only.
+    usa = nodes["USA"].health()
+    jpn_r1 = int(np.count_nonzero(batch_detections_of(scenario_dir, "JPN-R1")))
+    assert usa["received"]["detections"] == nodes["JPN"].health()["received"]["detections"] - jpn_r1
+
+
+def batch_detections_of(scenario_dir, sensor_id):
+    from airpicture.io import read_detections, read_sensors
+
+    sensors = read_sensors(scenario_dir / "sensors.csv")
+    dets = read_detections(scenario_dir / "detections.csv", sensors)
+    return dets.sensor_index == sensors.index_of(sensor_id)
+
+
+async def test_bad_messages_are_counted_by_reason_and_change_nothing(scenario_dir, network):
+    bus = await network.client()
+    good_hb = Heartbeat(recipient="JPN", clock_s=0.0)
+    dets = DetectionBatch(
+        recipient="JPN",
+        clock_s=1.0,
+        sensor_ids=["JPN-R1"],
+        sensor_ref=b"",
+        sensor_seq=b"",
+        arrival_s=b"",
+        t_s=b"",
+        range_m=b"",
+        azimuth_rad=b"",
+        elevation_rad=b"",
+        range_rate_mps=b"",
+        sensor_lat_rad=b"",
+        sensor_lon_rad=b"",
+        sensor_alt_m=b"",
+    )
+    one = np.zeros(1)
+    foreign = DetectionBatch(
+        recipient="JPN",
+        clock_s=1.0,
+        sensor_ids=["JPN-R1"],
+        sensor_ref=np.zeros(1, "<u2").tobytes(),
+        sensor_seq=np.zeros(1, "<u8").tobytes(),
+        arrival_s=one.tobytes(),
+        t_s=one.tobytes(),
+        range_m=(one + 1e4).tobytes(),
+        azimuth_rad=one.tobytes(),
+        elevation_rad=one.tobytes(),
+        range_rate_mps=(one * np.nan).tobytes(),
+        sensor_lat_rad=(one + 0.6).tobytes(),
+        sensor_lon_rad=(one + 2.3).tobytes(),
+        sensor_alt_m=one.tobytes(),
+    )
+    unknown_sensor = msgspec.structs.replace(foreign, sensor_ids=["USA-R9"])
+    bad = [
+        ("air.det.USA.JPN", b"\x93garbage"),
+        ("air.det.USA.JPN", msgspec.msgpack.encode([7, "hb", "intruder", "USA", 1, 1, b"", b""])),
+        ("air.hb.AUS.JPN", encode_message("hb", good_hb, sender="intruder", nation="USA", seq=1)),
+        ("air.det.USA.JPN", encode_message("det", foreign, sender="intruder", nation="USA", seq=2)),
+        (
+            "air.det.USA.JPN",
+            encode_message("det", unknown_sensor, sender="intruder", nation="USA", seq=3),
+        ),
+        ("air.hb.GBR.JPN", encode_message("hb", good_hb, sender="intruder", nation="GBR", seq=1)),
+        (
+            "air.hb.USA.JPN",
+            encode_message(
+                "hb",
+                Heartbeat(recipient="AUS", clock_s=0.0),
+                sender="intruder",
+                nation="USA",
+                seq=4,
+            ),
+        ),
+        (
+            "air.det.USA.JPN",
+            encode_message(
+                "det",
+                msgspec.structs.replace(dets, t_s=b"\x00"),
+                sender="intruder",
+                nation="USA",
+                seq=5,
+            ),
+        ),
+    ]
+    for subject, data in bad:
+        await bus.publish(subject, data)
+    nodes = {n: network.node(node_values(n, scenario_dir)) for n in NATIONS}
+    runs = [asyncio.create_task(node.run()) for node in nodes.values()]
+    # Mid-run: replay one of the USA's real messages to Japan.
+    real = []
+
+    async def keep(message):
+        if b"usa-node" in message.data:
+            real.append(message)
+
+    while len(real) < 2:  # re-send an older one: a replay, not the latest message again
+        real.clear()
+        await asyncio.sleep(0.02)
+        await bus.replay("air.det.USA.JPN", keep)
+    await bus.publish("air.det.USA.JPN", real[0].data)
+    await asyncio.wait_for(asyncio.gather(*runs), timeout=60)
+
+    rejected = nodes["JPN"].health()["rejected"]
+    assert rejected == {
+        "malformed": 1,
+        "version": 1,
+        "subject": 1,
+        "sensor": 2,
+        "sender": 1,
+        "recipient": 1,
+        "length": 1,
+        "replay": 1,
+    }
+    expected = batch_picture(scenario_dir)
+    for node in nodes.values():
+        assert_same_picture(node.picture, expected)
+    if network.kind == "nats":
+        await bus.close()
+
+
+async def test_health_over_http(scenario_dir):
+    bus = MemoryBus()
+    values = node_values("JPN", scenario_dir, health_port=0, exit_when_done=False, network=["JPN"])
+    node = Node(NodeConfig.from_mapping(values), bus=bus)
+    stop = asyncio.Event()
+    run = asyncio.create_task(node.run(stop))
+    await wait_until(lambda: node.health_port is not None and node.done)
+
+    async def get(path: str) -> tuple[str, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", node.health_port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        await writer.drain()
+        response = await reader.read()
+        writer.close()
+        head, _, body = response.partition(b"\r\n\r\n")
+        return head.decode().splitlines()[0], body
+
+    status, body = await get("/health")
+    assert status == "HTTP/1.1 200 OK"
+    health = json.loads(body)
+    assert health["nation"] == "JPN" and health["done"] is True
+    for key in ("received", "rejected", "late", "processed", "lag_s", "tracks", "peers", "pending"):
+        assert key in health
+    assert health["received"]["detections"] == health["processed"] > 0
+    status, _ = await get("/nope")
+    assert status == "HTTP/1.1 404 Not Found"
+    stop.set()
+    await run
+
+
+def test_node_config_from_toml_with_inline_sensors(tmp_path):
+    path = tmp_path / "jpn.toml"
+    path.write_text(
+        """
+nation = "JPN"
+bus = "memory://"
+health_port = 0
+record = "out/tracks.csv"
+
+[[sensors]]
+sensor_id = "JPN-R1"
+nation = "JPN"
+kind = "radar"
+lat_deg = 35.6
+lon_deg = 135.4
+alt_m = 60
+sigma_range_m = 40
+sigma_azimuth_deg = 0.15
+sigma_elevation_deg = 0.15
+max_range_m = 450000
+scan_period_s = 2
+
+[[sensors]]
+sensor_id = "USA-R1"
+nation = "USA"
+kind = "ir"
+lat_deg = 37
+lon_deg = 137.6
+alt_m = 40
+sigma_azimuth_deg = 0.05
+sigma_elevation_deg = 0.05
+max_range_m = 450000
+scan_period_s = 2
+
+[release]
+default = ["USA"]
+
+[tracker]
+latency_window_s = 3.0
+"""
+    )
+    config = NodeConfig.from_toml(path)
+    assert config.node_id == "jpn-node" and config.own_sensors == ("JPN-R1",)
+    assert config.network == ("JPN", "USA") and config.health_port == 0
+    assert config.record == tmp_path / "out" / "tracks.csv"
+    assert config.tracker.latency_window_s == 3.0
+    assert math.isclose(config.sensors[0].sigma_azimuth_rad, math.radians(0.15))
+    assert math.isnan(config.sensors[1].sigma_range_m)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"nation": "Japan"}, "key nation: expected an ISO 3166-1 alpha-3 code"),
+        ({"tick_s": 0.0}, "key tick_s: expected a number in"),
+        ({"colour": "red"}, "key colour: expected one of"),
+        ({"own_sensors": ["USA-R1"]}, "key own_sensors: expected sensors of JPN"),
+        ({"tracker": {"frame_s": -1.0}}, "key frame_s: expected a number in"),
+        ({"release": {"sensors": {"USA-R1": ["AUS"]}}}, "key release.sensors.USA-R1"),
+        ({"sensors_file": ""}, "key sensors_file: expected a sensors table"),
+        ({"source": {"speed": 2.0}}, "key source.scenario_dir"),
+    ],
+)
+def test_node_config_errors(scenario_dir, change, message):
+    values = node_values("JPN", scenario_dir)
+    values.update(change)
+    with pytest.raises(ConfigError, match=message):
+        NodeConfig.from_mapping(values, source="jpn.toml")
+
+
+def test_per_sensor_sequence_numbers_each_sensors_rows_in_order():
+    index = np.array([2, 0, 2, 1, 0, 2])
+    assert per_sensor_sequence(index).tolist() == [0, 0, 1, 0, 1, 2]
+
+
+def test_time_is_not_needed_for_identity():
+    """Node identities and sequence numbers: a restarted sender keeps numbering upwards."""
+    before = time.time_ns()
+    node = Node(NodeConfig.from_mapping({"nation": "JPN", "sensors": _one_sensor()}))
+    first = node._next_seq()
+    assert first >= before and node._next_seq() > first
+
+
+def _one_sensor():
+    return [
+        {
+            "sensor_id": "JPN-R1",
+            "nation": "JPN",
+            "kind": "radar",
+            "lat_deg": 35.0,
+            "lon_deg": 135.0,
+            "alt_m": 0,
+            "sigma_range_m": 40,
+            "sigma_azimuth_deg": 0.1,
+            "sigma_elevation_deg": 0.1,
+            "max_range_m": 4e5,
+            "scan_period_s": 2,
+        }
+    ]

@@ -1,0 +1,329 @@
+"""The map in a real browser (Debian's chromium through Playwright).
+
+Two servers: the ``airpicture demo`` command on the ``drill`` scenario (tracks appear and move,
+the nation selector, track details, a clean Ctrl-C), and an in-process server whose store the
+test drives through the PictureStore API (alerts, impact ellipses, warning areas, the
+antimeridian, scrubbing back in time). Every request of every page must stay on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from airpicture.web.store import Alert, Impact, PictureStore, SensorSite
+
+from ._synthetic import flights
+from .conftest import PageWatch
+
+pytest.importorskip("starlette")
+
+STATE = "window.__airpicture.state"
+
+
+def _tracks(page):  # type: ignore[no-untyped-def]
+    return page.evaluate(f"[...{STATE}.tracks.values()].map(r => [r.id, r.lat, r.lon, r.t, r.st])")
+
+
+# ------------------------------------------------------------------------------------ the demo
+@pytest.fixture(scope="module")
+def demo_page(browser, demo):  # type: ignore[no-untyped-def]
+    watch = PageWatch(browser)
+    watch.open(demo.url)
+    yield watch, demo
+    watch.close()
+
+
+def test_demo_tracks_appear_and_move(demo_page) -> None:  # type: ignore[no-untyped-def]
+    watch, _ = demo_page
+    page = watch.page
+    page.wait_for_function(
+        f"[...{STATE}.tracks.values()].some(r => r.st === 'confirmed')", timeout=40_000
+    )
+    watch.shot("demo-1-tracks")
+    first = {tid: (lat, lon, t) for tid, lat, lon, t, st in _tracks(page) if st == "confirmed"}
+    page.wait_for_function(
+        f"""(ids) => ids.some(([id, t]) => {{ const r = {STATE}.tracks.get(id); return r && r.t > t; }})""",
+        arg=[[tid, v[2]] for tid, v in first.items()],
+        timeout=40_000,
+    )
+    moved = [
+        tid
+        for tid, lat, lon, t, _ in _tracks(page)
+        if tid in first and t > first[tid][2] and (lat, lon) != first[tid][:2]
+    ]
+    assert moved, "no confirmed track changed position"
+    assert int(page.inner_text("[data-testid=track-count]")) > 0
+    assert page.locator("#track-rows tr").count() > 0
+
+
+def test_demo_nation_selector_changes_the_picture(demo_page) -> None:  # type: ignore[no-untyped-def]
+    watch, _ = demo_page
+    page = watch.page
+    assert page.evaluate(f"{STATE}.nation") == "JPN"
+    # Under the demo's default release policy Australia's sensors do not reach Japan's picture.
+    off_in_jpn = page.locator(".sensor-icon.sensor-off").count()
+    assert off_in_jpn > 0
+    jpn = {r[0]: (round(r[1], 3), round(r[2], 3)) for r in _tracks(page)}
+    page.click("#nations button[data-nation=USA]")
+    page.wait_for_function(
+        f"{STATE}.nation === 'USA' && {STATE}.stats.snapshots >= 2", timeout=20_000
+    )
+    page.wait_for_function(f"{STATE}.tracks.size > 0", timeout=20_000)
+    assert page.inner_text("#view-label").startswith("United States")
+    assert "active" in (page.get_attribute("#nations button[data-nation=USA]", "class") or "")
+    assert page.locator(".sensor-icon.sensor-off").count() == 0  # every sensor reaches the USA
+    usa = {r[0]: (round(r[1], 3), round(r[2], 3)) for r in _tracks(page)}
+    assert usa != jpn
+    watch.shot("demo-2-view-USA")
+    page.click("#nations button[data-nation=AUS]")
+    page.wait_for_function(f"{STATE}.nation === 'AUS'", timeout=20_000)
+    watch.shot("demo-3-view-AUS")
+    page.click("#nations button[data-nation=JPN]")
+    page.wait_for_function(f"{STATE}.nation === 'JPN'", timeout=20_000)
+
+
+def test_demo_selecting_a_track_opens_its_details(demo_page) -> None:  # type: ignore[no-untyped-def]
+    watch, _ = demo_page
+    page = watch.page
+    page.wait_for_function(f"{STATE}.tracks.size > 0", timeout=20_000)
+    # On the map: click where the track layer drew a track inside the map.
+    target = page.evaluate(
+        """() => { const ap = window.__airpicture; const size = ap.map.getSize();
+          for (const [id, [x, y]] of ap.trackLayer.screen) {
+            if (x > 60 && y > 60 && x < size.x - 60 && y < size.y - 60) return [id, x, y]; }
+          return null; }"""
+    )
+    assert target is not None, "no track inside the map"
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + target[1], box["y"] + target[2])
+    page.wait_for_selector("[data-testid=details-id]", timeout=10_000)
+    clicked = page.inner_text("[data-testid=details-id]")
+    assert clicked == page.evaluate(f"{STATE}.selected")
+    details = page.inner_text("#details")
+    for label in ("Position", "Altitude", "Course / speed", "Contributing"):
+        assert label in details
+    watch.shot("demo-4-details")
+    # From the table: the row's track opens.
+    row = page.locator("#track-rows tr").first
+    row_id = row.get_attribute("data-id")
+    row.click()
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=details-id]')?.textContent === {row_id!r}"
+    )
+
+
+def test_demo_requests_stay_on_loopback_and_stop_cleanly(demo_page) -> None:  # type: ignore[no-untyped-def]
+    watch, demo = demo_page
+    assert watch.requests, "the page made no request at all"
+    assert watch.foreign_requests() == []
+    assert watch.errors == []
+    assert demo.stop() == 0
+    assert any("drill" in line and "tracks held" in line for line in demo.output), "".join(
+        demo.output
+    )
+
+
+# ------------------------------------------------------------------------------------ injected
+AREAS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"id": "niigata", "name": "Niigata prefecture"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[138.2, 37.0], [140.0, 37.0], [140.0, 38.5], [138.2, 38.5], [138.2, 37.0]]
+                ],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"id": "dateline", "name": "Sea area across 180°"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[178.0, 48.0], [-178.0, 48.0], [-178.0, 53.0], [178.0, 53.0], [178.0, 48.0]]
+                ],
+            },
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def injected(browser):  # type: ignore[no-untyped-def]
+    from airpicture.web.app import create_app
+    from airpicture.web.server import start_server
+
+    store = PictureStore(nations=["JPN", "USA", "AUS"])
+    store.info = {
+        "scenario": "injected",
+        "nation_names": {"JPN": "Japan", "USA": "United States", "AUS": "Australia"},
+        "center": [40.0, 150.0],
+        "zoom": 4,
+    }
+    store.set_areas(AREAS)
+    store.set_sensors(
+        [
+            SensorSite(
+                "JPN-R1",
+                "JPN",
+                "radar",
+                37.36,
+                136.93,
+                560.0,
+                450e3,
+                platform="ground",
+                views=("JPN",),
+            )
+        ]
+    )
+    for t in range(0, 121, 5):
+        store.apply(
+            "JPN", flights(1000.0 + t, [38.0, 39.0, 50.5], [131.0, 133.0, 179.8], t0_s=1000.0)
+        )
+        store.apply(
+            "JPN",
+            flights(
+                1000.0 + t,
+                [39.5],
+                [129.0],
+                ids=["B1"],
+                kind="ballistic",
+                speed_mps=1500.0,
+                alt_m=80e3,
+                t0_s=1000.0,
+            ),
+        )
+    server = start_server(create_app(store), port=0)
+    watch = PageWatch(browser)
+    watch.open(server.url)
+    yield store, watch
+    watch.close()
+    server.stop()
+
+
+def test_alert_appears_and_clears_with_its_area_highlighted(injected) -> None:  # type: ignore[no-untyped-def]
+    store, watch = injected
+    page = watch.page
+    page.wait_for_function(f"{STATE}.tracks.size === 4", timeout=20_000)
+    assert page.is_hidden("[data-testid=alert-banner]")
+    assert page.locator("path.area-alert").count() == 0
+    store.set_impact(
+        "JPN",
+        Impact(
+            "B1",
+            1120.0,
+            37.7,
+            139.0,
+            1400.0,
+            40e3,
+            15e3,
+            45.0,
+            launch_lat_deg=40.0,
+            launch_lon_deg=128.0,
+            launch_t_s=900.0,
+        ),
+    )
+    store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "active", 1120.0, impact_t_s=1400.0))
+    page.wait_for_selector("#alerts li.alert[data-alert='JPN-A1']", timeout=10_000)
+    assert page.is_visible("[data-testid=alert-banner]")
+    assert "1 ACTIVE ALERT" in page.inner_text("[data-testid=alert-banner]")
+    assert "Niigata prefecture" in page.inner_text("#alerts")
+    assert page.locator("path.area-alert").count() == 1
+    assert page.locator("path.impact-ellipse").count() == 1
+    page.click("#alerts li.alert")  # selects the threatening track and shows its impact
+    page.wait_for_timeout(700)  # let the map finish flying to the area
+    page.wait_for_function(
+        "document.querySelector('[data-testid=details-id]')?.textContent === 'B1'"
+    )
+    assert "predicted impact" in page.inner_text("#details").lower()
+    watch.shot("injected-1-alert")
+    store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "cancelled", 1125.0))
+    page.wait_for_selector("#alerts li.none", timeout=10_000)
+    assert page.is_hidden("[data-testid=alert-banner]")
+    assert page.locator("path.area-alert").count() == 0
+    # Alerts belong to a view: another nation's alert does not show in Japan's.
+    store.set_alert("USA", Alert("USA-A1", "niigata", "B1", "active", 1125.0))
+    page.wait_for_timeout(300)
+    assert page.locator("#alerts li.alert").count() == 0
+
+
+def test_antimeridian_geometry_is_whole(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    page = watch.page
+    # The basemap: no ring or line jumps across the map (the 50m atlas crosses 180° in Russia,
+    # Fiji and Antarctica).
+    assert page.evaluate("window.__airpicture.basemap.maxLonStep") < 20.0
+    # A warning area across 180° is 4° wide, not 356°.
+    span = page.evaluate(
+        """() => { const g = window.__airpicture.geo;
+          const polys = g.placeGeometry({type: 'Polygon', coordinates: [[[178, 48], [-178, 48], [-178, 53], [178, 53], [178, 48]]]});
+          const lons = polys.flat(3).filter((_, i) => i % 2 === 0);
+          return [polys.length, Math.min(...lons), Math.max(...lons)]; }"""
+    )
+    assert span[0] == 1 and span[2] - span[1] == pytest.approx(4.0)
+    # On screen too: the drawn area is a few degrees wide at the zoom shown.
+    page.evaluate("void window.__airpicture.map.setView([50.5, 180], 5, {animate: false})")
+    page.wait_for_timeout(300)
+    width_px = page.evaluate("document.querySelector('path.area-id-dateline').getBBox().width")
+    degree_px = page.evaluate(
+        "(() => { const m = window.__airpicture.map;"
+        " return m.latLngToContainerPoint([50, 181]).x - m.latLngToContainerPoint([50, 180]).x; })()"
+    )
+    assert width_px == pytest.approx(4 * degree_px, abs=3.0)
+    # The track just west of 180° is drawn next to the area, not at the far side of the world.
+    xy = page.evaluate("window.__airpicture.trackLayer.screen.get('T000002')")
+    size = page.evaluate(
+        "[window.__airpicture.map.getSize().x, window.__airpicture.map.getSize().y]"
+    )
+    assert 0 < xy[0] < size[0] and 0 < xy[1] < size[1]
+    watch.shot("injected-2-antimeridian")
+
+
+def test_scrubbing_back_shows_the_past_picture_and_live_returns(injected) -> None:  # type: ignore[no-untyped-def]
+    store, watch = injected
+    page = watch.page
+    page.evaluate("void window.__airpicture.map.setView([39, 133], 6, {animate: false})")
+    live_t = page.evaluate(f"{STATE}.tS")
+    assert live_t == 1120.0
+    page.evaluate(
+        """() => { const s = document.querySelector('#scrub'); s.value = '1030';
+          s.dispatchEvent(new Event('input', {bubbles: true})); }"""
+    )
+    page.wait_for_function(f"{STATE}.mode === 'paused' && {STATE}.tS === 1030", timeout=10_000)
+    assert "PAUSED" in page.inner_text("[data-testid=mode]")
+    past = {r[0]: r[3] for r in _tracks(page)}
+    assert set(past.values()) == {1030.0}
+    # New data keeps arriving while paused; the display stays in the past.
+    store.apply("JPN", flights(1125.0, [38.0], [131.0], ids=["T000000"], t0_s=1000.0))
+    page.wait_for_timeout(300)
+    assert page.evaluate(f"{STATE}.tracks.get('T000000').t") == 1030.0
+    watch.shot("injected-3-paused")
+    page.click("[data-testid=live]")
+    page.wait_for_function(
+        f"{STATE}.mode === 'live' && {STATE}.tracks.get('T000000').t === 1125", timeout=10_000
+    )
+    assert "LIVE" in page.inner_text("[data-testid=mode]")
+
+
+def test_injected_requests_stay_on_loopback(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    assert watch.foreign_requests() == []
+    assert watch.errors == []
+
+
+def test_track_table_sorts_and_filters(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    page = watch.page
+    page.fill("[data-testid=filter]", "ballistic")
+    page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 1")
+    assert page.get_attribute("#track-rows tr", "data-id") == "B1"
+    page.fill("[data-testid=filter]", "")
+    page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 4")
+    page.click("#track-table th[data-key=alt]")  # ascending
+    page.click("#track-table th[data-key=alt]")  # descending: the missile at 80 km first
+    ids = page.eval_on_selector_all("#track-rows tr", "rows => rows.map(r => r.dataset.id)")
+    assert ids[0] == "B1" and len(ids) == 4

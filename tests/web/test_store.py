@@ -1,0 +1,269 @@
+"""PictureStore: deltas per nation, history and scrubbing, display records, alerts and areas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from airpicture.errors import DataError
+from airpicture.geo import enu_rotation, geodetic2ecef
+from airpicture.tables import TrackRows, cov_pos_from_matrix
+from airpicture.web.store import Alert, Impact, PictureStore, display_records, validate_areas
+
+from ._synthetic import flights
+
+AREAS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"id": "niigata", "name": "Niigata"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[138, 37], [140, 37], [140, 38.5], [138, 38.5], [138, 37]]],
+            },
+        },
+    ],
+}
+
+
+def test_display_record_matches_the_state() -> None:
+    # A track at 38 N 135 E, 10 km up, flying 250 m/s on course 045, climbing 5 m/s, with a
+    # horizontal covariance of 400 m along 030 and 100 m across (1 sigma).
+    lat, lon, alt = math.radians(38.0), math.radians(135.0), 10_000.0
+    x, y, z = geodetic2ecef(lat, lon, alt)
+    R = enu_rotation(lat, lon)
+    v_enu = np.array([250 * math.sin(math.radians(45)), 250 * math.cos(math.radians(45)), 5.0])
+    b = math.radians(30.0)
+    major, minor = (
+        np.array([math.sin(b), math.cos(b), 0.0]),
+        np.array([math.cos(b), -math.sin(b), 0.0]),
+    )
+    P_enu = (
+        400.0**2 * np.outer(major, major)
+        + 100.0**2 * np.outer(minor, minor)
+        + np.diag([0, 0, 50.0**2])
+    )
+    P = R.T @ P_enu @ R
+    rows = TrackRows(
+        np.array([100.0]),
+        np.array(["T1"]),
+        np.array([[x, y, z, *(R.T @ v_enu)]]),
+        cov_pos_from_matrix(P[None]),
+        np.array(["aircraft"]),
+        np.array(["confirmed"]),
+        np.array(["JPN"]),
+    )
+    (rec,) = display_records(rows)
+    assert rec["lat"] == pytest.approx(38.0, abs=1e-5)
+    assert rec["lon"] == pytest.approx(135.0, abs=1e-5)
+    assert rec["alt"] == pytest.approx(10_000.0, abs=1.0)
+    assert rec["crs"] == pytest.approx(45.0, abs=0.1)
+    assert rec["spd"] == pytest.approx(250.0, abs=0.1)
+    assert rec["vz"] == pytest.approx(5.0, abs=0.1)
+    assert rec["sa"] == pytest.approx(400.0, abs=1.0)
+    assert rec["sb"] == pytest.approx(100.0, abs=1.0)
+    assert rec["ori"] == pytest.approx(30.0, abs=0.1)
+    assert rec["sz"] == pytest.approx(50.0, abs=1.0)
+
+
+def test_views_are_separate_and_deltas_carry_only_changes() -> None:
+    store = PictureStore(nations=["JPN", "USA"])
+    seen = []
+    store.subscribe(seen.append)
+    store.apply("JPN", flights(10.0, [37, 38, 39], [134, 135, 136]))
+    store.apply("USA", flights(10.0, [40], [140], ids=["U1"]))
+    assert {r["id"] for r in store.snapshot("JPN")["tracks"]} == {"T000000", "T000001", "T000002"}
+    assert [r["id"] for r in store.snapshot("USA")["tracks"]] == ["U1"]
+    gone = flights(11.0, [37], [134], ids=["T000001"], status="deleted")
+    delta = store.apply("JPN", gone)
+    assert delta is not None and delta["deleted"] == ["T000001"] and delta["tracks"] == []
+    assert {r["id"] for r in store.snapshot("JPN")["tracks"]} == {"T000000", "T000002"}
+    assert [m["nation"] for m in seen] == ["JPN", "USA", "JPN"]
+
+
+def test_last_row_of_a_track_in_a_batch_wins() -> None:
+    store = PictureStore(nations=["JPN"])
+    both = TrackRows.concat([flights(5.0, [38], [135]), flights(6.0, [38], [135])])
+    delta = store.apply("JPN", both)
+    assert delta is not None and len(delta["tracks"]) == 1 and delta["tracks"][0]["t"] == 6.0
+
+
+def test_snapshot_at_a_past_time_and_trails() -> None:
+    store = PictureStore(nations=["JPN"], trail_s=60.0, trail_step_s=5.0)
+    for t in range(61):
+        store.apply("JPN", flights(float(t), [38.0, 39.0], [135.0, 136.0]))
+    store.apply("JPN", flights(61.0, [39.0], [136.0], ids=["T000001"], status="deleted"))
+    live = store.snapshot("JPN")
+    assert live["live"] and [r["id"] for r in live["tracks"]] == ["T000000"]
+    past = store.snapshot("JPN", t_s=30.5)
+    assert not past["live"] and past["t_s"] == 30.5
+    assert {r["id"]: r["t"] for r in past["tracks"]} == {"T000000": 30.0, "T000001": 30.0}
+    # Flying east at 200 m/s: the longitude at t = 30 s is the one the history stored then.
+    expected = 135.0 + math.degrees(200.0 * 30.0 / (6.371e6 * math.cos(math.radians(38.0))))
+    lon = {r["id"]: r["lon"] for r in past["tracks"]}["T000000"]
+    assert lon == pytest.approx(expected, abs=1e-4)
+    trail = past["trails"]["T000000"]
+    lons = trail[0::2]
+    assert len(lons) == 7 and lons == sorted(lons)  # buckets of 5 s over t = 0 ... 30 s
+    assert lons[-1] <= lon + 1e-9
+    assert store.snapshot("JPN", t_s=-5.0)["tracks"] == []
+
+
+def test_track_history_and_unknown_track() -> None:
+    store = PictureStore(nations=["JPN"])
+    for t in range(5):
+        store.apply("JPN", flights(float(t), [38.0], [135.0]))
+    store.apply("JPN", flights(5.0, [38.0], [135.0], status="deleted"))
+    rows = store.track_history("JPN", "T000000")["rows"]
+    assert [r["t"] for r in rows] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert rows[-1]["st"] == "deleted"
+    with pytest.raises(KeyError):
+        store.track_history("JPN", "T999")
+
+
+def test_history_is_bounded() -> None:
+    store = PictureStore(nations=["JPN"], history_s=10.0, max_history_rows=1000)
+    for t in range(100):
+        store.apply("JPN", flights(float(t), np.full(20, 38.0), np.linspace(130, 140, 20)))
+    t_min, t_max = store.time_range("JPN")
+    assert t_max == 99.0 and t_min is not None and t_min >= 89.0
+    assert store.health()["JPN"]["rows_retained"] <= 1000
+
+
+def test_alerts_impacts_and_their_past_state() -> None:
+    store = PictureStore(nations=["JPN", "USA"])
+    store.set_areas(AREAS)
+    store.apply("JPN", flights(10.0, [38.0], [133.0], ids=["B1"], kind="ballistic"))
+    store.set_impact(
+        "JPN",
+        Impact(
+            "B1",
+            10.0,
+            37.6,
+            139.1,
+            300.0,
+            30e3,
+            12e3,
+            40.0,
+            launch_lat_deg=40.0,
+            launch_lon_deg=128.0,
+        ),
+    )
+    store.set_alert("JPN", Alert("A1", "niigata", "B1", "active", 12.0, impact_t_s=300.0))
+    store.apply("JPN", flights(20.0, [38.0], [133.0], ids=["B1"], kind="ballistic"))
+    store.set_alert("JPN", Alert("A1", "niigata", "B1", "cancelled", 25.0))
+    assert store.alerts("JPN", state="active") == []
+    assert [a["state"] for a in store.alerts("JPN")] == ["cancelled"]
+    assert store.alerts("USA") == []
+    then = store.snapshot("JPN", t_s=15.0)
+    assert [a["alert_id"] for a in then["alerts"]] == ["A1"]
+    assert [i["track_id"] for i in then["impacts"]] == ["B1"]
+    assert store.snapshot("JPN", t_s=11.0)["alerts"] == []
+    # The impact goes when its track is dropped.
+    store.apply("JPN", flights(30.0, [38.0], [133.0], ids=["B1"], status="deleted"))
+    assert store.impacts("JPN") == []
+
+
+@pytest.mark.parametrize(
+    ("alert", "message"),
+    [
+        (
+            Alert("A1", "niigata", "B1", "raised", 1.0),
+            "alert 'A1', column state: expected one of active, cancelled, got 'raised'",
+        ),
+        (
+            Alert("A1", "tokyo", "B1", "active", 1.0),
+            "alert 'A1', column area_id: expected the id of a loaded warning area (niigata), got 'tokyo'",
+        ),
+        (
+            Alert("", "niigata", "B1", "active", 1.0),
+            "alert, column alert_id: expected a non-empty string, got ''",
+        ),
+        (
+            Alert("A1", "niigata", "B1", "active", math.nan),
+            "alert 'A1', column t_s: expected a finite number, got nan",
+        ),
+    ],
+)
+def test_bad_alerts_say_what_is_wrong(alert: Alert, message: str) -> None:
+    store = PictureStore(nations=["JPN"])
+    store.set_areas(AREAS)
+    with pytest.raises(DataError) as info:
+        store.set_alert("JPN", alert)
+    assert str(info.value) == message
+
+
+def test_bad_impact_and_unknown_nation() -> None:
+    store = PictureStore(nations=["JPN"])
+    with pytest.raises(
+        DataError,
+        match=r"impact of track 'B1', column semi_minor_m: expected a finite number in \[0, 100\]",
+    ):
+        store.set_impact("JPN", Impact("B1", 0.0, 37.0, 139.0, 10.0, 100.0, 200.0, 0.0))
+    with pytest.raises(DataError, match="nation: expected one of JPN, got 'XXX'"):
+        store.apply("XXX", flights(0.0, [38.0], [135.0]))
+
+
+@pytest.mark.parametrize(
+    ("areas", "message"),
+    [
+        ({"type": "Feature"}, "warning areas: expected a GeoJSON FeatureCollection, got 'Feature'"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {}, "geometry": None}],
+            },
+            "warning areas feature 0, column properties.id: expected a non-empty string id, got None",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "a"},
+                        "geometry": {"type": "Point", "coordinates": [1, 2]},
+                    }
+                ],
+            },
+            "warning areas feature 0, column geometry: expected a Polygon or MultiPolygon with coordinates, got 'Point'",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "a"},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [[[1, 2], [3, 4], [5, 95], [1, 2]]],
+                        },
+                    }
+                ],
+            },
+            "warning areas feature 0 ring 0 position 2: expected a finite latitude within ±90 deg, got 95",
+        ),
+    ],
+)
+def test_bad_areas_say_where(areas: dict, message: str) -> None:
+    with pytest.raises(DataError) as info:
+        validate_areas(areas)
+    assert str(info.value) == message
+
+
+def test_a_failing_listener_is_dropped_and_the_picture_goes_on() -> None:
+    store = PictureStore(nations=["JPN"])
+    calls = []
+
+    def broken(message: dict) -> None:
+        calls.append(message)
+        raise RuntimeError("boom")
+
+    store.subscribe(broken)
+    store.apply("JPN", flights(0.0, [38.0], [135.0]))
+    store.apply("JPN", flights(1.0, [38.0], [135.0]))
+    assert len(calls) == 1 and len(store.snapshot("JPN")["tracks"]) == 1
