@@ -432,7 +432,7 @@ def test_cli_reports_bad_scenarios_in_one_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     "name",
     ["airpicture.sim.scenario", "airpicture.sim.sensors", "airpicture.sim.platforms",
-     "airpicture.sim.run", "airpicture.sim.plot"],
+     "airpicture.sim.run", "airpicture.sim.plot", "airpicture.sim.detectable"],
 )  # fmt: skip
 def test_public_surface_is_exactly_all(name):
     """Every function and class defined in the module is in ``__all__`` or underscored."""
