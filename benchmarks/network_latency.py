@@ -15,7 +15,8 @@ The offered rate is set by the number of targets (four sensors, ``--scan-period`
 rate runs ``--duration`` seconds of scenario time; the sweep stops after the first rate whose p99
 passes 1 s. The tracker settings that bound latency from below are printed with the results:
 a detection is processed once its frame (``--frame-s``) has ended and the latency window
-(``--latency-window-s``) has passed, on top of the publishing tick (``--tick-s``).
+(``--latency-window-s``) has passed, on top of the publishing tick (``--tick-s``) and the
+node's feed step (``--feed-step-s``).
 
 Usage::
 
@@ -121,6 +122,7 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
                 "sensors_file": str(folder / "sensors.csv"),
                 "network": list(NATIONS),
                 "tick_s": args.tick_s,
+                "feed_step_s": args.feed_step_s,
                 "peer_timeout_s": 30.0,
                 "exit_when_done": True,
                 "source": {
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency-window-s", type=float, default=0.02, help="tracker latency window, s"
     )
+    parser.add_argument("--feed-step-s", type=float, default=0.01, help="node feed step, s")
     parser.add_argument(
         "--startup", type=float, default=3.0, help="wall seconds for the processes to start"
     )
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"3 nodes + nats-server on 127.0.0.1, {platform.processor() or platform.machine()}, "
         f"python {platform.python_version()}; tick {args.tick_s * 1e3:g} ms, "
-        f"frame {args.frame_s * 1e3:g} ms, latency window {args.latency_window_s * 1e3:g} ms"
+        f"feed step {args.feed_step_s * 1e3:g} ms, frame {args.frame_s * 1e3:g} ms, "
+        f"latency window {args.latency_window_s * 1e3:g} ms"
     )
     print(
         f"{'offered det/s':>14} {'targets':>8} {'samples':>8} {'p50 ms':>8} {'p90 ms':>8} "

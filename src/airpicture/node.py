@@ -15,12 +15,14 @@ Every detection carries its *arrival time* at the sending node (its source clock
 message of a sender to a recipient carries the sender's clock: the promise that all its
 detections for that recipient that arrived up to then have been sent. A receiving node feeds its
 tracker only detections that arrived at or before the smallest clock of all senders (the
-barrier). The tracker therefore sees, on every node and in a recording replayed later, the
-released detections in the same arrival order, whatever the network did to the messages; its
-latency window handles the reports' own delays as in a batch run, so nodes that receive the
-same detections hold identical pictures: the same tracks, ids and states. A sender silent for
-longer than ``peer_timeout_s`` stops holding the barrier (its data that then comes in late is
-used by the tracker's out-of-sequence path and counted as late).
+barrier), cut into fixed steps of arrival time (``feed_step_s``). The tracker therefore gets,
+on every node and in a recording replayed later, the same input in the same chunks, whatever the
+network did to the messages, so nodes that receive the same detections hold identical pictures:
+the same tracks, ids and states, even for reports later than the tracker's latency window (its
+out-of-sequence path). When the reports' delays stay within the window, the picture also equals
+a batch run (``airpicture track``) on the same detections. A sender silent for longer than
+``peer_timeout_s`` stops holding the barrier (what it sends after that is late for the others,
+and only then may pictures differ; it is counted as late).
 
 A node that restarts resumes each of its outgoing channels after the last clock it had sent
 there (read back from the bus), so nothing of its sources is lost or sent twice.
@@ -116,6 +118,7 @@ class _NodeSettings:
     max_batch_rows: int = field(
         default=4096, metadata={"check": Interval(1, 1_000_000, integer=True)}
     )
+    feed_step_s: float = field(default=0.05, metadata={"check": Interval(1e-4, 60.0)})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +160,9 @@ class NodeConfig:
         Stop once every nation's input has ended and the picture is final.
     max_batch_rows : int
         Largest detection batch per message.
+    feed_step_s : float
+        Arrival-time step of the tracker's input chunks, s; like the tracker settings it must
+        be the same on every node (see :meth:`Node._take_ready`).
     """
 
     nation: str
@@ -175,6 +181,7 @@ class NodeConfig:
     log_interval_s: float = 10.0
     exit_when_done: bool = False
     max_batch_rows: int = 4096
+    feed_step_s: float = 0.05
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -183,9 +190,9 @@ class NodeConfig:
         Top-level keys: ``nation`` (required), ``node_id``, ``bus``, ``sensors_file`` or
         ``[[sensors]]`` tables (data-contract columns), ``own_sensors``, ``network``,
         ``health_port``, ``record``, ``tick_s``, ``peer_timeout_s``, ``log_interval_s``,
-        ``exit_when_done``, ``max_batch_rows``; tables ``[source]`` (:class:`SourceConfig`),
-        ``[release]`` (:class:`~airpicture.net.release.ReleasePolicy`) and ``[tracker]``
-        (:class:`~airpicture.tracker.TrackerConfig`).
+        ``exit_when_done``, ``max_batch_rows``, ``feed_step_s``; tables ``[source]``
+        (:class:`SourceConfig`), ``[release]`` (:class:`~airpicture.net.release.ReleasePolicy`)
+        and ``[tracker]`` (:class:`~airpicture.tracker.TrackerConfig`).
 
         Raises
         ------
@@ -297,6 +304,7 @@ class NodeConfig:
             log_interval_s=settings.log_interval_s,
             exit_when_done=bool(settings.exit_when_done),
             max_batch_rows=settings.max_batch_rows,
+            feed_step_s=settings.feed_step_s,
         )
 
 
@@ -1093,19 +1101,12 @@ class Node:
         async with self._lock:
             if self._flushed:
                 return
-            barrier = self._barrier()
-            ready = self._take_ready(barrier)
             final = self._input_ended()
-            if final:
-                rest = self._take_ready(math.inf)
-                parts = [d for d in (ready, rest) if d is not None]
-                ready = (
-                    Detections.concat(parts) if len(parts) > 1 else (parts[0] if parts else None)
-                )
+            chunks = self._take_ready(math.inf if final else self._barrier())
             # The tracker runs in a worker thread so that the bus connection stays served.
-            rows = await asyncio.to_thread(self._track, ready, final)
-            if ready is not None and len(ready):
-                self._max_t_fed = max(self._max_t_fed, float(ready.t_s.max()))
+            rows = await asyncio.to_thread(self._track, chunks, final)
+            for chunk in chunks:
+                self._max_t_fed = max(self._max_t_fed, float(chunk.t_s.max()))
             if final:
                 self._flushed = True
                 through = math.inf
@@ -1127,46 +1128,67 @@ class Node:
                     "%s: input ended; picture final (%s)", self.config.node_id, self._summary()
                 )
 
-    def _track(self, detections: Detections | None, flush: bool) -> list[TrackRows]:
-        """Run the tracker on ``detections`` (and flush it); an error is logged and counted.
+    def _track(self, chunks: list[Detections], flush: bool) -> list[TrackRows]:
+        """Run the tracker on each chunk in turn (and flush it); an error is logged and counted.
 
         The tracker trusts its input (validated at this node's edge); should it still fail, the
         node reports it and goes on with the next detections instead of stopping.
         """
         rows = []
-        try:
-            if detections is not None and len(detections):
-                rows.append(self.tracker.process(detections))
-            if flush:
+        for chunk in chunks:
+            try:
+                rows.append(self.tracker.process(chunk))
+            except Exception:
+                self.counters["tracker_errors"] += 1
+                log.exception(
+                    "%s: the tracker failed on %d detections", self.config.node_id, len(chunk)
+                )
+        if flush:
+            try:
                 rows.append(self.tracker.flush())
-        except Exception:
-            self.counters["tracker_errors"] += 1
-            log.exception(
-                "%s: the tracker failed on %d detections",
-                self.config.node_id,
-                0 if detections is None else len(detections),
-            )
+            except Exception:
+                self.counters["tracker_errors"] += 1
+                log.exception("%s: the tracker failed at the end of input", self.config.node_id)
         return rows
 
-    def _take_ready(self, barrier: float) -> Detections | None:
+    def _take_ready(self, barrier: float) -> list[Detections]:
+        """The pending detections the barrier releases, as the tracker's input chunks.
+
+        Chunks are the cells ``[k, k + 1) * feed_step_s`` of arrival time, in order, and a cell
+        goes to the tracker only once the barrier has passed its end. The tracker's input is
+        therefore cut the same way on every node and in every replay, whatever the network's
+        timing: even reports that come later than the latency window (the tracker's
+        out-of-sequence path) give the same picture everywhere.
+        """
         if not self._pending:
-            return None
+            return []
         dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
         arrival = (
             np.concatenate(self._pending_arrival)
             if len(self._pending_arrival) > 1
             else self._pending_arrival[0]
         )
-        ready = arrival <= barrier
+        cell = np.floor(arrival / self.config.feed_step_s).astype(np.int64)
+        if barrier == math.inf:
+            ready = np.ones(len(arrival), dtype=bool)
+        elif barrier == -math.inf:
+            ready = np.zeros(len(arrival), dtype=bool)
+        else:
+            ready = cell < math.floor(barrier / self.config.feed_step_s)
         if not ready.any():
             self._pending, self._pending_arrival = [dets], [arrival]
-            return None
+            return []
         rest = ~ready
         self._pending = [dets.take(rest)] if rest.any() else []
         self._pending_arrival = [arrival[rest]] if rest.any() else []
         idx = np.flatnonzero(ready)
         order = idx[np.lexsort((dets.row[idx], arrival[idx]))]
-        return dets.take(order)
+        cells = cell[order]
+        bounds = np.flatnonzero(np.diff(cells)) + 1
+        return [
+            dets.take(order[a:b])
+            for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True)
+        ]
 
     def _through(self, max_t_fed: float) -> float:
         """Detections before this time are in the picture (the tracker's processed frames)."""
