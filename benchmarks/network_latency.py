@@ -18,9 +18,14 @@ a detection is processed once its frame (``--frame-s``) has ended and the latenc
 (``--latency-window-s``) has passed, on top of the publishing tick (``--tick-s``) and the
 node's feed step (``--feed-step-s``).
 
+The network is secure by default (TLS, nkey users with subject permissions, signed and verified
+messages); ``--insecure`` runs it without, to measure what security costs. The nodes' CPU time
+(user + system, from the operating system) is reported per detection.
+
 Usage::
 
     python benchmarks/network_latency.py --rates 2000 4000 8000 --duration 10 --json out.json
+    python benchmarks/network_latency.py --rates 2000 --insecure
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -91,6 +97,11 @@ class Observer:
         return (np.concatenate(out) if out else np.empty(0)), uncovered
 
 
+def _alive(process: subprocess.Popen) -> bool:
+    """True while the process runs; an ended one is left unreaped (its CPU time is read later)."""
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
 def _targets_for(rate: float, scan_period_s: float, seed: int) -> int:
     pilot = synthetic_scenario(
         n_targets=100, duration_s=5.0, scan_period_s=scan_period_s, report="plot", seed=seed
@@ -112,7 +123,13 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
     folder = scenario.write(work / f"scenario-{int(rate)}")
     offered = len(scenario.detections) / args.duration
     t0 = float(scenario.detections.t_s.min())
-    with NatsServer() as server:
+    keys = None
+    if not args.insecure:
+        from airpicture.net.keys import init_keys
+
+        keys = work / f"keys-{int(rate)}"
+        init_keys(keys, NATIONS)
+    with NatsServer(keys_dir=keys) as server:
         start_at = time.time() + args.startup
         procs = []
         for nation in NATIONS:
@@ -133,6 +150,10 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
                 },
                 "tracker": {"latency_window_s": args.latency_window_s, "frame_s": args.frame_s},
             }
+            if keys is None:
+                values["insecure"] = True
+            else:
+                values["security"] = {"keys_dir": str(keys)}
             path = work / f"{nation}-{int(rate)}.toml"
             path.write_text(node_config_toml(values))
             procs.append(
@@ -146,10 +167,16 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
         observer = Observer()
 
         async def observe() -> None:
-            bus = await NatsBus.connect(server.url, name="observer")
+            options = {}
+            if keys is not None:
+                from airpicture.net.keys import ADMIN
+                from airpicture.net.security import nats_options
+
+                options = nats_options(keys, ADMIN)
+            bus = await NatsBus.connect(server.url, name="observer", **options)
             await bus.subscribe("air.>", observer)
             cap = time.monotonic() + args.startup + args.duration * 10 + 60
-            while any(p.poll() is None for p in procs) and time.monotonic() < cap:
+            while any(_alive(p) for p in procs) and time.monotonic() < cap:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.3)
             await bus.close()
@@ -157,9 +184,15 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
         wall = time.monotonic()
         asyncio.run(observe())
         wall = time.monotonic() - wall - args.startup
+        cpu_s = 0.0
         for p in procs:
-            if p.poll() is None:
+            if _alive(p):
                 p.kill()
+            try:
+                _, _, usage = os.wait4(p.pid, 0)
+                cpu_s += usage.ru_utime + usage.ru_stime
+            except ChildProcessError:
+                pass
             p.wait()
     lat, uncovered = observer.latencies(t0 + args.warmup)
     pct = {q: float(np.percentile(lat, q)) * 1e3 if len(lat) else math.nan for q in (50, 90, 99)}
@@ -174,6 +207,9 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
         "p99_ms": round(pct[99], 1),
         "max_ms": round(float(lat.max()) * 1e3, 1) if len(lat) else math.nan,
         "run_wall_s": round(wall, 1),
+        "secure": not args.insecure,
+        "nodes_cpu_s": round(cpu_s, 2),
+        "cpu_us_per_detection": round(cpu_s / max(1, len(scenario.detections)) * 1e6, 1),
     }
 
 
@@ -197,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         "--startup", type=float, default=3.0, help="wall seconds for the processes to start"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--insecure", action="store_true", help="no TLS, authentication or signatures"
+    )
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
 

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_node(sub)
     _add_network(sub)
+    _add_keys(sub)
     return parser
 
 
@@ -244,6 +245,12 @@ def _add_network(sub: argparse._SubParsersAction) -> None:
     )
     up.add_argument("--seed", type=int, default=None, help="simulation seed")
     up.add_argument("--config", help="TOML file with tracker settings ([tracker] table)")
+    up.add_argument(
+        "--insecure",
+        action="store_true",
+        help="no TLS, authentication, subject permissions or signatures (default: secure)",
+    )
+    up.add_argument("--keys", metavar="DIR", help="keys folder to use (default: fresh keys)")
     up.set_defaults(func=_cmd_network_up)
 
 
@@ -264,7 +271,7 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
     result = network_up(
         scenario=args.scenario, nations=args.nations.split(","), duration_s=args.duration,
         speed=args.speed, record_dir=args.record, bus=args.bus, tracker=tracker, seed=args.seed,
-        verbose=args.verbose, on_started=started,
+        verbose=args.verbose, on_started=started, insecure=args.insecure, keys_dir=args.keys,
     )
     for nation in result.nations:
         record = result.records.get(nation)
@@ -274,6 +281,29 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
         print("network stopped by Ctrl-C", flush=True)
         return 130
     return 0 if all(code == 0 for code in result.exit_codes.values()) else 1
+
+
+def _add_keys(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("keys", help="make the keys of a network (CA, signing keys, NATS users)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = actions.add_parser(
+        "init",
+        help="create a keys folder: local CA, per nation a signing key, TLS certificate, nkey",
+        description="Create DIR with a local certificate authority, the NATS server's "
+        "certificate, and per nation an Ed25519 signing key, a TLS certificate (SAN 127.0.0.1, "
+        "localhost) and a NATS nkey; trust.json lists the public keys. Private files are 0600.",
+    )
+    init.add_argument("--nations", required=True, help="comma-separated nations, e.g. JPN,USA,AUS")
+    init.add_argument("directory", metavar="DIR")
+    init.set_defaults(func=_cmd_keys_init)
+
+
+def _cmd_keys_init(args: argparse.Namespace) -> int:
+    from airpicture.net.keys import init_keys
+
+    trust = init_keys(args.directory, args.nations.split(","))
+    print(f"keys written to {trust.parent} (public keys in {trust.name})")
+    return 0
 
 
 class _progress_bar:

@@ -127,6 +127,8 @@ def network_up(
     peer_timeout_s: float = 30.0,
     verbose: bool = False,
     on_started: Callable[[dict[str, Any]], None] | None = None,
+    insecure: bool = False,
+    keys_dir: str | Path | None = None,
 ) -> NetworkResult:
     """Run a local network of one node per nation until every picture is final or Ctrl-C.
 
@@ -155,6 +157,13 @@ def network_up(
     on_started : callable, optional
         Called once everything runs, with ``{"bus_url", "server_pid", "nodes": {nation: {"pid",
         "health"}}}`` (``server_pid`` is None on the memory bus).
+    insecure : bool
+        Run without TLS, authentication, permissions and signatures. By default the network is
+        secure: keys are made for the run (or taken from ``keys_dir``), the server requires TLS
+        client certificates and per-nation nkey users with subject permissions, and every node
+        signs and verifies (audit logs in ``<record_dir>/<NATION>/audit.jsonl``).
+    keys_dir : path, optional
+        An existing keys folder (:mod:`airpicture.net.keys`) to use instead of fresh keys.
 
     Returns
     -------
@@ -188,6 +197,15 @@ def network_up(
                 + ")",
                 got=", ".join(missing),
             )
+        keys: Path | None = None
+        if not insecure:
+            if keys_dir is not None:
+                keys = Path(keys_dir).resolve()
+            else:
+                from airpicture.net.keys import init_keys
+
+                keys = work / "keys"
+                init_keys(keys, nations)
         start_at = time.time() + (_STARTUP_S if bus == "nats" else 0.5)
         configs: dict[str, dict[str, Any]] = {}
         for nation in nations:
@@ -212,11 +230,16 @@ def network_up(
             }
             if record_root is not None:
                 values["record"] = str(record_root / nation / "tracks.csv")
+            if keys is not None:
+                audit = (record_root or work) / nation / "audit.jsonl"
+                values["security"] = {"keys_dir": str(keys), "audit_log": str(audit)}
+            else:
+                values["insecure"] = True
             configs[nation] = values
         if bus == "memory":
             result = _run_in_process(configs, nations, on_started)
         else:
-            result = _run_processes(configs, nations, work, verbose, on_started)
+            result = _run_processes(configs, nations, work, verbose, on_started, keys)
         records = {}
         if record_root is not None:
             records = {
@@ -279,10 +302,11 @@ def _run_processes(
     work: Path,
     verbose: bool,
     on_started: Callable[[dict[str, Any]], None] | None,
+    keys: Path | None = None,
 ) -> tuple[dict[str, int], bool]:
     from airpicture.net.server import NatsServer, free_port
 
-    server = NatsServer(store_dir=work / "nats")
+    server = NatsServer(store_dir=work / "nats", keys_dir=keys)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     interrupted = False
     try:

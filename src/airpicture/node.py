@@ -54,10 +54,13 @@ from airpicture.net.messages import (
     MessageError,
     PictureDelta,
     SensorStatus,
+    decode_envelope,
     decode_message,
+    decode_payload,
     encode_message,
 )
 from airpicture.net.release import ReleasePolicy, release_mask
+from airpicture.net.security import NodeSecurity, PolicyBus, SecuritySettings
 from airpicture.tables import Detections, Sensor, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
@@ -115,6 +118,7 @@ class _NodeSettings:
     peer_timeout_s: float = field(default=10.0, metadata={"check": Interval(0.1, 86400.0)})
     log_interval_s: float = field(default=10.0, metadata={"check": Interval(0.1, 86400.0)})
     exit_when_done: bool = False
+    insecure: bool = False
     max_batch_rows: int = field(
         default=4096, metadata={"check": Interval(1, 1_000_000, integer=True)}
     )
@@ -163,6 +167,12 @@ class NodeConfig:
     feed_step_s : float
         Arrival-time step of the tracker's input chunks, s; like the tracker settings it must
         be the same on every node (see :meth:`Node._take_ready`).
+    security : SecuritySettings or None
+        Keys, audit log and freshness window (the ``[security]`` table): the node signs what it
+        sends, verifies what it receives and sees the bus through its nation's permissions.
+    insecure : bool
+        Explicitly allow a NATS bus without ``security`` (tests, local experiments). On the
+        in-process bus, a node without ``security`` sends unsigned messages.
     """
 
     nation: str
@@ -182,6 +192,8 @@ class NodeConfig:
     exit_when_done: bool = False
     max_batch_rows: int = 4096
     feed_step_s: float = 0.05
+    security: SecuritySettings | None = None
+    insecure: bool = False
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -219,6 +231,7 @@ class NodeConfig:
         source_table = values.pop("source", None)
         release_table = values.pop("release", {})
         tracker_table = values.pop("tracker", {})
+        security_table = values.pop("security", None)
         settings = load_config(_NodeSettings, values, source=source)
         nation = _nation(settings.nation, source, "nation")
 
@@ -287,6 +300,20 @@ class NodeConfig:
         if not isinstance(tracker_table, Mapping):
             raise ConfigError(source, key="tracker", expected="a table", got=repr(tracker_table))
         tracker = TrackerConfig.from_mapping(dict(tracker_table), source=f"{source} [tracker]")
+        security = None
+        if security_table is not None:
+            if not isinstance(security_table, Mapping):
+                raise ConfigError(
+                    source, key="security", expected="a table", got=repr(security_table)
+                )
+            security = SecuritySettings.from_mapping(security_table, source=source, base_dir=base)
+        if security is None and not settings.insecure and not settings.bus.startswith("memory://"):
+            raise ConfigError(
+                source,
+                key="security",
+                expected="a [security] table (keys_dir) for a NATS bus, or insecure = true",
+                got="neither",
+            )
         return cls(
             nation=nation,
             node_id=settings.node_id or f"{nation.lower()}-node",
@@ -305,6 +332,8 @@ class NodeConfig:
             exit_when_done=bool(settings.exit_when_done),
             max_batch_rows=settings.max_batch_rows,
             feed_step_s=settings.feed_step_s,
+            security=security,
+            insecure=bool(settings.insecure),
         )
 
 
@@ -570,6 +599,9 @@ class Node:
         this way); the node connects to ``config.bus`` and owns the connection when omitted.
     source : ReplaySource, optional
         The node's own detections; read from ``config.source`` when omitted.
+    security : NodeSecurity, optional
+        Signer, verifier and audit log; loaded from ``config.security`` when omitted. Without
+        either, the node sends unsigned messages and accepts unsigned ones.
 
     Examples
     --------
@@ -578,9 +610,19 @@ class Node:
     """
 
     def __init__(
-        self, config: NodeConfig, *, bus: Bus | None = None, source: ReplaySource | None = None
+        self,
+        config: NodeConfig,
+        *,
+        bus: Bus | None = None,
+        source: ReplaySource | None = None,
+        security: NodeSecurity | None = None,
     ) -> None:
         self.config = config
+        if security is None and config.security is not None:
+            security = NodeSecurity.load(
+                config.security, nation=config.nation, node_id=config.node_id
+            )
+        self.security = security
         self._given_bus = bus
         self._given_source = source
         self.tracker = Tracker(config.sensors, config.tracker)
@@ -653,11 +695,15 @@ class Node:
         self._source = self._given_source
         if self._source is None and cfg.source is not None:
             self._source = ReplaySource.from_scenario(cfg.source, cfg.sensors, cfg.own_sensors)
-        self._bus = (
-            self._given_bus
-            if self._given_bus is not None
-            else await connect_bus(cfg.bus, name=cfg.node_id)
-        )
+        if self._given_bus is not None:
+            self._bus = self._given_bus
+        else:
+            options = self.security.nats_options() if self.security is not None else {}
+            self._bus = await connect_bus(cfg.bus, name=cfg.node_id, **options)
+        own_bus = self._bus
+        if self.security is not None:
+            # The node sees the bus through its nation's permissions (NATS enforces them too).
+            self._bus = PolicyBus(self._bus, cfg.nation)
         server: asyncio.AbstractServer | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -709,8 +755,10 @@ class Node:
             if server is not None:
                 server.close()
                 await server.wait_closed()
-            if self._given_bus is None and self._bus is not None:
-                await self._bus.close()
+            if self._given_bus is None:
+                await own_bus.close()
+            if self.security is not None and self.security.audit is not None:
+                self.security.audit.close()
             self._write_record()
         log.info("%s: stopped; %s", cfg.node_id, self._summary())
         return self.picture
@@ -776,6 +824,8 @@ class Node:
             sender=self.config.node_id,
             nation=self.config.nation,
             seq=self._next_seq(),
+            subject=subject,
+            signer=self.security.signer.sign if self.security is not None else None,
         )
         # At least once: on a failed publish the same bytes go again (a copy that did arrive
         # carries the same sequence number, so receivers drop it as a duplicate).
@@ -983,7 +1033,7 @@ class Node:
         try:
             self._accept(message)
         except MessageError as exc:
-            self._reject(exc.reason, str(exc))
+            self._reject(exc.reason, str(exc), message)
             return
         await self._advance()
 
@@ -991,7 +1041,13 @@ class Node:
         """Validate one message and take in what it carries (raises MessageError to reject)."""
         cfg = self.config
         where = f"{message.subject} #{message.seq}"
-        envelope, payload = decode_message(message.data, source=where)
+        # Verify before decoding the payload: a payload is only parsed once its sender is known
+        # and its signature, sent time and size are good.
+        if self.security is not None:
+            envelope = self.security.verifier.verify(message.data, message.subject)
+        else:
+            envelope = decode_envelope(message.data, source=where)
+        payload = decode_payload(envelope, source=where)
         tokens = message.subject.split(".")
         if len(tokens) != 4 or tokens[1] != envelope.kind or tokens[2] != envelope.nation:
             raise MessageError(
@@ -1071,10 +1127,26 @@ class Node:
         peer.last_seq[envelope.sender] = envelope.seq
         peer.heard_mono = time.monotonic()
 
-    def _reject(self, reason: str, text: str) -> None:
+    def _reject(self, reason: str, text: str, message: Message | None = None) -> None:
         rejected = self.counters["rejected"]
         rejected[reason] = rejected.get(reason, 0) + 1
         log.warning("%s: rejected a message (%s): %s", self.config.node_id, reason, text)
+        audit = self.security.audit if self.security is not None else None
+        if audit is not None and message is not None:
+            sender, nation = "?", "?"
+            try:
+                envelope = decode_envelope(message.data, source=message.subject)
+                sender, nation = envelope.sender, envelope.nation
+            except MessageError:
+                pass
+            audit.record(
+                subject=message.subject,
+                reason=reason,
+                sender=sender,
+                nation=nation,
+                bus_seq=message.seq,
+                detail=text,
+            )
 
     # ------------------------------------------------------------------ tracking
     def _holds_barrier(self, peer: _Peer, now: float) -> bool:

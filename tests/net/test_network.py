@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from airpicture.io import read_tracks
+from airpicture.net.keys import init_keys
 from airpicture.net.server import NatsServer, free_port
 from airpicture.network import network_up, node_config_toml
 from airpicture.tracker import TrackerConfig
@@ -72,7 +73,9 @@ def test_network_up_pictures_are_identical_and_equal_the_batch_track(scenario_di
 
 
 def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
-    with NatsServer() as server:
+    # Secure: TLS, nkey users with subject permissions, signed messages, audit logs.
+    init_keys(tmp_path / "keys", NATIONS)
+    with NatsServer(keys_dir=tmp_path / "keys") as server:
         start_at = time.time() + 3.0
         ports, paths = {}, {}
         for nation in NATIONS:
@@ -84,6 +87,10 @@ def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
                 bus=server.url,
                 health_port=ports[nation],
                 record=str(tmp_path / nation / "tracks.csv"),
+                security={
+                    "keys_dir": str(tmp_path / "keys"),
+                    "audit_log": str(tmp_path / nation / "audit.jsonl"),
+                },
             )
             values["source"]["start_at_unix_s"] = start_at
             paths[nation] = tmp_path / f"{nation}.toml"
@@ -113,6 +120,10 @@ def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
     expected = batch_picture(scenario_dir)
     for nation in NATIONS:
         assert_same_picture(read_tracks(tmp_path / nation / "tracks.csv"), expected)
+        audit = tmp_path / nation / "audit.jsonl"
+        # The restarted node re-reads its history: its own duplicates are the only rejections.
+        lines = audit.read_text().splitlines() if audit.exists() else []
+        assert all(json.loads(line)["reason"] in ("duplicate", "replay") for line in lines)
 
 
 def test_ctrl_c_stops_every_process_and_records_the_pictures(scenario_dir, tmp_path):
@@ -134,7 +145,7 @@ def test_ctrl_c_stops_every_process_and_records_the_pictures(scenario_dir, tmp_p
     parent = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = parent.stdout.readline()
-        assert line.startswith("network up on nats://127.0.0.1:"), line
+        assert line.startswith("network up on tls://127.0.0.1:"), line  # secure by default
         server_pid = int(re.search(r"nats-server pid (\d+)", line).group(1))
         nodes = {
             m.group(1): (int(m.group(2)), int(m.group(3)))

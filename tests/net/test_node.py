@@ -31,7 +31,9 @@ class Network:
 
     def node(self, values: dict) -> Node:
         if self.server is not None:
-            return Node(NodeConfig.from_mapping({**values, "bus": self.server.url}))
+            return Node(
+                NodeConfig.from_mapping({**values, "bus": self.server.url, "insecure": True})
+            )
         return Node(NodeConfig.from_mapping(values), bus=self._memory)
 
     async def client(self) -> Bus:

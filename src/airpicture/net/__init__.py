@@ -7,6 +7,8 @@ module                 concept
 ``net.messages``       the versioned MessagePack wire schema, validated on decode
 ``net.release``        release policy: which of a nation's sensors go to which nations
 ``net.server``         a local ``nats-server`` with JetStream (tests, ``network up``)
+``net.keys``           key material: local CA, signing keys, TLS certificates, nkeys
+``net.security``       signatures, verification, subject permissions, audit log
 =====================  ===================================================================
 
 Subjects: ``air.<kind>.<SENDER>.<RECIPIENT>`` for everything a node sends to one nation

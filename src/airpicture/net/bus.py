@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -386,6 +387,11 @@ class NatsBus:
         storage: str = "file",
         connect_timeout_s: float = 2.0,
         max_reconnect_attempts: int = 30,
+        tls: ssl.SSLContext | None = None,
+        nkeys_seed: str | None = None,
+        inbox_prefix: str | None = None,
+        create_stream: bool = True,
+        api_timeout_s: float = 5.0,
     ) -> NatsBus:
         """Connect to a NATS server and make sure the JetStream stream exists.
 
@@ -405,6 +411,19 @@ class NatsBus:
             Timeout of one connection attempt, s.
         max_reconnect_attempts : int
             Reconnection attempts after a lost connection.
+        tls : ssl.SSLContext, optional
+            TLS client context (CA and client certificate) for a ``tls://`` server.
+        nkeys_seed : str, optional
+            Path of the NATS nkey seed file that authenticates this client.
+        inbox_prefix : str, optional
+            Prefix of this client's reply and delivery subjects (a nation's own, so that
+            subject permissions can keep other nations out of them).
+        create_stream : bool
+            Create the stream when it does not exist (a secure node may not: the operator
+            provisions it).
+        api_timeout_s : float
+            Timeout of a JetStream API request, s (a request the server's permissions refuse
+            gets no answer and fails after it).
 
         Raises
         ------
@@ -423,9 +442,18 @@ class NatsBus:
         async def on_reconnect() -> None:
             log.info("nats %s: reconnected", name)
 
+        extra: dict[str, object] = {}
+        if tls is not None:
+            extra["tls"] = tls
+            extra["tls_hostname"] = "127.0.0.1"
+        if nkeys_seed is not None:
+            extra["nkeys_seed"] = nkeys_seed
+        if inbox_prefix is not None:
+            extra["inbox_prefix"] = inbox_prefix
         try:
             nc = await nats.connect(
                 url,
+                **extra,  # type: ignore[arg-type]
                 name=name,
                 connect_timeout=connect_timeout_s,
                 max_reconnect_attempts=max_reconnect_attempts,
@@ -437,7 +465,7 @@ class NatsBus:
             )
         except Exception as exc:  # nats raises several unrelated types here
             raise BusError(f"cannot connect to {url}: {exc}") from exc
-        js = nc.jetstream()
+        js = nc.jetstream(timeout=api_timeout_s)
         bus = cls(nc, js, stream)
         config = api.StreamConfig(
             name=stream,
@@ -446,11 +474,14 @@ class NatsBus:
             max_age=max_age_s or None,
             max_bytes=max_bytes,
             discard=api.DiscardPolicy.OLD,
+            allow_direct=True,
         )
         try:
             try:
                 await js.stream_info(stream)
             except nats.js.errors.NotFoundError:
+                if not create_stream:
+                    raise BusError(f"no stream {stream}: the operator must create it") from None
                 try:
                     await js.add_stream(config)
                 except nats.js.errors.BadRequestError:
@@ -482,10 +513,14 @@ class NatsBus:
             seq = int(msg.metadata.sequence.stream)  # type: ignore[attr-defined]
             await _deliver(handler, Message(msg.subject, msg.data, seq), sub)  # type: ignore[attr-defined]
 
+        # A consumer name puts the filter subject into the API subject
+        # ($JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>), where permissions can check it.
+        name = self._nc._nuid.next().decode()  # type: ignore[attr-defined]
         if from_seq is None:
-            config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.NEW)
+            config = api.ConsumerConfig(name=name, deliver_policy=api.DeliverPolicy.NEW)
         else:
             config = api.ConsumerConfig(
+                name=name,
                 deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=max(1, int(from_seq)),
             )
@@ -559,8 +594,9 @@ class NatsBus:
         import nats.js.errors
 
         check_subject(subject)
+        # Direct get names the subject in the API subject, so permissions can narrow it.
         try:
-            raw = await self._js.get_last_msg(self._stream, subject)  # type: ignore[attr-defined]
+            raw = await self._js.get_last_msg(self._stream, subject, direct=True)  # type: ignore[attr-defined]
         except nats.js.errors.NotFoundError:
             return None
         except Exception as exc:
@@ -578,8 +614,9 @@ class NatsBus:
             log.debug("closing nats connection: %s", exc)
 
 
-async def connect_bus(url: str, *, name: str = "airpicture") -> Bus:
-    """Open the bus named by a URL: ``memory://`` (a new in-process bus) or ``nats://host:port``.
+async def connect_bus(url: str, *, name: str = "airpicture", **options: object) -> Bus:
+    """Open the bus named by a URL: ``memory://`` (a new in-process bus), ``nats://host:port``
+    or ``tls://host:port`` (``options`` go to :meth:`NatsBus.connect`: TLS, nkey, inbox).
 
     Raises
     ------
@@ -591,7 +628,7 @@ async def connect_bus(url: str, *, name: str = "airpicture") -> Bus:
     if url.startswith("memory://"):
         return MemoryBus()
     if url.startswith(("nats://", "tls://")):
-        return await NatsBus.connect(url, name=name)
+        return await NatsBus.connect(url, name=name, **options)  # type: ignore[arg-type]
     raise ConfigError(
         "bus", key="bus", expected="a URL memory:// or nats://HOST:PORT", got=repr(url)
     )

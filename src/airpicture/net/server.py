@@ -86,11 +86,18 @@ class NatsServer:
         JetStream store; a temporary folder (removed on :meth:`stop`) when omitted.
     startup_timeout_s : float
         How long :meth:`start` waits for the port to accept connections, s.
+    keys_dir : path, optional
+        A keys folder (:mod:`airpicture.net.keys`): the server then requires TLS with a client
+        certificate of the folder's CA and one nkey user per nation with the subject
+        permissions of :func:`airpicture.net.security.nats_permissions`, and :meth:`start`
+        creates the stream ``stream`` (subjects ``air.>``) as the operator.
+    stream : str
+        The stream created on a secure server.
 
     Attributes
     ----------
     url : str
-        ``nats://127.0.0.1:PORT``.
+        ``nats://127.0.0.1:PORT`` (``tls://127.0.0.1:PORT`` when secure).
     """
 
     def __init__(
@@ -99,6 +106,8 @@ class NatsServer:
         port: int | None = None,
         store_dir: str | Path | None = None,
         startup_timeout_s: float = 10.0,
+        keys_dir: str | Path | None = None,
+        stream: str = "AIR",
     ) -> None:
         self.port = port if port is not None else free_port()
         self._own_store = store_dir is None
@@ -106,11 +115,18 @@ class NatsServer:
         self.startup_timeout_s = startup_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: Path | None = None
+        self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
+        self.stream = stream
+
+    @property
+    def secure(self) -> bool:
+        """True when the server requires TLS and nkey users."""
+        return self.keys_dir is not None
 
     @property
     def url(self) -> str:
         """The client URL of the server."""
-        return f"nats://{_HOST}:{self.port}"
+        return f"{'tls' if self.secure else 'nats'}://{_HOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -150,6 +166,21 @@ class NatsServer:
             "--log",
             str(self._log_file),
         ]
+        if self.keys_dir is not None:
+            from airpicture.net.security import nats_server_config
+
+            config = self._store_dir / "nats-server.conf"
+            config.write_text(
+                nats_server_config(
+                    self.keys_dir,
+                    port=self.port,
+                    store_dir=self._store_dir / "jetstream",
+                    stream=self.stream,
+                ),
+                encoding="utf-8",
+            )
+            os.chmod(config, 0o600)
+            args = [str(binary), "-c", str(config), "--log", str(self._log_file)]
         log.info("starting nats-server on %s (store %s)", self.url, self._store_dir)
         self._process = subprocess.Popen(
             args,
@@ -170,6 +201,8 @@ class NatsServer:
                     got=f"exit status {self._process.returncode}: {tail}",
                 )
             if _port_open(self.port):
+                if self.keys_dir is not None:
+                    self._provision()
                 return self
             time.sleep(0.02)
         tail = self._log_tail()
@@ -180,6 +213,45 @@ class NatsServer:
             expected=f"port {self.port} open within {self.startup_timeout_s:g} s",
             got=f"no listener: {tail}",
         )
+
+    def _provision(self) -> None:
+        """Create the stream as the operator (in a thread: the caller may run an event loop)."""
+        import asyncio
+        import threading
+
+        from airpicture.net.bus import NatsBus
+        from airpicture.net.keys import ADMIN
+        from airpicture.net.security import nats_options
+
+        keys_dir = self.keys_dir
+        if keys_dir is None:
+            return
+        errors: list[BaseException] = []
+
+        async def create() -> None:
+            bus = await NatsBus.connect(
+                self.url,
+                name="airpicture-operator",
+                stream=self.stream,
+                max_reconnect_attempts=3,
+                **nats_options(keys_dir, ADMIN),
+            )
+            await bus.close()
+
+        def run() -> None:
+            try:
+                asyncio.run(create())
+            except Exception as exc:  # reported to the caller below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="nats-provision")
+        thread.start()
+        thread.join()
+        if errors:
+            self.stop()
+            raise ConfigError(
+                "nats-server", key="(stream)", expected=f"stream {self.stream}", got=str(errors[0])
+            )
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the server (SIGTERM, SIGKILL after ``timeout_s``); remove a temporary store."""

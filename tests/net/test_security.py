@@ -1,0 +1,455 @@
+"""Security of the network: keys, TLS and nkey authentication, subject permissions (on a real
+nats-server and on the in-process bus), signed messages and their rejection, the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+import time
+from pathlib import Path
+
+import msgspec
+import nats
+import pytest
+
+from airpicture.cli import main as cli_main
+from airpicture.errors import ConfigError
+from airpicture.net.bus import BusError, MemoryBus, Message, NatsBus
+from airpicture.net.keys import ADMIN, Trust, init_keys, load_signing_key, nation_paths
+from airpicture.net.messages import Heartbeat, MessageError, encode_message
+from airpicture.net.security import (
+    NodeSecurity,
+    PolicyBus,
+    SecuritySettings,
+    Signer,
+    Verifier,
+    client_tls_context,
+    nats_options,
+    pattern_within,
+)
+from airpicture.net.server import NatsServer
+from airpicture.node import Node, NodeConfig
+from tests.net.conftest import wait_until
+from tests.net.helpers import NATIONS, assert_same_picture, batch_picture, node_values
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("keys") / "keys"
+    init_keys(directory, NATIONS)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def secure_server(keys: Path):
+    server = NatsServer(keys_dir=keys).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_secure_server(keys: Path):
+    """A secure server with an empty stream for one test."""
+    server = NatsServer(keys_dir=keys).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------- keys
+def test_keys_init_writes_private_files_0600_and_a_trust_file(tmp_path, capsys):
+    directory = tmp_path / "k"
+    assert cli_main(["keys", "init", "--nations", "JPN,USA", str(directory)]) == 0
+    assert "trust.json" in capsys.readouterr().out
+    private = [directory / "ca.key", directory / "server" / "tls.key"]
+    for who in ("JPN", "USA", ADMIN):
+        paths = nation_paths(directory, who)
+        private += [paths.tls_key, paths.nkey_seed]
+    private += [nation_paths(directory, n).signing_key for n in ("JPN", "USA")]
+    for path in private:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    trust = Trust.load(directory / "trust.json")
+    assert trust.nations == ("JPN", "USA")
+    assert all(len(k) == 32 for k in trust.signing_keys.values())
+    assert trust.node_ids["JPN"] == {"jpn-node"} and trust.nkeys["USA"].startswith("U")
+    # The public trust file holds no private material.
+    text = (directory / "trust.json").read_text()
+    assert "PRIVATE" not in text and "SU" not in text.replace("USA", "")
+    with pytest.raises(ConfigError, match="holds keys"):
+        init_keys(directory, ["JPN"])
+
+
+def test_a_signing_key_readable_by_others_is_refused(keys, tmp_path):
+    copy = tmp_path / "signing.key"
+    copy.write_bytes(nation_paths(keys, "JPN").signing_key.read_bytes())
+    copy.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_signing_key(copy)
+
+
+def test_private_keys_never_reach_the_log(keys, caplog, tmp_path):
+    caplog.set_level("DEBUG")
+    init_keys(tmp_path / "other", ["JPN"])
+    security = NodeSecurity.load(SecuritySettings(keys_dir=keys), nation="JPN", node_id="jpn-node")
+    seed = nation_paths(keys, "JPN").nkey_seed.read_text().strip()
+    assert "jpn-node" in repr(security.signer)
+    for text in (caplog.text, repr(security.signer)):
+        assert seed not in text and "PRIVATE KEY" not in text
+
+
+# ---------------------------------------------------------------------------- NATS transport
+async def _connect_fails(url: str, **options) -> bool:
+    errors = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+
+    try:
+        nc = await nats.connect(
+            url,
+            connect_timeout=2,
+            max_reconnect_attempts=0,
+            allow_reconnect=False,
+            error_cb=on_error,
+            **options,
+        )
+    except Exception:  # any refusal: TLS handshake, authorization, closed connection
+        return True
+    await nc.close()
+    return False
+
+
+async def test_clients_without_valid_credentials_cannot_connect(secure_server, keys, tmp_path):
+    url = secure_server.url
+    plain = url.replace("tls://", "nats://")
+    jpn = nation_paths(keys, "JPN")
+    # No TLS at all.
+    assert await _connect_fails(plain)
+    # TLS but no client certificate.
+    import ssl
+
+    no_cert = ssl.create_default_context(cafile=str(jpn.ca_cert))
+    assert await _connect_fails(
+        url, tls=no_cert, tls_hostname="127.0.0.1", nkeys_seed=str(jpn.nkey_seed)
+    )
+    tls = client_tls_context(jpn.ca_cert, jpn.tls_cert, jpn.tls_key)
+    # A client certificate but no nkey.
+    assert await _connect_fails(url, tls=tls, tls_hostname="127.0.0.1")
+    # An nkey the server does not know (from another keys folder), and a certificate of another CA.
+    init_keys(tmp_path / "rogue", ["JPN"])
+    rogue = nation_paths(tmp_path / "rogue", "JPN")
+    assert await _connect_fails(
+        url, tls=tls, tls_hostname="127.0.0.1", nkeys_seed=str(rogue.nkey_seed)
+    )
+    rogue_tls = client_tls_context(jpn.ca_cert, rogue.tls_cert, rogue.tls_key)
+    assert await _connect_fails(
+        url, tls=rogue_tls, tls_hostname="127.0.0.1", nkeys_seed=str(jpn.nkey_seed)
+    )
+    # The real credentials work.
+    assert not await _connect_fails(
+        url,
+        tls=tls,
+        tls_hostname="127.0.0.1",
+        nkeys_seed=str(jpn.nkey_seed),
+        inbox_prefix="_INBOX_JPN",
+    )
+
+
+async def test_a_nation_cannot_read_what_is_not_released_to_it_nor_publish_as_another(
+    secure_server, keys
+):
+    url = secure_server.url
+    jpn = await NatsBus.connect(url, name="jpn", api_timeout_s=0.5, **nats_options(keys, "JPN"))
+    usa = await NatsBus.connect(url, name="usa", **nats_options(keys, "USA"))
+    admin = await NatsBus.connect(url, name="admin", **nats_options(keys, ADMIN))
+    try:
+        got: list[str] = []
+
+        async def keep(message: Message) -> None:
+            got.append(message.subject)
+
+        # JetStream: a consumer on another nation's subjects is refused.
+        for pattern in ("air.*.*.USA", "air.>", "air.pic.USA", "air.det.AUS.*"):
+            with pytest.raises(BusError):
+                await jpn.subscribe(pattern, keep, from_seq=1)
+        with pytest.raises(BusError):
+            await jpn.last_message("air.det.AUS.USA")
+        # Core NATS: a plain subscription to another nation's subject is a violation.
+        violations: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            violations.append(str(exc).lower())
+
+        tls = nats_options(keys, "JPN")
+        nc = await nats.connect(
+            url,
+            tls=tls["tls"],
+            tls_hostname="127.0.0.1",
+            nkeys_seed=tls["nkeys_seed"],
+            inbox_prefix="_INBOX_JPN",
+            error_cb=on_error,
+            max_reconnect_attempts=0,
+        )
+
+        async def core(msg) -> None:
+            got.append(msg.subject)
+
+        await nc.subscribe("air.det.USA.AUS", cb=core)
+        await nc.subscribe("_INBOX_USA.>", cb=core)
+        # Publishing on another nation's subject, or on a picture not its own, is dropped.
+        for subject in ("air.det.USA.JPN", "air.hb.AUS.USA", "air.pic.USA"):
+            await nc.publish(subject, b"forged")
+        await nc.flush()
+        await usa.publish("air.det.USA.AUS", b"for AUS only")
+        await wait_until(lambda: len(violations) >= 5)
+        await nc.close()
+        for subject in ("air.det.USA.JPN", "air.hb.AUS.USA", "air.pic.USA"):
+            last = await admin.last_message(subject)
+            assert last is None or last.data != b"forged"
+        assert "air.det.USA.AUS" not in got
+        assert any("subscription" in v and "air.det.usa.aus" in v for v in violations)
+        assert any("publish" in v and "air.det.usa.jpn" in v for v in violations)
+        # What is released to it works.
+        sub = await jpn.subscribe("air.*.*.JPN", keep, from_seq=1)
+        await usa.publish("air.det.USA.JPN", b"for JPN")
+        await wait_until(lambda: "air.det.USA.JPN" in got)
+        await sub.unsubscribe()
+    finally:
+        for bus in (jpn, usa, admin):
+            await bus.close()
+
+
+# ---------------------------------------------------------------------------- in-process bus
+def test_pattern_containment():
+    assert pattern_within("air.det.USA.JPN", "air.*.*.JPN")
+    assert pattern_within("air.*.*.JPN", "air.*.*.JPN")
+    assert not pattern_within("air.*.*.*", "air.*.*.JPN")
+    assert not pattern_within("air.>", "air.*.*.JPN")
+    assert pattern_within("air.det.>", "air.>")
+    assert not pattern_within("air", "air.>")
+
+
+async def test_the_policy_bus_applies_the_same_permissions_in_process():
+    shared = MemoryBus()
+    jpn, usa = PolicyBus(shared, "JPN"), PolicyBus(shared, "USA")
+    got: list[str] = []
+
+    async def keep(message: Message) -> None:
+        got.append(message.subject)
+
+    for pattern in ("air.*.*.USA", "air.>", "air.pic.USA", "air.*.*.*"):
+        with pytest.raises(BusError, match="permission denied"):
+            await jpn.subscribe(pattern, keep)
+    for subject in ("air.det.USA.JPN", "air.pic.USA", "air.hb.AUS.AUS"):
+        with pytest.raises(BusError, match="permission denied"):
+            await jpn.publish(subject, b"x")
+    with pytest.raises(BusError):
+        await jpn.last_message("air.det.USA.AUS")
+    await jpn.subscribe("air.*.*.JPN", keep)
+    await usa.publish("air.det.USA.JPN", b"ok")
+    await usa.publish("air.det.USA.AUS", b"not for JPN")
+    await jpn.publish("air.det.JPN.USA", b"mine")
+    assert (await jpn.last_message("air.det.JPN.USA")).data == b"mine"
+    await wait_until(lambda: got == ["air.det.USA.JPN"])
+    assert jpn.denied == 8
+    await shared.close()
+
+
+# ---------------------------------------------------------------------------- signatures
+def _signer(keys: Path, nation: str) -> Signer:
+    return Signer(
+        nation, f"{nation.lower()}-node", load_signing_key(nation_paths(keys, nation).signing_key)
+    )
+
+
+def test_signed_messages_verify_and_every_alteration_is_rejected(keys):
+    verifier = Verifier(Trust.load(keys / "trust.json"))
+    usa = _signer(keys, "USA")
+    hb = Heartbeat(recipient="JPN", clock_s=1.0)
+    subject = "air.hb.USA.JPN"
+    data = encode_message(
+        "hb", hb, sender="usa-node", nation="USA", seq=5, subject=subject, signer=usa.sign
+    )
+    assert verifier.verify(data, subject).seq == 5
+
+    def reason(data: bytes, subject: str = subject, **kw) -> str:
+        with pytest.raises(MessageError) as info:
+            verifier.verify(data, subject, **kw)
+        return info.value.reason
+
+    envelope = msgspec.msgpack.decode(data)
+
+    def altered(index: int, value) -> bytes:
+        copy = list(envelope)
+        copy[index] = value
+        return msgspec.msgpack.encode(copy)
+
+    assert reason(data, "air.hb.USA.AUS") == "signature"  # moved to another subject
+    assert reason(altered(4, 6)) == "signature"  # sequence changed
+    assert reason(altered(6, envelope[6][:-1] + b"\x01")) in ("signature",)  # payload tampered
+    assert reason(altered(7, b"")) == "unsigned"
+    assert reason(altered(2, "spy-node")) == "unknown-sender"
+    assert reason(altered(3, "GBR")) == "unknown-sender"
+    forged = encode_message(  # signed with Japan's key, claiming to be the USA
+        "hb",
+        hb,
+        sender="usa-node",
+        nation="USA",
+        seq=5,
+        subject=subject,
+        signer=_signer(keys, "JPN").sign,
+    )
+    assert reason(forged) == "signature"
+    assert reason(data[:-7]) == "truncated"
+    assert reason(data + b"\x00" * (2 * 1024 * 1024)) == "size"
+    old = encode_message(
+        "hb",
+        hb,
+        sender="usa-node",
+        nation="USA",
+        seq=5,
+        subject=subject,
+        signer=usa.sign,
+        sent_ns=time.time_ns() - 2 * 3600 * 10**9,
+    )
+    assert reason(old) == "stale"
+    ahead = encode_message(
+        "hb",
+        hb,
+        sender="usa-node",
+        nation="USA",
+        seq=5,
+        subject=subject,
+        signer=usa.sign,
+        sent_ns=time.time_ns() + 3600 * 10**9,
+    )
+    assert reason(ahead) == "future"
+
+
+# ---------------------------------------------------------------------------- nodes
+def _secure_values(nation: str, scenario_dir: Path, keys: Path, audit_dir: Path, **extra) -> dict:
+    return node_values(
+        nation,
+        scenario_dir,
+        security={
+            "keys_dir": str(keys),
+            "audit_log": str(audit_dir / f"{nation}.jsonl"),
+            "max_message_bytes": 256 * 1024,
+        },
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("kind", ["memory", "nats"])
+async def test_attacks_are_rejected_counted_audited_and_change_nothing(
+    scenario_dir, keys, tmp_path, kind, fresh_secure_server
+):
+    """Forged, tampered, replayed, reordered, stale, truncated, oversized and unsigned messages,
+    injected on Japan's subjects by an insider who holds the bus (the operator's credentials)
+    and the USA's signing key for some of them."""
+    memory = MemoryBus() if kind == "memory" else None
+    secure_server = fresh_secure_server if memory is None else None
+    if memory is not None:
+        attacker = memory
+    else:
+        attacker = await NatsBus.connect(
+            secure_server.url, name="attacker", **nats_options(keys, ADMIN)
+        )
+    stream_start = await attacker.last_seq()
+
+    def node(nation: str) -> Node:
+        values = _secure_values(nation, scenario_dir, keys, tmp_path)
+        if memory is not None:
+            return Node(NodeConfig.from_mapping(values), bus=memory)
+        return Node(NodeConfig.from_mapping({**values, "bus": secure_server.url}))
+
+    usa_key = _signer(keys, "USA")
+    jpn_key = _signer(keys, "JPN")
+    subject = "air.hb.USA.JPN"
+    hb = Heartbeat(recipient="JPN", clock_s=0.0)
+    now = time.time_ns()
+
+    def signed(signer: Signer, seq: int, **kw) -> bytes:
+        return encode_message(
+            "hb",
+            kw.pop("payload", hb),
+            sender="usa-node",
+            nation="USA",
+            seq=seq,
+            subject=kw.pop("subject", subject),
+            signer=signer.sign,
+            **kw,
+        )
+
+    genuine = signed(usa_key, 10)
+    tampered = list(msgspec.msgpack.decode(genuine))
+    tampered[6] = msgspec.msgpack.encode(Heartbeat(recipient="JPN", clock_s=1e12))
+    before = [
+        ("air.hb.USA.JPN", signed(jpn_key, 1)),  # forged: Japan's key for the USA
+        ("air.hb.USA.JPN", msgspec.msgpack.encode(tampered)),  # tampered payload
+        ("air.hb.USA.JPN", encode_message("hb", hb, sender="usa-node", nation="USA", seq=2)),
+        ("air.hb.USA.JPN", signed(usa_key, 3, sent_ns=now - 7200 * 10**9)),  # stale capture
+        ("air.hb.USA.JPN", genuine[:-9]),  # truncated
+        ("air.hb.USA.JPN", genuine + b"\x00" * (300 * 1024)),  # oversized
+        ("air.hb.USA.JPN", b"\x93garbage"),  # malformed
+    ]
+    for subj, data in before:
+        await attacker.publish(subj, data)
+    nodes = {n: node(n) for n in NATIONS}
+    runs = [asyncio.create_task(nd.run()) for nd in nodes.values()]
+
+    # Mid-run: replay a real USA message to Japan, and send a correctly signed one whose
+    # sequence number is below what Japan has seen (reordered beyond the window).
+    real: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        if message.seq > stream_start and b"usa-node" in message.data:
+            real.append(message)
+
+    while len(real) < 2:
+        real.clear()
+        await asyncio.sleep(0.02)
+        await attacker.replay("air.det.USA.JPN", keep, from_seq=stream_start + 1)
+    await attacker.publish("air.det.USA.JPN", real[0].data)
+    await attacker.publish(subject, signed(usa_key, 11))  # far below the node's time-based seq
+    await asyncio.wait_for(asyncio.gather(*runs), timeout=60)
+
+    rejected = nodes["JPN"].health()["rejected"]
+    assert rejected == {
+        "signature": 2,
+        "unsigned": 1,
+        "stale": 1,
+        "truncated": 1,
+        "size": 1,
+        "malformed": 1,
+        "replay": 2,
+    }
+    expected = batch_picture(scenario_dir)
+    for nd in nodes.values():
+        assert_same_picture(nd.picture, expected)
+    for nation in ("USA", "AUS"):
+        assert nodes[nation].health()["rejected"] == {}
+    lines = [json.loads(x) for x in (tmp_path / "JPN.jsonl").read_text().splitlines()]
+    assert len(lines) == sum(rejected.values())
+    assert {x["reason"] for x in lines} == set(rejected)
+    for line in lines:
+        assert {"time", "sender", "subject", "reason", "node"} <= set(line)
+        assert line["node"] == "jpn-node" and line["subject"].endswith(".JPN")
+    assert stat.S_IMODE((tmp_path / "JPN.jsonl").stat().st_mode) == 0o600
+    if secure_server is not None:
+        await attacker.close()
+
+
+def test_a_nats_node_needs_security_or_an_explicit_insecure_flag(scenario_dir, keys):
+    values = node_values("JPN", scenario_dir, bus="tls://127.0.0.1:4222")
+    with pytest.raises(ConfigError, match="security"):
+        NodeConfig.from_mapping(values)
+    assert NodeConfig.from_mapping({**values, "insecure": True}).security is None
+    config = NodeConfig.from_mapping({**values, "security": {"keys_dir": str(keys)}})
+    assert config.security is not None and config.security.keys_dir == keys
+    with pytest.raises(ConfigError, match="security.max_age_s"):
+        NodeConfig.from_mapping({**values, "security": {"keys_dir": str(keys), "max_age_s": -1}})
