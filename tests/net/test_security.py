@@ -78,7 +78,10 @@ def test_keys_init_writes_private_files_0600_and_a_trust_file(tmp_path, capsys):
     assert trust.node_ids["JPN"] == {"jpn-node"} and trust.nkeys["USA"].startswith("U")
     # The public trust file holds no private material.
     text = (directory / "trust.json").read_text()
-    assert "PRIVATE" not in text and "SU" not in text.replace("USA", "")
+    assert "PRIVATE" not in text
+    for who in ("JPN", "USA"):  # no nkey seed (an "SU..." string) appears anywhere
+        seed = nation_paths(directory, who).nkey_seed.read_text().strip()
+        assert seed not in text
     with pytest.raises(ConfigError, match="holds keys"):
         init_keys(directory, ["JPN"])
 
