@@ -1,19 +1,59 @@
 """Batch jobs over data-contract files: the library behind ``airpicture track``.
 
-Composition layer: reads files with :mod:`airpicture.io`, runs :class:`airpicture.tracker.Tracker`,
-and streams the picture to a tracks table, so a detections file of any size is tracked in bounded
-memory.
+Composition layer: reads files with :mod:`airpicture.io`, runs :class:`airpicture.tracker.Tracker`
+(and, when asked, :class:`airpicture.assess.Assessor` after every frame), and streams the picture
+to a tracks table, with the impacts and alerts tables next to it, so a detections file of any
+size is tracked in bounded memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from airpicture.assess import AssessConfig, Assessor, WarningAreas
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
+from airpicture.tables import TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
 
-__all__ = ["track_scenario"]
+__all__ = ["TrackResult", "assessment_paths", "track_scenario"]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """What :func:`track_scenario` did and wrote.
+
+    Attributes
+    ----------
+    stats : TrackerStats
+        What the tracker did with the input (received, late, initiated ...).
+    tracks : Path
+        The tracks table written.
+    impacts, alerts : Path or None
+        The impacts and alerts tables written (None without assessment).
+    n_impacts, n_alerts : int
+        Rows written to them.
+    """
+
+    stats: TrackerStats
+    tracks: Path
+    impacts: Path | None = None
+    alerts: Path | None = None
+    n_impacts: int = 0
+    n_alerts: int = 0
+
+
+def assessment_paths(output: str | Path) -> tuple[Path, Path]:
+    """The impacts and alerts tables that go next to a tracks table (same folder and format).
+
+    Examples
+    --------
+    >>> [p.name for p in assessment_paths("out/tracks.parquet")]
+    ['impacts.parquet', 'alerts.parquet']
+    """
+    out = Path(output)
+    return out.with_name("impacts" + out.suffix), out.with_name("alerts" + out.suffix)
 
 
 def track_scenario(
@@ -21,9 +61,11 @@ def track_scenario(
     output: str | Path,
     *,
     config: TrackerConfig | None = None,
+    assess: AssessConfig | None = None,
+    areas: WarningAreas | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = 200_000,
-) -> TrackerStats:
+) -> TrackResult:
     """Track a scenario directory's detections and write the tracks table.
 
     Parameters
@@ -34,6 +76,12 @@ def track_scenario(
         The tracks table to write; ``.csv`` or ``.parquet``.
     config : TrackerConfig, optional
         Tracker settings (defaults when omitted).
+    assess : AssessConfig, optional
+        When given, every frame is assessed: the tracks table's ``kind`` column is filled, and
+        the impacts and alerts tables are written next to ``output``
+        (:func:`assessment_paths`). Without it, ``kind`` is ``unknown``.
+    areas : WarningAreas, optional
+        Warning areas of the assessment; without them no alerts are raised.
     progress : callable, optional
         Called with the number of detections taken in, chunk by chunk.
     chunk_rows : int
@@ -41,8 +89,7 @@ def track_scenario(
 
     Returns
     -------
-    TrackerStats
-        What the tracker did with the input (received, late, initiated ...).
+    TrackResult
 
     Raises
     ------
@@ -52,10 +99,40 @@ def track_scenario(
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
     tracker = Tracker(sensors, config)
-    with open_table_writer(output, "tracks") as writer:
-        tracker.run(
-            iter_detections(files.detections, sensors, chunk_rows=chunk_rows),
-            on_rows=lambda rows: writer.write(rows) if len(rows) else None,
-            progress=progress,
-        )
-    return tracker.stats
+    chunks = iter_detections(files.detections, sensors, chunk_rows=chunk_rows)
+    if assess is None:
+        with open_table_writer(output, "tracks") as writer:
+            tracker.run(
+                chunks,
+                on_rows=lambda rows: writer.write(rows) if len(rows) else None,
+                progress=progress,
+            )
+        return TrackResult(tracker.stats, Path(output))
+
+    assessor = Assessor(assess, areas=areas)
+    impacts_path, alerts_path = assessment_paths(output)
+    with (
+        open_table_writer(output, "tracks") as writer,
+        open_table_writer(impacts_path, "impacts") as impacts,
+        open_table_writer(alerts_path, "alerts") as alerts,
+    ):
+
+        def on_frame(rows: TrackRows, t_s: float) -> None:
+            result = assessor.update(tracker, rows, t_s)
+            for sink, part in (
+                (writer, result.rows),
+                (impacts, result.impacts),
+                (alerts, result.alerts),
+            ):
+                if len(part):
+                    sink.write(part)
+
+        tracker.run(chunks, on_rows=lambda rows: None, on_frame=on_frame, progress=progress)
+    return TrackResult(
+        tracker.stats,
+        Path(output),
+        impacts_path,
+        alerts_path,
+        impacts.rows_written,
+        alerts.rows_written,
+    )

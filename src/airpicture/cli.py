@@ -40,13 +40,23 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "track",
-        help="track a scenario directory's detections into a tracks table",
+        help="track a scenario directory's detections into a tracks table (with impacts and alerts)",
         description="Track the detections of SCENARIO_DIR (sensors and detections tables, CSV or "
-        "Parquet) and write the picture as the data contract's tracks table.",
+        "Parquet) and write the picture as the data contract's tracks table, with every track's "
+        "kind; the predicted impacts of ballistic tracks and the warnings for the areas they "
+        "threaten go to impacts and alerts tables next to it.",
     )
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
     p.add_argument("-o", "--output", required=True, help="tracks table to write (.csv or .parquet)")
-    p.add_argument("--config", help="TOML file with tracker settings ([tracker] table)")
+    p.add_argument("--config", help="TOML file with tracker settings ([tracker] table) and "
+                   "assessment settings ([assess] table)")
+    p.add_argument("--areas", metavar="GEOJSON",
+                   help="warning areas, a GeoJSON FeatureCollection of polygons (default: the "
+                   "illustrative Sea of Japan areas shipped with airpicture)")
+    p.add_argument("--confidence", type=float, default=None,
+                   help="probability mass of the impact ellipses, which raise alerts (default 0.95)")
+    p.add_argument("--no-assess", action="store_true",
+                   help="tracks only: no kinds, impacts or alerts")
     for f in fields(TrackerConfig):
         p.add_argument(
             "--" + f.name.replace("_", "-"),
@@ -60,15 +70,18 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
 def _cmd_track(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
+    from airpicture.assess import AssessConfig, read_warning_areas
     from airpicture.batch import track_scenario
     from airpicture.tracker import TrackerConfig
 
-    values = {}
+    values: dict = {}
+    assess_values: dict = {}
     source = "command line"
     if args.config:
         from airpicture.config import load_toml
 
-        data = load_toml(args.config)
+        data = dict(load_toml(args.config))
+        assess_values = dict(data.pop("assess", {}))
         values = dict(data.get("tracker", data))
         source = f"{args.config} and command line"
     for f in fields(TrackerConfig):
@@ -76,13 +89,27 @@ def _cmd_track(args: argparse.Namespace) -> int:
         if flag is not None:
             values[f.name] = flag
     config = TrackerConfig.from_mapping(values, source=source)
+    assess = None
+    areas = None
+    if not args.no_assess:
+        if args.confidence is not None:
+            assess_values["confidence"] = args.confidence
+            assess_values.setdefault("cancel_confidence", args.confidence)
+        assess = AssessConfig.from_mapping(assess_values, source=source)
+        areas = read_warning_areas(args.areas)
     with _progress_bar("detections") as bar:
-        stats = track_scenario(args.scenario_dir, args.output, config=config, progress=bar)
+        result = track_scenario(
+            args.scenario_dir, args.output, config=config, assess=assess, areas=areas, progress=bar
+        )
+    stats = result.stats
     print(
         f"tracked {stats.processed} detections: {stats.initiated} tracks started, "
         f"{stats.confirmed} confirmed, {stats.late} late ({stats.late_used} used); "
         f"wrote {args.output}"
     )
+    if result.impacts is not None:
+        print(f"assessed: {result.n_impacts} impact predictions, {result.n_alerts} alert changes; "
+              f"wrote {result.impacts} and {result.alerts}")
     for example in stats.late_examples[:5]:
         print(f"  late report not used: {example}")
     return 0

@@ -1,6 +1,7 @@
 """In-memory shapes of the data-contract tables: structure of arrays, one row per element.
 
-The data contract (``docs/data-contract.md``) defines four tables. In memory each is a frozen
+The data contract (``docs/data-contract.md``) defines four tables, and two more that assessment
+adds to the picture (impacts and alerts). In memory each is a frozen
 dataclass of equal-length NumPy arrays; angles are radians (the ``*_deg`` columns are converted at
 the I/O edge), states are WGS-84 ECEF ``[x, y, z, vx, vy, vz]`` in m and m/s, times are float
 seconds since the Unix epoch.
@@ -13,6 +14,10 @@ table                     columns (in memory)
                           range_rate_mps, sensor_lat_rad, sensor_lon_rad, sensor_alt_m, row
 :class:`Truth`            t_s, object_id, kind, x (n, 6), detectable (optional)
 :class:`TrackRows`        t_s, track_id, x (n, 6), cov_pos (n, 6), kind, status, nations
+:class:`ImpactRows`       t_s, track_id, impact_t_s, impact_lat_rad, impact_lon_rad,
+                          semi_major_m, semi_minor_m, orientation_rad, confidence,
+                          launch_t_s, launch_lat_rad, launch_lon_rad
+:class:`AlertRows`        t_s, alert_id, area_id, track_id, state, event, reason, impact_t_s
 ========================  ===================================================================
 
 Missing optional values (``range_m`` of an IR detection, ``range_rate_mps`` of a sensor without
@@ -30,10 +35,14 @@ from typing import Self
 import numpy as np
 
 __all__ = [
+    "ALERT_EVENTS",
+    "ALERT_STATES",
     "COV_POS_COLUMNS",
     "SENSOR_KINDS",
     "STATUS_NAMES",
+    "AlertRows",
     "Detections",
+    "ImpactRows",
     "Sensor",
     "SensorTable",
     "TrackRows",
@@ -47,6 +56,12 @@ SENSOR_KINDS = ("radar", "ir")
 
 STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
 """Track status names; a status code is the index into this tuple."""
+
+ALERT_STATES = ("active", "cancelled")
+"""States of a warning: in force, or withdrawn."""
+
+ALERT_EVENTS = ("issued", "updated", "cancelled")
+"""What an alert row records: the alert raised, its prediction changed, or the alert withdrawn."""
 
 COV_POS_COLUMNS = ("cov_xx", "cov_xy", "cov_xz", "cov_yy", "cov_yz", "cov_zz")
 """Upper-triangle position covariance columns of the tracks table, in the order of ``cov_pos``."""
@@ -240,6 +255,66 @@ class TrackRows(_Columns):
         """A table with no rows and the right dtypes."""
         s = np.empty(0, dtype=str)
         return cls(np.empty(0), s, np.empty((0, 6)), np.empty((0, 6)), s, s, s)
+
+
+@dataclass(frozen=True)
+class ImpactRows(_Columns):
+    """Predicted impact and estimated launch of ballistic tracks, one row per track update.
+
+    Every array has shape (n,). ``t_s`` is the time of the track state the prediction was made
+    from; ``impact_t_s`` the predicted time of impact (height 0 above the WGS-84 ellipsoid) and
+    ``impact_lat_rad, impact_lon_rad`` its point (geodetic, rad). The ellipse holds the impact
+    point with probability ``confidence``: semi-axes ``semi_major_m >= semi_minor_m`` (m, in the
+    local horizontal plane at the impact point) and ``orientation_rad`` the bearing of the major
+    axis, clockwise from true north, in [0, pi). ``launch_t_s, launch_lat_rad, launch_lon_rad``
+    are the estimated launch time and point (NaN when not estimated).
+    """
+
+    t_s: np.ndarray
+    track_id: np.ndarray
+    impact_t_s: np.ndarray
+    impact_lat_rad: np.ndarray
+    impact_lon_rad: np.ndarray
+    semi_major_m: np.ndarray
+    semi_minor_m: np.ndarray
+    orientation_rad: np.ndarray
+    confidence: np.ndarray
+    launch_t_s: np.ndarray
+    launch_lat_rad: np.ndarray
+    launch_lon_rad: np.ndarray
+
+    @classmethod
+    def empty(cls) -> ImpactRows:
+        """A table with no rows and the right dtypes."""
+        f = np.empty(0)
+        return cls(f, np.empty(0, dtype=str), f, f, f, f, f, f, f, f, f, f)
+
+
+@dataclass(frozen=True)
+class AlertRows(_Columns):
+    """Changes of civil-defence warnings, one row per change; every array has shape (n,).
+
+    ``alert_id`` is stable over an alert's life; ``area_id`` names the warning area and
+    ``track_id`` the threatening track. ``state`` is one of :data:`ALERT_STATES` after the
+    change, ``event`` one of :data:`ALERT_EVENTS`; ``reason`` says why an alert was cancelled
+    (empty otherwise); ``impact_t_s`` is the predicted impact time at the change (s, NaN when
+    unknown); ``t_s`` the time of the change.
+    """
+
+    t_s: np.ndarray
+    alert_id: np.ndarray
+    area_id: np.ndarray
+    track_id: np.ndarray
+    state: np.ndarray
+    event: np.ndarray
+    reason: np.ndarray
+    impact_t_s: np.ndarray
+
+    @classmethod
+    def empty(cls) -> AlertRows:
+        """A table with no rows and the right dtypes."""
+        s = np.empty(0, dtype=str)
+        return cls(np.empty(0), s, s, s, s, s, s, np.empty(0))
 
 
 def cov_pos_from_matrix(P: np.ndarray) -> np.ndarray:

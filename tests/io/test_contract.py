@@ -181,7 +181,9 @@ def test_public_names_are_pinned() -> None:
         "find_scenario_files",
         "iter_detections",
         "open_table_writer",
+        "read_alerts",
         "read_detections",
+        "read_impacts",
         "read_sensors",
         "read_tracks",
         "read_truth",
@@ -198,7 +200,7 @@ def test_public_names_are_pinned() -> None:
 
 def test_table_columns_follow_the_contract() -> None:
     assert TABLE_COLUMNS["tracks"][8:14] == COV_POS_COLUMNS
-    assert set(TABLE_COLUMNS) == {"sensors", "detections", "truth", "tracks"}
+    assert set(TABLE_COLUMNS) == {"sensors", "detections", "truth", "tracks", "impacts", "alerts"}
 
 
 # ------------------------------------------------------------------------------------------
@@ -869,7 +871,8 @@ def test_writer_failure_inside_with_leaves_no_file(tmp_path: Path) -> None:
 def test_writer_configuration_errors(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError,
-        match="key table: expected one of 'sensors', 'detections', 'truth', 'tracks', got 'plots'",
+        match="key table: expected one of 'sensors', 'detections', 'truth', 'tracks', 'impacts', "
+        "'alerts', got 'plots'",
     ):
         open_table_writer(tmp_path / "x.csv", "plots")
     with pytest.raises(ConfigError, match="key sensors"):

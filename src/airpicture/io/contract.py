@@ -1,4 +1,5 @@
-"""Read and write the data-contract tables (sensors, detections, truth, tracks), CSV or Parquet.
+"""Read and write the data-contract tables (sensors, detections, truth, tracks, and the impacts
+and alerts of assessment), CSV or Parquet.
 
 The tables and their columns are defined in ``docs/data-contract.md``; their in-memory shapes in
 :mod:`airpicture.tables`. A file is CSV (``.csv``, header row, comma-separated) or Parquet
@@ -41,10 +42,14 @@ import pyarrow.parquet as pq
 
 from airpicture.errors import ConfigError, DataError
 from airpicture.tables import (
+    ALERT_EVENTS,
+    ALERT_STATES,
     COV_POS_COLUMNS,
     SENSOR_KINDS,
     STATUS_NAMES,
+    AlertRows,
     Detections,
+    ImpactRows,
     Sensor,
     SensorTable,
     TrackRows,
@@ -58,7 +63,9 @@ __all__ = [
     "find_scenario_files",
     "iter_detections",
     "open_table_writer",
+    "read_alerts",
     "read_detections",
+    "read_impacts",
     "read_sensors",
     "read_tracks",
     "read_truth",
@@ -291,16 +298,48 @@ _TRACKS = _Schema(
     ),
 )
 
+_IMPACTS = _Schema(
+    "impacts",
+    (
+        _Float("t_s"),
+        _Text("track_id"),
+        _Float("impact_t_s"),
+        _Float("impact_lat_deg", -90.0, 90.0),
+        _Float("impact_lon_deg", -180.0, 180.0),
+        _Float("semi_major_m", 0.0),
+        _Float("semi_minor_m", 0.0),
+        _Float("orientation_deg", 0.0, 180.0, high_open=True),
+        _Float("confidence", 0.0, 1.0, low_open=True, high_open=True),
+        _Float("launch_t_s", optional=True),
+        _Float("launch_lat_deg", -90.0, 90.0, optional=True),
+        _Float("launch_lon_deg", -180.0, 180.0, optional=True),
+    ),
+)
+
+_ALERTS = _Schema(
+    "alerts",
+    (
+        _Float("t_s"),
+        _Text("alert_id"),
+        _Text("area_id"),
+        _Text("track_id"),
+        _Text("state", choices=ALERT_STATES),
+        _Text("event", choices=ALERT_EVENTS),
+        _Text("reason", allow_empty=True),
+        _Float("impact_t_s", optional=True),
+    ),
+)
+
 _SCHEMAS: Final[Mapping[str, _Schema]] = MappingProxyType(
-    {s.table: s for s in (_SENSORS, _DETECTIONS, _TRUTH, _TRACKS)}
+    {s.table: s for s in (_SENSORS, _DETECTIONS, _TRUTH, _TRACKS, _IMPACTS, _ALERTS)}
 )
 
 TABLE_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {name: schema.names for name, schema in _SCHEMAS.items()}
 )
 """The required columns of each data-contract table (``sensors``, ``detections``, ``truth``,
-``tracks``), in contract order: the order the writers use. The truth table's optional
-``detectable`` column follows them in files that carry it."""
+``tracks``, ``impacts``, ``alerts``), in contract order: the order the writers use. The truth
+table's optional ``detectable`` column follows them in files that carry it."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -769,6 +808,58 @@ def _tracks_from_batch(batch: pa.RecordBatch, first_row: int, source: str) -> Tr
         kind=_as_str_array(t["kind"]),
         status=_as_str_array(t["status"]),
         nations=_as_str_array(t["nations"]),
+    )
+
+
+def _impacts_from_batch(batch: pa.RecordBatch, first_row: int, source: str) -> ImpactRows:
+    """Check one batch of impact rows and convert it (degrees to radians)."""
+
+    def recheck(part: pa.RecordBatch, start: int) -> object:
+        return _impacts_from_batch(part, start, source)
+
+    checked = _check_columns(batch, _IMPACTS, source, first_row, recheck)
+    f, t, problems = checked.floats, checked.texts, checked.problems
+    problems.add(
+        f["semi_minor_m"] > f["semi_major_m"],
+        "semi_minor_m",
+        "at most semi_major_m",
+        _got_float_of(f["semi_minor_m"]),
+    )
+    problems.raise_first(source, first_row)
+    return ImpactRows(
+        t_s=f["t_s"],
+        track_id=_as_str_array(t["track_id"]),
+        impact_t_s=f["impact_t_s"],
+        impact_lat_rad=np.deg2rad(f["impact_lat_deg"]),
+        impact_lon_rad=np.deg2rad(f["impact_lon_deg"]),
+        semi_major_m=f["semi_major_m"],
+        semi_minor_m=f["semi_minor_m"],
+        orientation_rad=np.deg2rad(f["orientation_deg"]),
+        confidence=f["confidence"],
+        launch_t_s=f["launch_t_s"],
+        launch_lat_rad=np.deg2rad(f["launch_lat_deg"]),
+        launch_lon_rad=np.deg2rad(f["launch_lon_deg"]),
+    )
+
+
+def _alerts_from_batch(batch: pa.RecordBatch, first_row: int, source: str) -> AlertRows:
+    """Check one batch of alert rows and convert it."""
+
+    def recheck(part: pa.RecordBatch, start: int) -> object:
+        return _alerts_from_batch(part, start, source)
+
+    checked = _check_columns(batch, _ALERTS, source, first_row, recheck)
+    checked.problems.raise_first(source, first_row)
+    f, t = checked.floats, checked.texts
+    return AlertRows(
+        t_s=f["t_s"],
+        alert_id=_as_str_array(t["alert_id"]),
+        area_id=_as_str_array(t["area_id"]),
+        track_id=_as_str_array(t["track_id"]),
+        state=_as_str_array(t["state"]),
+        event=_as_str_array(t["event"]),
+        reason=_as_str_array(t["reason"]),
+        impact_t_s=f["impact_t_s"],
     )
 
 
@@ -1414,6 +1505,59 @@ def read_tracks(path: str | os.PathLike[str]) -> TrackRows:
     return parts[0] if len(parts) == 1 else TrackRows.concat(parts)
 
 
+def read_impacts(path: str | os.PathLike[str]) -> ImpactRows:
+    """Read an impacts table (predicted impacts and launches of ballistic tracks).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` or ``.parquet`` file with the columns of the impacts table.
+
+    Returns
+    -------
+    ImpactRows
+        Arrays of shape (n,), file order; ``*_deg`` columns become ``*_rad`` radians, empty
+        launch cells NaN.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable, truncated, or breaks the contract: missing column,
+        non-number, non-finite required value, latitude or longitude out of range, negative
+        semi-axis or a semi-minor axis longer than the semi-major one, orientation outside
+        [0, 180), or a confidence outside (0, 1).
+    """
+    parts = list(_iter_converted(path, _IMPACTS, _impacts_from_batch, _PARQUET_BATCH_ROWS))
+    if not parts:
+        return ImpactRows.empty()
+    return parts[0] if len(parts) == 1 else ImpactRows.concat(parts)
+
+
+def read_alerts(path: str | os.PathLike[str]) -> AlertRows:
+    """Read an alerts table (changes of civil-defence warnings).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` or ``.parquet`` file with the columns of the alerts table.
+
+    Returns
+    -------
+    AlertRows
+        Arrays of shape (n,), file order; an empty ``impact_t_s`` is NaN.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable, truncated, or breaks the contract: missing column,
+        empty id, or a ``state`` or ``event`` that is not one of the contract's words.
+    """
+    parts = list(_iter_converted(path, _ALERTS, _alerts_from_batch, _PARQUET_BATCH_ROWS))
+    if not parts:
+        return AlertRows.empty()
+    return parts[0] if len(parts) == 1 else AlertRows.concat(parts)
+
+
 # --------------------------------------------------------------------------------------------
 # Writers
 # --------------------------------------------------------------------------------------------
@@ -1528,6 +1672,42 @@ def _tracks_batch(rows: TrackRows) -> pa.RecordBatch:
     return _batch_from(_TRACKS, floats, texts)
 
 
+def _deg_below(rad: np.ndarray, limit_deg: float, limit_rad: float) -> np.ndarray:
+    """Degrees of radians below ``limit_rad`` kept below ``limit_deg`` (not rounded up to it)."""
+    deg = _rad_to_deg(rad)
+    deg[(deg >= limit_deg) & (np.asarray(rad) < limit_rad)] = float(np.nextafter(limit_deg, 0.0))
+    return deg
+
+
+def _impacts_batch(rows: ImpactRows) -> pa.RecordBatch:
+    floats = {
+        "t_s": rows.t_s,
+        "impact_t_s": rows.impact_t_s,
+        "impact_lat_deg": _rad_to_deg(rows.impact_lat_rad),
+        "impact_lon_deg": _rad_to_deg(rows.impact_lon_rad),
+        "semi_major_m": rows.semi_major_m,
+        "semi_minor_m": rows.semi_minor_m,
+        "orientation_deg": _deg_below(rows.orientation_rad, 180.0, np.pi),
+        "confidence": rows.confidence,
+        "launch_t_s": rows.launch_t_s,
+        "launch_lat_deg": _rad_to_deg(rows.launch_lat_rad),
+        "launch_lon_deg": _rad_to_deg(rows.launch_lon_rad),
+    }
+    return _batch_from(_IMPACTS, floats, {"track_id": rows.track_id})
+
+
+def _alerts_batch(rows: AlertRows) -> pa.RecordBatch:
+    texts = {
+        "alert_id": rows.alert_id,
+        "area_id": rows.area_id,
+        "track_id": rows.track_id,
+        "state": rows.state,
+        "event": rows.event,
+        "reason": rows.reason,
+    }
+    return _batch_from(_ALERTS, {"t_s": rows.t_s, "impact_t_s": rows.impact_t_s}, texts)
+
+
 def _batch_from(
     schema: _Schema,
     floats: Mapping[str, np.ndarray],
@@ -1555,9 +1735,16 @@ def _csv_write_options() -> pa_csv.WriteOptions:
         return pa_csv.WriteOptions()
 
 
-_Chunk = SensorTable | Detections | Truth | TrackRows
+_Chunk = SensorTable | Detections | Truth | TrackRows | ImpactRows | AlertRows
 _CHUNK_TYPES: Final[Mapping[str, type]] = MappingProxyType(
-    {"sensors": SensorTable, "detections": Detections, "truth": Truth, "tracks": TrackRows}
+    {
+        "sensors": SensorTable,
+        "detections": Detections,
+        "truth": Truth,
+        "tracks": TrackRows,
+        "impacts": ImpactRows,
+        "alerts": AlertRows,
+    }
 )
 
 
@@ -1576,7 +1763,7 @@ class TableWriter:
     ----------
     path : str or path-like
         The output file; its extension picks the format.
-    table : {'sensors', 'detections', 'truth', 'tracks'}
+    table : {'sensors', 'detections', 'truth', 'tracks', 'impacts', 'alerts'}
         Which table the chunks belong to.
     sensors : SensorTable, keyword-only
         Required for ``detections``: ``sensor_index`` is written as the sensor's id.
@@ -1705,6 +1892,12 @@ class TableWriter:
         elif isinstance(chunk, Truth):
             batch = _truth_batch(chunk)
             _truth_from_batch(batch, first, source)
+        elif isinstance(chunk, ImpactRows):
+            batch = _impacts_batch(chunk)
+            _impacts_from_batch(batch, first, source)
+        elif isinstance(chunk, AlertRows):
+            batch = _alerts_batch(chunk)
+            _alerts_from_batch(batch, first, source)
         else:
             batch = _tracks_batch(chunk)
             _tracks_from_batch(batch, first, source)
@@ -1778,7 +1971,7 @@ def open_table_writer(
     ----------
     path : str or path-like
         The output file, ``.csv`` or ``.parquet``.
-    table : {'sensors', 'detections', 'truth', 'tracks'}
+    table : {'sensors', 'detections', 'truth', 'tracks', 'impacts', 'alerts'}
         Which table the chunks belong to.
     sensors : SensorTable, keyword-only
         Required for ``detections``.

@@ -43,7 +43,8 @@ class TrackerConfig:
     ballistic_process_noise_q : float
         Acceleration noise spectral density of the ballistic model, m^2/s^3.
     boost_process_noise_q : float
-        Acceleration noise spectral density of the boost model, m^2/s^3.
+        Acceleration noise spectral density of the boost model, m^2/s^3: about a^2 dt for a
+        thrust acceleration a held over a revisit dt (40 m/s^2 over 5 s: 8000).
     model_sojourn_s : float
         Expected time between manoeuvre changes (sets the IMM's switch probabilities), s.
     ballistic_sojourn_s : float
@@ -57,7 +58,8 @@ class TrackerConfig:
         the nearly-constant-velocity and turn models.
     aircraft_ceiling_m : float
         Highest geodetic height of aircraft, m: a track started above it is a rocket or a
-        body in free flight (its first model probabilities go to the ballistic and boost models).
+        body in free flight (its model probabilities go to the ballistic and boost models, its
+        velocity prior is set by ``ballistic_max_speed_mps``).
     ballistic_max_speed_mps : float
         Speed bound of ballistic objects and rockets, m/s; sets a new track's velocity prior
         under the ballistic and boost models.
@@ -80,7 +82,7 @@ class TrackerConfig:
     turn_rate_dps: float = _setting(3.0, 0.0, 45.0)
     turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
     ballistic_process_noise_q: float = _setting(0.05, 1e-9, 1e6)
-    boost_process_noise_q: float = _setting(2000.0, 1e-9, 1e8)
+    boost_process_noise_q: float = _setting(8000.0, 1e-9, 1e8)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
     ballistic_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)

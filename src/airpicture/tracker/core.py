@@ -12,8 +12,14 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
    choose first: confirmed and coasting tracks, then tentative tracks, then one-detection tracks;
 4. batched EKF update of the assigned pairs; every radar detection left over starts a track.
 
-Each track is an interacting-multiple-model filter (nearly constant velocity and left/right
-coordinated turns, ``tracker.dynamics``); gating and assignment use its combined prediction.
+Each track is an interacting-multiple-model filter (nearly constant velocity, left/right
+coordinated turns, ballistic free flight and boost, ``tracker.dynamics``); gating and
+assignment use its combined prediction. A prediction far less certain than the report (a new
+track's second report) is updated iteratively; an infrared (angle-only) report that fits more
+than one track, or a track that gates more than one, is left out, since bearings cannot tell
+closely spaced objects apart; a tentative track whose state no object can have (faster than
+``ballistic_max_speed_mps``, or under the ground) is dropped. After every frame an optional
+``on_frame`` hook sees the frame's rows and the live track table (assessment hooks in there).
 
 Reports later than the window are used by an out-of-sequence update (Bar-Shalom's one-step
 "B1" algorithm) when they are at most ``oosm_horizon_s`` old, and counted either way.
@@ -32,7 +38,6 @@ from airpicture.association.assignment import gnn_assign
 from airpicture.association.gating import candidate_pairs, chi2_gate
 from airpicture.filters.imm import combine, mix, update_probabilities
 from airpicture.filters.kalman import Innovation, innovation, update
-from airpicture.geo import ecef2geodetic
 from airpicture.models.measurement import (
     SensorGeometry,
     detection_positions,
@@ -44,7 +49,12 @@ from airpicture.models.measurement import (
 from airpicture.models.motion import cv_predict, cv_process_noise, cv_transition
 from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
 from airpicture.tracker.config import TrackerConfig
-from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet, project_kappa
+from airpicture.tracker.dynamics import (
+    STATE_DIM,
+    MotionModelSet,
+    approximate_height,
+    project_kappa,
+)
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
 __all__ = ["FrameCallback", "Tracker", "TrackerStats"]
@@ -52,7 +62,16 @@ __all__ = ["FrameCallback", "Tracker", "TrackerStats"]
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[TrackRows, float], None]
-"""``on_frame(rows, t_s)``: the rows of one processed frame and the time the picture is complete to."""
+"""``on_frame(rows, t_s)``: one processed frame's rows, and the time the picture is complete to."""
+
+_WIDE_PRIOR = 0.5
+"""Iterate an update whose linearisation bias would exceed this fraction of the report's noise."""
+
+_IEKF_ITERATIONS = 3
+"""Relinearisations of the iterated update."""
+
+_GROUND_MARGIN_M = 1000.0
+"""How far below the ellipsoid (beyond 3 sigma) a tentative track may be before it is dropped, m."""
 
 _KAPPA_PRIOR = 2e-4
 """Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
@@ -122,7 +141,9 @@ class Tracker:
         self._platform_last: dict[int, tuple[float, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ public API
-    def process(self, detections: Detections, *, on_frame: FrameCallback | None = None) -> TrackRows:
+    def process(
+        self, detections: Detections, *, on_frame: FrameCallback | None = None
+    ) -> TrackRows:
         """Take a chunk of detections in arrival order; process every frame the window allows.
 
         Parameters
@@ -211,6 +232,30 @@ class Tracker:
         """Track id strings of track numbers."""
         return np.array([f"T{int(k):06d}" for k in numbers], dtype=str)
 
+    def track_index(self, track_ids: np.ndarray) -> np.ndarray:
+        """Rows of :attr:`tracks` holding the given track ids, -1 for ids of no live track.
+
+        Parameters
+        ----------
+        track_ids : ndarray of str, shape (m,)
+            Ids as in the rows (``T`` and the track number).
+
+        Returns
+        -------
+        ndarray of int64, shape (m,)
+        """
+        ids = np.asarray(track_ids, dtype=str)
+        numbers = np.array(
+            [int(t[1:]) if t[:1] == "T" and t[1:].isdigit() else -1 for t in ids], dtype=np.int64
+        )
+        table_numbers = self._table.number  # ascending: tracks are appended in number order
+        pos = np.searchsorted(table_numbers, numbers)
+        pos_ok = np.minimum(pos, max(len(table_numbers) - 1, 0))
+        found = (pos < len(table_numbers)) & (numbers >= 0)
+        if len(table_numbers):
+            found &= table_numbers[pos_ok] == numbers
+        return np.where(found, pos_ok, -1).astype(np.int64)
+
     # ------------------------------------------------------------------ set-up
     def _sensor_model(self, i: int) -> _SensorModel:
         s = self.sensors[i]
@@ -221,7 +266,9 @@ class Tracker:
         return _SensorModel(s.has_range, with_rr, R, angle_cols, gate, self._nations.index(s.nation))
 
     # ------------------------------------------------------------------ frames
-    def _process_until(self, watermark: float, on_frame: FrameCallback | None = None) -> list[TrackRows]:
+    def _process_until(
+        self, watermark: float, on_frame: FrameCallback | None = None
+    ) -> list[TrackRows]:
         if not self._pending:
             return []
         frame_s = self.config.frame_s
@@ -297,6 +344,8 @@ class Tracker:
             xp, Pp, xm, Pm, c = self._predict(ti, group.t_s[dj] - table.t_s[ti])
             inn, _ = self._innovation(xp, Pp, z[dj], geometry.take(dj), model)
             ok = inn.d2 <= model.gate
+            if not model.with_range and ok.any():
+                ok &= _unambiguous(ti, dj, ok, len(table), len(group))
             if not ok.any():
                 continue
             ok_idx = np.flatnonzero(ok)
@@ -362,8 +411,15 @@ class Tracker:
         rep = np.repeat(np.arange(n), r)
         flat_x = xm.reshape(n * r, STATE_DIM)
         flat_P = Pm.reshape(n * r, STATE_DIM, STATE_DIM)
-        inn, H = self._innovation(flat_x, flat_P, z[rep], geometry.take(rep), model)
+        geo = geometry.take(rep)
+        inn, H = self._innovation(flat_x, flat_P, z[rep], geo, model)
         x_new, P_new = update(flat_x, flat_P, H, model.R, inn)
+        wide = self._wide_prior(flat_x, flat_P, geo, model)
+        if wide.any():
+            w = np.flatnonzero(wide)
+            x_new[w], P_new[w] = self._iterated_update(
+                flat_x[w], flat_P[w], x_new[w], z[rep][w], geo.take(w), model
+            )
         x_new = project_kappa(x_new, P_new)
         d = z.shape[1]
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
@@ -373,6 +429,56 @@ class Tracker:
         table.Pm[at] = P_new.reshape(n, r, STATE_DIM, STATE_DIM)
         table.mu[at] = mu
         table.x[at], table.P[at] = combine(table.xm[at], table.Pm[at], mu)
+
+    @staticmethod
+    def _wide_prior(
+        x: np.ndarray, P: np.ndarray, geometry: SensorGeometry, model: _SensorModel
+    ) -> np.ndarray:
+        """Predictions whose spread makes the linearised measurement biased beyond its noise.
+
+        Over a position spread s at range r the angles bend by about s^2 / (2 r): the update is
+        iterated where that exceeds ``_WIDE_PRIOR`` times the report's own cross-range spread
+        r sigma_angle.
+        """
+        spread2 = np.trace(P[:, :3, :3], axis1=1, axis2=2)
+        range2 = np.einsum("ij,ij->i", x[:, :3] - geometry.ecef, x[:, :3] - geometry.ecef)
+        sigma_angle = float(np.sqrt(np.diag(model.R)[list(model.angle_cols)].min()))
+        return spread2 > 2.0 * _WIDE_PRIOR * sigma_angle * range2
+
+    def _iterated_update(
+        self,
+        x: np.ndarray,
+        P: np.ndarray,
+        x_first: np.ndarray,
+        z: np.ndarray,
+        geometry: SensorGeometry,
+        model: _SensorModel,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Iterated EKF update of predictions far less certain than the measurement.
+
+        Relinearises the measurement at the latest estimate :math:`x_i`:
+        x_i+1 = x + K_i [z - h(x_i) - H_i (x - x_i)], K_i from H_i and the prediction's P
+        [B. M. Bell and F. W. Cathey, "The iterated Kalman filter update as a Gauss-Newton
+        method", IEEE Trans. AC 38(2), 1993, pp. 294-297, eq. (8)]. A new track's second report
+        is kilometres from where its zero-velocity prior puts it, and the radar's angles bend
+        over such a distance: one linearisation at the prior leaves a bias of a hundred metres
+        or more that the filter's own covariance does not admit.
+        """
+        xi = x_first
+        P_new = P
+        for _ in range(_IEKF_ITERATIONS):
+            zp, H6 = predict_measurements(
+                xi[:, :6],
+                geometry,
+                with_range=model.with_range,
+                with_range_rate=model.with_range_rate,
+            )
+            H = np.concatenate([H6, np.zeros(H6.shape[:2] + (STATE_DIM - 6,))], axis=2)
+            nu = z - zp
+            nu[:, model.angle_cols[0]] = wrap_angle(nu[:, model.angle_cols[0]])
+            nu = nu - (H @ (x - xi)[..., None])[..., 0]
+            xi, P_new = update(x, P, H, model.R, innovation(nu, P, H, model.R))
+        return xi, P_new
 
     def _geometry(self, group: Detections, sensor: int) -> SensorGeometry:
         """Sensor geometry of a scan's rows, with the platform velocity where range rate is used.
@@ -459,9 +565,10 @@ class Tracker:
         model = self._models[sensor]
         dyn = self._dynamics
         r = dyn.r
-        # Per model: the velocity prior of the objects that model stands for (uniform within
-        # the model's speed bound, variance v_max^2 / 3 per axis).
-        prior = (dyn.prior_speed_mps**2 / 3.0)[None, :, None, None]  # (1, r, 1, 1)
+        # Per model: the velocity prior of the objects that can be where the track starts
+        # (uniform within a speed bound, variance v_max^2 / 3 per axis).
+        mu, speed = dyn.initial_conditions(approximate_height(pos))
+        prior = (speed**2 / 3.0)[:, :, None, None]  # (m, r, 1, 1)
         x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
         x[:, 6] = _KAPPA_PRIOR
@@ -482,7 +589,6 @@ class Tracker:
         else:
             Pm[:, :, 3:6, 3:6] = prior * np.eye(3)
         xm = np.repeat(x[:, None], r, axis=1)
-        mu = dyn.initial_probabilities_at(ecef2geodetic(pos[:, 0], pos[:, 1], pos[:, 2])[2])
         _, P = combine(xm, Pm, mu)
         last_seen = np.full((m, len(self.sensors)), np.nan)
         last_seen[:, sensor] = dets.t_s
@@ -518,7 +624,10 @@ class Tracker:
         opportunities = np.floor((t_s - table.t_first_s) / period_min - 0.5).clip(min=0) + 1
         old_status = table.status.copy()
         tentative = table.status == TENTATIVE
-        drop_tentative = tentative & (opportunities - table.hits > cfg.confirm_window - cfg.confirm_hits)
+        drop_tentative = tentative & (
+            (opportunities - table.hits > cfg.confirm_window - cfg.confirm_hits)
+            | self._implausible(tentative)
+        )
         confirm = tentative & ~drop_tentative & (table.hits >= cfg.confirm_hits)
         firm = ~tentative | confirm
         drop_firm = firm & (missed >= cfg.delete_after_misses)
@@ -536,6 +645,27 @@ class Tracker:
             rows.append(self._rows(np.flatnonzero(drop), t_s))
         table.keep(~drop)
         return _concat_rows(rows)
+
+    def _implausible(self, mask: np.ndarray) -> np.ndarray:
+        """Tracks (among ``mask``) whose state no object can have, beyond 3 sigma.
+
+        Faster than ``ballistic_max_speed_mps`` (the bound of everything tracked), or below the
+        ground by more than ``_GROUND_MARGIN_M``: such a state comes from joining clutter.
+        """
+        out = np.zeros(len(mask), dtype=bool)
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return out
+        x, P = self._table.x[idx], self._table.P[idx]
+        speed = np.linalg.norm(x[:, 3:6], axis=1)
+        u = x[:, 3:6] / np.maximum(speed, 1e-9)[:, None]
+        sd_speed = np.sqrt(np.einsum("ni,nij,nj->n", u, P[:, 3:6, 3:6], u))
+        up = x[:, :3] / np.linalg.norm(x[:, :3], axis=1, keepdims=True)
+        sd_up = np.sqrt(np.einsum("ni,nij,nj->n", up, P[:, :3, :3], up))
+        too_fast = speed - 3.0 * sd_speed > self.config.ballistic_max_speed_mps
+        underground = approximate_height(x[:, :3]) + 3.0 * sd_up < -_GROUND_MARGIN_M
+        out[idx] = too_fast | underground
+        return out
 
     def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
         """Rows for tracks ``idx``: at their own time, or predicted to ``t_s`` and marked deleted."""
@@ -679,6 +809,21 @@ class Tracker:
         updated[at] = True
         used[ad] = True
         return used
+
+
+def _unambiguous(
+    ti: np.ndarray, dj: np.ndarray, ok: np.ndarray, n_tracks: int, n_dets: int
+) -> np.ndarray:
+    """Gated pairs whose track gates no other detection and whose detection no other track.
+
+    For angle-only (infrared) reports: a bearing fits every object along its line of sight, so
+    when a track's gate holds several reports, or a report falls in several tracks' gates
+    (closely spaced objects such as a salvo of missiles), the report is left out rather than
+    risk pulling a track onto its neighbour; radar reports resolve such ambiguities.
+    """
+    per_track = np.bincount(ti[ok], minlength=n_tracks)
+    per_det = np.bincount(dj[ok], minlength=n_dets)
+    return (per_track[ti] == 1) & (per_det[dj] == 1)
 
 
 def _retro_transition(dt_s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,23 +13,30 @@ walk. Models are chosen by name (``TrackerConfig.motion_models``):
 ``boost``      nearly constant velocity with the large ``boost_process_noise_q`` of a powered
                ascent or a hard manoeuvre
 =============  ============================================================================
+
+Switching (the IMM's Markov chain, :meth:`MotionModelSet.switch_matrix`): each model is kept
+for a mean sojourn (``model_sojourn_s``; ``ballistic_sojourn_s`` for free flight, which lasts
+to impact), and with a boost model configured a body in free flight only leaves it for
+powered flight, while aircraft models never switch straight into free flight: rockets and
+aircraft meet only through the boost model. New tracks first seen above
+``aircraft_ceiling_m`` start as rockets (ballistic and boost models, speed prior
+``ballistic_max_speed_mps``); the others as anything (speed prior ``max_speed_mps``).
+
+Kappa is kept non-negative by projecting updated estimates onto ``kappa = 0``
+(:func:`project_kappa`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from airpicture.models.ballistic import (
-    ballistic_jacobian,
-    propagate_ballistic,
-    propagate_ballistic_stm,
-)
-from airpicture.geo import ecef2geodetic
+from airpicture.geo import WGS84_A_M, WGS84_F
 from airpicture.models.atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
+from airpicture.models.ballistic import ballistic_jacobian, propagate_ballistic
 from airpicture.models.motion import ct_transition, cv_process_noise, cv_transition
 from airpicture.tracker.config import TrackerConfig
 
-__all__ = ["KAPPA_MIN", "STATE_DIM", "MotionModelSet", "project_kappa"]
+__all__ = ["KAPPA_MIN", "STATE_DIM", "MotionModelSet", "approximate_height", "project_kappa"]
 
 STATE_DIM = 7
 """Filter state size: ECEF position and velocity, and the inverse ballistic coefficient."""
@@ -40,26 +47,50 @@ KAPPA_MIN = 1e-7
 _KAPPA_WALK = 1e-12
 """Random-walk spectral density of kappa, (m^2/kg)^2 / s."""
 
-_MAX_STEP_S = 2.0
+_MAX_STEP_S = 10.0
+"""Longest RK4 substep of the ballistic prediction, s (gravity alone: error far below 1 mm)."""
+
+_MIN_STEP_S = 0.25
+"""Shortest RK4 substep of the ballistic prediction, s."""
+
+_RK4_TOLERANCE_MPS = 0.05
+"""Velocity error per RK4 substep that the substep is chosen for, m/s."""
 
 _MAX_DRAG_STEP = 0.5
-"""Largest drag rate times substep (rho |v| kappa h) the ballistic prediction integrates."""
+"""Drag rate times substep (rho |v| kappa h) that an absurd ballistic state is damped to."""
+
+_MAX_DRAG_RATE = 2.0
+"""Drag rate rho |v| kappa beyond any real body in flight, 1/s (below 0.6 /s at sea level for
+beta = 5000 kg/m^2 at 2.4 km/s)."""
+
+_LEVEL_M = 0.01 * AIR_SCALE_HEIGHT_M
+"""Height change over a step below which the air density is taken as constant along it, m."""
 
 _G_BOUND = 10.0
 """Bound on the downward acceleration used to find the lowest point of a step, m/s^2."""
 
-_EXACT_CLIMB_M = 0.05 * AIR_SCALE_HEIGHT_M
-"""Height change over a step beyond which the transition matrix is integrated (m): there the
-air density, and with it the drag and its sensitivity to kappa, changes by more than 5 %."""
 
 
 class MotionModelSet:
-    """The r motion models of every track, with their prior probabilities.
+    """The r motion models of every track, their prior probabilities and switching.
 
     Parameters
     ----------
     config : TrackerConfig
         ``motion_models`` names the models; the noise and turn-rate settings tune them.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Model names, in the order of the IMM's model axis.
+    q : ndarray, shape (r,)
+        Acceleration noise spectral density of each model, m^2/s^3.
+    initial_probabilities : ndarray, shape (r,)
+        Model probabilities of a new track below ``aircraft_ceiling_m``.
+    sojourn_s : ndarray, shape (r,)
+        Mean time in each model, s.
+    destinations : ndarray, shape (r, r)
+        Where each model goes when it is left (rows sum to one; see :func:`_destinations`).
     """
 
     def __init__(self, config: TrackerConfig) -> None:
@@ -85,27 +116,43 @@ class MotionModelSet:
         rocket = np.array([label in ("ballistic", "boost") for label in self.labels])
         self._rocket = rocket
         self._ceiling_m = config.aircraft_ceiling_m
-        self.prior_speed_mps = np.where(rocket, config.ballistic_max_speed_mps, config.max_speed_mps)
+        self._max_speed_mps = config.max_speed_mps
+        self._rocket_speed_mps = config.ballistic_max_speed_mps
         self.sojourn_s = np.where(
             np.array(self.labels) == "ballistic", config.ballistic_sojourn_s, config.model_sojourn_s
         )
         self.destinations = _destinations(self.labels)
 
-    def initial_probabilities_at(self, alt_m: np.ndarray) -> np.ndarray:
-        """Model probabilities of new tracks first seen at geodetic heights ``alt_m`` (m,), m.
+    def initial_conditions(self, alt_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model probabilities and speed bounds of new tracks first seen at heights ``alt_m``.
 
-        Above ``aircraft_ceiling_m`` nothing but a rocket or a body in free flight can be, so the
-        probability goes to the ballistic and boost models alone (when both are configured).
+        Below ``aircraft_ceiling_m`` every model starts with the speed bound ``max_speed_mps``
+        and the configured prior probabilities. Above it nothing but a rocket or a body in free
+        flight can be: the ballistic and boost models take the speed bound
+        ``ballistic_max_speed_mps`` and, when other models are configured too, all the
+        probability.
+
+        Parameters
+        ----------
+        alt_m : ndarray, shape (m,)
+            Height above the WGS-84 ellipsoid of each new track, m.
 
         Returns
         -------
         mu : ndarray, shape (m, r)
+            Model probabilities.
+        speed_mps : ndarray, shape (m, r)
+            Speed bound of each model-conditioned velocity prior, m/s.
         """
-        mu = np.tile(self.initial_probabilities, (len(alt_m), 1))
-        if self._rocket.any() and not self._rocket.all():
+        m = len(alt_m)
+        mu = np.tile(self.initial_probabilities, (m, 1))
+        speed = np.full((m, self.r), self._max_speed_mps)
+        if self._rocket.any():
             high = np.asarray(alt_m) > self._ceiling_m
-            mu[high] = self._rocket / self._rocket.sum()
-        return mu
+            speed[np.ix_(high, self._rocket)] = self._rocket_speed_mps
+            if not self._rocket.all():
+                mu[high] = self._rocket / self._rocket.sum()
+        return mu, speed
 
     @property
     def r(self) -> int:
@@ -116,11 +163,11 @@ class MotionModelSet:
         r"""Model-switch probabilities over steps ``dt_s``, one sojourn time per model.
 
         Model :math:`i` is kept over a step :math:`\Delta t` with probability
-        :math:`\pi_{ii} = e^{-|\Delta t| / \tau_i}` (a continuous-time Markov chain with mean
-        sojourn :math:`\tau_i`), and a switch goes to each other model equally [Bar-Shalom, Li,
-        Kirubarajan 2001, section 11.6.6 (the IMM's Markov chain); section 11.7.3 (setting
-        :math:`\pi_{ii}` from the expected sojourn)]. The ballistic model's sojourn is
-        ``ballistic_sojourn_s``, every other model's ``model_sojourn_s``.
+        :math:`\pi_{ii} = e^{-|\Delta t| / \tau_i}` (a Markov chain with mean sojourn
+        :math:`\tau_i`), and a switch goes to the destinations of ``destinations``
+        [Bar-Shalom, Li, Kirubarajan 2001, section 11.6.6 (the IMM's Markov chain)]. The
+        ballistic model's sojourn is ``ballistic_sojourn_s``, every other model's
+        ``model_sojourn_s``.
 
         Parameters
         ----------
@@ -205,21 +252,28 @@ def _ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, 
     r"""Ballistic prediction of m states ``[x, v, kappa]`` and its 6 x 7 transition matrix.
 
     The state is propagated with :func:`~airpicture.models.ballistic.propagate_ballistic`
-    (RK4), with kappa floored at :data:`KAPPA_MIN` (the filter keeps its estimates of kappa
-    non-negative, :func:`project_kappa`). Where the drag rate :math:`\rho\lVert v\rVert\kappa`
-    at the lowest point of the step times the RK4 substep exceeds ``_MAX_DRAG_STEP`` (far below
-    ground, or an absurd kappa) the drag is scaled down to that limit, which keeps the
-    integration stable.
+    (RK4, substeps chosen per row for the rate of change of the drag), with kappa floored at
+    :data:`KAPPA_MIN` (the filter keeps its estimates of kappa non-negative,
+    :func:`project_kappa`). Where the drag rate :math:`\rho\lVert v\rVert\kappa` at the
+    lowest point of the step exceeds ``_MAX_DRAG_RATE`` (far below ground, or an absurd kappa:
+    the ballistic hypothesis of a clutter track), the drag is scaled down to the stability limit
+    of the substep, so the integration cannot blow up; real bodies are far from that rate.
 
-    The transition matrix :math:`[\Phi, \partial x / \partial\kappa]` is, for a body moving
-    up or down by more than ``_EXACT_CLIMB_M`` over the step, integrated with the state through
-    the variational equations (:func:`~airpicture.models.ballistic.propagate_ballistic_stm`),
-    since the drag and its sensitivity follow the air density, which changes along the step.
-    Otherwise the Jacobian at the start is expanded to second order, :math:`\Phi = I + A\Delta t
-    + A^2\Delta t^2/2` and :math:`\partial x/\partial\beta = b\Delta t + A b\Delta t^2/2`,
+    The transition matrix comes from the variational equations :math:`\dot\Phi = A\Phi`,
+    :math:`\dot s = A s + b` (Jacobians :math:`A, b` of
+    :func:`~airpicture.models.ballistic.ballistic_jacobian`) integrated by the trapezoidal
+    rule between the states at both ends of the step:
+
+    .. math::
+
+        \bar A = \tfrac12 (A_0 + A_1),\quad
+        \Phi = I + \bar A\,\Delta t + \tfrac12 (\bar A\,\Delta t)^2,\quad
+        \frac{\partial x}{\partial\beta} = \tfrac{\Delta t}{2}\,(\Phi\, b_0 + b_1)
+
     with :math:`\partial/\partial\kappa = -\beta^2\,\partial/\partial\beta`
     [Montenbruck and Gill, *Satellite Orbits*, Springer 2000, section 7.1 (state transition and
-    sensitivity matrices)].
+    sensitivity matrices)]. Both ends matter on the way down: the air density, and with it the
+    drag and its sensitivity to kappa, grows by a third or more over a 2 s step of a re-entry.
 
     Parameters
     ----------
@@ -239,44 +293,72 @@ def _ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, 
     r = x[:, :3]
     speed = np.linalg.norm(x[:, 3:6], axis=1)
     v_up = np.einsum("ij,ij->i", r, x[:, 3:6]) / np.linalg.norm(r, axis=1)
-    # Drag rate |d a / d v| = rho |v| kappa at the lowest point of the step: held to
-    # _MAX_DRAG_STEP per substep, so that states far below ground or with absurd kappa (a
-    # ballistic hypothesis of clutter) cannot make the integration blow up; real bodies are far
-    # from the limit (rho |v| kappa is below 0.6 /s at sea level for beta = 5000 kg/m^2).
-    h_low = (
-        ecef2geodetic(r[:, 0], r[:, 1], r[:, 2])[2]
-        + np.minimum(v_up * dt_s, 0.0)
-        - 0.5 * _G_BOUND * dt_s**2
-    )
-    substep = np.minimum(np.abs(dt_s), _MAX_STEP_S)
-    # log of rho(h_low) |v| kappa h, in logs so that a state deep underground cannot overflow
+    h_low = approximate_height(r) + np.minimum(v_up * dt_s, 0.0) - 0.5 * _G_BOUND * dt_s**2
+    # Drag rate rho |v| kappa (1/s) at the lowest point of the step, through its logarithm so
+    # that a state deep underground cannot overflow.
     log_rate = (
         np.log(AIR_DENSITY_SEA_LEVEL_KGPM3)
         - h_low / AIR_SCALE_HEIGHT_M
-        + np.log(np.maximum(speed * kappa * substep, 1e-300))
+        + np.log(np.maximum(speed * kappa, 1e-300))
     )
-    damp = np.exp(np.minimum(np.log(_MAX_DRAG_STEP) - log_rate, 0.0))
+    rate = np.exp(np.minimum(log_rate, 700.0))
+    # RK4 substep: the drag a = rho |v|^2 kappa / 2 changes at the rate nu = |v_up| / H + rho |v|
+    # kappa and RK4's local error is about a h (h nu)^4 / 120, kept below _RK4_TOLERANCE_MPS;
+    # gravity alone allows _MAX_STEP_S.
+    nu = np.abs(v_up) / AIR_SCALE_HEIGHT_M + rate
+    h_drag = (120.0 * _RK4_TOLERANCE_MPS / np.maximum(0.5 * rate * speed * nu**4, 1e-300)) ** 0.2
+    substep = np.clip(h_drag, _MIN_STEP_S, _MAX_STEP_S)
+    # Beyond _MAX_DRAG_RATE no real body flies (a ballistic hypothesis of clutter far below
+    # ground, or an absurd kappa): there the step is not refined and the drag is scaled down to
+    # the stability limit of that step.
+    absurd = rate > _MAX_DRAG_RATE
+    substep[absurd] = np.minimum(np.abs(dt_s[absurd]), _MAX_STEP_S)
+    damp = np.ones_like(rate)
+    damp[absurd] = np.minimum(
+        1.0, _MAX_DRAG_STEP / (rate[absurd] * np.maximum(substep[absurd], 1e-9))
+    )
     beta = 1.0 / (kappa * damp)
-    exact = np.abs(v_up * dt_s) > _EXACT_CLIMB_M
-    x_pred = np.empty((len(dt_s), 6))
+    x0 = x[:, :6]
+    x1 = _propagate_grouped(x0, beta, dt_s, substep)
+    A, b0 = ballistic_jacobian(x0, beta)
+    b1 = b0.copy()
+    # The end of the step only changes the Jacobians where the height, and so the air density,
+    # changes: elsewhere (level flight) A1 = A0 to well within the process noise.
+    climbing = np.abs(v_up * dt_s) > _LEVEL_M
+    if climbing.any():
+        A1, b1[climbing] = ballistic_jacobian(x1[climbing], beta[climbing])
+        A[climbing] = 0.5 * (A[climbing] + A1)
+    Adt = A * dt_s[:, None, None]
     F = np.empty((len(dt_s), 6, 7))
-    if exact.any():
-        xp, Phi, sens = propagate_ballistic_stm(
-            x[exact, :6], beta[exact], dt_s[exact], max_step_s=_MAX_STEP_S
+    Phi = np.eye(6) + Adt + 0.5 * (Adt @ Adt)
+    F[:, :, :6] = Phi
+    sens = (0.5 * dt_s)[:, None] * ((Phi @ b0[..., None])[..., 0] + b1)
+    F[:, :, 6] = -sens * (beta * beta * damp)[:, None]
+    return x1, F
+
+
+def _propagate_grouped(
+    x: np.ndarray, beta: np.ndarray, dt_s: np.ndarray, substep_s: np.ndarray
+) -> np.ndarray:
+    """:func:`propagate_ballistic` of rows grouped by their number of substeps.
+
+    Row i needs ``ceil(|dt_i| / substep_s_i)`` RK4 substeps; one call would give every row the
+    count of the most demanding one, so rows are grouped by that count rounded up to a power
+    of two, and each group takes its own.
+    """
+    steps = np.maximum(np.ceil(np.abs(dt_s) / substep_s), 1.0)
+    bucket = np.ceil(np.log2(steps)).astype(int)
+    out = np.empty_like(x)
+    for b in np.unique(bucket):
+        rows = bucket == b
+        longest = float(np.abs(dt_s[rows]).max())
+        if longest == 0.0:
+            out[rows] = x[rows]
+            continue
+        out[rows] = propagate_ballistic(
+            x[rows], beta[rows], dt_s[rows], max_step_s=longest / 2.0**b
         )
-        x_pred[exact] = xp
-        F[exact, :, :6] = Phi
-        F[exact, :, 6] = -sens * (beta[exact] ** 2 * damp[exact])[:, None]
-    rest = ~exact
-    if rest.any():
-        xr, br, dr = x[rest, :6], beta[rest], dt_s[rest]
-        x_pred[rest] = propagate_ballistic(xr, br, dr, max_step_s=_MAX_STEP_S)
-        A, b = ballistic_jacobian(xr, br)
-        Adt = A * dr[:, None, None]
-        F[rest, :, :6] = np.eye(6) + Adt + 0.5 * (Adt @ Adt)
-        sens = b * dr[:, None] + 0.5 * (Adt @ b[..., None])[..., 0] * dr[:, None]
-        F[rest, :, 6] = -sens * (br * br * damp[rest])[:, None]
-    return x_pred, F
+    return out
 
 
 def project_kappa(x: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -310,3 +392,25 @@ def project_kappa(x: np.ndarray, P: np.ndarray) -> np.ndarray:
         out[low] -= Pk * (out[low, 6] / np.maximum(Pk[:, 6], 1e-300))[:, None]
         out[low, 6] = 0.0
     return out
+
+
+def approximate_height(r_m: np.ndarray) -> np.ndarray:
+    r"""Height above the WGS-84 ellipsoid to about 10 m (first order in the flattening), m.
+
+    :math:`h \approx \lVert r\rVert - a\,(1 - f \sin^2\psi)`, with :math:`\psi` the
+    geocentric latitude: the ellipsoid's radius to first order in :math:`f` [e.g. Vallado 2013,
+    section 3.2]. For the tracker's cheap decisions (which model a new track starts with,
+    stability guards), where a full :func:`~airpicture.geo.ecef2geodetic` is not needed.
+
+    Parameters
+    ----------
+    r_m : ndarray, shape (n, 3)
+        ECEF positions, m.
+
+    Returns
+    -------
+    alt_m : ndarray, shape (n,)
+    """
+    norm = np.linalg.norm(r_m, axis=1)
+    sin2 = (r_m[:, 2] / norm) ** 2
+    return norm - WGS84_A_M * (1.0 - WGS84_F * sin2)

@@ -1,0 +1,16 @@
+"""Assessment of the picture: what each track is, where ballistic ones come down, whom to warn.
+
+``classify`` labels tracks from their kinematics and the IMM's model probabilities; ``impact``
+predicts the impact point and time of ballistic tracks with an uncertainty ellipse, and their
+launch point; ``warning`` holds warning areas (GeoJSON) and the alerts raised when an impact
+ellipse meets one; ``assessor`` composes them into one step after each tracker frame.
+
+Units and frames, as everywhere in airpicture: states in WGS-84 ECEF (m, m/s); geodetic
+latitude and longitude in radians (degrees only in files: GeoJSON positions, ``*_deg``
+columns); heights above the WGS-84 ellipsoid in metres; times in seconds since the Unix epoch.
+"""
+
+from airpicture.assess.assessor import AssessConfig, Assessment, Assessor
+from airpicture.assess.warning import WarningAreas, read_warning_areas
+
+__all__ = ["AssessConfig", "Assessment", "Assessor", "WarningAreas", "read_warning_areas"]

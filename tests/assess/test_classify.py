@@ -1,0 +1,137 @@
+"""Classification: the envelope likelihood in closed form, typical objects, batch against loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.stats import norm
+
+from airpicture.assess.classify import (
+    KINDS,
+    ClassifierConfig,
+    TrackFeatures,
+    _log_box,
+    classify,
+    kind_log_likelihoods,
+    smooth_log_likelihoods,
+    track_features,
+)
+from airpicture.errors import ConfigError
+from airpicture.geo import enu_rotation, geodetic2ecef
+
+
+def features(speed, sd_speed, alt, sd_alt, climb, sd_climb):  # type: ignore[no-untyped-def]
+    return TrackFeatures(
+        *(
+            np.atleast_1d(np.asarray(v, dtype=float))
+            for v in (speed, sd_speed, alt, sd_alt, climb, sd_climb)
+        )
+    )
+
+
+@pytest.mark.parametrize(("value", "sd"), [(50.0, 10.0), (0.0, 30.0), (210.0, 5.0), (100.0, 400.0)])
+def test_box_likelihood_is_the_convolution_of_uniform_and_gaussian(value: float, sd: float) -> None:
+    low, high = 20.0, 200.0
+    ref, _ = integrate.quad(lambda f: norm.pdf(value, f, sd) / (high - low), low, high)
+    assert np.exp(_log_box(np.array([value]), np.array([sd]), low, high))[0] == pytest.approx(
+        ref, rel=1e-8
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "mu_rocket", "expected"),
+    [
+        ("missile in free flight", (2100.0, 20.0, 90e3, 300.0, 900.0, 20.0), 0.95, "ballistic"),
+        ("re-entry", (2300.0, 30.0, 15e3, 200.0, -1700.0, 30.0), 0.9, "ballistic"),
+        ("airliner", (240.0, 3.0, 11_000.0, 300.0, 0.0, 3.0), 0.001, "aircraft"),
+        ("sea skimmer", (250.0, 4.0, 60.0, 40.0, 0.0, 2.0), 0.001, "cruise"),
+        ("helicopter", (35.0, 3.0, 600.0, 150.0, 1.0, 2.0), 0.001, "helicopter/uav"),
+        (
+            "new track, velocity unknown",
+            (0.0, 700.0, 5_000.0, 2_000.0, 0.0, 700.0),
+            0.25,
+            "aircraft",
+        ),
+    ],
+)
+def test_typical_objects(
+    name: str, values: tuple[float, ...], mu_rocket: float, expected: str
+) -> None:
+    cfg = ClassifierConfig()
+    kind, confidence, post = classify(
+        kind_log_likelihoods(features(*values), np.array([mu_rocket]), cfg), cfg
+    )
+    assert kind[0] == expected, name
+    assert post.sum() == pytest.approx(1.0)
+    assert (confidence[0] >= cfg.min_confidence) == (expected != "unknown")
+
+
+def test_below_the_confidence_threshold_the_kind_is_unknown() -> None:
+    # Low and slow-ish with a poor height: a cruise missile or an aircraft, and not sure which.
+    f = features(170.0, 5.0, 300.0, 400.0, 0.0, 3.0)
+    loose, strict = ClassifierConfig(), ClassifierConfig(min_confidence=0.99)
+    kind, confidence, _ = classify(kind_log_likelihoods(f, np.zeros(1), loose), loose)
+    assert kind[0] in ("aircraft", "cruise") and confidence[0] < 0.99
+    assert classify(kind_log_likelihoods(f, np.zeros(1), strict), strict)[0][0] == "unknown"
+
+
+def test_batch_equals_loop_and_permutation() -> None:
+    rng = np.random.default_rng(0)
+    n = 40
+    f = features(
+        rng.uniform(0, 3000, n), rng.uniform(1, 100, n), rng.uniform(0, 2e5, n),
+        rng.uniform(10, 2000, n), rng.uniform(-2000, 2000, n), rng.uniform(1, 100, n),
+    )  # fmt: skip
+    mu = rng.uniform(0, 1, n)
+    cfg = ClassifierConfig()
+    batch = kind_log_likelihoods(f, mu, cfg)
+    for i in range(n):
+        one = features(*(getattr(f, name)[i] for name in TrackFeatures.__dataclass_fields__))
+        np.testing.assert_allclose(
+            kind_log_likelihoods(one, mu[i : i + 1], cfg)[0], batch[i], rtol=1e-12
+        )
+    perm = rng.permutation(n)
+    shuffled = TrackFeatures(
+        *(getattr(f, name)[perm] for name in TrackFeatures.__dataclass_fields__)
+    )
+    np.testing.assert_array_equal(kind_log_likelihoods(shuffled, mu[perm], cfg), batch[perm])
+    # one update never rules a kind out by more than max_update_log_odds
+    assert (batch.max(axis=1) - batch.min(axis=1) <= cfg.max_update_log_odds + 1e-9).all()
+
+
+def test_features_of_a_known_state() -> None:
+    lat, lon, alt = np.radians(38.0), np.radians(135.0), 9_000.0
+    p = np.array(geodetic2ecef(lat, lon, alt))
+    v = enu_rotation(lat, lon).T @ np.array([200.0, 0.0, -10.0])
+    P = np.zeros((1, 7, 7))
+    P[0, :3, :3] = (
+        enu_rotation(lat, lon).T @ np.diag([100.0**2, 100.0**2, 50.0**2]) @ enu_rotation(lat, lon)
+    )
+    P[0, 3:6, 3:6] = np.eye(3) * 4.0
+    f = track_features(np.r_[p, v, 0.0][None], P)
+    assert f.speed_mps[0] == pytest.approx(np.hypot(200.0, 10.0))
+    assert f.alt_m[0] == pytest.approx(alt, abs=1e-6)
+    assert f.climb_mps[0] == pytest.approx(-10.0, abs=1e-9)
+    assert f.sd_alt_m[0] == pytest.approx(50.0, rel=1e-9)
+    assert f.sd_climb_mps[0] == pytest.approx(2.0, rel=1e-9)
+    # speed: 2 m/s along; the 2x2 m/s across adds (8 / (1 + 40100 / 8)) m^2/s^2
+    assert f.sd_speed_mps[0] == pytest.approx(np.sqrt(4.0 + 8.0 / (1.0 + 40100.0 / 8.0)), rel=1e-9)
+
+
+def test_smoothing_recursion() -> None:
+    prev = np.array([[0.0, -10.0], [np.nan, np.nan]])
+    cur = np.array([[-4.0, 0.0], [-1.0, -2.0]])
+    out = smooth_log_likelihoods(prev, cur, np.array([10.0, 3.0]), 10.0)
+    w = np.exp(-1.0)
+    np.testing.assert_allclose(out[0], w * prev[0] + (1 - w) * cur[0])
+    np.testing.assert_array_equal(out[1], cur[1])  # no history: the update itself
+    np.testing.assert_array_equal(smooth_log_likelihoods(prev, cur, np.ones(2), 0.0), cur)
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(
+        ConfigError, match="key min_confidence: expected a number in \\[0, 1\\], got 2"
+    ):
+        ClassifierConfig(min_confidence=2)
+    assert KINDS[-1] == "unknown" and len(ClassifierConfig().log_prior) == len(KINDS) - 1
