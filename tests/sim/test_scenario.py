@@ -266,6 +266,17 @@ def test_overrides_are_validated():
         scenario.with_overrides(seed=-1)
 
 
+def test_a_shorter_duration_leaves_out_objects_that_start_after_it(tmp_path):
+    raid = load_scenario("sea-of-japan-raid")
+    starts = {o["id"]: o.get("start_s", o.get("launch_s")) for o in raid.objects if "id" in o}
+    short = raid.with_overrides(duration_s=60.0)
+    kept = {o.get("id") for o in short.objects}
+    late = {i for i, t in starts.items() if t is not None and t >= 60.0}
+    assert late and not late & kept
+    assert len(short.objects) == len(raid.objects) - len(late)
+    assert simulate(short.with_overrides(duration_s=5.0), tmp_path).n_objects > 0
+
+
 # --------------------------------------------------------------------------- library
 
 

@@ -216,6 +216,9 @@ class Scenario:
     ) -> Scenario:
         """A copy with another seed and/or duration (as given on the command line).
 
+        A shorter duration leaves out the objects that would start (``start_s``, ``launch_s``)
+        only after the new end, so the first minutes of a long scenario can be run on their own.
+
         Raises
         ------
         ConfigError
@@ -225,8 +228,19 @@ class Scenario:
         if seed is not None:
             changes["seed"] = _INT_SEED.check(seed, "command line", "--seed")
         if duration_s is not None:
-            changes["duration_s"] = _POSITIVE.check(duration_s, "command line", "--duration")
+            duration = _POSITIVE.check(duration_s, "command line", "--duration")
+            changes["duration_s"] = duration
+            changes["objects"] = tuple(o for o in self.objects if _starts_before(o, duration))
         return dataclasses.replace(self, **changes) if changes else self
+
+
+def _starts_before(spec: dict[str, Any], duration_s: float) -> bool:
+    """Whether an object table's own start time (if it gives one as a number) is before the end."""
+    for key in ("start_s", "launch_s"):
+        value = spec.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= duration_s:
+            return False
+    return True
 
 
 # ----------------------------------------------------------------------------------------------
