@@ -20,8 +20,10 @@ evaluator (``airpicture.evaluate.metrics.evaluate_picture``) against the same tr
   Soup's ``ConstantVelocity(noise_diff_coeff=q)`` on each axis: the same Q), gate probability
   (airpicture's chi-square gate; Stone Soup's ``missed_distance`` = its square root, since
   ``Mahalanobis`` returns the unsquared distance), hits to confirm (airpicture's ``confirm_hits``;
-  Stone Soup's ``min_points``) and misses before deletion (airpicture's ``delete_after_misses``;
-  Stone Soup's ``time_steps_since_update``).
+  Stone Soup's ``min_points``), misses in a row before a tentative track is dropped (airpicture's
+  ``tentative_misses``; the ``time_steps_since_update`` of Stone Soup's initiator's deleter) and
+  misses before deletion (airpicture's ``delete_after_misses``; Stone Soup's
+  ``time_steps_since_update``).
 * Stone Soup tracks are turned into a tracks table in ECEF: every state of a track (updates and
   predictions) becomes a row, and a ``deleted`` row is added at the scan where the tracker dropped
   it. **Choice: Stone Soup tracks count as confirmed from their first state** (the initiator's
@@ -88,6 +90,7 @@ class SharedSettings:
     process_noise_q: float = 1.0
     gate_probability: float = 0.999
     confirm_hits: int = 3
+    tentative_misses: int = 3
     delete_after_misses: int = 5
 
 
@@ -97,18 +100,15 @@ class StoneSoupSettings:
 
     prior_speed_sigma_mps: float = 300.0
     """Per-axis standard deviation of a new track's velocity prior, m/s (zero mean)."""
-    holding_misses: int = 3
-    """The initiator's deleter: a holding track is dropped after this many missed scans."""
 
 
 def airpicture_config(shared: SharedSettings, **overrides: Any) -> TrackerConfig:
     """airpicture's defaults with the shared settings applied, then ``overrides`` (not None)."""
-    defaults = TrackerConfig()
     values: dict[str, Any] = {
         "process_noise_q": shared.process_noise_q,
         "gate_probability": shared.gate_probability,
         "confirm_hits": shared.confirm_hits,
-        "confirm_window": max(defaults.confirm_window, shared.confirm_hits),
+        "tentative_misses": shared.tentative_misses,
         "delete_after_misses": shared.delete_after_misses,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -281,7 +281,7 @@ def build_stonesoup_tracker(  # type: ignore[no-untyped-def]
     )
     data_associator = GNNWith2DAssignment(hypothesiser)
     deleter = UpdateTimeStepsDeleter(time_steps_since_update=shared.delete_after_misses)
-    holding_deleter = UpdateTimeStepsDeleter(time_steps_since_update=own.holding_misses)
+    holding_deleter = UpdateTimeStepsDeleter(time_steps_since_update=shared.tentative_misses)
     var_v = own.prior_speed_sigma_mps**2
     # Position entries are replaced by the converted measurement and its covariance.
     prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, var_v, 0.0, var_v, 0.0, var_v]))
@@ -562,7 +562,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, config: Trac
     )
     lines.append(
         f"Shared: q = {args.process_noise_q:g} m^2/s^3, gate P = {args.gate_probability:g},"
-        f" confirm after {args.confirm_hits} hits, delete after {args.delete_after_misses} misses;"
+        f" confirm after {args.confirm_hits} hits, drop tentative after {args.tentative_misses}"
+        f" misses in a row, delete after {args.delete_after_misses} misses;"
         f" Stone Soup velocity prior sigma {args.prior_speed_sigma:g} m/s/axis"
     )
     lines.append(f"Machine load average at start (1, 5, 15 min): {args.load_average}")
@@ -682,6 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--process-noise-q", type=float, default=SharedSettings.process_noise_q)
     parser.add_argument("--gate-probability", type=float, default=SharedSettings.gate_probability)
     parser.add_argument("--confirm-hits", type=int, default=SharedSettings.confirm_hits)
+    parser.add_argument("--tentative-misses", type=int, default=SharedSettings.tentative_misses)
     parser.add_argument(
         "--delete-after-misses", type=int, default=SharedSettings.delete_after_misses
     )
@@ -708,6 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         process_noise_q=args.process_noise_q,
         gate_probability=args.gate_probability,
         confirm_hits=args.confirm_hits,
+        tentative_misses=args.tentative_misses,
         delete_after_misses=args.delete_after_misses,
     )
     own = StoneSoupSettings(prior_speed_sigma_mps=args.prior_speed_sigma)

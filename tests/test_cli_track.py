@@ -38,7 +38,7 @@ def test_track_writes_the_contract_table(scenario_dir, tmp_path, capsys):
 
 def test_settings_from_toml_and_flags(scenario_dir, tmp_path, capsys):
     cfg = tmp_path / "tracker.toml"
-    cfg.write_text("[tracker]\nconfirm_hits = 4\nconfirm_window = 6\n")
+    cfg.write_text("[tracker]\nconfirm_hits = 4\ntentative_misses = 2\n")
     assert main(["track", str(scenario_dir), "-o", str(tmp_path / "t.csv"), "--config", str(cfg)]) == 0
     cfg.write_text("[tracker]\nconfirm_hits = 0\n")
     assert main(["track", str(scenario_dir), "-o", str(tmp_path / "t.csv"), "--config", str(cfg)]) == 2

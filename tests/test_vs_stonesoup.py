@@ -74,9 +74,15 @@ def test_same_filter_gives_same_states(bench) -> None:  # type: ignore[no-untype
     scans = bench.split_scans(scenario.detections)
     shared = bench.SharedSettings()
     max_speed_mps = 1200.0
-    config = bench.airpicture_config(shared, motion_models="cv", max_speed_mps=max_speed_mps)
-    # airpicture's velocity prior is max_speed^2 / 3 per axis.
-    own = bench.StoneSoupSettings(prior_speed_sigma_mps=max_speed_mps / math.sqrt(3.0))
+    # airpicture's velocity prior under the cv model is max_speed^2 / 4 per horizontal axis and
+    # max_climb^2 / 3 vertically: isotropic, like Stone Soup's, with this climb bound.
+    config = bench.airpicture_config(
+        shared,
+        motion_models="cv",
+        max_speed_mps=max_speed_mps,
+        max_climb_mps=max_speed_mps * math.sqrt(3.0) / 2.0,
+    )
+    own = bench.StoneSoupSettings(prior_speed_sigma_mps=max_speed_mps / 2.0)
     ap = Tracker(scenario.sensors, config).run(scans)
     ss = _stonesoup_picture(bench, scenario, scans, shared, own)
     assert len(np.unique(ap.track_id)) == 1

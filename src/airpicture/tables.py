@@ -11,9 +11,11 @@ table                     columns (in memory)
 ========================  ===================================================================
 :class:`SensorTable`      a tuple of :class:`Sensor`, sorted by ``sensor_id``
 :class:`Detections`       t_s, sensor_index, range_m, azimuth_rad, elevation_rad,
-                          range_rate_mps, sensor_lat_rad, sensor_lon_rad, sensor_alt_m, row
+                          range_rate_mps, sensor_lat_rad, sensor_lon_rad, sensor_alt_m, row,
+                          release (optional)
 :class:`Truth`            t_s, object_id, kind, x (n, 6), detectable (optional)
-:class:`TrackRows`        t_s, track_id, x (n, 6), cov_pos (n, 6), kind, status, nations
+:class:`TrackRows`        t_s, track_id, x (n, 6), cov_pos (n, 6), kind, status, nations,
+                          release (optional)
 :class:`ImpactRows`       t_s, track_id, impact_t_s, impact_lat_rad, impact_lon_rad,
                           semi_major_m, semi_minor_m, orientation_rad, confidence,
                           launch_t_s, launch_lat_rad, launch_lon_rad
@@ -21,9 +23,9 @@ table                     columns (in memory)
 ========================  ===================================================================
 
 Missing optional values (``range_m`` of an IR detection, ``range_rate_mps`` of a sensor without
-Doppler) are NaN. An optional *column* that a table does not carry (``Truth.detectable``) is None;
-:meth:`take <_Columns.take>` keeps it None, and :meth:`concat <_Columns.concat>` needs every part
-to carry it or none.
+Doppler) are NaN. An optional *column* that a table does not carry (``Truth.detectable``,
+``release``) is None; :meth:`take <_Columns.take>` keeps it None, and
+:meth:`concat <_Columns.concat>` needs every part to carry it or none.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "ALERT_EVENTS",
     "ALERT_STATES",
     "COV_POS_COLUMNS",
+    "RELEASE_ALL",
     "SENSOR_KINDS",
     "STATUS_NAMES",
     "AlertRows",
@@ -62,6 +65,9 @@ ALERT_STATES = ("active", "cancelled")
 
 ALERT_EVENTS = ("issued", "updated", "cancelled")
 """What an alert row records: the alert raised, its prediction changed, or the alert withdrawn."""
+
+RELEASE_ALL = 0xFFFF_FFFF_FFFF_FFFF
+"""Release label with every bit set: what a detection without a label counts as (no restriction)."""
 
 COV_POS_COLUMNS = ("cov_xx", "cov_xy", "cov_xz", "cov_yy", "cov_yz", "cov_zz")
 """Upper-triangle position covariance columns of the tracks table, in the order of ``cov_pos``."""
@@ -192,6 +198,8 @@ class Detections(_Columns):
 
     ``sensor_index`` indexes a :class:`SensorTable`; ``row`` is the detection's 0-based position in
     its arrival order (file row), the last key of the processing order ``(t_s, sensor_id, row)``.
+    ``release`` is the optional release label (uint64, see :mod:`airpicture.net.release`): which
+    nations may see the detection; None where the table carries no labels (releasable to all).
     """
 
     t_s: np.ndarray
@@ -204,6 +212,7 @@ class Detections(_Columns):
     sensor_lon_rad: np.ndarray
     sensor_alt_m: np.ndarray
     row: np.ndarray
+    release: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Detections:
@@ -239,7 +248,9 @@ class TrackRows(_Columns):
     ``x`` has shape (n, 6) (ECEF m, m/s); ``cov_pos`` has shape (n, 6), the upper triangle of the
     ECEF position covariance in m^2 in the order of :data:`COV_POS_COLUMNS`; ``status`` holds
     names from :data:`STATUS_NAMES`; ``nations`` is the ``;``-separated list of contributing
-    nations.
+    nations; ``release`` the optional release label of each row's track (uint64, the bitwise AND
+    of its contributing detections' labels, see :mod:`airpicture.net.release`), None when not
+    carried.
     """
 
     t_s: np.ndarray
@@ -249,6 +260,7 @@ class TrackRows(_Columns):
     kind: np.ndarray
     status: np.ndarray
     nations: np.ndarray
+    release: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> TrackRows:

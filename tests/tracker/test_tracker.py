@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from airpicture.errors import ConfigError
-from airpicture.geo import ecef2aer
+from airpicture.geo import ecef2aer, geodetic2ecef
 from airpicture.sim.single_radar import single_radar_scenario
 from airpicture.tables import Detections, Sensor, SensorTable
 from airpicture.tracker import Tracker, TrackerConfig
@@ -158,10 +158,84 @@ def test_config_errors_name_key_expected_and_got():
         TrackerConfig.from_mapping({"frame_s": -1})
     with pytest.raises(ConfigError, match="key framerate: expected one of"):
         TrackerConfig.from_mapping({"framerate": 1})
-    with pytest.raises(ConfigError, match="confirm_hits: expected at most confirm_window"):
-        TrackerConfig.from_mapping({"confirm_hits": 6, "confirm_window": 5})
+    expected = r"key tentative_misses: expected an integer in \[1, 100\], got 0"
+    with pytest.raises(ConfigError, match=expected):
+        TrackerConfig.from_mapping({"tentative_misses": 0})
 
 
 def test_empty_input_gives_empty_picture(scenario):
     rows = Tracker(scenario.sensors).run([])
     assert len(rows) == 0
+
+
+def _target_on_scans(keep):
+    """One target seen by one radar (Pd 1, no clutter) only on the scans listed in ``keep``, and
+    a second one on every scan (track T000002), so that every scan is a frame.
+
+    The first target's reports come first within each scan: its first track is T000001.
+    """
+    target = single_radar_scenario(1, seed=3, n_scans=12, clutter_per_scan=0.0, p_detect=1.0)
+    other = single_radar_scenario(1, seed=4, n_scans=12, clutter_per_scan=0.0, p_detect=1.0)
+    scans = np.unique(target.detections.t_s)
+    seen = target.detections.take(np.isin(target.detections.t_s, scans[list(keep)]))
+    dets = Detections.concat([seen, other.detections])
+    dets = type(dets)(**{**dets.__dict__, "row": np.arange(len(dets))})
+    return target.sensors, dets, scans
+
+
+def test_tentative_track_survives_misses_that_are_not_in_a_row():
+    """Hits on scans 0, 3 and 6 (two misses in a row, twice): one track, confirmed at its third
+    hit."""
+    sensors, dets, scans = _target_on_scans([0, 3, 6, 7, 8])
+    rows = Tracker(sensors).run([dets])
+    mine = rows.take(rows.track_id == "T000001")
+    assert "deleted" not in set(mine.status[mine.t_s < scans[-1]])
+    assert mine.t_s[mine.status == "confirmed"].min() == scans[6]
+    assert set(rows.track_id) == {"T000001", "T000002"}
+
+
+def test_tentative_track_is_dropped_after_misses_in_a_row():
+    """Hits on scans 0 and 1, then three misses: the track is dropped, scan 5 starts another."""
+    sensors, dets, scans = _target_on_scans([0, 1, 5, 6, 7])
+    tracker = Tracker(sensors, TrackerConfig(tentative_misses=3))
+    rows = tracker.run([dets])
+    first = rows.take(rows.track_id == "T000001")
+    assert list(first.status) == ["tentative", "tentative", "deleted"]
+    assert first.t_s[-1] == scans[4] + 1.0  # at the end of the frame of the third miss
+    assert "confirmed" in set(rows.status[rows.track_id == "T000003"])
+    assert tracker.stats.implausible == 0
+
+
+def _straight_line_detections(sensors, speed_mps, n_scans=12):
+    """Detections (no noise) of a body at 100 km height, 400 km north of the radar, flying east."""
+    s = sensors[0]
+    lat, lon = s.lat_rad + 400e3 / 6.371e6, s.lon_rad
+    p0 = np.array(geodetic2ecef(lat, lon, 100e3))
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    t = np.arange(n_scans, dtype=float)
+    p = p0 + speed_mps * t[:, None] * east
+    az, el, r = ecef2aer(p[:, 0], p[:, 1], p[:, 2], s.lat_rad, s.lon_rad, s.alt_m)
+    n = len(t)
+    return Detections(
+        t_s=t, sensor_index=np.zeros(n, np.int32), range_m=r, azimuth_rad=az, elevation_rad=el,
+        range_rate_mps=np.full(n, np.nan), sensor_lat_rad=np.full(n, s.lat_rad),
+        sensor_lon_rad=np.full(n, s.lon_rad), sensor_alt_m=np.full(n, s.alt_m),
+        row=np.arange(n),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("speed_mps", "dropped"), [(7000.0, False), (9000.0, True)])
+def test_a_firm_track_faster_than_orbital_speed_is_dropped_and_counted(speed_mps, dropped):
+    """Tentative tracks may be as fast as ``ballistic_max_speed_mps`` (here raised to 20 km/s);
+    a confirmed track beyond orbital speed, which no object in scope reaches, is dropped."""
+    sensors = SensorTable(
+        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
+                np.radians(0.05), np.radians(0.05), float("nan"), 2e6, 1.0, 1.0, 0.0),)
+    )  # fmt: skip
+    dets = _straight_line_detections(sensors, speed_mps)
+    tracker = Tracker(sensors, TrackerConfig(ballistic_max_speed_mps=20_000.0))
+    rows = tracker.run([dets])
+    first = rows.take(rows.track_id == "T000001")
+    assert "confirmed" in set(first.status)
+    assert ("deleted" in set(first.status[first.t_s < dets.t_s[-1]])) is dropped
+    assert (tracker.stats.implausible > 0) is dropped

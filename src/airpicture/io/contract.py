@@ -1024,7 +1024,10 @@ def _csv_header(path: Path, source: str) -> tuple[list[str], bool]:
             expected="a UTF-8 CSV header line",
             got="binary data (is it a CSV file?)",
         )
-    names = next(csv.reader([text]), [])
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as exc:  # a stray carriage return inside the line
+        raise DataError(source, row=0, expected="a CSV header line", got=str(exc)) from None
     if not any(name.strip() for name in names):
         raise DataError(
             source, row=0, expected="a header row naming the columns", got="an empty first line"
@@ -1267,7 +1270,7 @@ def _rechunk(parts: Iterator[Detections], chunk_rows: int) -> Iterator[Detection
     Rows are copied into a chunk allocated once, so that at most the chunk being filled and the
     one last yielded are alive: memory stays near twice the chunk size.
     """
-    names = [f.name for f in fields(Detections)]
+    names = [f.name for f in fields(Detections) if f.name != "release"]  # files carry no labels
     buffer: dict[str, np.ndarray] = {}
     filled = 0
     for part in parts:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from airpicture.config import Interval, NamesFrom, check_fields, load_config, load_toml
-from airpicture.errors import ConfigError
 
 __all__ = ["MOTION_MODEL_NAMES", "TrackerConfig"]
 
@@ -45,8 +44,11 @@ class TrackerConfig:
     boost_process_noise_q : float
         Acceleration noise spectral density of the boost model, m^2/s^3: about a^2 dt for a
         thrust acceleration a held over a revisit dt (40 m/s^2 over 5 s: 8000).
+    cruise_sojourn_s : float
+        Expected time an aircraft flies straight between manoeuvres (the nearly-constant-velocity
+        model's sojourn in the IMM's switch probabilities), s.
     model_sojourn_s : float
-        Expected time between manoeuvre changes (sets the IMM's switch probabilities), s.
+        Expected time a manoeuvre lasts (the sojourn of the turn and boost models), s.
     ballistic_sojourn_s : float
         Expected time a body in free flight keeps to it (the ballistic model's sojourn), s:
         long, since nothing but a manoeuvring re-entry vehicle or a new stage leaves it before
@@ -54,8 +56,11 @@ class TrackerConfig:
     gate_probability : float
         Probability that the chi-square gate holds a true detection.
     max_speed_mps : float
-        Speed bound of the objects to initiate on, m/s; sets a new track's velocity prior under
-        the nearly-constant-velocity and turn models.
+        Speed bound of the objects to initiate on below ``aircraft_ceiling_m``, m/s; sets a new
+        track's velocity prior (horizontal under the nearly-constant-velocity and turn models).
+    max_climb_mps : float
+        Bound of the vertical speed of aircraft, m/s; sets a new track's vertical velocity prior
+        under the nearly-constant-velocity and turn models.
     aircraft_ceiling_m : float
         Highest geodetic height of aircraft, m: a track started above it is a rocket or a
         body in free flight (its model probabilities go to the ballistic and boost models, its
@@ -63,8 +68,11 @@ class TrackerConfig:
     ballistic_max_speed_mps : float
         Speed bound of ballistic objects and rockets, m/s; sets a new track's velocity prior
         under the ballistic and boost models.
-    confirm_hits, confirm_window : int
-        M-of-N confirmation: M updates within the first N expected revisits.
+    confirm_hits : int
+        A tentative track is confirmed at this many updates.
+    tentative_misses : int
+        A tentative track is dropped after this many expected revisits in a row without an
+        update.
     delete_after_misses : int
         A confirmed track is dropped after this many expected revisits without an update.
     oosm_horizon_s : float
@@ -83,14 +91,16 @@ class TrackerConfig:
     turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
     ballistic_process_noise_q: float = _setting(0.05, 1e-9, 1e6)
     boost_process_noise_q: float = _setting(8000.0, 1e-9, 1e8)
+    cruise_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
     ballistic_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
+    max_climb_mps: float = _setting(150.0, 1.0, 20_000.0)
     ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)
     aircraft_ceiling_m: float = _setting(30_000.0, 0.0, 1e6)
     confirm_hits: int = _setting(3, 1, 100, integer=True)
-    confirm_window: int = _setting(5, 1, 100, integer=True)
+    tentative_misses: int = _setting(3, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
 
@@ -100,15 +110,7 @@ class TrackerConfig:
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, source: str = "tracker settings") -> TrackerConfig:
         """Settings from a mapping; keys not given take their defaults."""
-        config = load_config(cls, values, source=source)
-        if config.confirm_hits > config.confirm_window:
-            raise ConfigError(
-                source,
-                key="confirm_hits",
-                expected=f"at most confirm_window ({config.confirm_window})",
-                got=str(config.confirm_hits),
-            )
-        return config
+        return load_config(cls, values, source=source)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrackerConfig:

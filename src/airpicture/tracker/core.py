@@ -17,9 +17,12 @@ coordinated turns, ballistic free flight and boost, ``tracker.dynamics``); gatin
 assignment use its combined prediction. A prediction far less certain than the report (a new
 track's second report) is updated iteratively; an infrared (angle-only) report that fits more
 than one track, or a track that gates more than one, is left out, since bearings cannot tell
-closely spaced objects apart; a tentative track whose state no object can have (faster than
-``ballistic_max_speed_mps``, or under the ground) is dropped. After every frame an optional
-``on_frame`` hook sees the frame's rows and the live track table (assessment hooks in there).
+closely spaced objects apart; a track whose state no object can have (a tentative one faster
+than ``ballistic_max_speed_mps``, a firm one faster than orbital speed, or either well under the
+ground) is dropped and counted (``TrackerStats.implausible``). A tentative track is confirmed
+at ``confirm_hits`` updates and dropped after ``tentative_misses`` missed revisits in a row.
+After every frame an optional ``on_frame`` hook sees the frame's rows and the live track table
+(assessment hooks in there).
 
 Reports later than the window are used by an out-of-sequence update (Bar-Shalom's one-step
 "B1" algorithm) when they are at most ``oosm_horizon_s`` old, and counted either way.
@@ -47,7 +50,14 @@ from airpicture.models.measurement import (
     wrap_angle,
 )
 from airpicture.models.motion import cv_predict, cv_process_noise, cv_transition
-from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows, cov_pos_from_matrix
+from airpicture.tables import (
+    RELEASE_ALL,
+    STATUS_NAMES,
+    Detections,
+    SensorTable,
+    TrackRows,
+    cov_pos_from_matrix,
+)
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.dynamics import (
     STATE_DIM,
@@ -71,7 +81,11 @@ _IEKF_ITERATIONS = 3
 """Relinearisations of the iterated update."""
 
 _GROUND_MARGIN_M = 1000.0
-"""How far below the ellipsoid (beyond 3 sigma) a tentative track may be before it is dropped, m."""
+"""How far below the ellipsoid (beyond 3 sigma) a track may be before it is dropped, m."""
+
+_SUBORBITAL_SPEED_MPS = 8000.0
+"""Speed (beyond 3 sigma) above which a firm track is dropped, m/s: orbital speed, beyond every
+object in scope (suborbital, like every ballistic missile)."""
 
 _KAPPA_PRIOR = 2e-4
 """Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
@@ -79,7 +93,11 @@ _KAPPA_PRIOR = 2e-4
 
 @dataclass
 class TrackerStats:
-    """Counters of what the tracker did with its input."""
+    """Counters of what the tracker did with its input.
+
+    ``implausible`` counts the tracks dropped because no object can have their state (they are
+    counted in ``deleted`` too).
+    """
 
     received: int = 0
     processed: int = 0
@@ -89,6 +107,7 @@ class TrackerStats:
     initiated: int = 0
     confirmed: int = 0
     deleted: int = 0
+    implausible: int = 0
     unassociated_angle_only: int = 0
     frames: int = 0
     late_examples: list[str] = field(default_factory=list)
@@ -359,6 +378,7 @@ class Tracker:
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
+            table.release[at] &= _labels(group)[ad]
             table.last_seen_s[at, sensor] = group.t_s[ad]
             updated[at] = True
             remaining[ad] = False
@@ -377,7 +397,7 @@ class Tracker:
         table = self._table
         dyn = self._dynamics
         x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], dyn.switch_matrix(dt_s))
-        xm, F, Q = dyn.transition(x0, dt_s)
+        xm, F, Q = dyn.transition(x0, dt_s, dyn.close_free_flight(c))
         Pm = F @ P0 @ np.swapaxes(F, -1, -2) + Q
         Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
         xp, Pp = combine(xm, Pm, c)
@@ -565,10 +585,8 @@ class Tracker:
         model = self._models[sensor]
         dyn = self._dynamics
         r = dyn.r
-        # Per model: the velocity prior of the objects that can be where the track starts
-        # (uniform within a speed bound, variance v_max^2 / 3 per axis).
-        mu, speed = dyn.initial_conditions(approximate_height(pos))
-        prior = (speed**2 / 3.0)[:, :, None, None]  # (m, r, 1, 1)
+        # Per model: the velocity prior of the objects that can be where the track starts.
+        mu, prior = dyn.initial_conditions(pos)
         x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
         x[:, 6] = _KAPPA_PRIOR
@@ -583,11 +601,11 @@ class Tracker:
             x[:, 3:6] = rr[:, None] * u
             if geometry.velocity is not None:
                 x[:, 3:6] += geometry.velocity
-            uu = (u[:, :, None] * u[:, None, :])[:, None]
+            cross = (np.eye(3) - u[:, :, None] * u[:, None, :])[:, None]
             var_rr = self.sensors[sensor].sigma_range_rate_mps ** 2
-            Pm[:, :, 3:6, 3:6] = prior * (np.eye(3) - uu) + var_rr * uu
+            Pm[:, :, 3:6, 3:6] = cross @ prior @ cross + var_rr * (np.eye(3) - cross)
         else:
-            Pm[:, :, 3:6, 3:6] = prior * np.eye(3)
+            Pm[:, :, 3:6, 3:6] = prior
         xm = np.repeat(x[:, None], r, axis=1)
         _, P = combine(xm, Pm, mu)
         last_seen = np.full((m, len(self.sensors)), np.nan)
@@ -605,6 +623,7 @@ class Tracker:
                 status=np.full(m, TENTATIVE, np.int8),
                 hits=np.ones(m, np.int32),
                 nations=np.full(m, 1 << model.nation_bit, np.int64),
+                release=_labels(dets),
                 last_seen_s=last_seen,
                 xm=xm,
                 Pm=Pm,
@@ -620,23 +639,22 @@ class Tracker:
         seen = np.isfinite(table.last_seen_s)
         ratio = np.where(seen, (t_s - table.last_seen_s) / self._scan_period_s, np.inf).min(axis=1)
         missed = np.floor(ratio - 0.5).clip(min=0)
-        period_min = np.where(seen, self._scan_period_s, np.inf).min(axis=1)
-        opportunities = np.floor((t_s - table.t_first_s) / period_min - 0.5).clip(min=0) + 1
         old_status = table.status.copy()
         tentative = table.status == TENTATIVE
-        drop_tentative = tentative & (
-            (opportunities - table.hits > cfg.confirm_window - cfg.confirm_hits)
-            | self._implausible(tentative)
+        implausible = self._implausible(
+            np.where(tentative, cfg.ballistic_max_speed_mps, _SUBORBITAL_SPEED_MPS)
         )
-        confirm = tentative & ~drop_tentative & (table.hits >= cfg.confirm_hits)
+        drop_tentative = tentative & (missed >= cfg.tentative_misses)
+        confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= cfg.confirm_hits)
         firm = ~tentative | confirm
         drop_firm = firm & (missed >= cfg.delete_after_misses)
         status = table.status
         status[confirm] = CONFIRMED
         status[firm & ~drop_firm & (missed >= 1)] = COASTING
         status[firm & ~drop_firm & (missed < 1)] = CONFIRMED
-        drop = drop_tentative | drop_firm
+        drop = drop_tentative | drop_firm | implausible
         self.stats.confirmed += int(confirm.sum())
+        self.stats.implausible += int(implausible.sum())
         self.stats.deleted += int(drop.sum())
         changed = (status != old_status) | drop
         emit = (updated | changed) & ~drop
@@ -646,26 +664,23 @@ class Tracker:
         table.keep(~drop)
         return _concat_rows(rows)
 
-    def _implausible(self, mask: np.ndarray) -> np.ndarray:
-        """Tracks (among ``mask``) whose state no object can have, beyond 3 sigma.
+    def _implausible(self, speed_bound_mps: np.ndarray) -> np.ndarray:
+        """Tracks whose state no object can have, beyond 3 sigma.
 
-        Faster than ``ballistic_max_speed_mps`` (the bound of everything tracked), or below the
-        ground by more than ``_GROUND_MARGIN_M``: such a state comes from joining clutter.
+        Faster than their speed bound (``ballistic_max_speed_mps``, the bound of everything
+        initiated on, for tentative tracks; orbital speed for firm ones), or below the ground by
+        more than ``_GROUND_MARGIN_M``: such a state comes from joining clutter, or from a model
+        (boost) free to follow it.
         """
-        out = np.zeros(len(mask), dtype=bool)
-        idx = np.flatnonzero(mask)
-        if len(idx) == 0:
-            return out
-        x, P = self._table.x[idx], self._table.P[idx]
+        x, P = self._table.x, self._table.P
         speed = np.linalg.norm(x[:, 3:6], axis=1)
         u = x[:, 3:6] / np.maximum(speed, 1e-9)[:, None]
         sd_speed = np.sqrt(np.einsum("ni,nij,nj->n", u, P[:, 3:6, 3:6], u))
         up = x[:, :3] / np.linalg.norm(x[:, :3], axis=1, keepdims=True)
         sd_up = np.sqrt(np.einsum("ni,nij,nj->n", up, P[:, :3, :3], up))
-        too_fast = speed - 3.0 * sd_speed > self.config.ballistic_max_speed_mps
+        too_fast = speed - 3.0 * sd_speed > speed_bound_mps
         underground = approximate_height(x[:, :3]) + 3.0 * sd_up < -_GROUND_MARGIN_M
-        out[idx] = too_fast | underground
-        return out
+        return too_fast | underground
 
     def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
         """Rows for tracks ``idx``: at their own time, or predicted to ``t_s`` and marked deleted."""
@@ -684,6 +699,7 @@ class Tracker:
             kind=np.full(len(idx), "unknown"),
             status=np.asarray(STATUS_NAMES)[status],
             nations=np.array([self._nation_label(int(b)) for b in table.nations[idx]], dtype=str),
+            release=table.release[idx].copy(),
         )
 
     def _nation_label(self, bits: int) -> str:
@@ -805,6 +821,7 @@ class Tracker:
             self._retrodicted_update(at[~forward], dt[sel[~forward]], z[ad[~forward]], geometry.take(ad[~forward]), model)
         table.hits[at] += 1
         table.nations[at] |= 1 << model.nation_bit
+        table.release[at] &= _labels(group)[ad]
         table.last_seen_s[at, sensor] = np.fmax(table.last_seen_s[at, sensor], group.t_s[ad])
         updated[at] = True
         used[ad] = True
@@ -834,6 +851,13 @@ def _retro_transition(dt_s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.n
     Q = np.zeros((n, STATE_DIM, STATE_DIM))
     Q[:, :6, :6] = cv_process_noise(dt_s, q)
     return F, Q
+
+
+def _labels(dets: Detections) -> np.ndarray:
+    """The detections' release labels (uint64); every bit set for detections without labels."""
+    if dets.release is None:
+        return np.full(len(dets), RELEASE_ALL, dtype=np.uint64)
+    return dets.release
 
 
 def _concat_rows(parts: list[TrackRows]) -> TrackRows:

@@ -15,12 +15,20 @@ walk. Models are chosen by name (``TrackerConfig.motion_models``):
 =============  ============================================================================
 
 Switching (the IMM's Markov chain, :meth:`MotionModelSet.switch_matrix`): each model is kept
-for a mean sojourn (``model_sojourn_s``; ``ballistic_sojourn_s`` for free flight, which lasts
-to impact), and with a boost model configured a body in free flight only leaves it for
-powered flight, while aircraft models never switch straight into free flight: rockets and
-aircraft meet only through the boost model. New tracks first seen above
-``aircraft_ceiling_m`` start as rockets (ballistic and boost models, speed prior
-``ballistic_max_speed_mps``); the others as anything (speed prior ``max_speed_mps``).
+for a mean sojourn (``cruise_sojourn_s`` for straight flight, ``model_sojourn_s`` for a turn or
+a boost, ``ballistic_sojourn_s`` for free flight, which lasts to impact), and with a boost
+model configured a body in free flight only leaves it for powered flight, while aircraft
+models never switch straight into free flight: rockets and aircraft meet only through the
+boost model. New tracks first seen above ``aircraft_ceiling_m`` start as rockets (ballistic and
+boost models, speed prior ``ballistic_max_speed_mps``); the others as anything (speed prior
+``max_speed_mps``, and ``max_climb_mps`` vertically under the aircraft models).
+
+The ballistic model is the costly one, and the one an aircraft never needs: a track enters free
+flight only through the boost model (or at initiation), so where the IMM's predicted probability
+of free flight is below ``_FREE_FLIGHT_OPEN`` the model is closed for the step
+(:meth:`MotionModelSet.close_free_flight`): it is predicted as nearly constant velocity instead,
+and its probability is set to zero, which the IMM's probability floor turns into the floor.
+Only a track with a real share of free flight or boost pays for the ballistic prediction.
 
 Kappa is kept non-negative by projecting updated estimates onto ``kappa = 0``
 (:func:`project_kappa`).
@@ -68,6 +76,9 @@ _LEVEL_M = 0.01 * AIR_SCALE_HEIGHT_M
 
 _G_BOUND = 10.0
 """Bound on the downward acceleration used to find the lowest point of a step, m/s^2."""
+
+_FREE_FLIGHT_OPEN = 1e-4
+"""Predicted probability of the ballistic model below which it is closed for the step."""
 
 
 
@@ -117,42 +128,54 @@ class MotionModelSet:
         self._rocket = rocket
         self._ceiling_m = config.aircraft_ceiling_m
         self._max_speed_mps = config.max_speed_mps
+        self._max_climb_mps = config.max_climb_mps
         self._rocket_speed_mps = config.ballistic_max_speed_mps
-        self.sojourn_s = np.where(
-            np.array(self.labels) == "ballistic", config.ballistic_sojourn_s, config.model_sojourn_s
+        sojourn = {"cv": config.cruise_sojourn_s, "ballistic": config.ballistic_sojourn_s}
+        self.sojourn_s = np.array(
+            [sojourn.get(label, config.model_sojourn_s) for label in self.labels]
         )
         self.destinations = _destinations(self.labels)
+        self._ballistic = self.labels.index("ballistic") if "ballistic" in self.labels else None
 
-    def initial_conditions(self, alt_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Model probabilities and speed bounds of new tracks first seen at heights ``alt_m``.
+    def initial_conditions(self, pos_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model probabilities and velocity priors of new tracks first seen at ``pos_m``.
 
-        Below ``aircraft_ceiling_m`` every model starts with the speed bound ``max_speed_mps``
-        and the configured prior probabilities. Above it nothing but a rocket or a body in free
-        flight can be: the ballistic and boost models take the speed bound
-        ``ballistic_max_speed_mps`` and, when other models are configured too, all the
-        probability.
+        Below ``aircraft_ceiling_m`` every model starts with the configured prior probabilities.
+        The aircraft models' velocity prior is uniform within ``max_speed_mps`` horizontally
+        (over a disc: variance v^2 / 4 per axis) and within ``max_climb_mps`` vertically
+        (variance c^2 / 3); the rocket models' is uniform within ``max_speed_mps`` on each axis
+        (variance v^2 / 3). Above the ceiling nothing but a rocket or a body in free flight can
+        be: the ballistic and boost models take ``ballistic_max_speed_mps`` as their bound and,
+        when other models are configured too, all the probability.
 
         Parameters
         ----------
-        alt_m : ndarray, shape (m,)
-            Height above the WGS-84 ellipsoid of each new track, m.
+        pos_m : ndarray, shape (m, 3)
+            ECEF position of each new track, m.
 
         Returns
         -------
         mu : ndarray, shape (m, r)
             Model probabilities.
-        speed_mps : ndarray, shape (m, r)
-            Speed bound of each model-conditioned velocity prior, m/s.
+        velocity_cov : ndarray, shape (m, r, 3, 3)
+            Covariance of each model-conditioned velocity prior, m^2/s^2.
         """
-        m = len(alt_m)
+        m = len(pos_m)
         mu = np.tile(self.initial_probabilities, (m, 1))
         speed = np.full((m, self.r), self._max_speed_mps)
         if self._rocket.any():
-            high = np.asarray(alt_m) > self._ceiling_m
+            high = approximate_height(pos_m) > self._ceiling_m
             speed[np.ix_(high, self._rocket)] = self._rocket_speed_mps
             if not self._rocket.all():
                 mu[high] = self._rocket / self._rocket.sum()
-        return mu, speed
+        up = pos_m / np.linalg.norm(pos_m, axis=1, keepdims=True)
+        uu = up[:, :, None] * up[:, None, :]
+        cov = (speed**2 / 3.0)[:, :, None, None] * np.eye(3)
+        aircraft = ~self._rocket
+        cov[:, aircraft] = (speed[:, aircraft] ** 2 / 4.0)[:, :, None, None] * (
+            np.eye(3) - uu[:, None]
+        ) + (self._max_climb_mps**2 / 3.0) * uu[:, None]
+        return mu, cov
 
     @property
     def r(self) -> int:
@@ -189,7 +212,33 @@ class MotionModelSet:
         Pi[:, idx, idx] = stay
         return Pi
 
-    def transition(self, x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def close_free_flight(self, c: np.ndarray) -> np.ndarray:
+        """Close the ballistic model where its predicted probability is below ``_FREE_FLIGHT_OPEN``.
+
+        There its probability in ``c`` is set to zero and the others renormalised, in place (the
+        IMM's probability floor keeps the model alive after the update, so boost can open it
+        again); :meth:`transition` predicts a closed model as nearly constant velocity.
+
+        Parameters
+        ----------
+        c : ndarray, shape (m, r)
+            Predicted model probabilities (from the IMM's mixing); modified in place.
+
+        Returns
+        -------
+        ndarray of bool, shape (m,)
+            The rows where the model is closed; all false without a ballistic model.
+        """
+        if self._ballistic is None:
+            return np.zeros(len(c), dtype=bool)
+        closed = c[:, self._ballistic] < _FREE_FLIGHT_OPEN
+        c[closed, self._ballistic] = 0.0
+        c[closed] /= c[closed].sum(axis=1, keepdims=True)
+        return closed
+
+    def transition(
+        self, x: np.ndarray, dt_s: np.ndarray, closed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predicted states, transition matrices and process noise of every model.
 
         Parameters
@@ -198,6 +247,9 @@ class MotionModelSet:
             Model-conditioned (mixed) states.
         dt_s : ndarray, shape (m,)
             Steps, s (may be negative).
+        closed : ndarray of bool, shape (m,), optional
+            Rows whose ballistic model is closed (:meth:`close_free_flight`): predicted there
+            as nearly constant velocity.
 
         Returns
         -------
@@ -216,7 +268,15 @@ class MotionModelSet:
             Q[:, j, :6, :6] = cv_process_noise(dt_s, q)
             xj = x[:, j]
             if kind == "ballistic":
-                x_pred[:, j, :6], F[:, j, :6, :] = _ballistic_transition(xj, dt_s)
+                free = slice(None) if closed is None else ~closed
+                if closed is None or not closed.all():
+                    x_pred[free, j, :6], F[free, j, :6, :] = _ballistic_transition(
+                        xj[free], dt_s[free]
+                    )
+                if closed is None or not closed.any():
+                    continue
+                F[closed, j, :6, :6] = cv_transition(dt_s[closed])
+                x_pred[closed, j, :6] = (F[closed, j, :6, :6] @ xj[closed, :6, None])[..., 0]
                 continue
             if kind == "ct":
                 up = xj[:, :3] / np.linalg.norm(xj[:, :3], axis=1, keepdims=True)

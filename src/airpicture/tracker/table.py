@@ -34,6 +34,9 @@ class TrackTable:
         Detections assimilated.
     nations : ndarray of int64, shape (n,)
         Bit set of contributing nations (bit i = i-th nation of the sensor table).
+    release : ndarray of uint64, shape (n,)
+        Release label: the bitwise AND of the contributing detections' labels
+        (:data:`~airpicture.tables.RELEASE_ALL` for unlabelled detections).
     last_seen_s : ndarray, shape (n, S)
         Time each sensor last updated the track; NaN for never.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
@@ -50,6 +53,7 @@ class TrackTable:
     status: np.ndarray
     hits: np.ndarray
     nations: np.ndarray
+    release: np.ndarray
     last_seen_s: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
@@ -66,6 +70,7 @@ class TrackTable:
             np.empty(0, np.int8),
             np.empty(0, np.int32),
             np.empty(0, np.int64),
+            np.empty(0, np.uint64),
             np.empty((0, n_sensors)),
             np.empty((0, n_models, 7)),
             np.empty((0, n_models, 7, 7)),
