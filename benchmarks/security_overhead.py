@@ -8,6 +8,9 @@
    can, once signed and verified (keys, permissions, audit) and once without. The share is the
    time spent in ``sign`` and ``verify`` (counted around the calls) over the process CPU time of
    the secure run, and the CPU time difference of the two runs.
+3. Release labels: the cost per detection of computing labels (sensor rules and two areas) and
+   of the receiver's label check, and the CPU time of the secure network again with those
+   policies and every node sharing its tracks with the others (downgrading position-only).
 
 Usage::
 
@@ -38,6 +41,7 @@ from airpicture.net.messages import (  # noqa: E402
     decode_message,
     encode_message,
 )
+from airpicture.net.release import FULL, LabelSpace, ReleasePolicy, detection_labels  # noqa: E402
 from airpicture.net.security import Signer, Verifier  # noqa: E402
 from airpicture.node import Node, NodeConfig  # noqa: E402
 
@@ -69,6 +73,8 @@ def micro(keys: Path, scenario) -> list[dict]:
                     clock_s=float(scenario.arrival_s[part].max()),
                     arrival_s=scenario.arrival_s[part],
                     sensor_seq=part,
+                    label=np.full(len(part), 0x7_0000_0007, np.uint64),
+                    label_nations=NATIONS,
                 ),
             )
         )
@@ -131,7 +137,44 @@ class _Timed:
             self.calls += 1
 
 
-async def _network(folder: Path, keys: Path | None, speed: float) -> tuple[float, float, int, int]:
+_RELEASE = {
+    "default": ["*"],
+    "coarse": ["*"],
+    "areas": [
+        {
+            "name": "north",
+            "to": ["JPN", "USA"],
+            "box": {"lat": [37.0, 40.0], "lon": [133.0, 140.0]},
+        },
+        {"name": "east", "to": ["USA", "AUS"], "box": {"lat": [34.0, 38.0], "lon": [136.5, 140.0]}},
+    ],
+    "tracks": {"to": ["*"], "downgrade": "position-only"},
+}
+
+
+def labels_micro(scenario) -> dict[str, float]:
+    """Per detection, us: labels under ``_RELEASE`` (sender), remap and check (receiver)."""
+    space = LabelSpace(NATIONS)
+    policy = ReleasePolicy.from_mapping(_RELEASE, owner="USA", own_sensors=(), source="bench")
+    dets = scenario.detections
+    n = len(dets)
+    labels = detection_labels(dets, scenario.sensors, policy, space)
+    other = LabelSpace(tuple(reversed(NATIONS)))
+    return {
+        "label_us": _per_call_us(
+            lambda: detection_labels(dets, scenario.sensors, policy, space), 20
+        )
+        / n,
+        "check_us": _per_call_us(
+            lambda: other.level(other.remap(labels, space.nations), "JPN") == FULL, 20
+        )
+        / n,
+    }
+
+
+async def _network(
+    folder: Path, keys: Path | None, speed: float, release: dict | None = None
+) -> tuple[float, float, int, int]:
     """Run three nodes; return (process CPU s, sign+verify s, messages, detections)."""
     bus = MemoryBus()
     start_at = time.time() + 0.3
@@ -149,6 +192,8 @@ async def _network(folder: Path, keys: Path | None, speed: float) -> tuple[float
         }
         if keys is not None:
             values["security"] = {"keys_dir": str(keys)}
+        if release is not None:
+            values["release"] = release
         nodes.append(Node(NodeConfig.from_mapping(values), bus=bus))
     timers = []
     for node in nodes:
@@ -198,6 +243,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"secure:   process CPU {cpu_secure:.2f} s, of which sign + verify {crypto:.3f} s")
     print(f"sign + verify share of the secure nodes' CPU time: {crypto / cpu_secure:.1%}")
     print(f"CPU time difference secure - insecure: {(cpu_secure - cpu_plain) / cpu_plain:+.1%}")
+
+    micro_labels = labels_micro(scenario)
+    print(
+        f"\nlabels per detection: {micro_labels['label_us']:.2f} us to compute (sensor rules, "
+        f"two areas), {micro_labels['check_us']:.3f} us to remap and check on receipt"
+    )
+    cpu_shared, _, msgs_shared, dets_shared = asyncio.run(
+        _network(folder, keys, args.speed, _RELEASE)
+    )
+    print(
+        f"secure, areas and track sharing: process CPU {cpu_shared:.2f} s ({msgs_shared} "
+        f"messages, {dets_shared} detections), {(cpu_shared - cpu_secure) / cpu_secure:+.1%} "
+        "against secure without"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ size is tracked in bounded memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,9 @@ def track_scenario(
     assess : AssessConfig, optional
         When given, every frame is assessed: the tracks table's ``kind`` column is filled, and
         the impacts and alerts tables are written next to ``output``
-        (:func:`assessment_paths`). Without it, ``kind`` is ``unknown``.
+        (:func:`assessment_paths`); alerts still in force when the input ends get a last row,
+        cancelled (:meth:`~airpicture.assess.Assessor.finish`). Without it, ``kind`` is
+        ``unknown``.
     areas : WarningAreas, optional
         Warning areas of the assessment; without them no alerts are raised.
     progress : callable, optional
@@ -116,8 +119,11 @@ def track_scenario(
         open_table_writer(impacts_path, "impacts") as impacts,
         open_table_writer(alerts_path, "alerts") as alerts,
     ):
+        last_t_s = -math.inf
 
         def on_frame(rows: TrackRows, t_s: float) -> None:
+            nonlocal last_t_s
+            last_t_s = max(last_t_s, t_s)
             result = assessor.update(tracker, rows, t_s)
             for sink, part in (
                 (writer, result.rows),
@@ -128,6 +134,9 @@ def track_scenario(
                     sink.write(part)
 
         tracker.run(chunks, on_rows=lambda rows: None, on_frame=on_frame, progress=progress)
+        closed = assessor.finish(last_t_s)
+        if len(closed):
+            alerts.write(closed)
     return TrackResult(
         tracker.stats,
         Path(output),

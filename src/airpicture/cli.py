@@ -131,7 +131,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                    help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, a free one when taken; 0: any free port)")
     p.add_argument("--release", choices=RELEASE_MODES, default="hub",
                    help="hub: every nation shares with the USA, the USA with all (default); full: all with all")
-    p.add_argument("--areas", metavar="GEOJSON", help="warning areas to show (GeoJSON FeatureCollection)")
+    p.add_argument("--areas", metavar="GEOJSON",
+                   help="warning areas of the alerts, a GeoJSON FeatureCollection (default: the "
+                   "illustrative Sea of Japan areas shipped with airpicture)")
     p.add_argument("--duration", type=float, default=None, help="override the scenario's duration, s")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--open", action="store_true", help="open the map in the default browser")
@@ -157,7 +159,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     tracks = ", ".join(f"{n} {k}" for n, k in summary.tracks.items())
     state = "played to its end" if summary.finished else "stopped"
-    print(f"airpicture demo: {summary.scenario} {state}; tracks held: {tracks}", flush=True)
+    alerts = ", ".join(f"{n} {k}" for n, k in summary.alerts.items())
+    print(
+        f"airpicture demo: {summary.scenario} {state}; tracks held: {tracks}; alerts: {alerts}",
+        flush=True,
+    )
     return 0
 
 

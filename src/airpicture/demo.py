@@ -4,9 +4,13 @@
 then plays it in real time (or ``speed`` times faster) through three
 :class:`~airpicture.node.Node` instances, one per nation, on one in-process
 :class:`~airpicture.net.bus.MemoryBus`. Each node ingests its own nation's sensors, releases
-detections as the release policy allows, tracks everything released to it and publishes its
-picture; the demo subscribes to every node's picture deltas and feeds them to a
-:class:`~airpicture.web.store.PictureStore`, whose views the map shows.
+detections as the release policy allows, tracks and assesses everything released to it and
+publishes its picture, its impact predictions and its alerts; the demo subscribes to every
+node's picture deltas, impacts and alerts and feeds them to a
+:class:`~airpicture.web.store.PictureStore`, whose views the map shows: tracks, the predicted
+impact points of ballistic missiles with their ellipses and launch points, the warning areas
+(the nodes' areas: the illustrative ones shipped with the package unless ``areas`` is given) and
+the alerts as they are issued and cancelled.
 
 Release policies (``release``):
 
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import shutil
@@ -66,6 +69,9 @@ class DemoSummary:
         Tracks held by each nation's picture when the demo stopped.
     finished : bool
         True when the scenario had played to its end.
+    alerts : dict of str to int
+        Alerts each nation's view held when the demo stopped, active or cancelled (those
+        cancelled longer ago than the store's history span are forgotten).
     """
 
     url: str
@@ -73,6 +79,7 @@ class DemoSummary:
     nations: tuple[str, ...]
     tracks: dict[str, int]
     finished: bool
+    alerts: dict[str, int]
 
 
 def release_tables(mode: str, nations: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -157,21 +164,6 @@ def _sites(scenario: Any, views: dict[str, list[str]], t_s: float) -> list[Any]:
     return out
 
 
-def _load_areas(path: str | Path) -> dict[str, Any]:
-    from airpicture.errors import DataError
-
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), key="(file)", expected="an existing GeoJSON file", got="no such file"
-        ) from None
-    except ValueError as exc:
-        raise DataError(
-            str(path), expected="a GeoJSON FeatureCollection", got=f"invalid JSON ({exc})"
-        ) from None
-
-
 def run_demo(
     scenario: str = "sea-of-japan-raid",
     *,
@@ -199,7 +191,8 @@ def run_demo(
     release : str
         Release policy, one of :data:`RELEASE_MODES`.
     areas : path, optional
-        Warning areas to show, a GeoJSON FeatureCollection file.
+        Warning areas of the nodes' alerts, shown on the map: a GeoJSON FeatureCollection file
+        (the illustrative areas shipped with the package by default).
     duration_s, seed : optional
         Overrides of the scenario's duration (s) and seed.
     open_browser : bool
@@ -217,7 +210,10 @@ def run_demo(
     ------
     ConfigError
         An unknown scenario or release mode, a bad speed or port.
+    DataError
+        A warning areas file that is missing or not valid.
     """
+    from airpicture.assess import read_warning_areas
     from airpicture.sim.run import simulate
     from airpicture.sim.scenario import load_scenario
     from airpicture.web.app import create_app
@@ -251,8 +247,7 @@ def run_demo(
             round(math.degrees(float(np.mean(pos[:, 1]))), 3),
         ]
         store.info["zoom"] = 6
-    if areas is not None:
-        store.set_areas(_load_areas(areas))
+    store.set_areas(read_warning_areas(areas))
 
     server = start_server(create_app(store), port=DEFAULT_PORT if port is None else port)
     logger.info("map on %s", server.url)
@@ -278,7 +273,9 @@ def run_demo(
         if stop.is_set():
             return _summary(server.url, sc.name, nations, store, False)
         store.info["status"] = "live"
-        finished = _play(sc, work, nations, release_by_nation, store, speed=speed, stop=stop)
+        finished = _play(
+            sc, work, nations, release_by_nation, store, areas=areas, speed=speed, stop=stop
+        )
     except KeyboardInterrupt:
         logger.info("interrupted")
     finally:
@@ -291,7 +288,14 @@ def _summary(
     url: str, name: str, nations: tuple[str, ...], store: Any, finished: bool
 ) -> DemoSummary:
     health = store.health()
-    return DemoSummary(url, name, nations, {n: int(health[n]["tracks"]) for n in nations}, finished)
+    return DemoSummary(
+        url,
+        name,
+        nations,
+        {n: int(health[n]["tracks"]) for n in nations},
+        finished,
+        {n: len(store.alerts(n)) for n in nations},
+    )
 
 
 def _play(
@@ -301,13 +305,15 @@ def _play(
     release: dict[str, dict[str, Any]],
     store: Any,
     *,
+    areas: str | Path | None,
     speed: float,
     stop: threading.Event,
 ) -> bool:
     """Run the nodes on a memory bus until ``stop``; True when the scenario played to the end."""
+    from airpicture.errors import DataError
     from airpicture.io import find_scenario_files, read_sensors
     from airpicture.net.bus import MemoryBus
-    from airpicture.net.messages import MessageError, PictureDelta, decode_message
+    from airpicture.net.messages import Alert, Impact, MessageError, PictureDelta, decode_message
     from airpicture.node import Node, NodeConfig
 
     files = find_scenario_files(work)
@@ -326,19 +332,25 @@ def _play(
         bus = MemoryBus()
         finals: set[str] = set()
 
-        async def on_picture(message: Any) -> None:
+        async def on_output(message: Any) -> None:
             try:
                 envelope, payload = decode_message(message.data, source=message.subject)
             except MessageError as exc:
-                logger.warning("picture message rejected: %s", exc)
+                logger.warning("node message rejected: %s", exc)
                 return
-            if not isinstance(payload, PictureDelta):
-                return
-            rows, _ = payload.to_rows()
-            if len(rows):
-                store.apply(payload.nation, rows)
-            if payload.final:
-                finals.add(payload.nation)
+            try:
+                if isinstance(payload, PictureDelta):
+                    rows, _ = payload.to_rows()
+                    if len(rows):
+                        store.apply(payload.nation, rows)
+                    if payload.final:
+                        finals.add(payload.nation)
+                elif isinstance(payload, Impact):
+                    store.apply_impacts(payload.nation, payload.to_rows())
+                elif isinstance(payload, Alert):
+                    store.apply_alerts(payload.nation, payload.to_rows())
+            except DataError as exc:
+                logger.warning("%s message not shown: %s", envelope.kind, exc)
 
         async def watch() -> None:
             last_sites = 0.0
@@ -359,7 +371,10 @@ def _play(
                 await asyncio.sleep(0.2)
 
         try:
-            sub = await bus.subscribe("air.pic.*", on_picture, from_seq=1)
+            subs = [
+                await bus.subscribe(f"air.{kind}.*", on_output, from_seq=1)
+                for kind in ("pic", "impact", "alert")
+            ]
             nodes = []
             for nation in nations:
                 config = NodeConfig.from_mapping(
@@ -376,6 +391,7 @@ def _play(
                         },
                         "release": release[nation],
                         "log_interval_s": 30.0,
+                        "assess": {"areas": str(areas)} if areas is not None else {},
                     },
                     source=f"demo ({nation})",
                 )
@@ -387,7 +403,8 @@ def _play(
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            await sub.unsubscribe()
+            for sub in subs:
+                await sub.unsubscribe()
             return len(finals) == len(nations)
         finally:
             if handled:

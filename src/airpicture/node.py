@@ -2,12 +2,18 @@
 
 A node ingests its nation's sensors, publishes each detection to every nation the release
 policy allows, receives everything addressed to its nation (its own detections included, through
-the bus), runs one :class:`~airpicture.tracker.Tracker` over it and publishes its picture.
+the bus), runs one :class:`~airpicture.tracker.Tracker` over it, assesses every frame with an
+:class:`~airpicture.assess.Assessor` (kinds, impact predictions, alerts) and publishes its
+picture, impact predictions and alerts.
 
 Subjects (see :mod:`airpicture.net`): ``air.det.<SENDER>.<RECIPIENT>`` detection batches,
 ``air.hb.<SENDER>.<RECIPIENT>`` heartbeats, ``air.status.<SENDER>.<RECIPIENT>`` sensor status,
-``air.pic.<NATION>`` picture deltas. A node subscribes to ``air.*.*.<NATION>`` from the start of
-the bus history, so one that starts late or restarts catches up before it goes live.
+``air.trk.<SENDER>.<RECIPIENT>`` tracks shared with another nation (:attr:`Node.shared` keeps
+those it receives, apart from its own picture),
+``air.pic.<NATION>`` picture deltas, ``air.impact.<NATION>`` impact predictions and
+``air.alert.<NATION>`` alert changes (the last three for the node's own nation only). A node
+subscribes to ``air.*.*.<NATION>`` from the start of the bus history, so one that starts late or
+restarts catches up before it goes live.
 
 Same detections, same picture
 -----------------------------
@@ -39,35 +45,50 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from airpicture.assess import AssessConfig, Assessor, WarningAreas, read_warning_areas
 from airpicture.config import Interval, load_config, load_toml
 from airpicture.errors import ConfigError
 from airpicture.net.bus import Bus, BusError, Message, Subscription, connect_bus
 from airpicture.net.messages import (
+    Alert,
     DetectionBatch,
+    Envelope,
     Heartbeat,
+    Impact,
     MessageError,
     PictureDelta,
     SensorStatus,
+    TrackShare,
     decode_envelope,
     decode_message,
     decode_payload,
     encode_message,
 )
-from airpicture.net.release import ReleasePolicy, release_mask
+from airpicture.net.release import (
+    COARSE,
+    FULL,
+    LabelSpace,
+    ReleasePolicy,
+    coarsen,
+    detection_labels,
+    releasable,
+    track_levels,
+)
 from airpicture.net.security import NodeSecurity, PolicyBus, SecuritySettings
-from airpicture.tables import Detections, Sensor, SensorTable, TrackRows
+from airpicture.tables import AlertRows, Detections, ImpactRows, Sensor, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
 __all__ = [
     "Node",
     "NodeConfig",
     "ReplaySource",
+    "SharedTracks",
     "SourceConfig",
     "per_sensor_sequence",
     "run_node",
@@ -150,10 +171,17 @@ class NodeConfig:
         The node's own detections; None for a node without sensors.
     tracker : TrackerConfig
         Tracker settings (must be the same on every node for identical pictures).
+    assess : AssessConfig
+        Assessment settings (the ``[assess]`` table; the same on every node for identical
+        assessments).
+    areas : WarningAreas
+        Warning areas of the alerts (``[assess] areas``, a GeoJSON file; the illustrative areas
+        shipped with the package by default).
     health_port : int or None
         Port of ``GET /health`` on 127.0.0.1 (0: any free port; None: no server).
     record : Path or None
-        Where the picture is written (data-contract tracks table) when the node stops.
+        Where the picture is written (data-contract tracks table) when the node stops; the
+        impacts and alerts tables go next to it (:func:`airpicture.batch.assessment_paths`).
     tick_s : float
         Wall-clock period of publishing, s.
     peer_timeout_s : float
@@ -194,6 +222,8 @@ class NodeConfig:
     feed_step_s: float = 0.05
     security: SecuritySettings | None = None
     insecure: bool = False
+    assess: AssessConfig = field(default_factory=AssessConfig)
+    areas: WarningAreas = field(default_factory=read_warning_areas)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -203,8 +233,10 @@ class NodeConfig:
         ``[[sensors]]`` tables (data-contract columns), ``own_sensors``, ``network``,
         ``health_port``, ``record``, ``tick_s``, ``peer_timeout_s``, ``log_interval_s``,
         ``exit_when_done``, ``max_batch_rows``, ``feed_step_s``; tables ``[source]``
-        (:class:`SourceConfig`), ``[release]`` (:class:`~airpicture.net.release.ReleasePolicy`)
-        and ``[tracker]`` (:class:`~airpicture.tracker.TrackerConfig`).
+        (:class:`SourceConfig`), ``[release]`` (:class:`~airpicture.net.release.ReleasePolicy`),
+        ``[tracker]`` (:class:`~airpicture.tracker.TrackerConfig`) and ``[assess]``
+        (:meth:`~airpicture.assess.AssessConfig.from_mapping`, plus ``areas``: a GeoJSON file of
+        warning areas).
 
         Raises
         ------
@@ -231,6 +263,7 @@ class NodeConfig:
         source_table = values.pop("source", None)
         release_table = values.pop("release", {})
         tracker_table = values.pop("tracker", {})
+        assess_table = values.pop("assess", {})
         security_table = values.pop("security", None)
         settings = load_config(_NodeSettings, values, source=source)
         nation = _nation(settings.nation, source, "nation")
@@ -269,8 +302,12 @@ class NodeConfig:
             network = tuple(sorted({*network, nation}))
         if not isinstance(release_table, Mapping):
             raise ConfigError(source, key="release", expected="a table", got=repr(release_table))
+        try:
+            LabelSpace(network)
+        except ConfigError as exc:
+            raise ConfigError(source, key="network", expected=exc.expected, got=exc.got) from None
         release = ReleasePolicy.from_mapping(
-            release_table, owner=nation, own_sensors=own, source=source
+            release_table, owner=nation, own_sensors=own, source=source, base_dir=base
         )
 
         src = None
@@ -300,6 +337,16 @@ class NodeConfig:
         if not isinstance(tracker_table, Mapping):
             raise ConfigError(source, key="tracker", expected="a table", got=repr(tracker_table))
         tracker = TrackerConfig.from_mapping(dict(tracker_table), source=f"{source} [tracker]")
+        if not isinstance(assess_table, Mapping):
+            raise ConfigError(source, key="assess", expected="a table", got=repr(assess_table))
+        assess_values = dict(assess_table)
+        areas_file = assess_values.pop("areas", None)
+        if areas_file is not None and not isinstance(areas_file, str):
+            raise ConfigError(
+                source, key="assess.areas", expected="a GeoJSON file", got=repr(areas_file)
+            )
+        assess = AssessConfig.from_mapping(assess_values, source=f"{source} [assess]")
+        areas = read_warning_areas(_resolve(base, areas_file) if areas_file else None)
         security = None
         if security_table is not None:
             if not isinstance(security_table, Mapping):
@@ -334,6 +381,8 @@ class NodeConfig:
             feed_step_s=settings.feed_step_s,
             security=security,
             insecure=bool(settings.insecure),
+            assess=assess,
+            areas=areas,
         )
 
 
@@ -587,6 +636,86 @@ class _Channel:
     mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
+@dataclass(frozen=True)
+class SharedTracks:
+    """Track rows other nations shared with a node (:attr:`Node.shared`).
+
+    Attributes
+    ----------
+    rows : TrackRows
+        The rows, ``release`` holding each track's label over the node's nations; ``status``
+        ``deleted`` also marks a track the owner no longer releases to this nation.
+    owner : ndarray of str, shape (n,)
+        The nation that shared each row (whose track ids the row's ``track_id`` is).
+    coarse : ndarray of bool, shape (n,)
+        Position-only rows (:func:`airpicture.net.release.coarsen`).
+    """
+
+    rows: TrackRows
+    owner: np.ndarray
+    coarse: np.ndarray
+
+
+@dataclass
+class _Share:
+    """This node's tracks as shared with one nation: per live track there, the row it last got
+    (a table, a row index and whether position-only)."""
+
+    recipient: str
+    live: dict[str, tuple[TrackRows, int, bool]] = field(default_factory=dict)
+    rows: int = 0
+    position_only: int = 0
+    withdrawn: int = 0
+
+    def select(
+        self, rows: TrackRows, level: np.ndarray, coarse_m: float
+    ) -> tuple[TrackRows, np.ndarray, np.ndarray]:
+        """What to send for ``rows`` released at ``level`` (:func:`track_levels`).
+
+        Released rows go (position-only ones coarsened) as ``created`` the first time the
+        recipient sees the track, then ``updated``, or ``dropped`` when deleted; a track the
+        recipient holds that is no longer releasable to it is ``dropped`` there, with the last
+        row it was given (nothing new). Returns the rows, change codes and coarse flags in
+        order.
+        """
+        shown = coarsen(rows, coarse_m, level == COARSE)
+        picked: list[int] = []
+        withdrawn: list[TrackRows] = []
+        position: list[int] = []
+        change: list[int] = []
+        coarse: list[bool] = []
+        for i, (track_id, status, lev) in enumerate(
+            zip(rows.track_id, rows.status, level, strict=True)
+        ):
+            tid = str(track_id)
+            if lev:
+                picked.append(i)
+                position.append(len(change))
+                coarse.append(bool(lev == COARSE))
+                if status == "deleted":
+                    change.append(2)
+                    self.live.pop(tid, None)
+                else:
+                    change.append(1 if tid in self.live else 0)
+                    self.live[tid] = (shown, i, bool(lev == COARSE))
+            elif tid in self.live:
+                table, j, was_coarse = self.live.pop(tid)
+                withdrawn.append(replace(table.take([j]), status=np.array(["deleted"])))
+                change.append(2)
+                coarse.append(was_coarse)
+        if not change:
+            return TrackRows.empty(), np.empty(0, np.uint8), np.empty(0, bool)
+        parts = [shown.take(np.array(picked, dtype=np.int64)), *withdrawn]
+        out = TrackRows.concat([p for p in parts if len(p)])
+        order = np.r_[position, np.setdiff1d(np.arange(len(change)), position)]
+        out = out.take(np.argsort(order, kind="stable"))
+        coarse_flags = np.array(coarse, dtype=bool)
+        self.rows += len(out)
+        self.position_only += int(coarse_flags.sum())
+        self.withdrawn += len(withdrawn)
+        return out, np.array(change, dtype=np.uint8), coarse_flags
+
+
 class Node:
     """One nation's node (see the module docstring).
 
@@ -626,6 +755,18 @@ class Node:
         self._given_bus = bus
         self._given_source = source
         self.tracker = Tracker(config.sensors, config.tracker)
+        self.assessor = Assessor(config.assess, areas=config.areas)
+        self.labels = LabelSpace(config.network)
+        self._own_labels = np.zeros(0, dtype=np.uint64)
+        self._shares = {
+            n: _Share(n)
+            for n in self.labels.full(self.labels.bits(config.release.tracks.to))
+            if n != config.nation
+        }
+        self._shared: list[SharedTracks] = []
+        self._last_frame_s = -math.inf
+        self._impacts: list[ImpactRows] = []
+        self._alerts: list[AlertRows] = []
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
         self._bus: Bus | None = None
         self._source: ReplaySource | None = None
@@ -645,6 +786,8 @@ class Node:
         self._final_sent = asyncio.Event()
         self._stopping = False
         self._outbox: list[tuple[TrackRows, np.ndarray]] = []
+        self._impact_outbox: list[ImpactRows] = []
+        self._alert_outbox: list[AlertRows] = []
         self._outbox_final = False
         self._outbox_ready = asyncio.Event()
         self._started_mono = time.monotonic()
@@ -660,6 +803,13 @@ class Node:
             "picture_deltas": 0,
             "publish_retries": 0,
             "tracker_errors": 0,
+            "assess_errors": 0,
+            "impacts": 0,
+            "alerts": {},
+            "impact_messages": 0,
+            "alert_messages": 0,
+            "dropped": {},
+            "shared_received": {},
         }
 
     # ------------------------------------------------------------------ public
@@ -668,6 +818,28 @@ class Node:
         """Every track row produced so far, in production order."""
         parts = [r for r in self._rows if len(r)]
         return TrackRows.concat(parts) if parts else TrackRows.empty()
+
+    @property
+    def shared(self) -> SharedTracks:
+        """Every track row other nations shared with this one, in arrival order: a separate,
+        labelled layer of the picture (never fed to the tracker)."""
+        if not self._shared:
+            return SharedTracks(TrackRows.empty(), np.empty(0, dtype=str), np.zeros(0, bool))
+        return SharedTracks(
+            TrackRows.concat([s.rows for s in self._shared]),
+            np.concatenate([s.owner for s in self._shared]),
+            np.concatenate([s.coarse for s in self._shared]),
+        )
+
+    @property
+    def impacts(self) -> ImpactRows:
+        """Every impact prediction made so far, in production order."""
+        return ImpactRows.concat(self._impacts) if self._impacts else ImpactRows.empty()
+
+    @property
+    def alerts(self) -> AlertRows:
+        """Every alert change so far, in production order."""
+        return AlertRows.concat(self._alerts) if self._alerts else AlertRows.empty()
 
     @property
     def done(self) -> bool:
@@ -799,11 +971,27 @@ class Node:
             else None,
             "lag_messages": max(0, self._bus_last_seq - self._last_delivered_seq),
             "tracks": {"live": int(len(status)), "confirmed": int(np.count_nonzero(status == 1))},
+            "assessment": {
+                "impacts": self.counters["impacts"],
+                "alerts": dict(self.counters["alerts"]),
+                "active_alerts": len(self.assessor.alert_book or ()),
+                "errors": self.counters["assess_errors"],
+            },
             "published": {
                 "messages": self.counters["published_messages"],
                 "detections": self.counters["published_detections"],
                 "picture_deltas": self.counters["picture_deltas"],
+                "impact_messages": self.counters["impact_messages"],
+                "alert_messages": self.counters["alert_messages"],
                 "retries": self.counters["publish_retries"],
+            },
+            "dropped": dict(self.counters["dropped"]),
+            "shared": {
+                "sent": {
+                    n: {"rows": s.rows, "position_only": s.position_only, "withdrawn": s.withdrawn}
+                    for n, s in self._shares.items()
+                },
+                "received": dict(self.counters["shared_received"]),
             },
             "peers": peers,
             "done": self._flushed,
@@ -850,12 +1038,14 @@ class Node:
         source = self._source
         if bus is None:
             return
+        if source is not None:
+            self._own_labels = detection_labels(
+                source.detections, cfg.sensors, cfg.release, self.labels
+            )
         for recipient in cfg.network:
             channel = _Channel(recipient)
             if source is not None and len(source):
-                channel.mask = release_mask(
-                    source.detections.sensor_index, cfg.sensors, recipient, cfg.release
-                )
+                channel.mask = self.labels.level(self._own_labels, recipient) == FULL
             for kind in ("det", "hb"):
                 found = await self._last_own(f"air.{kind}.{cfg.nation}.{recipient}")
                 if found is None:
@@ -972,6 +1162,8 @@ class Node:
                 clock_s=batch_clock,
                 arrival_s=source.arrival_s[part],
                 sensor_seq=source.sensor_seq[part],
+                label=self._own_labels[part],
+                label_nations=self.labels.nations,
             )
             await self._send("det", subject, batch)
             self.counters["published_detections"] += len(part)
@@ -996,18 +1188,24 @@ class Node:
         if source is None or not math.isfinite(clock):
             return
         for channel in self._channels.values():
+            sites = [cfg.sensors[cfg.sensors.index_of(s)] for s in cfg.own_sensors]
             ids = [
-                s
-                for s in cfg.own_sensors
-                if channel.recipient == cfg.nation
-                or release_mask(
-                    np.array([cfg.sensors.index_of(s)]), cfg.sensors, channel.recipient, cfg.release
-                )[0]
+                s.sensor_id
+                for s in sites
+                if releasable(
+                    s.sensor_id,
+                    channel.recipient,
+                    cfg.release,
+                    lat_rad=s.lat_rad,
+                    lon_rad=s.lon_rad,
+                )
             ]
             if not ids:
                 continue
             index = np.array([cfg.sensors.index_of(s) for s in ids])
-            sent = source.detections.sensor_index[: channel.cursor]
+            # Count only what the recipient was sent: withheld detections stay unseen.
+            sent_mask = channel.mask[: channel.cursor]
+            sent = source.detections.sensor_index[: channel.cursor][sent_mask]
             counts = np.array([np.count_nonzero(sent == i) for i in index], dtype="<u8")
             await self._send(
                 "status",
@@ -1102,7 +1300,7 @@ class Node:
                     got=f"a {envelope.kind} message",
                 )
         if isinstance(payload, DetectionBatch):
-            detections = payload.to_detections(cfg.sensors, source=where)
+            detections = payload.to_detections(cfg.sensors, self.labels, source=where)
             owners = (
                 set(self._sensor_nation[np.unique(detections.sensor_index)])
                 if len(detections)
@@ -1116,16 +1314,68 @@ class Node:
                     expected=f"sensors of {envelope.nation}",
                     got="sensors of " + ", ".join(sorted(owners)),
                 )
-            if len(detections):
-                self._pending.append(detections)
-                self._pending_arrival.append(payload.arrival())
-                self.counters["received_detections"] += len(detections)
+            # Defence in depth: a detection whose label leaves this nation out is not used.
+            mine = self.labels.level(detections.release, cfg.nation) == FULL
+            if not mine.all():
+                self._drop_rows("label", int((~mine).sum()), "detections", message, envelope)
+            if mine.any():
+                self._pending.append(detections.take(mine))
+                self._pending_arrival.append(payload.arrival()[mine])
+                self.counters["received_detections"] += int(mine.sum())
             peer.clock_s = payload.clock_s
         elif isinstance(payload, Heartbeat):
             peer.clock_s = payload.clock_s
             peer.final = payload.final
+        elif isinstance(payload, TrackShare):
+            self._take_shared(payload, message, envelope, where)
         peer.last_seq[envelope.sender] = envelope.seq
         peer.heard_mono = time.monotonic()
+
+    def _take_shared(
+        self, share: TrackShare, message: Message, envelope: Envelope, where: str
+    ) -> None:
+        """Keep the rows of another nation's shared tracks that their labels release to us."""
+        if share.picture.nation != envelope.nation or envelope.nation == self.config.nation:
+            raise MessageError(
+                where,
+                reason="sender",
+                column="picture.nation",
+                expected=f"tracks of {envelope.nation}, another nation",
+                got=repr(share.picture.nation),
+            )
+        rows, _, coarse = share.to_rows(self.labels)
+        level = self.labels.level(rows.release, self.config.nation)
+        mine = np.where(coarse, level >= COARSE, level == FULL)
+        if not mine.all():
+            self._drop_rows("label", int((~mine).sum()), "track rows", message, envelope)
+        if mine.any():
+            n = int(mine.sum())
+            owner = envelope.nation
+            self._shared.append(
+                SharedTracks(rows.take(mine), np.full(n, owner), coarse[mine].copy())
+            )
+            received = self.counters["shared_received"]
+            received[owner] = received.get(owner, 0) + n
+
+    def _drop_rows(
+        self, reason: str, count: int, what: str, message: Message, envelope: Envelope
+    ) -> None:
+        """Count, log and audit rows of an otherwise accepted message that are not used."""
+        dropped = self.counters["dropped"]
+        dropped[reason] = dropped.get(reason, 0) + count
+        text = f"{count} {what} not released to {self.config.nation}"
+        log.warning(
+            "%s: dropped %s (%s) from %s", self.config.node_id, text, reason, message.subject
+        )
+        if self.security is not None and self.security.audit is not None:
+            self.security.audit.record(
+                subject=message.subject,
+                reason=reason,
+                sender=envelope.sender,
+                nation=envelope.nation,
+                bus_seq=message.seq,
+                detail=text,
+            )
 
     def _reject(self, reason: str, text: str, message: Message | None = None) -> None:
         rejected = self.counters["rejected"]
@@ -1176,7 +1426,8 @@ class Node:
             final = self._input_ended()
             chunks = self._take_ready(math.inf if final else self._barrier())
             # The tracker runs in a worker thread so that the bus connection stays served.
-            rows = await asyncio.to_thread(self._track, chunks, final)
+            rows, impacts, alerts = await asyncio.to_thread(self._track, chunks, final)
+            self._queue_assessment(impacts, alerts)
             for chunk in chunks:
                 self._max_t_fed = max(self._max_t_fed, float(chunk.t_s.max()))
             if final:
@@ -1200,16 +1451,37 @@ class Node:
                     "%s: input ended; picture final (%s)", self.config.node_id, self._summary()
                 )
 
-    def _track(self, chunks: list[Detections], flush: bool) -> list[TrackRows]:
-        """Run the tracker on each chunk in turn (and flush it); an error is logged and counted.
+    def _track(
+        self, chunks: list[Detections], flush: bool
+    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows]]:
+        """Run the tracker on each chunk in turn (and flush it), assessing every frame.
 
-        The tracker trusts its input (validated at this node's edge); should it still fail, the
-        node reports it and goes on with the next detections instead of stopping.
+        Returns the frames' rows (``kind`` filled in), impact predictions and alert changes; at
+        the end of input the alerts still in force are closed
+        (:meth:`~airpicture.assess.Assessor.finish`). The tracker trusts its input (validated at
+        this node's edge); should it or the assessment still fail, the node logs and counts it
+        and goes on (a frame whose assessment failed keeps its rows, kind ``unknown``).
         """
-        rows = []
+        rows: list[TrackRows] = []
+        impacts: list[ImpactRows] = []
+        alerts: list[AlertRows] = []
+
+        def on_frame(frame: TrackRows, t_s: float) -> None:
+            self._last_frame_s = max(self._last_frame_s, t_s)
+            try:
+                assessed = self.assessor.update(self.tracker, frame, t_s)
+            except Exception:
+                self.counters["assess_errors"] += 1
+                log.exception("%s: the assessment of a frame failed", self.config.node_id)
+                rows.append(frame)
+                return
+            rows.append(assessed.rows)
+            impacts.append(assessed.impacts)
+            alerts.append(assessed.alerts)
+
         for chunk in chunks:
             try:
-                rows.append(self.tracker.process(chunk))
+                self.tracker.process(chunk, on_frame=on_frame)
             except Exception:
                 self.counters["tracker_errors"] += 1
                 log.exception(
@@ -1217,11 +1489,16 @@ class Node:
                 )
         if flush:
             try:
-                rows.append(self.tracker.flush())
+                self.tracker.flush(on_frame=on_frame)
             except Exception:
                 self.counters["tracker_errors"] += 1
                 log.exception("%s: the tracker failed at the end of input", self.config.node_id)
-        return rows
+            try:
+                alerts.append(self.assessor.finish(self._last_frame_s))
+            except Exception:
+                self.counters["assess_errors"] += 1
+                log.exception("%s: closing the alerts failed", self.config.node_id)
+        return rows, impacts, alerts
 
     def _take_ready(self, barrier: float) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.
@@ -1285,18 +1562,61 @@ class Node:
         self._outbox_final = self._outbox_final or final
         self._outbox_ready.set()
 
+    def _queue_assessment(self, impacts: list[ImpactRows], alerts: list[AlertRows]) -> None:
+        """Keep new impact predictions and alert changes and queue them for publishing."""
+        impacts = [r for r in impacts if len(r)]
+        alerts = [r for r in alerts if len(r)]
+        if not impacts and not alerts:
+            return
+        for part in alerts:
+            events = self.counters["alerts"]
+            for event in part.event:
+                events[str(event)] = events.get(str(event), 0) + 1
+        self.counters["impacts"] += sum(len(r) for r in impacts)
+        self._impacts.extend(impacts)
+        self._alerts.extend(alerts)
+        self._impact_outbox.extend(impacts)
+        self._alert_outbox.extend(alerts)
+        self._outbox_ready.set()
+
+    async def _publish_assessment(self, impacts: list[ImpactRows], alerts: list[AlertRows]) -> None:
+        """Publish impact predictions on ``air.impact.<NATION>``, then alert changes on
+        ``air.alert.<NATION>``, in messages of at most ``_MAX_DELTA_ROWS`` rows."""
+        nation = self.config.nation
+        if impacts:
+            rows = ImpactRows.concat(impacts)
+            for k in range(0, len(rows), _MAX_DELTA_ROWS):
+                part = rows.take(slice(k, k + _MAX_DELTA_ROWS))
+                await self._send(
+                    "impact", f"air.impact.{nation}", Impact.from_rows(part, nation=nation)
+                )
+                self.counters["impact_messages"] += 1
+        if alerts:
+            changes = AlertRows.concat(alerts)
+            for k in range(0, len(changes), _MAX_DELTA_ROWS):
+                chunk = changes.take(slice(k, k + _MAX_DELTA_ROWS))
+                await self._send(
+                    "alert", f"air.alert.{nation}", Alert.from_rows(chunk, nation=nation)
+                )
+                self.counters["alert_messages"] += 1
+
     async def _picture_loop(self) -> None:
         """Publish queued picture changes on ``air.pic.<NATION>``, coalescing what piles up.
 
         Publishing runs apart from receiving, so a slow acknowledgement never holds up the
-        tracker; whatever was queued meanwhile goes out as one delta with the newest ``through_s``.
+        tracker; whatever was queued meanwhile goes out as one delta with the newest ``through_s``,
+        after the impact predictions and alert changes queued with it.
         """
         subject = f"air.pic.{self.config.nation}"
         while not self._stopping:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             parts, self._outbox = self._outbox, []
+            impacts, self._impact_outbox = self._impact_outbox, []
+            alerts, self._alert_outbox = self._alert_outbox, []
             final = self._outbox_final
+            # Impacts and alerts first: a track dropped later in this delta takes its impact away.
+            await self._publish_assessment(impacts, alerts)
             rows_parts = [r for r, _ in parts if len(r)]
             rows = TrackRows.concat(rows_parts) if rows_parts else TrackRows.empty()
             change = np.concatenate([c for _, c in parts]) if parts else np.empty(0, np.uint8)
@@ -1313,9 +1633,35 @@ class Node:
                 )
                 await self._send("pic", subject, delta)
                 self.counters["picture_deltas"] += 1
+            for share in self._shares.values():
+                await self._share_tracks(share, rows, final)
             if final:
                 self._final_sent.set()
                 return
+
+    async def _share_tracks(self, share: _Share, rows: TrackRows, final: bool) -> None:
+        """Send one nation what its labels and this node's policy release of the new rows, on
+        ``air.trk.<NATION>.<RECIPIENT>`` (the end of the picture too, marked ``final``)."""
+        cfg = self.config
+        level = track_levels(rows, share.recipient, cfg.release, self.labels)
+        out, change, coarse = share.select(rows, level, cfg.release.tracks.coarse_m)
+        n = len(out)
+        if n == 0 and not final:
+            return
+        subject = f"air.trk.{cfg.nation}.{share.recipient}"
+        for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
+            sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
+            payload = TrackShare.from_rows(
+                out.take(sl),
+                change[sl],
+                coarse[sl],
+                owner=cfg.nation,
+                recipient=share.recipient,
+                through_s=self._through_s,
+                label_nations=self.labels.nations,
+                final=final and k + _MAX_DELTA_ROWS >= n,
+            )
+            await self._send("trk", subject, payload)
 
     async def _watch_loop(self) -> None:
         """Re-check the barrier as peers time out; refresh the lag; log the health line."""
@@ -1338,18 +1684,33 @@ class Node:
             f"{h['received']['messages']} messages, rejected {sum(h['rejected'].values())} "
             f"{h['rejected'] or ''}, processed {h['processed']}, "
             f"late {h['late']}, pending {h['pending']}, tracks {h['tracks']['live']} "
-            f"({h['tracks']['confirmed']} confirmed), lag {h['lag_s']} s"
+            f"({h['tracks']['confirmed']} confirmed), impacts {h['assessment']['impacts']}, "
+            f"alerts {h['assessment']['active_alerts']} active, lag {h['lag_s']} s"
         )
 
     def _write_record(self) -> None:
         if self.config.record is None:
             return
-        from airpicture.io import write_tracks
+        from airpicture.batch import assessment_paths
+        from airpicture.io import open_table_writer, write_tracks
 
         path = self.config.record
         path.parent.mkdir(parents=True, exist_ok=True)
         write_tracks(path, self.picture)
-        log.info("%s: wrote the picture to %s", self.config.node_id, path)
+        impacts_path, alerts_path = assessment_paths(path)
+        for table, target, rows in (
+            ("impacts", impacts_path, self.impacts),
+            ("alerts", alerts_path, self.alerts),
+        ):
+            with open_table_writer(target, table) as writer:
+                writer.write(rows)
+        log.info(
+            "%s: wrote the picture to %s, with %s and %s",
+            self.config.node_id,
+            path,
+            impacts_path.name,
+            alerts_path.name,
+        )
 
     # ------------------------------------------------------------------ health over HTTP
     async def _serve_health(

@@ -170,3 +170,44 @@ def test_config_checks_and_mapping() -> None:
     ):
         AssessConfig.from_mapping({"confidence": 1.5}, source="f.toml")
     assert ellipse_scale(cfg.confidence) < ellipse_scale(cfg.cancel_confidence)
+
+
+def test_finish_closes_what_is_still_in_force(reentry) -> None:  # type: ignore[no-untyped-def]
+    sensors, dets, t_impact, lat, lon = reentry
+    tracker = Tracker(sensors, TrackerConfig())
+    assessor = Assessor(AssessConfig(alert_min_hits=5), areas=areas_around(lat, lon))
+    tracker.run([dets], on_frame=lambda rows, t_s: assessor.update(tracker, rows, t_s))
+    assert len(assessor.alert_book) == 1  # the input ends before the body is down
+    t_end = float(dets.t_s.max())
+    closed = assessor.finish(t_end)
+    assert list(closed.reason) == ["end-of-input"] and list(closed.state) == ["cancelled"]
+    assert closed.t_s[0] == t_end and len(assessor.alert_book) == 0
+    assert len(assessor.finish(t_end)) == 0
+    # an object already down is closed as down
+    again = Assessor(AssessConfig(alert_min_hits=5), areas=areas_around(lat, lon))
+    tracker = Tracker(sensors, TrackerConfig())
+    tracker.run([dets], on_frame=lambda rows, t_s: again.update(tracker, rows, t_s))
+    assert list(again.finish(t_impact + 60.0).reason) == ["down"]
+    assert len(Assessor().finish(t_end)) == 0
+
+
+def test_the_alerts_table_of_a_batch_run_is_complete(reentry, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from airpicture.batch import track_scenario
+    from airpicture.io import read_alerts, write_detections, write_sensors
+
+    sensors, dets, _, lat, lon = reentry
+    write_sensors(tmp_path / "sensors.csv", sensors)
+    write_detections(tmp_path / "detections.csv", dets, sensors)
+    result = track_scenario(
+        tmp_path,
+        tmp_path / "out.csv",
+        assess=AssessConfig(alert_min_hits=5),
+        areas=areas_around(lat, lon),
+    )
+    alerts = read_alerts(tmp_path / "alerts.csv")
+    assert result.n_alerts == len(alerts) >= 2
+    assert list(alerts.event[[0, -1]]) == ["issued", "cancelled"]
+    assert alerts.reason[-1] == "end-of-input" and alerts.t_s[-1] >= alerts.t_s.max()
+    # every alert ends cancelled
+    for alert_id in set(alerts.alert_id):
+        assert alerts.state[alerts.alert_id == alert_id][-1] == "cancelled"

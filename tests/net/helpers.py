@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from airpicture.assess import AssessConfig, Assessor, read_warning_areas
 from airpicture.io import find_scenario_files, read_detections, read_sensors
 from airpicture.tables import Detections, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
@@ -39,13 +40,22 @@ def node_values(
 
 
 def batch_picture(scenario_dir: Path, *, drop_sensor: str | None = None) -> TrackRows:
-    """The batch tracker's picture of the scenario's detections (optionally without one sensor)."""
+    """The batch picture of the scenario's detections (optionally without one sensor): the
+    tracker's rows with their kinds assessed, as ``airpicture track`` writes them."""
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
     detections: Detections = read_detections(files.detections, sensors)
     if drop_sensor is not None:
         detections = detections.take(detections.sensor_index != sensors.index_of(drop_sensor))
-    return Tracker(sensors, TrackerConfig(**TRACKER)).run([detections])
+    tracker = Tracker(sensors, TrackerConfig(**TRACKER))
+    assessor = Assessor(AssessConfig(), areas=read_warning_areas())
+    parts: list[TrackRows] = []
+
+    def on_frame(rows: TrackRows, t_s: float) -> None:
+        parts.append(assessor.update(tracker, rows, t_s).rows)
+
+    tracker.run([detections], on_frame=on_frame)
+    return TrackRows.concat([p for p in parts if len(p)])
 
 
 def assert_same_picture(a: TrackRows, b: TrackRows) -> None:

@@ -14,7 +14,7 @@ from airpicture.errors import DataError
 from airpicture.net.messages import (
     MAX_MESSAGE_BYTES,
     ROW_SEQ_BITS,
-    Alert,
+    SCHEMA_VERSION,
     DetectionBatch,
     Envelope,
     Heartbeat,
@@ -24,10 +24,12 @@ from airpicture.net.messages import (
     decode_message,
     encode_message,
 )
+from airpicture.net.release import LabelSpace
 from airpicture.tables import Detections, TrackRows
 from tests.net.synthetic import sensor_table
 
 SENSORS = sensor_table()
+SPACE = LabelSpace(("AUS", "JPN", "USA"))
 
 
 def _detections(n: int, seed: int = 0) -> tuple[Detections, np.ndarray, np.ndarray]:
@@ -51,11 +53,23 @@ def _detections(n: int, seed: int = 0) -> tuple[Detections, np.ndarray, np.ndarr
     return dets, arrival, seq
 
 
+def _labels(n: int, seed: int = 0) -> np.ndarray:
+    full = np.random.default_rng(seed).integers(0, 8, n).astype(np.uint64)
+    return full | (full | np.uint64(1)) << np.uint64(32)
+
+
 def _batch(n: int = 5, seed: int = 0, recipient: str = "USA") -> DetectionBatch:
     dets, arrival, seq = _detections(n, seed)
     clock = float(arrival.max()) if n else 1.79e9
     return DetectionBatch.from_detections(
-        dets, SENSORS, recipient=recipient, clock_s=clock, arrival_s=arrival, sensor_seq=seq
+        dets,
+        SENSORS,
+        recipient=recipient,
+        clock_s=clock,
+        arrival_s=arrival,
+        sensor_seq=seq,
+        label=_labels(n, seed),
+        label_nations=SPACE.nations,
     )
 
 
@@ -81,7 +95,7 @@ def _encode(kind, payload, **overrides):
 
 def _raw_envelope(**fields) -> bytes:
     base = {
-        "version": 1,
+        "version": SCHEMA_VERSION,
         "kind": "hb",
         "sender": "jpn-node",
         "nation": "JPN",
@@ -105,6 +119,8 @@ def test_detection_batch_round_trip_keeps_every_column_and_derives_the_row(n):
         clock_s=float(arrival.max()) if n else 0.0,
         arrival_s=arrival,
         sensor_seq=seq,
+        label=_labels(n, seed=n),
+        label_nations=SPACE.nations,
     )
     envelope, payload = decode_message(_encode("det", batch))
     assert (envelope.kind, envelope.sender, envelope.nation, envelope.seq) == (
@@ -114,7 +130,8 @@ def test_detection_batch_round_trip_keeps_every_column_and_derives_the_row(n):
         12,
     )
     assert envelope.signature == b""
-    back = payload.to_detections(SENSORS)
+    back = payload.to_detections(SENSORS, SPACE)
+    np.testing.assert_array_equal(back.release, _labels(n, seed=n))
     for name in (
         "t_s",
         "range_m",
@@ -136,7 +153,7 @@ def test_detection_batch_round_trip_keeps_every_column_and_derives_the_row(n):
 def test_detections_cost_bytes_not_objects():
     """About 8 bytes per column per detection: the batch is columnar."""
     data = _encode("det", _batch(1000))
-    assert len(data) < 1000 * (9 * 8 + 8 + 2) + 500
+    assert len(data) < 1000 * (9 * 8 + 8 + 8 + 2) + 500  # floats, sequence, label, sensor
 
 
 @pytest.mark.parametrize("n", [0, 1, 9])
@@ -166,7 +183,6 @@ def test_picture_delta_round_trip(n):
                 detections=np.array([5], "<u8").tobytes(),
             ),
         ),
-        ("alert", Alert(recipient="AUS", t_s=1.0, level="warning", text="impact area")),
     ],
 )
 def test_small_kinds_round_trip(kind, payload):
@@ -199,9 +215,9 @@ def _reason(data: bytes) -> MessageError:
 
 
 def test_unknown_version_is_named():
-    err = _reason(_raw_envelope(version=2))
+    err = _reason(_raw_envelope(version=1))
     assert err.reason == "version"
-    assert "expected schema version 1, got 2" in str(err)
+    assert f"expected schema version {SCHEMA_VERSION}, got 1" in str(err)
 
 
 def test_a_future_envelope_shape_still_reports_its_version():
@@ -291,13 +307,13 @@ def test_unknown_sensor_is_reported_on_unpacking():
     batch = msgspec.structs.replace(_batch(3), sensor_ids=["XXX-9"] * len(_batch(3).sensor_ids))
     _, payload = decode_message(_encode("det", batch))
     with pytest.raises(MessageError, match="XXX-9") as info:
-        payload.to_detections(SENSORS, source="batch")
+        payload.to_detections(SENSORS, SPACE, source="batch")
     assert info.value.reason == "sensor"
 
 
 def test_payload_of_the_wrong_shape():
     envelope = Envelope(
-        version=1,
+        version=SCHEMA_VERSION,
         kind="det",
         sender="a",
         nation="JPN",

@@ -50,6 +50,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_network_up_pictures_are_identical_and_equal_the_batch_track(scenario_dir, tmp_path):
+    from airpicture.assess import AssessConfig, read_warning_areas
     from airpicture.batch import track_scenario
 
     started = {}
@@ -64,10 +65,18 @@ def test_network_up_pictures_are_identical_and_equal_the_batch_track(scenario_di
     )
     assert result.exit_codes == {n: 0 for n in NATIONS} and not result.interrupted
     assert set(result.records) == set(NATIONS)
-    track_scenario(scenario_dir, tmp_path / "batch.csv", config=TrackerConfig(**TRACKER))
-    batch_bytes = (tmp_path / "batch.csv").read_bytes()
-    for nation in NATIONS:
-        assert result.records[nation].read_bytes() == batch_bytes
+    (tmp_path / "batch").mkdir()
+    track_scenario(
+        scenario_dir,
+        tmp_path / "batch" / "tracks.csv",
+        config=TrackerConfig(**TRACKER),
+        assess=AssessConfig(),
+        areas=read_warning_areas(),
+    )
+    for name in ("tracks.csv", "impacts.csv", "alerts.csv"):  # every node assesses as the batch
+        batch_bytes = (tmp_path / "batch" / name).read_bytes()
+        for nation in NATIONS:
+            assert (result.records[nation].parent / name).read_bytes() == batch_bytes, name
     assert_same_picture(read_tracks(result.records["JPN"]), batch_picture(scenario_dir))
     assert all(_gone(v["pid"]) for v in started["nodes"].values()) and _gone(started["server_pid"])
 

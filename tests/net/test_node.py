@@ -128,6 +128,8 @@ async def test_bad_messages_are_counted_by_reason_and_change_nothing(scenario_di
         sensor_lat_rad=b"",
         sensor_lon_rad=b"",
         sensor_alt_m=b"",
+        label_nations=[],
+        label=b"",
     )
     one = np.zeros(1)
     foreign = DetectionBatch(
@@ -145,6 +147,8 @@ async def test_bad_messages_are_counted_by_reason_and_change_nothing(scenario_di
         sensor_lat_rad=(one + 0.6).tobytes(),
         sensor_lon_rad=(one + 2.3).tobytes(),
         sensor_alt_m=one.tobytes(),
+        label_nations=["JPN"],
+        label=np.full(1, 0x1_0000_0001, "<u8").tobytes(),
     )
     unknown_sensor = msgspec.structs.replace(foreign, sensor_ids=["USA-R9"])
     bad = [

@@ -13,7 +13,7 @@ import pytest
 from airpicture.web.store import Alert, Impact, PictureStore, SensorSite
 
 from ._synthetic import flights
-from .conftest import PageWatch
+from .conftest import DemoProcess, PageWatch
 
 pytest.importorskip("starlette")
 
@@ -122,6 +122,48 @@ def test_demo_requests_stay_on_loopback_and_stop_cleanly(demo_page) -> None:  # 
     assert any("drill" in line and "tracks held" in line for line in demo.output), "".join(
         demo.output
     )
+
+
+# ------------------------------------------------------------------------------------ missiles
+@pytest.fixture(scope="module")
+def raid_page(browser):  # type: ignore[no-untyped-def]
+    # The built-in raid, cut to 5 minutes: its ballistic missiles are predicted to come down in
+    # the shipped warning areas about 3.5 minutes in, so alerts are issued; the input ends
+    # before they are down, so they are cancelled at the end.
+    raid = DemoProcess(
+        "--scenario", "sea-of-japan-raid", "--duration", "260", "--speed", "12", "--port", "0"
+    )
+    watch = PageWatch(browser)
+    try:
+        watch.open(raid.url)
+        yield watch, raid
+    finally:
+        watch.close()
+        raid.stop()
+
+
+def test_demo_shows_impacts_launch_points_areas_and_alerts(raid_page) -> None:  # type: ignore[no-untyped-def]
+    watch, raid = raid_page
+    page = watch.page
+    page.wait_for_function("window.__airpicture.areasDrawn?.total >= 10", timeout=30_000)
+    assert page.locator("path.area").count() >= 10  # the shipped areas
+    page.wait_for_selector("path.impact-ellipse", timeout=120_000)
+    page.wait_for_function(
+        f"[...{STATE}.impacts.values()].some(i => i.launch_lat != null)", timeout=120_000
+    )
+    page.wait_for_selector("#alerts li.alert", timeout=120_000)
+    assert page.is_visible("[data-testid=alert-banner]")
+    assert page.locator("path.area-alert").count() >= 1
+    threatened = page.get_attribute("#alerts li.alert", "data-track")
+    assert page.evaluate(f"{STATE}.impacts.has({threatened!r})")
+    watch.shot("raid-1-alert")
+    # the end of the input cancels what is still in force; the list says why
+    page.wait_for_selector("#alerts li.cancelled", timeout=120_000)
+    watch.shot("raid-2-cancelled")
+    assert watch.foreign_requests() == [] and watch.errors == []
+    assert raid.stop() == 0
+    summary = [line for line in raid.output if "alerts:" in line]
+    assert summary and "JPN 0" not in summary[-1], "".join(raid.output)
 
 
 # ------------------------------------------------------------------------------------ injected
@@ -241,8 +283,10 @@ def test_alert_appears_and_clears_with_its_area_highlighted(injected) -> None:  
     )
     assert "predicted impact" in page.inner_text("#details").lower()
     watch.shot("injected-1-alert")
-    store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "cancelled", 1125.0))
+    store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "cancelled", 1125.0, reason="down"))
     page.wait_for_selector("#alerts li.none", timeout=10_000)
+    # the cancelled alert stays listed for a while, with its reason
+    assert "cancelled (down)" in page.inner_text("#alerts li.cancelled[data-alert='JPN-A1']")
     assert page.is_hidden("[data-testid=alert-banner]")
     assert page.locator("path.area-alert").count() == 0
     # Alerts belong to a view: another nation's alert does not show in Japan's.

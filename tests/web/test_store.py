@@ -9,8 +9,8 @@ import pytest
 
 from airpicture.errors import DataError
 from airpicture.geo import enu_rotation, geodetic2ecef
-from airpicture.tables import TrackRows, cov_pos_from_matrix
-from airpicture.web.store import Alert, Impact, PictureStore, display_records, validate_areas
+from airpicture.tables import AlertRows, ImpactRows, TrackRows, cov_pos_from_matrix
+from airpicture.web.store import Alert, Impact, PictureStore, display_records
 
 from ._synthetic import flights
 
@@ -245,14 +245,16 @@ def test_bad_impact_and_unknown_nation() -> None:
                     }
                 ],
             },
-            "warning areas feature 0 ring 0 position 2: expected a finite latitude within ±90 deg, got 95",
+            "warning areas feature 0 ring 0 position 2: expected a finite latitude in [-90, 90] deg, got 95",
         ),
     ],
 )
 def test_bad_areas_say_where(areas: dict, message: str) -> None:
+    store = PictureStore(nations=["JPN"])
     with pytest.raises(DataError) as info:
-        validate_areas(areas)
+        store.set_areas(areas)
     assert str(info.value) == message
+    assert store.areas()["features"] == []
 
 
 def test_a_failing_listener_is_dropped_and_the_picture_goes_on() -> None:
@@ -267,3 +269,104 @@ def test_a_failing_listener_is_dropped_and_the_picture_goes_on() -> None:
     store.apply("JPN", flights(0.0, [38.0], [135.0]))
     store.apply("JPN", flights(1.0, [38.0], [135.0]))
     assert len(calls) == 1 and len(store.snapshot("JPN")["tracks"]) == 1
+
+
+def _impact_rows(t_s: list[float], track_ids: list[str], **columns: list[float]) -> ImpactRows:
+    n = len(t_s)
+    values = {
+        "impact_t_s": [300.0] * n,
+        "impact_lat_rad": [math.radians(37.6)] * n,
+        "impact_lon_rad": [math.radians(139.1)] * n,
+        "semi_major_m": [30e3] * n,
+        "semi_minor_m": [12e3] * n,
+        "orientation_rad": [math.radians(40.0)] * n,
+        "confidence": [0.95] * n,
+        "launch_t_s": [math.nan] * n,
+        "launch_lat_rad": [math.radians(40.0)] * n,
+        "launch_lon_rad": [math.radians(128.0)] * n,
+    }
+    values.update(columns)
+    return ImpactRows(
+        t_s=np.array(t_s),
+        track_id=np.array(track_ids),
+        **{k: np.array(v, dtype=float) for k, v in values.items()},
+    )
+
+
+def _alert_rows(*rows: tuple) -> AlertRows:
+    cols = list(zip(*rows, strict=True))
+    return AlertRows(
+        t_s=np.array(cols[0], dtype=float),
+        alert_id=np.array(cols[1]),
+        area_id=np.array(cols[2]),
+        track_id=np.array(cols[3]),
+        state=np.array(cols[4]),
+        event=np.array(cols[5]),
+        reason=np.array(cols[6]),
+        impact_t_s=np.array(cols[7], dtype=float),
+    )
+
+
+def test_assessment_tables_apply_in_degrees_and_bad_rows_are_counted() -> None:
+    store = PictureStore(nations=["JPN"])
+    store.set_areas(AREAS)
+    sent: list[dict] = []
+    store.subscribe(sent.append)
+    bad_ellipse = _impact_rows([10.0, 10.0], ["B1", "B2"], semi_minor_m=[12e3, 40e3])
+    message = store.apply_impacts("JPN", bad_ellipse)
+    assert message is not None and [r["track_id"] for r in message["impacts"]] == ["B1"]
+    (impact,) = store.impacts("JPN")
+    assert impact["impact_lat"] == pytest.approx(37.6) and impact["impact_lon"] == pytest.approx(
+        139.1
+    )
+    assert impact["orientation_deg"] == pytest.approx(40.0) and impact["launch_t_s"] is None
+    alerts = _alert_rows(
+        (12.0, "B1:niigata:1", "niigata", "B1", "active", "issued", "", 300.0),
+        (12.0, "B1:tokyo:1", "tokyo", "B1", "active", "issued", "", 300.0),
+        (13.0, "B1:niigata:1", "niigata", "B1", "raised", "issued", "", 300.0),
+        (20.0, "B1:niigata:1", "niigata", "B1", "cancelled", "cancelled", "down", 300.0),
+    )
+    message = store.apply_alerts("JPN", alerts)
+    assert message is not None and [a["state"] for a in message["alerts"]] == [
+        "active",
+        "cancelled",
+    ]
+    assert store.alerts("JPN")[0]["reason"] == "down"
+    assert store.health()["JPN"]["rejected"] == {
+        "impact semi_minor_m": 1,
+        "alert area_id": 1,
+        "alert state": 1,
+    }
+    assert store.apply_impacts("JPN", _impact_rows([], [])) is None
+    assert [m.get("impacts", m.get("alerts")) is not None for m in sent] == [True, True]
+    with pytest.raises(DataError, match="nation: expected one of JPN, got 'XXX'"):
+        store.apply_alerts("XXX", alerts)
+
+
+def test_impacts_and_alerts_are_bounded() -> None:
+    store = PictureStore(nations=["JPN"], history_s=100.0)
+    store.set_areas(AREAS)
+    for k in range(50):
+        t = 10.0 * k
+        store.apply("JPN", flights(t, [38.0], [133.0], ids=[f"B{k}"], kind="ballistic"))
+        store.apply_impacts("JPN", _impact_rows([t], [f"B{k}"]))
+        store.apply_alerts(
+            "JPN",
+            _alert_rows(
+                (t, f"B{k}:niigata:1", "niigata", f"B{k}", "active", "issued", "", t + 50),
+                (
+                    t + 5,
+                    f"B{k}:niigata:1",
+                    "niigata",
+                    f"B{k}",
+                    "cancelled",
+                    "cancelled",
+                    "clear",
+                    t + 50,
+                ),
+            ),
+        )
+    # neither the tracks nor their alerts and predictions older than the history span stay
+    assert len(store.alerts("JPN")) <= 11 and len(store.impacts("JPN")) <= 11
+    view = store._views["JPN"]
+    assert len(view.alert_events) <= 22 and len(view.impact_events) <= 11

@@ -20,6 +20,7 @@ const $ = (sel) => document.querySelector(sel);
 const NATION_COLOURS = ["#ffb347", "#7fb8ff", "#8be28b", "#e59cff", "#ffd966", "#7ee0d0"];
 const TRAIL_STEP_S = 5;
 const TABLE_LIMIT = 200;
+const CANCELLED_SHOWN_S = 120; // a cancelled alert stays in the list this long (picture time)
 
 // ------------------------------------------------------------------------------------ state
 const state = {
@@ -291,9 +292,11 @@ function applyDelta(msg) {
     overlays = true;
   }
   for (const a of msg.alerts || []) {
-    if (a.state === "active") state.alerts.set(a.alert_id, a);
-    else state.alerts.delete(a.alert_id);
+    state.alerts.set(a.alert_id, a); // cancelled ones are listed for a while, then forgotten
     overlays = true;
+  }
+  for (const [id, a] of state.alerts) {
+    if (a.state !== "active" && msg.t_s != null && a.t_s < msg.t_s - CANCELLED_SHOWN_S) state.alerts.delete(id);
   }
   if (msg.t_s != null) state.tS = msg.t_s;
   if (overlays) {
@@ -510,18 +513,20 @@ function renderAlerts() {
   $("#alert-banner").hidden = active.length === 0;
   $("#alert-banner").textContent = `⚠ ${active.length} ACTIVE ALERT${active.length === 1 ? "" : "S"}`;
   $("#alerts-title").textContent = `Alerts (${active.length} active)`;
-  if (!active.length) {
-    list.innerHTML = `<li class="none">No active alerts</li>`;
-    return;
-  }
-  list.innerHTML = active
-    .map((a) => {
-      const tgo = a.impact_t_s != null && state.tS != null ? a.impact_t_s - state.tS : null;
-      return `<li class="alert" data-alert="${esc(a.alert_id)}" data-track="${esc(a.track_id)}" data-area="${esc(a.area_id)}">
+  const cancelled = [...state.alerts.values()].filter((a) => a.state !== "active").sort((a, b) => b.t_s - a.t_s);
+  const none = active.length ? "" : `<li class="none">No active alerts</li>`;
+  const live = active.map((a) => {
+    const tgo = a.impact_t_s != null && state.tS != null ? a.impact_t_s - state.tS : null;
+    return `<li class="alert" data-alert="${esc(a.alert_id)}" data-track="${esc(a.track_id)}" data-area="${esc(a.area_id)}">
         <div><b>${esc(names.get(a.area_id) || a.area_id)}</b><span class="tgo">${tgo != null ? (tgo >= 0 ? `impact in ${tgo.toFixed(0)} s` : "impact time passed") : ""}</span></div>
         <div class="sub">${esc(a.alert_id)} · track ${esc(a.track_id)} · since ${fmtTime(a.t_s)}</div></li>`;
-    })
-    .join("");
+  });
+  const ended = cancelled.map(
+    (a) => `<li class="cancelled" data-alert="${esc(a.alert_id)}" data-track="${esc(a.track_id)}" data-area="${esc(a.area_id)}">
+        <div><b>${esc(names.get(a.area_id) || a.area_id)}</b><span class="tgo">cancelled${a.reason ? ` (${esc(a.reason)})` : ""}</span></div>
+        <div class="sub">${esc(a.alert_id)} · track ${esc(a.track_id)} · at ${fmtTime(a.t_s)}</div></li>`,
+  );
+  list.innerHTML = none + live.join("") + ended.join("");
 }
 
 function select(id) {

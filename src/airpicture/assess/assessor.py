@@ -6,7 +6,8 @@
 tracker's ``on_frame`` hook, :meth:`airpicture.tracker.Tracker.process`): it returns the rows
 with their ``kind`` filled in, an impact row for every update of a confirmed ballistic track,
 and the alert changes. Everything follows from the tracker's state and the frames, never from
-the wall clock, so every node fed the same detections computes the same assessment.
+the wall clock, so every node fed the same detections computes the same assessment. When the
+input ends, :meth:`Assessor.finish` closes the alerts still in force.
 
 Example
 -------
@@ -18,7 +19,7 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -257,15 +258,7 @@ class Assessor:
             self._forget(gone)
         if self.alert_book is not None:
             alerts.append(self.alert_book.tick(t_s))
-        out_rows = TrackRows(
-            t_s=rows.t_s,
-            track_id=rows.track_id,
-            x=rows.x,
-            cov_pos=rows.cov_pos,
-            kind=kind.astype(str),
-            status=rows.status,
-            nations=rows.nations,
-        )
+        out_rows = replace(rows, kind=kind.astype(str))
         parts = [a for a in alerts if len(a)]
         all_alerts = AlertRows.concat(parts) if parts else AlertRows.empty()
         return Assessment(out_rows, impacts, all_alerts)
@@ -279,6 +272,29 @@ class Assessor:
         if self.alert_book is None:
             return AlertRows.empty()
         return self.alert_book.tick(t_s)
+
+    def finish(self, t_s: float) -> AlertRows:
+        """The input has ended at ``t_s``: cancel every alert still in force.
+
+        The alerts of objects down by ``t_s`` are cancelled as ``down``, the others as
+        ``end-of-input``, so that a record of the alert changes leaves no alert open.
+
+        Parameters
+        ----------
+        t_s : float
+            Time up to which the input was assessed, s (the last frame's).
+
+        Returns
+        -------
+        AlertRows
+            The cancellations, ordered by reason, then track and area.
+        """
+        book = self.alert_book
+        if book is None:
+            return AlertRows.empty()
+        down = book.tick(t_s)
+        rest = book.cancel_tracks(t_s, [track for _, _, track in book.active()], "end-of-input")
+        return _concat_alerts([down, rest])
 
     def _classify(self, tracker: Tracker, ids: np.ndarray, idx: np.ndarray) -> np.ndarray:
         T = tracker.tracks

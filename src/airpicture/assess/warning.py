@@ -27,8 +27,10 @@ impact ellipse at the configured confidence meets the area, updated when the pre
 (``clear``; optionally at a larger cancel confidence, for hysteresis), when the track stops
 being ballistic (``not-ballistic``), or when the object is down: the predicted impact time
 has passed by ``down_margin_s`` (``down``). A dropped track keeps its alerts until then: losing
-the track does not make the threat go away. Alert ids are ``<track_id>:<area_id>:<k>`` with
-``k`` counting the alerts of that pair, so they follow from the input alone.
+the track does not make the threat go away. When the input ends, the alerts still in force are
+closed (``end-of-input``), so that a record of the changes ends with every alert cancelled.
+Alert ids are ``<track_id>:<area_id>:<k>`` with ``k`` counting the alerts of that pair, so they
+follow from the input alone.
 """
 
 from __future__ import annotations
@@ -57,9 +59,9 @@ __all__ = [
     "read_warning_areas",
 ]
 
-CANCEL_REASONS = ("clear", "down", "not-ballistic")
+CANCEL_REASONS = ("clear", "down", "not-ballistic", "end-of-input")
 """Why an alert is cancelled: the ellipse left the area, the object is down, it is no longer
-ballistic."""
+ballistic, the input has ended."""
 
 _EDGE_STEP_RAD = math.radians(0.05)
 """Longest edge piece (in longitude and latitude) mapped as a straight segment, rad."""

@@ -11,8 +11,10 @@ kind      payload              content
 ``det``   :class:`DetectionBatch`  detections released to one nation, as column arrays
 ``hb``    :class:`Heartbeat`       the sender's source clock (and its end), to one nation
 ``status`` :class:`SensorStatus`   state of the sender's sensors, to one nation
-``alert`` :class:`Alert`           reserved for warnings of the assessment layer
+``alert`` :class:`Alert`           a node's alert changes (issued, updated, cancelled)
+``impact`` :class:`Impact`         a node's impact (and launch) predictions of ballistic tracks
 ``pic``   :class:`PictureDelta`    a node's tracks created, updated and dropped
+``trk``   :class:`TrackShare`      a node's tracks released to one other nation
 ========  ===================  ==============================================================
 
 Column arrays travel as little-endian bytes (``float64``, ``uint64``, ``uint16``, ``uint8``),
@@ -44,14 +46,26 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 import msgspec
 import numpy as np
 
+from airpicture.assess.warning import CANCEL_REASONS
 from airpicture.errors import DataError
-from airpicture.tables import STATUS_NAMES, Detections, SensorTable, TrackRows
+from airpicture.net.release import LabelSpace
+from airpicture.tables import (
+    ALERT_EVENTS,
+    ALERT_STATES,
+    STATUS_NAMES,
+    AlertRows,
+    Detections,
+    ImpactRows,
+    SensorTable,
+    TrackRows,
+)
 
 __all__ = [
     "CHANGE_NAMES",
@@ -63,9 +77,11 @@ __all__ = [
     "DetectionBatch",
     "Envelope",
     "Heartbeat",
+    "Impact",
     "MessageError",
     "PictureDelta",
     "SensorStatus",
+    "TrackShare",
     "decode_envelope",
     "decode_message",
     "decode_payload",
@@ -73,8 +89,9 @@ __all__ = [
     "signing_input",
 ]
 
-SCHEMA_VERSION = 1
-"""The schema version this module writes and reads."""
+SCHEMA_VERSION = 2
+"""The schema version this module writes and reads (2: release labels on detections, shared
+tracks)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""
@@ -87,13 +104,15 @@ CHANGE_NAMES = ("created", "updated", "dropped")
 
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _NonNegative = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+_Label = Annotated[str, msgspec.Meta(max_length=32)]
 
 
 class MessageError(DataError):
     """A message that cannot be used; ``reason`` is a short code for counting rejections.
 
     Reasons: ``size``, ``truncated``, ``malformed``, ``version``, ``kind``, ``length``,
-    ``non-finite``, ``range``, ``sensor``; from :mod:`airpicture.net.security` also
+    ``non-finite``, ``range``, ``sensor``, ``label``; from :mod:`airpicture.net.security` also
     ``unsigned``, ``unknown-sender``, ``signature``, ``stale``, ``future``.
     """
 
@@ -127,6 +146,9 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
     the sender for this recipient that arrived at or before it has been sent.
     The other columns are float64 in the units of :class:`~airpicture.tables.Detections`
     (NaN ``range_m`` for IR, NaN ``range_rate_mps`` when not measured).
+    ``label`` (uint64) is each detection's release label over the nations ``label_nations``
+    (at most 32; see :mod:`airpicture.net.release`): every nation that may see it, not just the
+    recipient.
     """
 
     recipient: _Name
@@ -143,6 +165,8 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
     sensor_lat_rad: bytes
     sensor_lon_rad: bytes
     sensor_alt_m: bytes
+    label_nations: list[_Name]
+    label: bytes
 
     def __len__(self) -> int:
         return len(self.sensor_ref) // 2
@@ -157,6 +181,8 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
         clock_s: float,
         arrival_s: np.ndarray,
         sensor_seq: np.ndarray,
+        label: np.ndarray,
+        label_nations: Sequence[str],
     ) -> DetectionBatch:
         """Pack detections for the wire.
 
@@ -174,6 +200,10 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
             When each detection reached the sender, s.
         sensor_seq : ndarray of int, shape (n,)
             Each detection's per-sensor sequence number (below ``2**ROW_SEQ_BITS``).
+        label : ndarray of uint64, shape (n,)
+            Each detection's release label.
+        label_nations : sequence of str
+            The nations the label bits stand for, in bit order.
         """
         used, ref = np.unique(detections.sensor_index, return_inverse=True)
         return cls(
@@ -191,13 +221,22 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
             sensor_lat_rad=_f8(detections.sensor_lat_rad),
             sensor_lon_rad=_f8(detections.sensor_lon_rad),
             sensor_alt_m=_f8(detections.sensor_alt_m),
+            label_nations=list(label_nations),
+            label=np.asarray(label, dtype="<u8").tobytes(),
         )
 
-    def to_detections(self, sensors: SensorTable, *, source: str = "detection batch") -> Detections:
+    def to_detections(
+        self,
+        sensors: SensorTable,
+        space: LabelSpace,
+        *,
+        source: str = "detection batch",
+    ) -> Detections:
         """Unpack into a :class:`~airpicture.tables.Detections` table indexed by ``sensors``.
 
         Each row's ``row`` is ``sensor_index << ROW_SEQ_BITS | sensor_seq``, the same on every
-        node that shares the sensor table.
+        node that shares the sensor table; ``release`` holds the labels expressed in ``space``
+        (the receiving node's nations).
 
         Raises
         ------
@@ -230,6 +269,7 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
             sensor_lon_rad=_col(self.sensor_lon_rad),
             sensor_alt_m=_col(self.sensor_alt_m),
             row=(sensor_index << ROW_SEQ_BITS) | seq,
+            release=space.remap(np.frombuffer(self.label, "<u8"), self.label_nations),
         )
 
     def arrival(self) -> np.ndarray:
@@ -257,12 +297,99 @@ class SensorStatus(msgspec.Struct, array_like=True, frozen=True):
 
 
 class Alert(msgspec.Struct, array_like=True, frozen=True):
-    """Reserved for warnings of the assessment layer (threatened areas); carried, not used yet."""
+    """A node's alert changes, one row per change, as in :class:`~airpicture.tables.AlertRows`.
 
-    recipient: _Name
-    t_s: float
-    level: Annotated[str, msgspec.Meta(max_length=32)]
-    text: Annotated[str, msgspec.Meta(max_length=4096)]
+    ``t_s`` (time of the change) and ``impact_t_s`` (predicted impact time, NaN when unknown) are
+    float64 columns; ``state``, ``event`` and ``reason`` hold names of
+    :data:`~airpicture.tables.ALERT_STATES`, :data:`~airpicture.tables.ALERT_EVENTS` and
+    :data:`~airpicture.assess.warning.CANCEL_REASONS` (``reason`` empty unless cancelled).
+    ``nation`` is the node's nation: its alerts go to that nation only (``air.alert.<NATION>``).
+    """
+
+    nation: _Name
+    t_s: bytes
+    alert_id: list[_Id]
+    area_id: list[_Id]
+    track_id: list[_Id]
+    state: list[_Label]
+    event: list[_Label]
+    reason: list[_Label]
+    impact_t_s: bytes
+
+    def __len__(self) -> int:
+        return len(self.alert_id)
+
+    @classmethod
+    def from_rows(cls, rows: AlertRows, *, nation: str) -> Alert:
+        """Pack alert changes of a node's assessment."""
+        return cls(
+            nation=nation,
+            t_s=_f8(rows.t_s),
+            alert_id=[str(v) for v in rows.alert_id],
+            area_id=[str(v) for v in rows.area_id],
+            track_id=[str(v) for v in rows.track_id],
+            state=[str(v) for v in rows.state],
+            event=[str(v) for v in rows.event],
+            reason=[str(v) for v in rows.reason],
+            impact_t_s=_f8(rows.impact_t_s),
+        )
+
+    def to_rows(self) -> AlertRows:
+        """The changes as :class:`~airpicture.tables.AlertRows`."""
+        return AlertRows(
+            t_s=_col(self.t_s),
+            alert_id=_strings(self.alert_id),
+            area_id=_strings(self.area_id),
+            track_id=_strings(self.track_id),
+            state=_strings(self.state),
+            event=_strings(self.event),
+            reason=_strings(self.reason),
+            impact_t_s=_col(self.impact_t_s),
+        )
+
+
+class Impact(msgspec.Struct, array_like=True, frozen=True):
+    """A node's impact predictions, one row per track update, as in
+    :class:`~airpicture.tables.ImpactRows` (every column float64 but ``track_id``).
+
+    Impact point and launch point in geodetic radians, the ellipse's semi-axes in metres
+    (``semi_major_m >= semi_minor_m >= 0``), its orientation in radians in [0, pi], its
+    confidence in (0, 1); the launch columns are NaN when not estimated. ``nation`` is the
+    node's nation (``air.impact.<NATION>``).
+    """
+
+    nation: _Name
+    t_s: bytes
+    track_id: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]]
+    impact_t_s: bytes
+    impact_lat_rad: bytes
+    impact_lon_rad: bytes
+    semi_major_m: bytes
+    semi_minor_m: bytes
+    orientation_rad: bytes
+    confidence: bytes
+    launch_t_s: bytes
+    launch_lat_rad: bytes
+    launch_lon_rad: bytes
+
+    def __len__(self) -> int:
+        return len(self.track_id)
+
+    @classmethod
+    def from_rows(cls, rows: ImpactRows, *, nation: str) -> Impact:
+        """Pack impact predictions of a node's assessment."""
+        return cls(
+            nation=nation,
+            track_id=[str(v) for v in rows.track_id],
+            **{name: _f8(getattr(rows, name)) for name in _IMPACT_FLOAT_COLUMNS},
+        )
+
+    def to_rows(self) -> ImpactRows:
+        """The predictions as :class:`~airpicture.tables.ImpactRows`."""
+        return ImpactRows(
+            track_id=_strings(self.track_id),
+            **{name: _col(getattr(self, name)) for name in _IMPACT_FLOAT_COLUMNS},
+        )
 
 
 class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
@@ -339,16 +466,72 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
         return rows, np.frombuffer(self.change, "<u1").copy()
 
 
+class TrackShare(msgspec.Struct, array_like=True, frozen=True):
+    """A node's tracks released to one other nation (``air.trk.<OWNER>.<RECIPIENT>``).
+
+    ``picture`` holds the rows as a :class:`PictureDelta` of the owner's nation; change codes are
+    as the recipient sees them (a track first released to it is ``created``; a track no longer
+    releasable to it is ``dropped``, carrying the last state it was given). ``coarse`` (uint8,
+    0 or 1) marks position-only rows (:func:`airpicture.net.release.coarsen`: velocity zero);
+    ``label`` (uint64) is each row's track label over ``label_nations``
+    (:mod:`airpicture.net.release`).
+    """
+
+    recipient: _Name
+    picture: PictureDelta
+    coarse: bytes
+    label_nations: list[_Name]
+    label: bytes
+
+    def __len__(self) -> int:
+        return len(self.picture)
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: TrackRows,
+        change: np.ndarray,
+        coarse: np.ndarray,
+        *,
+        owner: str,
+        recipient: str,
+        through_s: float,
+        label_nations: Sequence[str],
+        final: bool = False,
+    ) -> TrackShare:
+        """Pack released rows (``rows.release`` their labels), change codes and coarse flags."""
+        labels = rows.release if rows.release is not None else np.zeros(len(rows), np.uint64)
+        return cls(
+            recipient=recipient,
+            picture=PictureDelta.from_rows(
+                rows, change, nation=owner, through_s=through_s, final=final
+            ),
+            coarse=np.asarray(coarse).astype("<u1").tobytes(),
+            label_nations=list(label_nations),
+            label=np.asarray(labels, dtype="<u8").tobytes(),
+        )
+
+    def to_rows(self, space: LabelSpace) -> tuple[TrackRows, np.ndarray, np.ndarray]:
+        """The rows (``release`` expressed in ``space``), change codes (uint8) and coarse flags
+        (bool), each of shape (n,)."""
+        rows, change = self.picture.to_rows()
+        labels = space.remap(np.frombuffer(self.label, "<u8"), self.label_nations)
+        rows = replace(rows, release=labels)
+        return rows, change, np.frombuffer(self.coarse, "<u1").astype(bool)
+
+
 KINDS: dict[str, type[msgspec.Struct]] = {
     "det": DetectionBatch,
     "hb": Heartbeat,
     "status": SensorStatus,
     "alert": Alert,
+    "impact": Impact,
     "pic": PictureDelta,
+    "trk": TrackShare,
 }
 """Message kinds and their payload types."""
 
-Payload = DetectionBatch | Heartbeat | SensorStatus | Alert | PictureDelta
+Payload = DetectionBatch | Heartbeat | SensorStatus | Alert | Impact | PictureDelta | TrackShare
 
 # What msgspec may raise on hostile bytes: its own errors, invalid UTF-8 (a ValueError), too-deep
 # nesting and integers out of range.
@@ -455,7 +638,7 @@ def decode_message(data: bytes, *, source: str = "message") -> tuple[Envelope, P
     Returns
     -------
     envelope : Envelope
-    payload : DetectionBatch, Heartbeat, SensorStatus, Alert or PictureDelta
+    payload : DetectionBatch, Heartbeat, SensorStatus, Alert, Impact or PictureDelta
 
     Raises
     ------
@@ -547,6 +730,7 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
         raise _error(where, "non-finite", "clock_s", "a finite time, s", batch.clock_s)
     if not 1 <= len(batch.sensor_ids) <= 65535 and n:
         raise _error(where, "length", "sensor_ids", "1 to 65535 sensor ids", len(batch.sensor_ids))
+    _validate_labels(batch.label, batch.label_nations, n, where)
     if n == 0:
         return
     ref = np.frombuffer(batch.sensor_ref, "<u2")
@@ -589,6 +773,27 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
         )
 
 
+def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> None:
+    """A label column: n uint64 over at most 32 distinct nations, coarse half within range and
+    holding the full half."""
+    _length(label, 8, "label", where, n)
+    if len(nations) > 32 or len(set(nations)) != len(nations):
+        raise _error(where, "label", "label_nations", "at most 32 distinct nations", nations)
+    if n == 0:
+        return
+    values = np.frombuffer(label, "<u8")
+    used = np.uint64((1 << len(nations)) - 1)
+    full, coarse = values & np.uint64(0xFFFF_FFFF), values >> np.uint64(32)
+    if ((full | coarse) & ~used).any() or (full & ~coarse).any():
+        raise _error(
+            where,
+            "label",
+            "label",
+            f"bits of the {len(nations)} label nations, the coarse half holding the full half",
+            f"{int(values[np.flatnonzero(((full | coarse) & ~used) | (full & ~coarse))[0]]):#x}",
+        )
+
+
 def _validate_heartbeat(hb: Heartbeat, where: str) -> None:
     if math.isnan(hb.clock_s) or (math.isinf(hb.clock_s) and not (hb.final and hb.clock_s > 0)):
         raise _error(where, "non-finite", "clock_s", "a finite time, or inf with final", hb.clock_s)
@@ -611,8 +816,52 @@ def _validate_status(status: SensorStatus, where: str) -> None:
 
 
 def _validate_alert(alert: Alert, where: str) -> None:
-    if not math.isfinite(alert.t_s):
-        raise _error(where, "non-finite", "t_s", "a finite time, s", alert.t_s)
+    n = len(alert.alert_id)
+    _length(alert.t_s, 8, "t_s", where, n)
+    _length(alert.impact_t_s, 8, "impact_t_s", where, n)
+    for name in ("area_id", "track_id", "state", "event", "reason"):
+        if len(getattr(alert, name)) != n:
+            raise _error(where, "length", name, f"{n} values", len(getattr(alert, name)))
+    _finite(alert.t_s, "t_s", where)
+    _not_infinite(alert.impact_t_s, "impact_t_s", where)
+    for name, allowed in (
+        ("state", ALERT_STATES),
+        ("event", ALERT_EVENTS),
+        ("reason", ("", *CANCEL_REASONS)),
+    ):
+        bad = set(getattr(alert, name)) - set(allowed)
+        if bad:
+            raise _error(where, "range", name, "names of " + ", ".join(allowed), sorted(bad))
+    cancelled = np.asarray(alert.state) == "cancelled"
+    if n and ((np.asarray(alert.reason) == "") == cancelled).any():
+        raise _error(where, "range", "reason", "a reason for a cancelled alert only", "a mismatch")
+
+
+def _validate_impact(impact: Impact, where: str) -> None:
+    n = len(impact.track_id)
+    for name in _IMPACT_FLOAT_COLUMNS:
+        _length(getattr(impact, name), 8, name, where, n)
+    for name in _IMPACT_FLOAT_COLUMNS[:8]:
+        _finite(getattr(impact, name), name, where)
+    for name in _IMPACT_FLOAT_COLUMNS[8:]:
+        _not_infinite(getattr(impact, name), name, where)
+    for name, nan_ok in (("impact_lat_rad", False), ("launch_lat_rad", True)):
+        _within(getattr(impact, name), -math.pi / 2, math.pi / 2, name, where, nan_ok=nan_ok)
+    for name, nan_ok in (("impact_lon_rad", False), ("launch_lon_rad", True)):
+        _within(getattr(impact, name), -math.pi, math.pi, name, where, nan_ok=nan_ok)
+    _within(impact.semi_minor_m, 0.0, math.inf, "semi_minor_m", where)
+    _within(impact.orientation_rad, 0.0, math.pi, "orientation_rad", where)
+    _within(impact.confidence, 0.0, 1.0, "confidence", where)
+    major, minor = (np.frombuffer(b, "<f8") for b in (impact.semi_major_m, impact.semi_minor_m))
+    if (major < minor).any():
+        first = int(np.flatnonzero(major < minor)[0])
+        raise _error(
+            where,
+            "range",
+            "semi_major_m",
+            "at least semi_minor_m",
+            f"{major[first]!r} at index {first}",
+        )
 
 
 def _validate_picture(delta: PictureDelta, where: str) -> None:
@@ -654,13 +903,46 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
         _finite(getattr(delta, name), name, where)
 
 
+def _validate_track_share(share: TrackShare, where: str) -> None:
+    _validate_picture(share.picture, where)
+    n = len(share.picture)
+    _length(share.coarse, 1, "coarse", where, n)
+    if n and int(np.frombuffer(share.coarse, "<u1").max()) > 1:
+        raise _error(
+            where,
+            "range",
+            "coarse",
+            "0 (full) or 1 (position-only)",
+            int(np.frombuffer(share.coarse, "<u1").max()),
+        )
+    _validate_labels(share.label, share.label_nations, n, where)
+
+
 _VALIDATORS: dict[str, Any] = {
     "det": _validate_detections,
     "hb": _validate_heartbeat,
     "status": _validate_status,
     "alert": _validate_alert,
+    "impact": _validate_impact,
     "pic": _validate_picture,
+    "trk": _validate_track_share,
 }
+
+_IMPACT_FLOAT_COLUMNS = (
+    "t_s",
+    "impact_t_s",
+    "impact_lat_rad",
+    "impact_lon_rad",
+    "semi_major_m",
+    "semi_minor_m",
+    "orientation_rad",
+    "confidence",
+    "launch_t_s",
+    "launch_lat_rad",
+    "launch_lon_rad",
+)
+"""Float columns of an :class:`Impact`: the first eight required finite, the launch ones NaN
+when not estimated."""
 
 _DET_FLOAT_COLUMNS = (
     "arrival_s",
@@ -690,6 +972,10 @@ def _dictionary(values: np.ndarray) -> tuple[list[str], bytes]:
     return [str(s) for s in labels], codes.astype("<u2").tobytes()
 
 
+def _strings(values: list[str]) -> np.ndarray:
+    return np.asarray(values, dtype=str) if values else np.empty(0, dtype=str)
+
+
 def _undictionary(labels: list[str], codes: bytes) -> np.ndarray:
     index = np.frombuffer(codes, "<u2").astype(np.int64)
     if len(index) == 0:
@@ -716,6 +1002,11 @@ def _finite(buffer: bytes, name: str, where: str) -> None:
         raise _error(
             where, "non-finite", name, "finite numbers", f"{values[first]!r} at index {first}"
         )
+
+
+def _not_infinite(buffer: bytes, name: str, where: str) -> None:
+    if np.isinf(np.frombuffer(buffer, "<f8")).any():
+        raise _error(where, "non-finite", name, "finite numbers or NaN (unknown)", "inf")
 
 
 def _within(

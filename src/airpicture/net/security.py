@@ -16,9 +16,10 @@ Permissions
 -----------
 :func:`permissions` gives, for one nation, the subjects it may publish and subscribe to. They are
 the same rules on NATS (:func:`nats_server_config`, enforced by the server) and on the in-process
-bus (:class:`PolicyBus`): a nation publishes only ``air.*.<NATION>.*`` and ``air.pic.<NATION>``
-and receives only ``air.*.*.<NATION>`` and ``air.pic.<NATION>``; reading back its own outgoing
-channels is allowed (a restarting node resumes from them).
+bus (:class:`PolicyBus`): a nation publishes only ``air.*.<NATION>.*`` and its node's outputs
+``air.pic.<NATION>``, ``air.alert.<NATION>`` and ``air.impact.<NATION>``, and receives only
+``air.*.*.<NATION>`` and those outputs of its own; reading back its own outgoing channels is
+allowed (a restarting node resumes from them).
 
 Audit
 -----
@@ -52,6 +53,7 @@ from airpicture.net.messages import (
 )
 
 __all__ = [
+    "NODE_OUTPUTS",
     "AuditLog",
     "NodeSecurity",
     "PolicyBus",
@@ -285,20 +287,27 @@ def pattern_within(pattern: str, allowed: str) -> bool:
     return len(p) == len(a)
 
 
+NODE_OUTPUTS = ("pic", "alert", "impact")
+"""Kinds a node publishes for its own nation only, on ``air.<kind>.<NATION>``: its picture,
+alerts and impact predictions."""
+
+
 def permissions(nation: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The bus subjects of one nation.
 
     Returns
     -------
     publish : tuple of str
-        Subjects it may publish on: its own channels and picture.
+        Subjects it may publish on: its own channels, and its node's picture, alerts and
+        impact predictions (:data:`NODE_OUTPUTS`).
     receive : tuple of str
-        Subjects whose messages it may receive: what is addressed to it and its own picture.
+        Subjects whose messages it may receive: what is addressed to it and its node's outputs.
     read_own : tuple of str
         Its own channels, which it may read back (resuming after a restart).
     """
-    publish = (f"air.*.{nation}.*", f"air.pic.{nation}")
-    receive = (f"air.*.*.{nation}", f"air.pic.{nation}")
+    outputs = tuple(f"air.{kind}.{nation}" for kind in NODE_OUTPUTS)
+    publish = (f"air.*.{nation}.*", *outputs)
+    receive = (f"air.*.*.{nation}", *outputs)
     return publish, receive, (f"air.*.{nation}.*",)
 
 

@@ -40,15 +40,24 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from airpicture.assess import WarningAreas
 from airpicture.errors import DataError
 from airpicture.geo import ecef2geodetic, enu_rotation
-from airpicture.tables import SensorTable, TrackRows, cov_pos_to_matrix
+from airpicture.tables import (
+    ALERT_STATES,
+    AlertRows,
+    ImpactRows,
+    SensorTable,
+    TrackRows,
+    cov_pos_to_matrix,
+)
 
 __all__ = [
     "ALERT_STATES",
@@ -58,13 +67,9 @@ __all__ = [
     "PictureStore",
     "SensorSite",
     "display_records",
-    "validate_areas",
 ]
 
 logger = logging.getLogger(__name__)
-
-ALERT_STATES = ("active", "cancelled")
-"""States of an alert: raised and in force, or withdrawn."""
 
 Listener = Callable[[dict[str, Any]], None]
 """A subscriber: called with each JSON-ready message (``{"type": "delta", "nation": ...}``)."""
@@ -72,6 +77,10 @@ Listener = Callable[[dict[str, Any]], None]
 _STATUS_CODES = {"tentative": 0, "confirmed": 1, "coasting": 2, "deleted": 3}
 _STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
 _DELETED = 3
+_MAX_EVENTS = 100_000
+"""Impact and alert events kept per view at most (the oldest go first)."""
+
+_Item = TypeVar("_Item", "Impact", "Alert")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +296,9 @@ class Alert:
         Time of this state, s since the Unix epoch.
     impact_t_s : float
         Predicted impact time when known (NaN otherwise).
+    reason : str
+        Why a cancelled alert was cancelled (``clear``, ``down``, ``not-ballistic``,
+        ``end-of-input``); empty otherwise.
     """
 
     alert_id: str
@@ -295,6 +307,7 @@ class Alert:
     state: str
     t_s: float
     impact_t_s: float = math.nan
+    reason: str = ""
 
     def validated(self) -> Alert:
         """The alert itself, after checking every field; raises :class:`DataError` otherwise."""
@@ -312,6 +325,13 @@ class Alert:
                 got=repr(self.state),
             )
         _finite(f"alert {self.alert_id!r}", "t_s", self.t_s)
+        if not isinstance(self.reason, str):
+            raise DataError(
+                f"alert {self.alert_id!r}",
+                column="reason",
+                expected="a string",
+                got=repr(self.reason),
+            )
         return self
 
     def as_json(self) -> dict[str, Any]:
@@ -323,6 +343,7 @@ class Alert:
             "state": self.state,
             "t_s": self.t_s,
             "impact_t_s": _optional(self.impact_t_s),
+            "reason": self.reason,
         }
 
 
@@ -394,113 +415,6 @@ def sites_from_table(
         )
         for s in sensors
     ]
-
-
-def _check_position(source: str, value: Any) -> None:
-    if not isinstance(value, list | tuple) or len(value) < 2:
-        raise DataError(source, expected="a position [lon, lat]", got=repr(value)[:60])
-    lon, lat = value[0], value[1]
-    for name, number, limit in (("longitude", lon, 360.0), ("latitude", lat, 90.0)):
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, int | float)
-            or not math.isfinite(number)
-            or abs(number) > limit
-        ):
-            raise DataError(
-                source, expected=f"a finite {name} within ±{limit:g} deg", got=repr(number)
-            )
-
-
-def _check_ring(source: str, ring: Any) -> None:
-    if not isinstance(ring, list) or len(ring) < 4:
-        raise DataError(
-            source, expected="a closed linear ring of at least 4 positions", got=repr(ring)[:60]
-        )
-    for k, position in enumerate(ring):
-        _check_position(f"{source} position {k}", position)
-
-
-def validate_areas(areas: Mapping[str, Any], *, source: str = "warning areas") -> dict[str, Any]:
-    """Check a GeoJSON FeatureCollection of warning areas and return it with ids made explicit.
-
-    Every feature must have a Polygon or MultiPolygon geometry and a unique string id, either
-    ``properties.id`` or the feature's ``id``; ``properties.name`` is shown when present.
-
-    Parameters
-    ----------
-    areas : mapping
-        A GeoJSON FeatureCollection (RFC 7946; positions ``[lon, lat]`` in degrees).
-    source : str
-        Named in error messages.
-
-    Returns
-    -------
-    dict
-        A FeatureCollection whose features all carry ``properties.id`` and ``properties.name``.
-
-    Raises
-    ------
-    DataError
-        Naming the feature and what was wrong with it.
-    """
-    if not isinstance(areas, Mapping) or areas.get("type") != "FeatureCollection":
-        got = areas.get("type") if isinstance(areas, Mapping) else type(areas).__name__
-        raise DataError(source, expected="a GeoJSON FeatureCollection", got=repr(got))
-    features = areas.get("features")
-    if not isinstance(features, list):
-        raise DataError(
-            source, column="features", expected="a list of features", got=repr(features)[:60]
-        )
-    out = []
-    seen: set[str] = set()
-    for i, feature in enumerate(features):
-        where = f"{source} feature {i}"
-        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-            raise DataError(where, expected="a GeoJSON Feature", got=repr(feature)[:60])
-        props = dict(feature.get("properties") or {})
-        area_id = props.get("id", feature.get("id"))
-        if not isinstance(area_id, str) or not area_id:
-            raise DataError(
-                where, column="properties.id", expected="a non-empty string id", got=repr(area_id)
-            )
-        if area_id in seen:
-            raise DataError(
-                where, column="properties.id", expected="a unique id", got=f"{area_id!r} again"
-            )
-        seen.add(area_id)
-        geometry = feature.get("geometry")
-        kind = geometry.get("type") if isinstance(geometry, Mapping) else None
-        coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
-        if kind == "Polygon" and isinstance(coords, list) and coords:
-            for r, ring in enumerate(coords):
-                _check_ring(f"{where} ring {r}", ring)
-        elif kind == "MultiPolygon" and isinstance(coords, list) and coords:
-            for p, polygon in enumerate(coords):
-                if not isinstance(polygon, list) or not polygon:
-                    raise DataError(
-                        f"{where} polygon {p}", expected="a list of rings", got=repr(polygon)[:60]
-                    )
-                for r, ring in enumerate(polygon):
-                    _check_ring(f"{where} polygon {p} ring {r}", ring)
-        else:
-            raise DataError(
-                where,
-                column="geometry",
-                expected="a Polygon or MultiPolygon with coordinates",
-                got=repr(kind),
-            )
-        props["id"] = area_id
-        props.setdefault("name", area_id)
-        out.append(
-            {
-                "type": "Feature",
-                "id": area_id,
-                "properties": props,
-                "geometry": dict(geometry or {}),
-            }
-        )
-    return {"type": "FeatureCollection", "features": out}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,6 +545,7 @@ class _View:
         self.impact_events: list[tuple[float, str, dict[str, Any] | None]] = []
         self.alerts: dict[str, dict[str, Any]] = {}
         self.alert_events: list[tuple[float, dict[str, Any]]] = []
+        self.rejected: Counter[str] = Counter()
 
 
 class PictureStore:
@@ -834,14 +749,68 @@ class PictureStore:
 
     # ----------------------------------------------------------------------------- impacts & alerts
     def set_impact(self, nation: str, impact: Impact) -> None:
-        """Add or replace the impact prediction of a track in a nation's view."""
-        record = impact.validated().as_json()
+        """Add or replace the impact prediction of a track in a nation's view.
+
+        Raises
+        ------
+        DataError
+            An invalid impact or an unknown nation.
+        """
+        with self._lock:
+            self._put_impacts(self._view(nation), [impact.validated()])
+
+    def apply_impacts(self, nation: str, rows: ImpactRows) -> dict[str, Any] | None:
+        """Apply a node's impact predictions (radians, as the assessment makes them) to a view.
+
+        A row that fails the checks of :meth:`Impact.validated` is logged and counted in the
+        view's ``rejected`` (:meth:`health`), never applied; the others are.
+
+        Returns
+        -------
+        dict or None
+            The delta message sent to subscribers, or None when no row was applied.
+
+        Raises
+        ------
+        DataError
+            An unknown nation.
+        """
+        deg = np.degrees
+        impacts = []
+        for i in range(len(rows)):
+            impacts.append(
+                Impact(
+                    str(rows.track_id[i]),
+                    float(rows.t_s[i]),
+                    float(deg(rows.impact_lat_rad[i])),
+                    float(deg(rows.impact_lon_rad[i])),
+                    float(rows.impact_t_s[i]),
+                    float(rows.semi_major_m[i]),
+                    float(rows.semi_minor_m[i]),
+                    float(deg(rows.orientation_rad[i])),
+                    float(rows.confidence[i]),
+                    float(deg(rows.launch_lat_rad[i])),
+                    float(deg(rows.launch_lon_rad[i])),
+                    float(rows.launch_t_s[i]),
+                )
+            )
         with self._lock:
             view = self._view(nation)
+            return self._put_impacts(view, self._valid(view, impacts, Impact.validated))
+
+    def _put_impacts(self, view: _View, impacts: Sequence[Impact]) -> dict[str, Any] | None:
+        if not impacts:
+            return None
+        records = []
+        for impact in impacts:
+            record = impact.as_json()
             view.impacts[impact.track_id] = record
             view.impact_events.append((impact.t_s, impact.track_id, record))
-            self._trim_events(view)
-            self._emit({"type": "delta", "nation": nation, "t_s": view.t_s, "impacts": [record]})
+            records.append(record)
+        self._trim_events(view)
+        message = {"type": "delta", "nation": view.nation, "t_s": view.t_s, "impacts": records}
+        self._emit(message)
+        return message
 
     def remove_impact(self, nation: str, track_id: str, t_s: float) -> None:
         """Withdraw the impact prediction of a track (no-op when it has none)."""
@@ -863,37 +832,103 @@ class PictureStore:
             An invalid alert, an unknown nation, or an area id that no warning area has (when
             areas are loaded).
         """
-        record = alert.validated().as_json()
+        with self._lock:
+            self._put_alerts(self._view(nation), [self._checked_alert(alert)])
+
+    def apply_alerts(self, nation: str, rows: AlertRows) -> dict[str, Any] | None:
+        """Apply a node's alert changes (as the assessment makes them) to a view.
+
+        A row that fails the checks of :meth:`set_alert` is logged and counted in the view's
+        ``rejected`` (:meth:`health`), never applied; the others are.
+
+        Returns
+        -------
+        dict or None
+            The delta message sent to subscribers, or None when no row was applied.
+
+        Raises
+        ------
+        DataError
+            An unknown nation.
+        """
+        alerts = [
+            Alert(
+                str(rows.alert_id[i]),
+                str(rows.area_id[i]),
+                str(rows.track_id[i]),
+                str(rows.state[i]),
+                float(rows.t_s[i]),
+                impact_t_s=float(rows.impact_t_s[i]),
+                reason=str(rows.reason[i]),
+            )
+            for i in range(len(rows))
+        ]
         with self._lock:
             view = self._view(nation)
-            known = {f["properties"]["id"] for f in self._areas["features"]}
-            if known and alert.area_id not in known:
-                raise DataError(
-                    f"alert {alert.alert_id!r}",
-                    column="area_id",
-                    expected="the id of a loaded warning area (" + ", ".join(sorted(known)) + ")",
-                    got=repr(alert.area_id),
-                )
+            return self._put_alerts(view, self._valid(view, alerts, self._checked_alert))
+
+    def _checked_alert(self, alert: Alert) -> Alert:
+        alert = alert.validated()
+        known = {f["properties"]["id"] for f in self._areas["features"]}
+        if known and alert.area_id not in known:
+            raise DataError(
+                f"alert {alert.alert_id!r}",
+                column="area_id",
+                expected="the id of a loaded warning area (" + ", ".join(sorted(known)) + ")",
+                got=repr(alert.area_id),
+            )
+        return alert
+
+    def _put_alerts(self, view: _View, alerts: Sequence[Alert]) -> dict[str, Any] | None:
+        if not alerts:
+            return None
+        records = []
+        for alert in alerts:
+            record = alert.as_json()
             view.alerts[alert.alert_id] = record
             view.alert_events.append((alert.t_s, record))
-            self._trim_events(view)
-            self._emit({"type": "delta", "nation": nation, "t_s": view.t_s, "alerts": [record]})
+            records.append(record)
+        self._trim_events(view)
+        message = {"type": "delta", "nation": view.nation, "t_s": view.t_s, "alerts": records}
+        self._emit(message)
+        return message
+
+    def _valid(
+        self, view: _View, items: Sequence[_Item], check: Callable[[_Item], _Item]
+    ) -> list[_Item]:
+        """The impacts or alerts that pass ``check``; the others are logged and counted."""
+        out = []
+        for item in items:
+            try:
+                out.append(check(item))
+            except DataError as exc:
+                view.rejected[f"{type(item).__name__.lower()} {exc.column or 'value'}"] += 1
+                logger.warning("%s view: rejected %s", view.nation, exc)
+        return out
 
     def _trim_events(self, view: _View) -> None:
-        """Forget alert and impact events older than the history span, except current states."""
-        if view.t_s is None:
-            return
-        horizon = view.t_s - self.history_s
-        if view.alert_events and view.alert_events[0][0] < horizon:
-            current = {id(r) for r in view.alerts.values()}
-            view.alert_events = [
-                e for e in view.alert_events if e[0] >= horizon or id(e[1]) in current
-            ]
-        if view.impact_events and view.impact_events[0][0] < horizon:
-            current = {id(r) for r in view.impacts.values()}
-            view.impact_events = [
-                e for e in view.impact_events if e[0] >= horizon or id(e[2]) in current
-            ]
+        """Keep impact and alert memory bounded: events older than the history span go, and
+        so do cancelled alerts and predictions made before it; at most ``_MAX_EVENTS`` events
+        of each kind are kept."""
+        if view.t_s is not None:
+            horizon = view.t_s - self.history_s
+            for alert_id in [k for k, a in view.alerts.items() if a["state"] == "cancelled"]:
+                if view.alerts[alert_id]["t_s"] < horizon:
+                    del view.alerts[alert_id]
+            for track_id in [k for k, r in view.impacts.items() if r["t_s"] < horizon]:
+                del view.impacts[track_id]
+            if view.alert_events and view.alert_events[0][0] < horizon:
+                current = {id(r) for r in view.alerts.values()}
+                view.alert_events = [
+                    e for e in view.alert_events if e[0] >= horizon or id(e[1]) in current
+                ]
+            if view.impact_events and view.impact_events[0][0] < horizon:
+                current = {id(r) for r in view.impacts.values()}
+                view.impact_events = [
+                    e for e in view.impact_events if e[0] >= horizon or id(e[2]) in current
+                ]
+        del view.alert_events[:-_MAX_EVENTS]
+        del view.impact_events[:-_MAX_EVENTS]
 
     # ----------------------------------------------------------------------------- static layers
     def set_sensors(self, sites: Sequence[SensorSite]) -> None:
@@ -903,12 +938,26 @@ class PictureStore:
             self._sensors = records
             self._emit({"type": "sensors", "sensors": records})
 
-    def set_areas(self, areas: Mapping[str, Any]) -> None:
-        """Replace the warning areas with a GeoJSON FeatureCollection (:func:`validate_areas`)."""
-        checked = validate_areas(areas)
+    def set_areas(self, areas: WarningAreas | Mapping[str, Any]) -> None:
+        """Replace the warning areas.
+
+        Parameters
+        ----------
+        areas : WarningAreas or mapping
+            Areas as the assessment reads them (:func:`airpicture.assess.read_warning_areas`),
+            or a GeoJSON FeatureCollection, checked by
+            :meth:`airpicture.assess.WarningAreas.from_geojson`; every feature is served with
+            ``properties.id`` and ``properties.name``.
+
+        Raises
+        ------
+        DataError
+            Naming the feature and what was wrong with it.
+        """
+        checked = areas if isinstance(areas, WarningAreas) else WarningAreas.from_geojson(areas)
         with self._lock:
-            self._areas = checked
-            self._emit({"type": "areas", "areas": checked})
+            self._areas = checked.geojson
+            self._emit({"type": "areas", "areas": checked.geojson})
 
     # ----------------------------------------------------------------------------- queries
     def sensors(self) -> list[dict[str, Any]]:
@@ -1099,6 +1148,7 @@ class PictureStore:
                     "t_s": v.t_s,
                     "active_alerts": sum(1 for a in v.alerts.values() if a["state"] == "active"),
                     "impacts": len(v.impacts),
+                    "rejected": dict(v.rejected),
                 }
                 for nation, v in self._views.items()
             }
