@@ -191,20 +191,32 @@ function drawAreas() {
   window.__airpicture.areasDrawn = { total: state.areas.features.length, alerting: [...active] };
 }
 
+// Impact ellipses longer than this (semi-major axis, m) are drawn as faint outlines.
+const UNCERTAIN_ELLIPSE_M = 100e3;
+
 function drawImpacts() {
   impactLayer.clearLayers();
   const centre = map.getCenter().lng;
   for (const imp of state.impacts.values()) {
     const lon = nearLon(imp.impact_lon, centre);
+    // An early prediction can spread over half the sea: outline it faintly so it informs
+    // without hiding the picture underneath.
+    const uncertain = imp.semi_major_m > UNCERTAIN_ELLIPSE_M;
     L.polygon(ellipseLatLngs(imp.impact_lat, lon, imp.semi_major_m, imp.semi_minor_m, imp.orientation_deg), {
       renderer: impactRenderer,
-      className: "impact-ellipse",
+      className: uncertain ? "impact-ellipse uncertain" : "impact-ellipse",
       color: "#ff9f1a",
-      weight: 2,
+      weight: uncertain ? 1 : 2,
+      dashArray: uncertain ? "6 6" : null,
+      opacity: uncertain ? 0.6 : 1,
       fillColor: "#ff9f1a",
-      fillOpacity: 0.18,
+      fillOpacity: uncertain ? 0.03 : 0.18,
     })
-      .bindTooltip(`Impact ${imp.track_id} · ${Math.round(imp.confidence * 100)} % · ${fmtTime(imp.impact_t_s)}`, { className: "tip" })
+      .bindTooltip(
+        `Impact ${imp.track_id} · ${Math.round(imp.confidence * 100)} % · ${fmtTime(imp.impact_t_s)}` +
+          (uncertain ? ` · uncertain (${(imp.semi_major_m / 1000).toFixed(0)} km)` : ""),
+        { className: "tip" },
+      )
       .addTo(impactLayer);
     L.circleMarker([imp.impact_lat, lon], { renderer: impactRenderer, radius: 3, color: "#ff9f1a", fillOpacity: 1 }).addTo(impactLayer);
     if (imp.launch_lat != null && imp.launch_lon != null) {
