@@ -284,14 +284,21 @@ def _add_network(sub: argparse._SubParsersAction) -> None:
         help="no TLS, authentication, subject permissions or signatures (default: secure)",
     )
     up.add_argument("--keys", metavar="DIR", help="keys folder to use (default: fresh keys)")
+    up.add_argument(
+        "--release",
+        metavar="FILE",
+        help="TOML file with one [NATION] table of release rules per nation (sensors, areas, "
+        "track sharing; default: every nation releases everything to every other)",
+    )
     up.set_defaults(func=_cmd_network_up)
 
 
 def _cmd_network_up(args: argparse.Namespace) -> int:
-    from airpicture.network import network_up
+    from airpicture.network import network_up, read_release_file
     from airpicture.tracker import TrackerConfig
 
     tracker = TrackerConfig.from_toml(args.config) if args.config else None
+    release = read_release_file(args.release) if args.release else None
 
     def started(info: dict) -> None:
         server = f" (nats-server pid {info['server_pid']})" if info.get("server_pid") else ""
@@ -305,6 +312,7 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
         scenario=args.scenario, nations=args.nations.split(","), duration_s=args.duration,
         speed=args.speed, record_dir=args.record, bus=args.bus, tracker=tracker, seed=args.seed,
         verbose=args.verbose, on_started=started, insecure=args.insecure, keys_dir=args.keys,
+        release=release, release_source=args.release or "release policies",
     )
     for nation in result.nations:
         record = result.records.get(nation)

@@ -32,7 +32,7 @@ from typing import Any
 from airpicture.errors import ConfigError
 from airpicture.tracker import TrackerConfig
 
-__all__ = ["NetworkResult", "network_up", "node_config_toml"]
+__all__ = ["NetworkResult", "network_up", "node_config_toml", "read_release_file"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,8 @@ def network_up(
     on_started: Callable[[dict[str, Any]], None] | None = None,
     insecure: bool = False,
     keys_dir: str | Path | None = None,
+    release: dict[str, Any] | None = None,
+    release_source: str = "release policies",
 ) -> NetworkResult:
     """Run a local network of one node per nation until every picture is final or Ctrl-C.
 
@@ -164,6 +166,13 @@ def network_up(
         signs and verifies (audit logs in ``<record_dir>/<NATION>/audit.jsonl``).
     keys_dir : path, optional
         An existing keys folder (:mod:`airpicture.net.keys`) to use instead of fresh keys.
+    release : dict, optional
+        Release policies per nation: ``{nation: table}``, each table what that node's
+        ``[release]`` holds (:mod:`airpicture.net.release`); relative ``geojson`` paths in it must
+        already be resolved (:func:`read_release_file` does). A nation not given releases
+        everything to everyone.
+    release_source : str
+        Where ``release`` came from, named in errors.
 
     Returns
     -------
@@ -172,7 +181,8 @@ def network_up(
     Raises
     ------
     ConfigError
-        On an unknown scenario or bus, or a nation without sensors in the scenario.
+        On an unknown scenario or bus, a nation without sensors in the scenario, or a release
+        policy that is not valid (named by nation and key).
     """
     from airpicture.io import read_sensors
 
@@ -197,6 +207,7 @@ def network_up(
                 + ")",
                 got=", ".join(missing),
             )
+        policies = _release_policies(release or {}, nations, sensors, release_source)
         keys: Path | None = None
         if not insecure:
             if keys_dir is not None:
@@ -225,7 +236,7 @@ def network_up(
                 "peer_timeout_s": peer_timeout_s,
                 "exit_when_done": True,
                 "source": source,
-                "release": {"default": ["*"]},
+                "release": policies[nation],
                 "tracker": asdict(tracker),
             }
             if record_root is not None:
@@ -250,6 +261,80 @@ def network_up(
         return NetworkResult(nations, result[0], records, result[1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def read_release_file(path: str | Path) -> dict[str, Any]:
+    """Per-nation release policies from a TOML file, for :func:`network_up`.
+
+    The file holds one table per nation, each what that nation's node would have as its
+    ``[release]`` table::
+
+        [JPN]
+        default = ["USA"]               # JPN's sensors go to the USA only ...
+        [JPN.sensors]
+        JPN-SADO = ["*"]                # ... except this one
+        [JPN.tracks]
+        to = ["AUS"]                    # JPN shares its tracks with Australia
+
+    Relative ``geojson`` paths of areas are taken relative to the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        A missing file, bad TOML, or a top-level entry that is not a table.
+    """
+    from airpicture.config import load_toml
+
+    path = Path(path)
+    tables = load_toml(path)
+    base = path.resolve().parent
+    out: dict[str, Any] = {}
+    for nation, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                str(path), key=nation, expected="a table of release rules", got=repr(table)
+            )
+        areas = table.get("areas")
+        if isinstance(areas, list):
+            table = {
+                **table,
+                "areas": [
+                    {**a, "geojson": str(base / a["geojson"])}
+                    if isinstance(a, dict) and isinstance(a.get("geojson"), str)
+                    else a
+                    for a in areas
+                ],
+            }
+        out[nation] = table
+    return out
+
+
+def _release_policies(
+    release: dict[str, Any], nations: tuple[str, ...], sensors: Any, source: str
+) -> dict[str, dict[str, Any]]:
+    """Each node's ``[release]`` table, checked here so a bad policy stops nothing half-started."""
+    from airpicture.net.release import ReleasePolicy
+
+    unknown = sorted(set(release) - set(nations))
+    if unknown:
+        raise ConfigError(
+            source,
+            key=unknown[0],
+            expected="a nation of the network (" + ", ".join(nations) + ")",
+            got=repr(unknown[0]),
+        )
+    out = {}
+    for nation in nations:
+        table = release.get(nation, {"default": ["*"]})
+        own = tuple(s.sensor_id for s in sensors if s.nation == nation)
+        try:
+            ReleasePolicy.from_mapping(table, owner=nation, own_sensors=own, source=source)
+        except ConfigError as exc:
+            raise ConfigError(
+                source, key=f"{nation}.{exc.key}", expected=exc.expected, got=exc.got
+            ) from None
+        out[nation] = table
+    return out
 
 
 def _run_in_process(

@@ -210,3 +210,52 @@ def test_network_up_on_the_memory_bus_runs_in_process(scenario_dir, tmp_path):
     expected = batch_picture(scenario_dir)
     for nation in NATIONS:
         assert_same_picture(read_tracks(result.records[nation]), expected)
+
+
+def test_network_up_applies_a_release_file(scenario_dir, tmp_path):
+    from airpicture.network import read_release_file
+
+    policy = tmp_path / "release.toml"
+    policy.write_text('[JPN]\ndefault = ["USA"]\n[JPN.sensors]\nJPN-R1 = []\n')
+    result = network_up(
+        scenario=str(scenario_dir),
+        nations=NATIONS,
+        speed=60.0,
+        record_dir=tmp_path / "rec",
+        bus="memory",
+        tracker=TrackerConfig(**TRACKER),
+        tick_s=0.02,
+        release=read_release_file(policy),
+        release_source=str(policy),
+    )
+    assert not result.interrupted
+    nations = {n: set(";".join(read_tracks(result.records[n]).nations).split(";")) for n in NATIONS}
+    assert "JPN" in nations["JPN"] and "JPN" in nations["USA"]  # the JPN IR sensor goes to the USA
+    assert "JPN" not in nations["AUS"]  # nothing of Japan's reaches Australia
+    assert_same_picture(read_tracks(result.records["JPN"]), batch_picture(scenario_dir))
+
+
+def test_a_bad_release_file_is_refused_before_anything_starts(scenario_dir, tmp_path):
+    from airpicture.errors import ConfigError
+    from airpicture.network import read_release_file
+
+    bad = {
+        "[GBR]\ndefault = []\n": r"key GBR: expected a nation of the network",
+        "[JPN.sensors]\nUSA-R1 = []\n": r"key JPN\.release\.sensors\.USA-R1",
+        "JPN = 3\n": r"key JPN: expected a table",
+    }
+    for i, (text, match) in enumerate(bad.items()):
+        path = tmp_path / f"r{i}.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=match):
+            network_up(
+                scenario=str(scenario_dir),
+                nations=NATIONS,
+                bus="memory",
+                release=read_release_file(path),
+                release_source=str(path),
+            )
+    area = tmp_path / "sub" / "r.toml"
+    area.parent.mkdir()
+    area.write_text('[[JPN.areas]]\nname = "a"\nto = []\ngeojson = "area.geojson"\n')
+    assert read_release_file(area)["JPN"]["areas"][0]["geojson"] == str(area.parent / "area.geojson")
