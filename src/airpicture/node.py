@@ -1583,22 +1583,15 @@ class Node:
         """Publish impact predictions on ``air.impact.<NATION>``, then alert changes on
         ``air.alert.<NATION>``, in messages of at most ``_MAX_DELTA_ROWS`` rows."""
         nation = self.config.nation
-        if impacts:
-            rows = ImpactRows.concat(impacts)
+        outputs = (("impact", impacts, ImpactRows, Impact), ("alert", alerts, AlertRows, Alert))
+        for kind, parts, table, message in outputs:
+            if not parts:
+                continue
+            rows = table.concat(parts)
             for k in range(0, len(rows), _MAX_DELTA_ROWS):
                 part = rows.take(slice(k, k + _MAX_DELTA_ROWS))
-                await self._send(
-                    "impact", f"air.impact.{nation}", Impact.from_rows(part, nation=nation)
-                )
-                self.counters["impact_messages"] += 1
-        if alerts:
-            changes = AlertRows.concat(alerts)
-            for k in range(0, len(changes), _MAX_DELTA_ROWS):
-                chunk = changes.take(slice(k, k + _MAX_DELTA_ROWS))
-                await self._send(
-                    "alert", f"air.alert.{nation}", Alert.from_rows(chunk, nation=nation)
-                )
-                self.counters["alert_messages"] += 1
+                await self._send(kind, f"air.{kind}.{nation}", message.from_rows(part, nation=nation))
+                self.counters[f"{kind}_messages"] += 1
 
     async def _picture_loop(self) -> None:
         """Publish queued picture changes on ``air.pic.<NATION>``, coalescing what piles up.
