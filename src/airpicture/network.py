@@ -27,10 +27,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airpicture.errors import ConfigError
 from airpicture.tracker import TrackerConfig
+
+if TYPE_CHECKING:
+    from airpicture.net.release import ReleasePolicy
 
 __all__ = ["NetworkResult", "network_up", "node_config_toml", "read_release_file"]
 
@@ -207,7 +210,7 @@ def network_up(
                 + ")",
                 got=", ".join(missing),
             )
-        policies = _release_policies(release or {}, nations, sensors, release_source)
+        tables, policies = _release_policies(release or {}, nations, sensors, release_source)
         keys: Path | None = None
         if not insecure:
             if keys_dir is not None:
@@ -236,7 +239,7 @@ def network_up(
                 "peer_timeout_s": peer_timeout_s,
                 "exit_when_done": True,
                 "source": source,
-                "release": policies[nation],
+                "release": tables[nation],
                 "tracker": asdict(tracker),
             }
             if record_root is not None:
@@ -250,7 +253,7 @@ def network_up(
         if bus == "memory":
             result = _run_in_process(configs, nations, on_started)
         else:
-            result = _run_processes(configs, nations, work, verbose, on_started, keys)
+            result = _run_processes(configs, nations, work, verbose, on_started, keys, policies)
         records = {}
         if record_root is not None:
             records = {
@@ -311,8 +314,9 @@ def read_release_file(path: str | Path) -> dict[str, Any]:
 
 def _release_policies(
     release: dict[str, Any], nations: tuple[str, ...], sensors: Any, source: str
-) -> dict[str, dict[str, Any]]:
-    """Each node's ``[release]`` table, checked here so a bad policy stops nothing half-started."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, ReleasePolicy]]:
+    """Each node's ``[release]`` table and its policy (for the server's permissions), checked
+    here so a bad policy stops nothing half-started."""
     from airpicture.net.release import ReleasePolicy
 
     unknown = sorted(set(release) - set(nations))
@@ -323,18 +327,19 @@ def _release_policies(
             expected="a nation of the network (" + ", ".join(nations) + ")",
             got=repr(unknown[0]),
         )
-    out = {}
+    tables, policies = {}, {}
     for nation in nations:
-        table = release.get(nation, {"default": ["*"]})
+        tables[nation] = release.get(nation, {"default": ["*"]})
         own = tuple(s.sensor_id for s in sensors if s.nation == nation)
         try:
-            ReleasePolicy.from_mapping(table, owner=nation, own_sensors=own, source=source)
+            policies[nation] = ReleasePolicy.from_mapping(
+                tables[nation], owner=nation, own_sensors=own, source=source
+            )
         except ConfigError as exc:
             raise ConfigError(
                 source, key=f"{nation}.{exc.key}", expected=exc.expected, got=exc.got
             ) from None
-        out[nation] = table
-    return out
+    return tables, policies
 
 
 def _run_in_process(
@@ -388,10 +393,11 @@ def _run_processes(
     verbose: bool,
     on_started: Callable[[dict[str, Any]], None] | None,
     keys: Path | None = None,
+    policies: dict[str, ReleasePolicy] | None = None,
 ) -> tuple[dict[str, int], bool]:
     from airpicture.net.server import NatsServer, free_port
 
-    server = NatsServer(store_dir=work / "nats", keys_dir=keys)
+    server = NatsServer(store_dir=work / "nats", keys_dir=keys, policies=policies)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     interrupted = False
     try:

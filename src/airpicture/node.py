@@ -875,7 +875,7 @@ class Node:
         own_bus = self._bus
         if self.security is not None:
             # The node sees the bus through its nation's permissions (NATS enforces them too).
-            self._bus = PolicyBus(self._bus, cfg.nation)
+            self._bus = PolicyBus(self._bus, cfg.nation, policy=cfg.release)
         server: asyncio.AbstractServer | None = None
         tasks: list[asyncio.Task[None]] = []
         try:

@@ -262,6 +262,62 @@ async def test_the_policy_bus_applies_the_same_permissions_in_process():
     await shared.close()
 
 
+def _japan_withholds_from_australia():
+    from airpicture.net.release import ReleasePolicy
+
+    return ReleasePolicy.from_mapping(
+        {"default": ["USA"], "tracks": {"to": ["USA"]}},
+        owner="JPN",
+        own_sensors=("JPN-R1",),
+        source="test",
+    )
+
+
+async def test_the_policy_bus_lets_a_nation_publish_only_towards_whom_its_policy_reaches():
+    shared = MemoryBus()
+    jpn = PolicyBus(shared, "JPN", policy=_japan_withholds_from_australia())
+    for subject in ("air.det.JPN.AUS", "air.trk.JPN.AUS"):
+        with pytest.raises(BusError, match="permission denied"):
+            await jpn.publish(subject, b"x")
+    for subject in ("air.det.JPN.USA", "air.det.JPN.JPN", "air.trk.JPN.USA", "air.hb.JPN.AUS"):
+        await jpn.publish(subject, b"ok")
+    assert jpn.denied == 2
+    await shared.close()
+
+
+async def test_nats_permissions_follow_the_release_policy(keys, tmp_path):
+    server = NatsServer(keys_dir=keys, policies={"JPN": _japan_withholds_from_australia()}).start()
+    try:
+        admin = await NatsBus.connect(server.url, name="admin", **nats_options(keys, ADMIN))
+        violations: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            violations.append(str(exc).lower())
+
+        tls = nats_options(keys, "JPN")
+        nc = await nats.connect(
+            server.url,
+            tls=tls["tls"],
+            tls_hostname="127.0.0.1",
+            nkeys_seed=tls["nkeys_seed"],
+            inbox_prefix="_INBOX_JPN",
+            error_cb=on_error,
+            max_reconnect_attempts=0,
+        )
+        for subject in ("air.det.JPN.AUS", "air.trk.JPN.AUS", "air.det.JPN.USA"):
+            await nc.publish(subject, b"sent")
+        await nc.flush()
+        await wait_until(lambda: len(violations) >= 2)
+        await nc.close()
+        assert any("publish" in v and "air.det.jpn.aus" in v for v in violations)
+        assert any("publish" in v and "air.trk.jpn.aus" in v for v in violations)
+        assert await admin.last_message("air.det.JPN.AUS") is None
+        assert (await admin.last_message("air.det.JPN.USA")).data == b"sent"
+        await admin.close()
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------------------- signatures
 def _signer(keys: Path, nation: str) -> Signer:
     return Signer(

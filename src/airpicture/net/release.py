@@ -556,6 +556,16 @@ class ReleasePolicy:
         """The nations a sensor of the owner is released to by its sensor rule (``"*"``: all)."""
         return self.sensors.get(sensor_id, self.default)
 
+    def reach(self) -> dict[str, frozenset[str]]:
+        """Every nation the owner could send anything to, per channel kind (``"*"``: all).
+
+        ``"det"``: detections (the sensor rules; areas only narrow them); ``"trk"``: shared
+        tracks (``tracks.to``; the position-only downgrade stays within it). The bus permissions
+        are generated from this (:func:`airpicture.net.security.permissions`).
+        """
+        det = frozenset(self.default).union(*self.sensors.values())
+        return {"det": det, "trk": frozenset(self.tracks.to)}
+
     @classmethod
     def from_mapping(
         cls,

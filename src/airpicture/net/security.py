@@ -45,6 +45,7 @@ from airpicture.errors import ConfigError
 from airpicture.net.bus import Bus, BusError, Handler, Message, Subscription, check_pattern
 from airpicture.net.bus import subject_matches as _matches
 from airpicture.net.keys import ADMIN, Trust, load_signing_key, nation_paths
+from airpicture.net.release import ALL_NATIONS, ReleasePolicy
 from airpicture.net.messages import (
     Envelope,
     MessageError,
@@ -292,8 +293,19 @@ NODE_OUTPUTS = ("pic", "alert", "impact")
 alerts and impact predictions."""
 
 
-def permissions(nation: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def permissions(
+    nation: str, policy: ReleasePolicy | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The bus subjects of one nation.
+
+    Parameters
+    ----------
+    nation : str
+    policy : ReleasePolicy, optional
+        The nation's release policy. With it, the nation may publish detections and tracks only
+        on the channels of nations the policy could release something to
+        (:meth:`ReleasePolicy.reach`), so the bus refuses what the sender should never have
+        sent; without it, on every channel of its own.
 
     Returns
     -------
@@ -306,12 +318,25 @@ def permissions(nation: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[st
         Its own channels, which it may read back (resuming after a restart).
     """
     outputs = tuple(f"air.{kind}.{nation}" for kind in NODE_OUTPUTS)
-    publish = (f"air.*.{nation}.*", *outputs)
+    if policy is None:
+        channels: tuple[str, ...] = (f"air.*.{nation}.*",)
+    else:
+        channels = (f"air.hb.{nation}.*", f"air.status.{nation}.*")
+        reach = policy.reach()
+        reach["det"] |= {nation}  # a node's own detections reach it through the bus too
+        for kind, nations in sorted(reach.items()):
+            if ALL_NATIONS in nations:
+                channels += (f"air.{kind}.{nation}.*",)
+            else:
+                channels += tuple(f"air.{kind}.{nation}.{n}" for n in sorted(nations))
+    publish = (*channels, *outputs)
     receive = (f"air.*.*.{nation}", *outputs)
     return publish, receive, (f"air.*.{nation}.*",)
 
 
-def nats_permissions(nation: str, *, stream: str = DEFAULT_STREAM) -> dict[str, list[str]]:
+def nats_permissions(
+    nation: str, *, stream: str = DEFAULT_STREAM, policy: ReleasePolicy | None = None
+) -> dict[str, list[str]]:
     """NATS ``publish`` and ``subscribe`` allow lists of a nation (see :func:`permissions`).
 
     JetStream needs API subjects; each is narrowed to the stream and, where the server puts the
@@ -319,7 +344,7 @@ def nats_permissions(nation: str, *, stream: str = DEFAULT_STREAM) -> dict[str, 
     nation may read. The nation's inbox prefix is ``_INBOX_<NATION>``, so it cannot listen to
     the replies and consumer deliveries of another nation.
     """
-    publish, receive, read_own = permissions(nation)
+    publish, receive, read_own = permissions(nation, policy)
     js = "$JS.API"
     pub = [
         *publish,
@@ -348,6 +373,7 @@ def nats_server_config(
     host: str = "127.0.0.1",
     stream: str = DEFAULT_STREAM,
     nations: tuple[str, ...] | None = None,
+    policies: Mapping[str, ReleasePolicy] | None = None,
 ) -> str:
     """A ``nats-server`` configuration: TLS with client certificates, one nkey user per nation
     with :func:`nats_permissions`, and the operator (full rights, for provisioning).
@@ -362,13 +388,16 @@ def nats_server_config(
         The JetStream stream the nations use.
     nations : tuple of str, optional
         The nations given a user (every nation of the trust file by default).
+    policies : mapping of str to ReleasePolicy, optional
+        Release policies by nation; a nation's publish permissions then follow its policy
+        (:func:`permissions`).
     """
     root = Path(keys_dir).resolve()
     trust = Trust.load(root / "trust.json")
     server = nation_paths(root, "server")
     users = []
     for nation in nations if nations is not None else trust.nations:
-        perms = nats_permissions(nation, stream=stream)
+        perms = nats_permissions(nation, stream=stream, policy=(policies or {}).get(nation))
         users.append(
             "    {\n"
             f"      nkey: {trust.nkeys[nation]}\n"
@@ -432,13 +461,22 @@ class PolicyBus:
         Whose permissions apply.
     close_inner : bool
         Whether :meth:`close` closes ``bus`` too.
+    policy : ReleasePolicy, optional
+        The nation's release policy, narrowing where it may publish (:func:`permissions`).
     """
 
-    def __init__(self, bus: Bus, nation: str, *, close_inner: bool = False) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        nation: str,
+        *,
+        close_inner: bool = False,
+        policy: ReleasePolicy | None = None,
+    ) -> None:
         self.inner = bus
         self.nation = nation
         self.denied = 0
-        self._publish, receive, read_own = permissions(nation)
+        self._publish, receive, read_own = permissions(nation, policy)
         self._receive = receive
         self._read = (*receive, *read_own)
         self._close_inner = close_inner

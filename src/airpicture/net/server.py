@@ -21,10 +21,15 @@ import subprocess
 import sysconfig
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from airpicture.errors import ConfigError
+
+if TYPE_CHECKING:
+    from airpicture.net.release import ReleasePolicy
 
 __all__ = ["NatsServer", "find_nats_server", "free_port"]
 
@@ -93,6 +98,9 @@ class NatsServer:
         creates the stream ``stream`` (subjects ``air.>``) as the operator.
     stream : str
         The stream created on a secure server.
+    policies : mapping of str to ReleasePolicy, optional
+        Release policies by nation (secure server only): each nation may then publish
+        detections and tracks only towards the nations its policy could release to.
 
     Attributes
     ----------
@@ -108,6 +116,7 @@ class NatsServer:
         startup_timeout_s: float = 10.0,
         keys_dir: str | Path | None = None,
         stream: str = "AIR",
+        policies: Mapping[str, ReleasePolicy] | None = None,
     ) -> None:
         self.port = port if port is not None else free_port()
         self._own_store = store_dir is None
@@ -117,6 +126,7 @@ class NatsServer:
         self._log_file: Path | None = None
         self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
         self.stream = stream
+        self.policies = dict(policies) if policies is not None else None
 
     @property
     def secure(self) -> bool:
@@ -176,6 +186,7 @@ class NatsServer:
                     port=self.port,
                     store_dir=self._store_dir / "jetstream",
                     stream=self.stream,
+                    policies=self.policies,
                 ),
                 encoding="utf-8",
             )
