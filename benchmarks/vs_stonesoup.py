@@ -69,6 +69,7 @@ import numpy as np
 
 from airpicture.evaluate.metrics import evaluate_picture
 from airpicture.geo import enu2ecef, enu_rotation
+from airpicture.runtime import keep_freed_memory
 from airpicture.sim.single_radar import SingleRadarScenario, single_radar_scenario
 from airpicture.tables import Detections, TrackRows, Truth, cov_pos_from_matrix
 from airpicture.tracker import Tracker, TrackerConfig
@@ -661,6 +662,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, config: Trac
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # as the command line does (both trackers run in this process)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000], help="target counts")
     parser.add_argument("--seed", type=int, default=1)

@@ -438,7 +438,10 @@ class _fraction_bar:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
+    from airpicture.runtime import keep_freed_memory
+
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
