@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
-from airpicture.filters.kalman import innovation, update
+from airpicture.filters.kalman import cho_solve, innovation, solve_lower, symmetrize, update
 from airpicture.geo import aer2ecef
 from airpicture.models.measurement import SensorGeometry, predict_measurements, wrap_angle
 from airpicture.models.motion import cv_predict, cv_process_noise
@@ -126,3 +126,22 @@ def test_nees_and_nis_inside_95_percent_band():
     assert inside_nees >= 0.85, nees
     assert inside_nis >= 0.85, nis
     assert lo6 < nees[settled].mean() < hi6
+
+
+def test_cholesky_solves_match_a_general_solve() -> None:
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(50, 4, 4))
+    S = A @ np.swapaxes(A, 1, 2) + np.eye(4)
+    B = rng.normal(size=(50, 4, 7))
+    L = np.linalg.cholesky(S)
+    np.testing.assert_allclose(solve_lower(L, B), np.linalg.solve(L, B), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cho_solve(L, B), np.linalg.solve(S, B), rtol=1e-10, atol=1e-12)
+
+
+def test_symmetrize_averages_in_place() -> None:
+    P = np.random.default_rng(4).normal(size=(3, 2, 5, 5))
+    expected = 0.5 * (P + np.swapaxes(P, -1, -2))
+    out = symmetrize(P)
+    assert out is P
+    np.testing.assert_array_equal(P, expected)
+    np.testing.assert_array_equal(P, np.swapaxes(P, -1, -2))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from airpicture.filters.kalman import symmetrize
+
 __all__ = ["combine", "mix", "switch_matrix", "update_probabilities"]
 
 
@@ -63,13 +65,17 @@ def mix(
     c = joint.sum(axis=1)
     w = joint / np.maximum(c[:, None, :], 1e-300)  # mu_{i|j}
     n, r, k = x.shape
-    wt = np.swapaxes(w, 1, 2)  # (n, j, i)
-    x0 = wt @ x
-    # Spread of the means: sum_i w_ij d_ij d_ij^T with d_ij = x_i - x0_j, as matrix products.
-    d = x[:, None, :, :] - x0[:, :, None, :]  # (n, j, i, k)
-    P0 = (wt @ P.reshape(n, r, k * k)).reshape(n, r, k, k)
-    P0 += np.swapaxes(d * wt[..., None], -1, -2) @ d
-    return x0, 0.5 * (P0 + np.swapaxes(P0, -1, -2)), c
+    wt = np.ascontiguousarray(np.swapaxes(w, 1, 2))  # (n, j, i)
+    # Spread of the means, sum_i w_ij (x_i - x0_j)(x_i - x0_j)^T, as the weighted second
+    # moments about the first model's mean e_i = x_i - x_1 less f_j f_j^T, f_j = x0_j - x_1:
+    # one product over the models instead of one per (i, j) pair.
+    e = x - x[:, :1]
+    f = wt @ e
+    M = e[..., :, None] * e[..., None, :]
+    M += P
+    P0 = (wt @ M.reshape(n, r, k * k)).reshape(n, r, k, k)
+    P0 -= f[..., :, None] * f[..., None, :]
+    return f + x[:, :1], symmetrize(P0), c
 
 
 def combine(x: np.ndarray, P: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +85,7 @@ def combine(x: np.ndarray, P: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, n
     d = x - xc[:, None, :]
     Pc = (mu[:, None, :] @ P.reshape(n, r, k * k)).reshape(n, k, k)
     Pc += np.swapaxes(d * mu[..., None], 1, 2) @ d
-    return xc, 0.5 * (Pc + np.swapaxes(Pc, -1, -2))
+    return xc, symmetrize(Pc)
 
 
 def update_probabilities(c: np.ndarray, log_likelihood: np.ndarray, floor: float = 1e-6) -> np.ndarray:

@@ -28,7 +28,10 @@ flight only through the boost model (or at initiation), so where the IMM's predi
 of free flight is below ``_FREE_FLIGHT_OPEN`` the model is closed for the step
 (:meth:`MotionModelSet.close_free_flight`): it is predicted as nearly constant velocity instead,
 and its probability is set to zero, which the IMM's probability floor turns into the floor.
-Only a track with a real share of free flight or boost pays for the ballistic prediction.
+Only a track with a real share of free flight or boost pays for the ballistic prediction. For
+the same reason a new track below ``aircraft_ceiling_m`` starts with the model closed unless its
+measured range rate reaches ``_FREE_FLIGHT_MIN_SPEED_MPS`` (see
+:meth:`MotionModelSet.initial_conditions`).
 
 Kappa is kept non-negative by projecting updated estimates onto ``kappa = 0``
 (:func:`project_kappa`).
@@ -41,7 +44,8 @@ import numpy as np
 from airpicture.geo import WGS84_A_M, WGS84_F
 from airpicture.models.atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
 from airpicture.models.ballistic import ballistic_jacobian, propagate_ballistic
-from airpicture.models.motion import ct_transition, cv_process_noise, cv_transition
+from airpicture.filters.kalman import symmetrize
+from airpicture.models.motion import ct_transition, cv_transition
 from airpicture.tracker.config import TrackerConfig
 
 __all__ = ["KAPPA_MIN", "STATE_DIM", "MotionModelSet", "approximate_height", "project_kappa"]
@@ -79,6 +83,10 @@ _G_BOUND = 10.0
 
 _FREE_FLIGHT_OPEN = 1e-4
 """Predicted probability of the ballistic model below which it is closed for the step."""
+
+_FREE_FLIGHT_MIN_SPEED_MPS = 1000.0
+"""Speed from which a new track below ``aircraft_ceiling_m`` opens the ballistic model, m/s:
+below the speed of a re-entry vehicle low down, above most aircraft."""
 
 
 
@@ -137,10 +145,17 @@ class MotionModelSet:
         self.destinations = _destinations(self.labels)
         self._ballistic = self.labels.index("ballistic") if "ballistic" in self.labels else None
 
-    def initial_conditions(self, pos_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def initial_conditions(
+        self, pos_m: np.ndarray, speed_mps: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Model probabilities and velocity priors of new tracks first seen at ``pos_m``.
 
-        Below ``aircraft_ceiling_m`` every model starts with the configured prior probabilities.
+        Below ``aircraft_ceiling_m`` every model starts with the configured prior probabilities,
+        except free flight: a slow object low down can only enter it through powered flight
+        (the boost model, which opens it at the next prediction if the track needs it), so the
+        ballistic model starts closed (probability zero, the others renormalised) unless the
+        speed known at initiation reaches ``_FREE_FLIGHT_MIN_SPEED_MPS`` (a re-entry vehicle
+        first seen low down is faster).
         The aircraft models' velocity prior is uniform within ``max_speed_mps`` horizontally
         (over a disc: variance v^2 / 4 per axis) and within ``max_climb_mps`` vertically
         (variance c^2 / 3); the rocket models' is uniform within ``max_speed_mps`` on each axis
@@ -152,6 +167,9 @@ class MotionModelSet:
         ----------
         pos_m : ndarray, shape (m, 3)
             ECEF position of each new track, m.
+        speed_mps : ndarray, shape (m,), optional
+            A lower bound of each new track's speed (the magnitude of a measured range rate),
+            m/s; unknown when omitted.
 
         Returns
         -------
@@ -168,6 +186,12 @@ class MotionModelSet:
             speed[np.ix_(high, self._rocket)] = self._rocket_speed_mps
             if not self._rocket.all():
                 mu[high] = self._rocket / self._rocket.sum()
+            if self._ballistic is not None and self.r > 1:
+                slow = ~high
+                if speed_mps is not None:
+                    slow &= speed_mps < _FREE_FLIGHT_MIN_SPEED_MPS
+                mu[slow, self._ballistic] = 0.0
+                mu[slow] /= mu[slow].sum(axis=1, keepdims=True)
         up = pos_m / np.linalg.norm(pos_m, axis=1, keepdims=True)
         uu = up[:, :, None] * up[:, None, :]
         cov = (speed**2 / 3.0)[:, :, None, None] * np.eye(3)
@@ -236,15 +260,22 @@ class MotionModelSet:
         c[closed] /= c[closed].sum(axis=1, keepdims=True)
         return closed
 
-    def transition(
-        self, x: np.ndarray, dt_s: np.ndarray, closed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Predicted states, transition matrices and process noise of every model.
+    def predict(
+        self, x: np.ndarray, P: np.ndarray, dt_s: np.ndarray, closed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Model-conditioned predictions of every model: ``x' = f(x)``, ``P' = F P F^T + Q``.
+
+        ``F`` is the transition matrix of the linear models and the Jacobian of the ballistic
+        model; ``Q`` the white-noise acceleration noise of each model (``q``) and kappa's random
+        walk. Each model's covariance is propagated on its own rows with the 6 x 7 upper part of
+        its ``F`` (kappa's row is ``[0 ... 1]``), so no full stack of 7 x 7 matrices is formed.
 
         Parameters
         ----------
         x : ndarray, shape (m, r, 7)
             Model-conditioned (mixed) states.
+        P : ndarray, shape (m, r, 7, 7)
+            Their covariances; overwritten with the predicted ones.
         dt_s : ndarray, shape (m,)
             Steps, s (may be negative).
         closed : ndarray of bool, shape (m,), optional
@@ -254,37 +285,61 @@ class MotionModelSet:
         Returns
         -------
         x_pred : ndarray, shape (m, r, 7)
-        F, Q : ndarray, shape (m, r, 7, 7)
-            Transition matrices (Jacobians for the ballistic model) and process noise.
+        P_pred : ndarray, shape (m, r, 7, 7)
+            ``P`` itself, holding the symmetric predicted covariances.
         """
-        m = len(dt_s)
-        F = np.zeros((m, self.r, STATE_DIM, STATE_DIM))
-        Q = np.zeros((m, self.r, STATE_DIM, STATE_DIM))
-        F[:, :, 6, 6] = 1.0
-        Q[:, :, 6, 6] = _KAPPA_WALK * np.abs(dt_s)[:, None]
         x_pred = np.empty_like(x)
         x_pred[:, :, 6] = x[:, :, 6]
         for j, (kind, w, q) in enumerate(self._kinds):
-            Q[:, j, :6, :6] = cv_process_noise(dt_s, q)
             xj = x[:, j]
-            if kind == "ballistic":
-                free = slice(None) if closed is None else ~closed
-                if closed is None or not closed.all():
-                    x_pred[free, j, :6], F[free, j, :6, :] = _ballistic_transition(
-                        xj[free], dt_s[free]
-                    )
-                if closed is None or not closed.any():
-                    continue
-                F[closed, j, :6, :6] = cv_transition(dt_s[closed])
-                x_pred[closed, j, :6] = (F[closed, j, :6, :6] @ xj[closed, :6, None])[..., 0]
-                continue
             if kind == "ct":
                 up = xj[:, :3] / np.linalg.norm(xj[:, :3], axis=1, keepdims=True)
-                F[:, j, :6, :6] = ct_transition(dt_s, w, up)
+                F = np.zeros((len(dt_s), 6, STATE_DIM))
+                F[:, :, :6] = ct_transition(dt_s, w, up)
             else:
-                F[:, j, :6, :6] = cv_transition(dt_s)
-            x_pred[:, j, :6] = (F[:, j, :6, :6] @ xj[:, :6, None])[..., 0]
-        return x_pred, F, Q
+                F = _cv_rows(dt_s)
+            x_pred[:, j, :6] = (F[:, :, :6] @ xj[:, :6, None])[..., 0]
+            if kind == "ballistic" and (closed is None or not closed.all()):
+                free = slice(None) if closed is None else np.flatnonzero(~closed)
+                x_pred[free, j, :6], F[free] = _ballistic_transition(xj[free], dt_s[free])
+            P[:, j] = _propagate_covariance(P[:, j], F)
+            _add_process_noise(P[:, j], dt_s, q)
+        return x_pred, P
+
+
+def _cv_rows(dt_s: np.ndarray) -> np.ndarray:
+    """The 6 x 7 upper rows of the nearly-constant-velocity transition matrix, (m, 6, 7)."""
+    F = np.zeros((len(dt_s), 6, STATE_DIM))
+    F[:, :, :6] = cv_transition(dt_s)
+    return F
+
+
+def _propagate_covariance(P: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """``F7 P F7^T`` for 7 x 7 covariances ``P`` (m, 7, 7) and the upper rows ``F`` (m, 6, 7)
+    of ``F7 = [[F], [0 ... 1]]``: a new symmetric array."""
+    FP = F @ P
+    out = np.empty_like(P)
+    out[:, :6, :6] = FP @ np.swapaxes(F, 1, 2)
+    out[:, :6, 6] = FP[:, :, 6]
+    out[:, 6, :6] = FP[:, :, 6]
+    out[:, 6, 6] = P[:, 6, 6]
+    return symmetrize(out)
+
+
+def _add_process_noise(P: np.ndarray, dt_s: np.ndarray, q: float) -> None:
+    """Add the white-noise acceleration noise of density ``q`` and kappa's walk, in place.
+
+    ``P`` (m, 7, 7) may be a strided view; the noise is that of
+    :func:`~airpicture.models.motion.cv_process_noise`.
+    """
+    a = np.abs(dt_s)
+    pp, pv, vv = q * a**3 / 3.0, q * dt_s * a / 2.0, q * a
+    for k in range(3):
+        P[:, k, k] += pp
+        P[:, k, k + 3] += pv
+        P[:, k + 3, k] += pv
+        P[:, k + 3, k + 3] += vv
+    P[:, 6, 6] += _KAPPA_WALK * a
 
 
 def _destinations(labels: tuple[str, ...]) -> np.ndarray:

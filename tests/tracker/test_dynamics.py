@@ -1,0 +1,56 @@
+"""The tracker's motion-model set: covariance propagation and the models new tracks open."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from airpicture.geo import geodetic2ecef
+from airpicture.tracker import TrackerConfig
+from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet
+
+
+def test_predicted_covariances_equal_f_p_ft_plus_q() -> None:
+    # Against the full 7 x 7 products, from finite differences of the predicted states.
+    dyn = MotionModelSet(TrackerConfig())
+    rng = np.random.default_rng(5)
+    m, r = 4, dyn.r
+    lat, lon = np.radians([38.0] * m), np.radians([135.0] * m)
+    pos = np.stack(geodetic2ecef(lat, lon, np.array([9e3, 20e3, 40e3, 60e3])), -1)
+    x = np.zeros((m, r, STATE_DIM))
+    x[:, :, :3] = pos[:, None]
+    x[:, :, 3:6] = rng.normal(0.0, 300.0, (m, 1, 3))
+    x[:, :, 6] = 2e-4
+    A = rng.normal(size=(m, r, STATE_DIM, STATE_DIM)) * np.r_[[30.0] * 3, [5.0] * 3, [1e-5]]
+    P = A @ np.swapaxes(A, -1, -2)
+    dt = np.array([1.0, 2.0, -1.5, 4.0])
+    xp, Pp = dyn.predict(x, P.copy(), dt)
+    xz, Pz = dyn.predict(x, np.zeros_like(P), dt)  # Q alone
+    np.testing.assert_array_equal(xp, xz)
+    F = np.zeros((m, r, STATE_DIM, STATE_DIM))
+    for k, h in enumerate([1.0] * 3 + [0.1] * 3 + [1e-6]):
+        dx = np.zeros(STATE_DIM)
+        dx[k] = h
+        plus, minus = (dyn.predict(x + s * dx, np.zeros_like(P), dt)[0] for s in (1.0, -1.0))
+        F[..., k] = (plus - minus) / (2 * h)
+    expected = F @ P @ np.swapaxes(F, -1, -2) + Pz
+    scale = np.sqrt(np.einsum("...ii->...i", expected))
+    err = np.abs(Pp - expected) / (scale[..., :, None] * scale[..., None, :])
+    # the linear models, within what their F leaves out (the turn axis follows the position);
+    # the ballistic model's substeps change with the state, which finite differences cannot take
+    linear = [j for j, label in enumerate(dyn.labels) if label != "ballistic"]
+    assert err[:, linear].max() < 1e-3
+    np.testing.assert_array_equal(Pp, np.swapaxes(Pp, -1, -2))
+
+
+def test_slow_new_tracks_low_down_start_without_free_flight() -> None:
+    dyn = MotionModelSet(TrackerConfig())
+    b = dyn.labels.index("ballistic")
+    lat, lon = np.radians([38.0] * 3), np.radians([135.0] * 3)
+    pos = np.stack(geodetic2ecef(lat, lon, np.array([10e3, 10e3, 80e3])), -1)
+    mu, _ = dyn.initial_conditions(pos, np.array([200.0, 2500.0, 200.0]))
+    np.testing.assert_allclose(mu.sum(axis=1), 1.0)
+    assert mu[0, b] == 0.0  # slow and low: only boost leads into free flight
+    assert mu[1, b] > 0.1  # a fast body low down (a re-entry vehicle) may already be in it
+    assert mu[2, b] > 0.1  # above the aircraft ceiling
+    mu, _ = dyn.initial_conditions(pos)  # speed unknown: low down starts closed
+    assert mu[0, b] == 0.0 and mu[2, b] > 0.1
