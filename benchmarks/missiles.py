@@ -249,10 +249,12 @@ def raid_run(seed: int) -> dict[str, Any]:
     changes = dict(
         zip(map(str, evaluation.object_ids), evaluation.object_id_changes.tolist(), strict=True)
     )
+    aircraft = np.isin(evaluation.object_ids, objects.object_id[objects.kind == "aircraft"])
     return {
         "seed": seed,
         "cpu_s": cpu_s,
         "id_changes_per_object": float(np.mean(evaluation.object_id_changes)),
+        "id_changes_per_aircraft": float(np.mean(evaluation.object_id_changes[aircraft])),
         "missiles": [
             {
                 "object_id": s.object_id,
@@ -318,6 +320,9 @@ def raid_report(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "missile_id_changes_total": float(np.nansum([m["id_changes"] for m in missiles])),
         "id_changes_per_object_mean": float(np.mean([r["id_changes_per_object"] for r in runs])),
         "id_changes_per_object_max": float(np.max([r["id_changes_per_object"] for r in runs])),
+        "id_changes_per_aircraft_mean": float(
+            np.mean([r["id_changes_per_aircraft"] for r in runs])
+        ),
         "time_to_classify_s_max": float(np.nanmax(classify)),
         "time_to_classify_s_median": float(np.nanmedian(classify)),
         "impact_by_time_to_go": bins,
@@ -400,7 +405,8 @@ def main() -> None:
         print(
             f"  held as one track: {100 * r['held_one_track']:.1f} %; missile track-number changes: "
             f"{r['missile_id_changes_total']:.0f}; changes per object (all objects): mean "
-            f"{r['id_changes_per_object_mean']:.3f}, worst run {r['id_changes_per_object_max']:.3f}"
+            f"{r['id_changes_per_object_mean']:.3f}, worst run {r['id_changes_per_object_max']:.3f}; "
+            f"per aircraft {r['id_changes_per_aircraft_mean']:.3f}"
         )
         print(
             f"  confirmation to 'ballistic': median {r['time_to_classify_s_median']:.1f} s, max {r['time_to_classify_s_max']:.1f} s"

@@ -40,40 +40,64 @@ def test_box_likelihood_is_the_convolution_of_uniform_and_gaussian(value: float,
 
 
 @pytest.mark.parametrize(
-    ("name", "values", "mu_rocket", "expected"),
+    ("name", "values", "mu_free", "mu_rocket", "expected"),
     [
-        ("missile in free flight", (2100.0, 20.0, 90e3, 300.0, 900.0, 20.0), 0.95, "ballistic"),
-        ("re-entry", (2300.0, 30.0, 15e3, 200.0, -1700.0, 30.0), 0.9, "ballistic"),
-        ("airliner", (240.0, 3.0, 11_000.0, 300.0, 0.0, 3.0), 0.001, "aircraft"),
-        ("sea skimmer", (250.0, 4.0, 60.0, 40.0, 0.0, 2.0), 0.001, "cruise"),
-        ("helicopter", (35.0, 3.0, 600.0, 150.0, 1.0, 2.0), 0.001, "helicopter/uav"),
+        ("missile in free flight", (2100.0, 20.0, 90e3, 300.0, 900.0, 20.0), 0.95, 0.95,
+         "ballistic"),
+        ("re-entry", (2300.0, 30.0, 15e3, 200.0, -1700.0, 30.0), 0.9, 0.9, "ballistic"),
+        ("airliner", (240.0, 3.0, 11_000.0, 300.0, 0.0, 3.0), 0.0, 0.001, "aircraft"),
+        ("sea skimmer", (250.0, 4.0, 60.0, 40.0, 0.0, 2.0), 0.0, 0.001, "cruise"),
+        ("helicopter", (35.0, 3.0, 600.0, 150.0, 1.0, 2.0), 0.0, 0.001, "helicopter/uav"),
         (
             "new track, velocity unknown",
             (0.0, 700.0, 5_000.0, 2_000.0, 0.0, 700.0),
+            0.1,
             0.25,
             "aircraft",
         ),
+        # Confirmed tracks of the Sea of Japan raid (seed 1), at their confirmation.
+        # Three clutter reports 25 s apart at 60 km, followed by the boost model only.
+        ("clutter at 60 km", (1219.0, 360.0, 60447.0, 5310.0, 1183.0, 351.0), 0.0, 1.0, "unknown"),
+        # Clutter joined by the turn model far above any aircraft.
+        ("clutter in a turn", (3338.0, 77.0, 62374.0, 888.0, 724.0, 44.0), 0.0, 0.0, "unknown"),
+        # A missile at burnout, the free-flight model taking over.
+        ("missile after burnout", (1967.0, 100.0, 113670.0, 698.0, 1304.0, 120.0), 0.85, 0.93,
+         "ballistic"),
     ],
 )
 def test_typical_objects(
-    name: str, values: tuple[float, ...], mu_rocket: float, expected: str
+    name: str, values: tuple[float, ...], mu_free: float, mu_rocket: float, expected: str
 ) -> None:
     cfg = ClassifierConfig()
     kind, confidence, post = classify(
-        kind_log_likelihoods(features(*values), np.array([mu_rocket]), cfg), cfg
+        kind_log_likelihoods(features(*values), np.array([mu_free]), np.array([mu_rocket]), cfg),
+        cfg,
     )
     assert kind[0] == expected, name
     assert post.sum() == pytest.approx(1.0)
-    assert (confidence[0] >= cfg.min_confidence) == (expected != "unknown")
+    assert confidence[0] >= cfg.min_confidence  # unknown too: it is a hypothesis of its own
 
 
 def test_below_the_confidence_threshold_the_kind_is_unknown() -> None:
     # Low and slow-ish with a poor height: a cruise missile or an aircraft, and not sure which.
     f = features(170.0, 5.0, 300.0, 400.0, 0.0, 3.0)
     loose, strict = ClassifierConfig(), ClassifierConfig(min_confidence=0.99)
-    kind, confidence, _ = classify(kind_log_likelihoods(f, np.zeros(1), loose), loose)
+    kind, confidence, _ = classify(kind_log_likelihoods(f, np.zeros(1), np.zeros(1), loose), loose)
     assert kind[0] in ("aircraft", "cruise") and confidence[0] < 0.99
-    assert classify(kind_log_likelihoods(f, np.zeros(1), strict), strict)[0][0] == "unknown"
+    strict_kind = classify(kind_log_likelihoods(f, np.zeros(1), np.zeros(1), strict), strict)[0]
+    assert strict_kind[0] == "unknown"
+
+
+def test_above_the_aircraft_ceiling_only_free_flight_is_ballistic() -> None:
+    # One state at 60 km, 1.2 km/s, climbing: only the ballistic (and unknown) envelope holds it.
+    # The kind follows the IMM: free flight makes it ballistic; the boost model alone (a
+    # rocket under thrust, or reports of clutter joined into a track) leaves it unknown.
+    f = features(*(np.full(3, v) for v in (1200.0, 50.0, 60e3, 500.0, 1000.0, 50.0)))
+    cfg = ClassifierConfig()
+    free = np.array([0.0, 0.2, 0.9])
+    kind, _, post = classify(kind_log_likelihoods(f, free, np.ones(3), cfg), cfg)
+    assert kind.tolist() == ["unknown", "ballistic", "ballistic"]
+    assert (np.diff(post[:, KINDS.index("ballistic")]) > 0).all()
 
 
 def test_batch_equals_loop_and_permutation() -> None:
@@ -84,18 +108,21 @@ def test_batch_equals_loop_and_permutation() -> None:
         rng.uniform(10, 2000, n), rng.uniform(-2000, 2000, n), rng.uniform(1, 100, n),
     )  # fmt: skip
     mu = rng.uniform(0, 1, n)
+    free = mu * rng.uniform(0, 1, n)
     cfg = ClassifierConfig()
-    batch = kind_log_likelihoods(f, mu, cfg)
+    batch = kind_log_likelihoods(f, free, mu, cfg)
     for i in range(n):
         one = features(*(getattr(f, name)[i] for name in TrackFeatures.__dataclass_fields__))
         np.testing.assert_allclose(
-            kind_log_likelihoods(one, mu[i : i + 1], cfg)[0], batch[i], rtol=1e-12
+            kind_log_likelihoods(one, free[i : i + 1], mu[i : i + 1], cfg)[0], batch[i], rtol=1e-12
         )
     perm = rng.permutation(n)
     shuffled = TrackFeatures(
         *(getattr(f, name)[perm] for name in TrackFeatures.__dataclass_fields__)
     )
-    np.testing.assert_array_equal(kind_log_likelihoods(shuffled, mu[perm], cfg), batch[perm])
+    np.testing.assert_array_equal(
+        kind_log_likelihoods(shuffled, free[perm], mu[perm], cfg), batch[perm]
+    )
     # one update never rules a kind out by more than max_update_log_odds
     assert (batch.max(axis=1) - batch.min(axis=1) <= cfg.max_update_log_odds + 1e-9).all()
 
@@ -134,4 +161,4 @@ def test_config_is_checked() -> None:
         ConfigError, match="key min_confidence: expected a number in \\[0, 1\\], got 2"
     ):
         ClassifierConfig(min_confidence=2)
-    assert KINDS[-1] == "unknown" and len(ClassifierConfig().log_prior) == len(KINDS) - 1
+    assert KINDS[-1] == "unknown" and len(ClassifierConfig().log_prior) == len(KINDS)

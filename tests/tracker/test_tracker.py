@@ -239,3 +239,35 @@ def test_a_firm_track_faster_than_orbital_speed_is_dropped_and_counted(speed_mps
     assert "confirmed" in set(first.status)
     assert ("deleted" in set(first.status[first.t_s < dets.t_s[-1]])) is dropped
     assert (tracker.stats.implausible > 0) is dropped
+
+
+def test_bearings_update_firm_tracks_only():
+    """An infrared report between a radar's scans does not count towards confirming a track: the
+    track is confirmed on its third radar report, and bearings update it from then on."""
+    site = (np.radians(38.0), np.radians(135.0), 20.0)
+    sensors = SensorTable(
+        (
+            Sensor("R1", "JPN", "radar", *site, 30.0, np.radians(0.05), np.radians(0.05),
+                   float("nan"), 2e6, 1.0, 1.0, 0.0),
+            Sensor("S1", "USA", "ir", *site, float("nan"), np.radians(0.01), np.radians(0.01),
+                   float("nan"), 2e6, 1.0, 1.0, 0.0),
+        )
+    )  # fmt: skip
+    radar = _straight_line_detections(sensors, 2000.0)
+    # at half the speed, the k-th report is where the body is at k/2 s
+    half = _straight_line_detections(sensors, 1000.0, n_scans=24)
+    between = half.take(np.arange(1, 24, 2))  # half a second after each radar report
+    ir = Detections(
+        t_s=np.arange(12) + 0.5, sensor_index=np.ones(12, np.int32),
+        range_m=np.full(12, np.nan), azimuth_rad=between.azimuth_rad,
+        elevation_rad=between.elevation_rad, range_rate_mps=np.full(12, np.nan),
+        sensor_lat_rad=between.sensor_lat_rad, sensor_lon_rad=between.sensor_lon_rad,
+        sensor_alt_m=between.sensor_alt_m, row=np.arange(12, 24),
+    )  # fmt: skip
+    tracker = Tracker(sensors)
+    rows = tracker.run([Detections.concat([radar, ir])])
+    track = rows.take(rows.track_id == "T000001")
+    assert track.t_s[track.status == "confirmed"].min() == 2.0  # its third radar report
+    # the reports at 0.5, 1.5 and 2.5 s came while it was tentative; the other nine update it
+    assert tracker.stats.unassociated_angle_only == 3
+    assert tracker.tracks.hits[tracker.track_index(np.array(["T000001"]))[0]] == 12 + 9

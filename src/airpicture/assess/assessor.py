@@ -178,7 +178,7 @@ class Assessor:
         )
         # per-track state, sorted by track id
         self._ids = np.empty(0, dtype=str)
-        self._loglik = np.empty((0, 4))
+        self._loglik = np.empty((0, len(KINDS)))
         self._t_s = np.empty(0)
         self._kind = np.empty(0, dtype=object)
         self._predicted_t_s = np.empty(0)
@@ -299,10 +299,16 @@ class Assessor:
     def _classify(self, tracker: Tracker, ids: np.ndarray, idx: np.ndarray) -> np.ndarray:
         T = tracker.tracks
         labels = tracker.model_labels
+        mu = T.mu[idx]
         rocket = [j for j, m in enumerate(labels) if m in _ROCKET_MODELS]
-        mu_rocket = T.mu[idx][:, rocket].sum(axis=1) if rocket else np.zeros(len(idx))
+        free = [j for j, m in enumerate(labels) if m == "ballistic"]
         cfg = self.config.classifier
-        current = kind_log_likelihoods(track_features(T.x[idx], T.P[idx]), mu_rocket, cfg)
+        current = kind_log_likelihoods(
+            track_features(T.x[idx], T.P[idx]),
+            mu[:, free].sum(axis=1),
+            mu[:, rocket].sum(axis=1),
+            cfg,
+        )
         pos = self._lookup(ids)
         known = pos >= 0
         previous = np.full_like(current, np.nan)

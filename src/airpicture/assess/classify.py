@@ -14,9 +14,19 @@ covariance), which gives in closed form
 
 (the convolution of the uniform and the Gaussian densities), with :math:`\Phi` the standard
 normal distribution function; the three features multiply. The tracker's IMM adds its own
-evidence on how the object moves: the probability :math:`\mu_r` of the rocket models (ballistic
-and boost) enters as the factor :math:`\mu_r` for the ballistic kind and :math:`1 - \mu_r` for
-the others, floored at ``imm_floor`` so that one filter cannot veto a kind alone.
+evidence on how the object moves. With :math:`\mu_f` the probability of its free-flight
+(ballistic) model and :math:`\mu_r` that of the rocket models (ballistic and boost), the
+factor is :math:`\mu_f` for the ballistic kind, :math:`1 - \mu_r` for the air-breathing
+kinds and :math:`1 - \mu_f` for ``unknown``, each floored at ``imm_floor`` so that one filter
+cannot veto a kind alone.
+
+``unknown`` is a hypothesis of its own: an object whose motion none of the other kinds explains,
+with the widest envelope (that of ``ballistic``, which bounds everything in scope). It stands
+for a rocket under thrust and for a track made of clutter: both need the boost model's large
+accelerations (or jump between models), and both fly where only the ballistic envelope
+reaches. Without it, a track above the aircraft's ceiling would be ``ballistic`` whatever its
+motion, since every other envelope rules it out; with it, ``ballistic`` takes the evidence of
+free flight, which a track on clutter never shows and a missile shows from burnout on.
 
 The log-likelihoods are smoothed per track by an exponential moving average with time
 constant ``time_constant_s``, so one noisy update does not flip a track's kind, and turned
@@ -27,9 +37,9 @@ Trans. AES 37(3), 2001, pp. 1039-1055, where speed and height bounds of each cla
 class likelihoods]. A track is labelled with the most probable kind when that probability is
 at least ``min_confidence``, and ``unknown`` otherwise.
 
-Kinds: ``ballistic`` (rockets and bodies in free flight), ``aircraft``, ``cruise`` (low-flying
-cruise missiles), ``helicopter/uav`` (slow, low: helicopters and unmanned aircraft cannot be
-told apart by their kinematics), and ``unknown``.
+Kinds: ``ballistic`` (bodies in free flight), ``aircraft``, ``cruise`` (low-flying cruise
+missiles), ``helicopter/uav`` (slow, low: helicopters and unmanned aircraft cannot be told
+apart by their kinematics), and ``unknown``.
 """
 
 from __future__ import annotations
@@ -57,7 +67,7 @@ __all__ = [
 ]
 
 KINDS = ("ballistic", "aircraft", "cruise", "helicopter/uav", "unknown")
-"""Labels of the classifier; the last is given when no kind is probable enough."""
+"""Labels of the classifier; the last is also given when no kind is probable enough."""
 
 
 @dataclass(frozen=True)
@@ -79,18 +89,22 @@ class Envelope:
     climb_mps: tuple[float, float]
 
 
+_EVERYTHING = Envelope((0.0, 7000.0), (-500.0, 1.5e6), (-7000.0, 7000.0))
+
 ENVELOPES: dict[str, Envelope] = {
     # Rockets and re-entering bodies: from a standing start to beyond IRBM speeds, up to
     # 1500 km, climbing or falling at up to 7 km/s.
-    "ballistic": Envelope((0.0, 7000.0), (-500.0, 1.5e6), (-7000.0, 7000.0)),
+    "ballistic": _EVERYTHING,
     # Aircraft of the scenarios (40-700 m/s, 0-20 km, 15 m/s climb), with margins.
     "aircraft": Envelope((40.0, 700.0), (-500.0, 20_000.0), (-25.0, 25.0)),
     # Sea-skimming and terrain-following cruise missiles (150-350 m/s, 30-200 m).
     "cruise": Envelope((150.0, 350.0), (-100.0, 500.0), (-15.0, 15.0)),
     # Helicopters (10-90 m/s, up to 6 km) and UAVs (10-200 m/s, up to 20 km).
     "helicopter/uav": Envelope((0.0, 200.0), (-500.0, 20_000.0), (-10.0, 10.0)),
+    # Anything in scope whose motion no other kind explains: the widest envelope.
+    "unknown": _EVERYTHING,
 }
-"""Flight envelope of each kind (every label of :data:`KINDS` but ``unknown``)."""
+"""Flight envelope of each kind of :data:`KINDS`."""
 
 
 def _check(low: float, high: float) -> Any:
@@ -103,7 +117,7 @@ class ClassifierConfig:
 
     Attributes
     ----------
-    prior_ballistic, prior_aircraft, prior_cruise, prior_helicopter_uav : float
+    prior_ballistic, prior_aircraft, prior_cruise, prior_helicopter_uav, prior_unknown : float
         Prior probabilities of the kinds (normalised to sum to one).
     min_confidence : float
         A track gets the most probable kind only when its probability is at least this.
@@ -124,6 +138,7 @@ class ClassifierConfig:
     prior_aircraft: float = field(default=0.8, metadata=_check(1e-9, 1.0))
     prior_cruise: float = field(default=0.05, metadata=_check(1e-9, 1.0))
     prior_helicopter_uav: float = field(default=0.05, metadata=_check(1e-9, 1.0))
+    prior_unknown: float = field(default=0.01, metadata=_check(1e-9, 1.0))
     min_confidence: float = field(default=0.6, metadata=_check(0.0, 1.0))
     max_update_log_odds: float = field(default=10.0, metadata=_check(0.1, 1e6))
     time_constant_s: float = field(default=10.0, metadata=_check(0.0, 1e6))
@@ -137,13 +152,14 @@ class ClassifierConfig:
 
     @property
     def log_prior(self) -> np.ndarray:
-        """Log prior probabilities of the kinds, in the order of :data:`KINDS` without unknown."""
+        """Log prior probabilities of the kinds, in the order of :data:`KINDS`."""
         p = np.array(
             [
                 self.prior_ballistic,
                 self.prior_aircraft,
                 self.prior_cruise,
                 self.prior_helicopter_uav,
+                self.prior_unknown,
             ]
         )
         return np.log(p / p.sum())
@@ -220,7 +236,10 @@ def _log_box(value: np.ndarray, sd: np.ndarray, low: float, high: float) -> np.n
 
 
 def kind_log_likelihoods(
-    features: TrackFeatures, rocket_probability: np.ndarray, config: ClassifierConfig
+    features: TrackFeatures,
+    free_flight_probability: np.ndarray,
+    rocket_probability: np.ndarray,
+    config: ClassifierConfig,
 ) -> np.ndarray:
     """Log-likelihood of each kind for n tracks (module equations).
 
@@ -228,26 +247,30 @@ def kind_log_likelihoods(
     ----------
     features : TrackFeatures
         Of n tracks.
+    free_flight_probability : ndarray, shape (n,)
+        IMM probability of the ballistic (free-flight) model (0 when the tracker has none).
     rocket_probability : ndarray, shape (n,)
-        IMM probability of the ballistic and boost models (0 when the tracker has none).
+        IMM probability of the ballistic and boost models together (0 when the tracker has
+        neither).
     config : ClassifierConfig
 
     Returns
     -------
-    log_lik : ndarray, shape (n, 4)
-        In the order of :data:`KINDS` without ``unknown``; each at least the best minus
-        ``max_update_log_odds``.
+    log_lik : ndarray, shape (n, 5)
+        In the order of :data:`KINDS`; each at least the best minus ``max_update_log_odds``.
     """
     f = features
     sv = np.hypot(f.sd_speed_mps, config.speed_sd_floor_mps)
     sh = np.hypot(f.sd_alt_m, config.alt_sd_floor_m)
     sc = np.hypot(f.sd_climb_mps, config.climb_sd_floor_mps)
     floor = config.imm_floor
-    mu = np.clip(rocket_probability, 0.0, 1.0)
-    out = np.empty((len(f.speed_mps), 4))
-    for j, kind in enumerate(KINDS[:4]):
+    free = np.clip(free_flight_probability, 0.0, 1.0)
+    rocket = np.clip(rocket_probability, 0.0, 1.0)
+    imm_factor = {"ballistic": free, "unknown": 1.0 - free}
+    out = np.empty((len(f.speed_mps), len(KINDS)))
+    for j, kind in enumerate(KINDS):
         env = ENVELOPES[kind]
-        imm = mu if kind == "ballistic" else 1.0 - mu
+        imm = imm_factor.get(kind, 1.0 - rocket)
         out[:, j] = (
             _log_box(f.speed_mps, sv, *env.speed_mps)
             + _log_box(f.alt_m, sh, *env.alt_m)
@@ -294,8 +317,8 @@ def classify(
 
     Parameters
     ----------
-    log_lik : ndarray, shape (n, 4)
-        Per kind, in the order of :data:`KINDS` without ``unknown``.
+    log_lik : ndarray, shape (n, 5)
+        Per kind, in the order of :data:`KINDS`.
     config : ClassifierConfig
 
     Returns
@@ -304,18 +327,23 @@ def classify(
         The most probable kind, or ``unknown`` below ``min_confidence``.
     confidence : ndarray, shape (n,)
         Posterior probability of the most probable kind.
-    posterior : ndarray, shape (n, 4)
+    posterior : ndarray, shape (n, 5)
         Posterior probabilities of the kinds.
 
     Examples
     --------
-    An object at 90 km, 2 km/s and falling at 1 km/s is ballistic:
+    An object at 90 km, 2 km/s and falling at 1 km/s is ballistic when it flies free, and
+    unknown when only the boost model follows it:
 
     >>> f = TrackFeatures(*(np.array([v]) for v in (2000.0, 50.0, 90e3, 500.0, -1000.0, 20.0)))
     >>> cfg = ClassifierConfig()
-    >>> kind, conf, _ = classify(kind_log_likelihoods(f, np.array([0.9]), cfg), cfg)
-    >>> str(kind[0]), bool(conf[0] > 0.99)
+    >>> free, rocket = np.array([0.9]), np.array([0.9])
+    >>> kind, conf, _ = classify(kind_log_likelihoods(f, free, rocket, cfg), cfg)
+    >>> str(kind[0]), bool(conf[0] > 0.95)
     ('ballistic', True)
+    >>> str(classify(kind_log_likelihoods(f, np.array([0.0]), np.array([1.0]), cfg), cfg)[0][0])
+    'unknown'
+
     """
     logp = log_lik + config.log_prior[None, :]
     logp = logp - logp.max(axis=1, keepdims=True)
@@ -323,6 +351,6 @@ def classify(
     post /= post.sum(axis=1, keepdims=True)
     best = post.argmax(axis=1)
     confidence = post[np.arange(len(best)), best]
-    labels = np.asarray(KINDS[:4])[best]
-    kind = np.where(confidence >= config.min_confidence, labels, KINDS[4])
+    labels = np.asarray(KINDS)[best]
+    kind = np.where(confidence >= config.min_confidence, labels, KINDS[-1])
     return kind, confidence, post

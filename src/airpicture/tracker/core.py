@@ -15,12 +15,13 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
 Each track is an interacting-multiple-model filter (nearly constant velocity, left/right
 coordinated turns, ballistic free flight and boost, ``tracker.dynamics``); gating and
 assignment use its combined prediction. A prediction far less certain than the report (a new
-track's second report) is updated iteratively; an infrared (angle-only) report that fits more
-than one track, or a track that gates more than one, is left out, since bearings cannot tell
-closely spaced objects apart; a track whose state no object can have (a tentative one faster
-than ``ballistic_max_speed_mps``, a firm one faster than orbital speed, or either well under the
-ground) is dropped and counted (``TrackerStats.implausible``). A tentative track is confirmed
-at ``confirm_hits`` updates and dropped after ``tentative_misses`` missed revisits in a row.
+track's second report) is updated iteratively; an infrared (angle-only) report updates firm
+tracks only, and one that fits more than one track, or a track that gates more than one, is left
+out, since bearings cannot tell closely spaced objects apart; a track whose state no object can
+have (a tentative one faster than ``ballistic_max_speed_mps``, a firm one faster than orbital
+speed, or either well under the ground) is dropped and counted (``TrackerStats.implausible``).
+A tentative track is confirmed at ``confirm_hits`` updates and dropped after
+``tentative_misses`` missed revisits in a row.
 After every frame an optional ``on_frame`` hook sees the frame's rows and the live track table
 (assessment hooks in there).
 
@@ -352,7 +353,10 @@ class Tracker:
             (table.status == TENTATIVE) & (table.hits >= 2),
             (table.status == TENTATIVE) & (table.hits < 2),
         )
-        for stage in stages:
+        # Bearings update firm tracks only: a tentative track's velocity is not yet known, and
+        # around closely spaced objects (a salvo) a bearing would confirm a track started on
+        # one object's report and continued on its neighbour's.
+        for stage in stages if model.with_range else stages[:1]:
             track_idx = np.flatnonzero(stage)
             det_idx = np.flatnonzero(remaining)
             if len(track_idx) == 0 or len(det_idx) == 0:
@@ -397,9 +401,7 @@ class Tracker:
         table = self._table
         dyn = self._dynamics
         x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], dyn.switch_matrix(dt_s))
-        xm, F, Q = dyn.transition(x0, dt_s, dyn.close_free_flight(c))
-        Pm = F @ P0 @ np.swapaxes(F, -1, -2) + Q
-        Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
+        xm, Pm = dyn.predict(x0, P0, dt_s, dyn.close_free_flight(c))
         xp, Pp = combine(xm, Pm, c)
         return xp, Pp, xm, Pm, c
 
@@ -586,7 +588,8 @@ class Tracker:
         dyn = self._dynamics
         r = dyn.r
         # Per model: the velocity prior of the objects that can be where the track starts.
-        mu, prior = dyn.initial_conditions(pos)
+        speed = np.abs(z[:, -1]) if model.with_range_rate else None
+        mu, prior = dyn.initial_conditions(pos, speed)
         x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
         x[:, 6] = _KAPPA_PRIOR
