@@ -197,3 +197,27 @@ _csv_bytes = st.lists(
 def test_file_readers_refuse_garbage_after_a_valid_header_cleanly(kind, tail):
     header = _SAMPLES[kind].split(b"\n", 1)[0] + b"\n"
     _read(kind, header + tail)
+
+
+def test_coverage_guided_fuzzing_of_the_decoder(tmp_path):
+    """libFuzzer through atheris, from valid messages of several kinds, for a bounded run."""
+    pytest.importorskip("atheris")
+    import subprocess
+    import sys
+
+    from tests.net.test_messages import _VALID as SEEDS
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, data in enumerate([*SEEDS, *_VALID]):
+        (corpus / f"seed-{i}").write_bytes(data)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.net.fuzz_decoder", "-runs=200000", "-max_len=65536",
+         "-seed=1", str(corpus)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Done 200000 runs" in done.stderr
