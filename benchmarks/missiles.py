@@ -255,6 +255,7 @@ def raid_run(seed: int) -> dict[str, Any]:
         "cpu_s": cpu_s,
         "id_changes_per_object": float(np.mean(evaluation.object_id_changes)),
         "id_changes_per_aircraft": float(np.mean(evaluation.object_id_changes[aircraft])),
+        "gospa_m": float(np.mean(evaluation.gospa)),
         "missiles": [
             {
                 "object_id": s.object_id,
@@ -323,6 +324,7 @@ def raid_report(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "id_changes_per_aircraft_mean": float(
             np.mean([r["id_changes_per_aircraft"] for r in runs])
         ),
+        "gospa_m_mean": float(np.mean([r["gospa_m"] for r in runs])),
         "time_to_classify_s_max": float(np.nanmax(classify)),
         "time_to_classify_s_median": float(np.nanmedian(classify)),
         "impact_by_time_to_go": bins,
@@ -406,7 +408,8 @@ def main() -> None:
             f"  held as one track: {100 * r['held_one_track']:.1f} %; missile track-number changes: "
             f"{r['missile_id_changes_total']:.0f}; changes per object (all objects): mean "
             f"{r['id_changes_per_object_mean']:.3f}, worst run {r['id_changes_per_object_max']:.3f}; "
-            f"per aircraft {r['id_changes_per_aircraft_mean']:.3f}"
+            f"per aircraft {r['id_changes_per_aircraft_mean']:.3f}; GOSPA (all objects, mean over "
+            f"times and runs) {r['gospa_m_mean']:.0f} m"
         )
         print(
             f"  confirmation to 'ballistic': median {r['time_to_classify_s_median']:.1f} s, max {r['time_to_classify_s_max']:.1f} s"

@@ -271,3 +271,84 @@ def test_bearings_update_firm_tracks_only():
     # the reports at 0.5, 1.5 and 2.5 s came while it was tentative; the other nine update it
     assert tracker.stats.unassociated_angle_only == 3
     assert tracker.tracks.hits[tracker.track_index(np.array(["T000001"]))[0]] == 12 + 9
+
+
+def _radar(sigma_angle_deg):
+    sigma = np.radians(sigma_angle_deg)
+    return SensorTable(
+        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
+                sigma, sigma, float("nan"), 2e6, 1.0, 1.0, 0.0),)
+    )  # fmt: skip
+
+
+def _aircraft_detections(sensors, positions, t_s):
+    """Noise-free reports of ECEF ``positions`` (n, 3) at times ``t_s`` (n,), in time order."""
+    s = sensors[0]
+    order = np.argsort(t_s, kind="stable")
+    p, t = positions[order], t_s[order]
+    az, el, r = ecef2aer(p[:, 0], p[:, 1], p[:, 2], s.lat_rad, s.lon_rad, s.alt_m)
+    n = len(t)
+    return Detections(
+        t_s=t, sensor_index=np.zeros(n, np.int32), range_m=r, azimuth_rad=az, elevation_rad=el,
+        range_rate_mps=np.full(n, np.nan), sensor_lat_rad=np.full(n, s.lat_rad),
+        sensor_lon_rad=np.full(n, s.lon_rad), sensor_alt_m=np.full(n, s.alt_m),
+        row=np.arange(n),
+    )  # fmt: skip
+
+
+def _airliner(sensors, n_scans, ahead_m=0.0):
+    """Positions of an airliner at 10 km height, 100 km north of the radar, flying east at
+    250 m/s (``ahead_m`` east of the start), one per 1-s scan, and their times."""
+    s = sensors[0]
+    lat, lon = s.lat_rad + 100e3 / 6.371e6, s.lon_rad
+    p0 = np.array(geodetic2ecef(lat, lon, 10e3))
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    t = np.arange(n_scans, dtype=float)
+    return p0 + (ahead_m + 250.0 * t[:, None]) * east, t
+
+
+@pytest.mark.parametrize("exclusion", [False, True])
+def test_a_report_just_outside_a_firm_tracks_gate_starts_no_second_track(exclusion):
+    """One report of a confirmed track's aircraft falls 170 m off in range (a biased sensor):
+    outside the association gate, it starts a duplicate track unless the initiation exclusion
+    gate (on by default) holds it; the aircraft then keeps one track."""
+    sensors = _radar(0.05)
+    p, t = _airliner(sensors, 12)
+    site = np.array(geodetic2ecef(sensors[0].lat_rad, sensors[0].lon_rad, sensors[0].alt_m))
+    los = (p[8] - site) / np.linalg.norm(p[8] - site)
+    p[8] += 170.0 * los
+    gate = TrackerConfig().gate_probability
+    config = TrackerConfig() if exclusion else TrackerConfig(initiation_exclusion_probability=gate)
+    tracker = Tracker(sensors, config)
+    rows = tracker.run([_aircraft_detections(sensors, p, t)])
+    assert (set(rows.track_id) == {"T000001"}) is exclusion
+    assert tracker.stats.initiation_excluded == int(exclusion)
+    assert "deleted" not in set(rows.status[rows.track_id == "T000001"][:-1])
+
+
+def test_two_aircraft_2_km_apart_keep_their_own_tracks():
+    """A second aircraft joins a tracked one 2 km ahead of it, across the radar's line of sight
+    and inside the tracked one's gates (a coarse radar: 1.7 km cross-range noise at 100 km):
+    the first track takes its own aircraft's report each scan, so the other report starts a
+    track of its own, and each aircraft keeps its track."""
+    sensors = _radar(1.0)
+    pa, ta = _airliner(sensors, 20)
+    pb, tb = _airliner(sensors, 20, ahead_m=2000.0)
+    joined = tb >= 6
+    p = np.concatenate([pa, pb[joined]])
+    t = np.concatenate([ta, tb[joined]])
+    tracker = Tracker(sensors)
+    rows = tracker.run([_aircraft_detections(sensors, p, t)])
+    last = rows.take((rows.t_s == t.max()) & (rows.status == "confirmed"))
+    assert sorted(last.track_id) == ["T000001", "T000002"]
+    d_a = np.linalg.norm(last.x[:, :3] - pa[-1], axis=1)
+    d_b = np.linalg.norm(last.x[:, :3] - pb[-1], axis=1)
+    assert d_a[last.track_id == "T000001"] < d_b[last.track_id == "T000001"]
+    assert d_b[last.track_id == "T000002"] < d_a[last.track_id == "T000002"]
+    assert tracker.stats.initiation_excluded == 0
+
+
+def test_the_initiation_exclusion_gate_is_no_narrower_than_the_association_gate():
+    expected = r"key initiation_exclusion_probability: expected at least gate_probability"
+    with pytest.raises(ConfigError, match=expected):
+        TrackerConfig(gate_probability=0.999, initiation_exclusion_probability=0.99)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from airpicture.config import Interval, NamesFrom, check_fields, load_config, load_toml
+from airpicture.errors import ConfigError
 
 __all__ = ["MOTION_MODEL_NAMES", "TrackerConfig"]
 
@@ -55,6 +56,12 @@ class TrackerConfig:
         impact.
     gate_probability : float
         Probability that the chi-square gate holds a true detection.
+    initiation_exclusion_probability : float
+        Probability of the wider chi-square gate around every firm (confirmed or coasting) track
+        inside which a radar report left over starts no new track, unless the track took another
+        report of the same scan: a report just outside a track's association gate (a sensor's
+        bias, a manoeuvre) would otherwise start a duplicate of it. At least
+        ``gate_probability``; equal to it, the exclusion is off.
     max_speed_mps : float
         Speed bound of the objects to initiate on below ``aircraft_ceiling_m``, m/s; sets a new
         track's velocity prior (horizontal under the nearly-constant-velocity and turn models).
@@ -95,6 +102,7 @@ class TrackerConfig:
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)
     ballistic_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
+    initiation_exclusion_probability: float = _setting(0.999999, 0.5, 1.0 - 1e-9)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
     max_climb_mps: float = _setting(150.0, 1.0, 20_000.0)
     ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)
@@ -106,6 +114,13 @@ class TrackerConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, source="TrackerConfig")
+        if self.initiation_exclusion_probability < self.gate_probability:
+            raise ConfigError(
+                "TrackerConfig",
+                key="initiation_exclusion_probability",
+                expected=f"at least gate_probability ({self.gate_probability})",
+                got=repr(self.initiation_exclusion_probability),
+            )
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, source: str = "tracker settings") -> TrackerConfig:

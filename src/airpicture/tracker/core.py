@@ -10,7 +10,12 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
    Mahalanobis distance of the innovation;
 3. global-nearest-neighbour assignment on independent clusters, in three stages so firm tracks
    choose first: confirmed and coasting tracks, then tentative tracks, then one-detection tracks;
-4. batched EKF update of the assigned pairs; every radar detection left over starts a track.
+4. batched EKF update of the assigned pairs; every radar detection left over starts a track,
+   unless it falls inside the wider initiation exclusion gate
+   (``initiation_exclusion_probability``) of a firm track that took no report of the scan: a
+   radar reports an object once a scan, so such a report is that track's object seen off its
+   gate (a sensor's bias, a manoeuvre), not a new object; it is counted
+   (``TrackerStats.initiation_excluded``) and left out.
 
 Each track is an interacting-multiple-model filter (nearly constant velocity, left/right
 coordinated turns, ballistic free flight and boost, ``tracker.dynamics``); gating and
@@ -97,7 +102,8 @@ class TrackerStats:
     """Counters of what the tracker did with its input.
 
     ``implausible`` counts the tracks dropped because no object can have their state (they are
-    counted in ``deleted`` too).
+    counted in ``deleted`` too); ``initiation_excluded`` the radar reports left over inside a
+    firm track's initiation exclusion gate, which started no track.
     """
 
     received: int = 0
@@ -109,6 +115,7 @@ class TrackerStats:
     confirmed: int = 0
     deleted: int = 0
     implausible: int = 0
+    initiation_excluded: int = 0
     unassociated_angle_only: int = 0
     frames: int = 0
     late_examples: list[str] = field(default_factory=list)
@@ -125,6 +132,7 @@ class _SensorModel:
     R: np.ndarray
     angle_cols: tuple[int, ...]
     gate: float
+    exclusion_gate: float
     nation_bit: int
 
 
@@ -283,7 +291,10 @@ class Tracker:
         R = measurement_noise(self.sensors, i, with_range_rate=with_rr)
         angle_cols = (1, 2) if s.has_range else (0, 1)
         gate = chi2_gate(self.config.gate_probability, R.shape[0])
-        return _SensorModel(s.has_range, with_rr, R, angle_cols, gate, self._nations.index(s.nation))
+        exclusion_gate = chi2_gate(self.config.initiation_exclusion_probability, R.shape[0])
+        return _SensorModel(
+            s.has_range, with_rr, R, angle_cols, gate, exclusion_gate, self._nations.index(s.nation)
+        )
 
     # ------------------------------------------------------------------ frames
     def _process_until(
@@ -348,6 +359,8 @@ class Tracker:
         det_pos, det_cov = self._detection_positions(group, sensor)
         remaining = np.ones(len(group), dtype=bool)
         table = self._table
+        took = np.zeros(len(table), dtype=bool)
+        near_ti = near_dj = np.empty(0, dtype=np.int64)
         stages = (
             (table.status == CONFIRMED) | (table.status == COASTING),
             (table.status == TENTATIVE) & (table.hits >= 2),
@@ -356,16 +369,22 @@ class Tracker:
         # Bearings update firm tracks only: a tentative track's velocity is not yet known, and
         # around closely spaced objects (a salvo) a bearing would confirm a track started on
         # one object's report and continued on its neighbour's.
-        for stage in stages if model.with_range else stages[:1]:
+        for k, stage in enumerate(stages if model.with_range else stages[:1]):
             track_idx = np.flatnonzero(stage)
             det_idx = np.flatnonzero(remaining)
             if len(track_idx) == 0 or len(det_idx) == 0:
                 continue
-            ti, dj = self._candidates(track_idx, group, det_idx, det_pos, det_cov)
+            # Firm tracks are pre-gated to the exclusion gate of the reports that may initiate.
+            exclude = k == 0 and model.with_range
+            pre_gate = model.exclusion_gate if exclude else model.gate
+            ti, dj = self._candidates(track_idx, group, det_idx, det_pos, det_cov, pre_gate)
             if len(ti) == 0:
                 continue
             xp, Pp, xm, Pm, c = self._predict(ti, group.t_s[dj] - table.t_s[ti])
             inn, _ = self._innovation(xp, Pp, z[dj], geometry.take(dj), model)
+            if exclude:
+                near = inn.d2 <= model.exclusion_gate
+                near_ti, near_dj = ti[near], dj[near]
             ok = inn.d2 <= model.gate
             if not model.with_range and ok.any():
                 ok &= _unambiguous(ti, dj, ok, len(table), len(group))
@@ -385,7 +404,13 @@ class Tracker:
             table.release[at] &= _labels(group)[ad]
             table.last_seen_s[at, sensor] = group.t_s[ad]
             updated[at] = True
+            took[at] = True
             remaining[ad] = False
+        excluded = np.zeros(len(group), dtype=bool)
+        excluded[near_dj[~took[near_ti]]] = True
+        excluded &= remaining
+        self.stats.initiation_excluded += int(excluded.sum())
+        remaining &= ~excluded
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
             self._initiate(group.take(left), sensor, det_pos[left], det_cov[left], z[left], geometry.take(left))
@@ -548,8 +573,9 @@ class Tracker:
         det_idx: np.ndarray,
         det_pos: np.ndarray | None,
         det_cov: np.ndarray | None,
+        gate: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Pre-gated (track, detection) pairs as indices into the table and the group."""
+        """Pairs within the pre-gate of chi-square ``gate``, as indices into the table and group."""
         table = self._table
         if det_pos is None:  # angle-only sensor: every pair goes to the exact gate
             ti = np.repeat(track_idx, len(det_idx))
@@ -568,7 +594,7 @@ class Tracker:
         var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + self._q_eff(track_idx) * a**3
         det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
         speed = np.linalg.norm(x[:, 3:6], axis=1)
-        radius = math.sqrt(self._models[int(group.sensor_index[0])].gate) * np.sqrt(var_pos + det_var)
+        radius = math.sqrt(gate) * np.sqrt(var_pos + det_var)
         radius += speed * spread
         ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
         return track_idx[ti], det_idx[dj]
@@ -799,7 +825,7 @@ class Tracker:
             return used
         z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
         det_pos, det_cov = self._detection_positions(group, sensor)
-        ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov)
+        ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov, model.gate)
         if len(ti) == 0:
             return used
         dt = group.t_s[dj] - table.t_s[ti]
