@@ -63,3 +63,28 @@ def assert_same_picture(a: TrackRows, b: TrackRows) -> None:
     assert len(a) == len(b), f"{len(a)} rows against {len(b)}"
     for name in ("t_s", "track_id", "x", "cov_pos", "kind", "status", "nations"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+async def raw_nats_connection(url: str, keys: Path, nation: str) -> tuple[Any, list[str]]:
+    """A plain nats-py connection as ``nation`` (its TLS certificate and nkey), and the list its
+    permission violations are appended to (lower case), for tests of what the server refuses."""
+    import nats
+
+    from airpicture.net.security import nats_options
+
+    violations: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        violations.append(str(exc).lower())
+
+    options = nats_options(keys, nation)
+    connection = await nats.connect(
+        url,
+        tls=options["tls"],
+        tls_hostname="127.0.0.1",
+        nkeys_seed=options["nkeys_seed"],
+        inbox_prefix=options["inbox_prefix"],
+        error_cb=on_error,
+        max_reconnect_attempts=0,
+    )
+    return connection, violations

@@ -31,7 +31,13 @@ from airpicture.net.security import (
 from airpicture.net.server import NatsServer
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
-from tests.net.helpers import NATIONS, assert_same_picture, batch_picture, node_values
+from tests.net.helpers import (
+    NATIONS,
+    assert_same_picture,
+    batch_picture,
+    node_values,
+    raw_nats_connection,
+)
 
 
 @pytest.fixture(scope="module")
@@ -182,21 +188,7 @@ async def test_a_nation_cannot_read_what_is_not_released_to_it_nor_publish_as_an
         with pytest.raises(BusError):
             await jpn.last_message("air.det.AUS.USA")
         # Core NATS: a plain subscription to another nation's subject is a violation.
-        violations: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            violations.append(str(exc).lower())
-
-        tls = nats_options(keys, "JPN")
-        nc = await nats.connect(
-            url,
-            tls=tls["tls"],
-            tls_hostname="127.0.0.1",
-            nkeys_seed=tls["nkeys_seed"],
-            inbox_prefix="_INBOX_JPN",
-            error_cb=on_error,
-            max_reconnect_attempts=0,
-        )
+        nc, violations = await raw_nats_connection(url, keys, "JPN")
 
         async def core(msg) -> None:
             got.append(msg.subject)
@@ -289,21 +281,7 @@ async def test_nats_permissions_follow_the_release_policy(keys, tmp_path):
     server = NatsServer(keys_dir=keys, policies={"JPN": _japan_withholds_from_australia()}).start()
     try:
         admin = await NatsBus.connect(server.url, name="admin", **nats_options(keys, ADMIN))
-        violations: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            violations.append(str(exc).lower())
-
-        tls = nats_options(keys, "JPN")
-        nc = await nats.connect(
-            server.url,
-            tls=tls["tls"],
-            tls_hostname="127.0.0.1",
-            nkeys_seed=tls["nkeys_seed"],
-            inbox_prefix="_INBOX_JPN",
-            error_cb=on_error,
-            max_reconnect_attempts=0,
-        )
+        nc, violations = await raw_nats_connection(server.url, keys, "JPN")
         for subject in ("air.det.JPN.AUS", "air.trk.JPN.AUS", "air.det.JPN.USA"):
             await nc.publish(subject, b"sent")
         await nc.flush()

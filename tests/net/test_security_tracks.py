@@ -7,7 +7,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import nats
 import pytest
 
 from airpicture.net.bus import BusError, Message, NatsBus
@@ -16,7 +15,7 @@ from airpicture.net.security import PolicyBus, nats_options
 from airpicture.net.server import NatsServer
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
-from tests.net.helpers import NATIONS, node_values
+from tests.net.helpers import NATIONS, node_values, raw_nats_connection
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +52,7 @@ async def test_a_nation_reads_only_the_track_subjects_addressed_to_it(server, ke
         with pytest.raises(BusError):
             await aus.last_message("air.trk.JPN.USA")
         # ... and so are core subscriptions and publishing tracks as another nation.
-        violations: list[str] = []
-
-        async def on_error(exc: Exception) -> None:
-            violations.append(str(exc).lower())
-
-        options = nats_options(keys, "AUS")
-        nc = await nats.connect(
-            url,
-            tls=options["tls"],
-            tls_hostname="127.0.0.1",
-            nkeys_seed=options["nkeys_seed"],
-            inbox_prefix=options["inbox_prefix"],
-            error_cb=on_error,
-            max_reconnect_attempts=0,
-        )
+        nc, violations = await raw_nats_connection(url, keys, "AUS")
 
         async def core(msg) -> None:
             got.append(msg.subject)
