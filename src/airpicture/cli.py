@@ -40,7 +40,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "track",
-        help="track a scenario directory's detections into a tracks table (with impacts and alerts)",
+        help="track a scenario directory's detections into a tracks table (and impacts, alerts)",
         description="Track the detections of SCENARIO_DIR (sensors and detections tables, CSV or "
         "Parquet) and write the picture as the data contract's tracks table, with every track's "
         "kind; the predicted impacts of ballistic tracks and the warnings for the areas they "
@@ -48,15 +48,26 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
     p.add_argument("-o", "--output", required=True, help="tracks table to write (.csv or .parquet)")
-    p.add_argument("--config", help="TOML file with tracker settings ([tracker] table) and "
-                   "assessment settings ([assess] table)")
-    p.add_argument("--areas", metavar="GEOJSON",
-                   help="warning areas, a GeoJSON FeatureCollection of polygons (default: the "
-                   "illustrative Sea of Japan areas shipped with airpicture)")
-    p.add_argument("--confidence", type=float, default=None,
-                   help="probability mass of the impact ellipses, which raise alerts (default 0.95)")
-    p.add_argument("--no-assess", action="store_true",
-                   help="tracks only: no kinds, impacts or alerts")
+    p.add_argument(
+        "--config",
+        help="TOML file with tracker settings ([tracker] table) and "
+        "assessment settings ([assess] table)",
+    )
+    p.add_argument(
+        "--areas",
+        metavar="GEOJSON",
+        help="warning areas, a GeoJSON FeatureCollection of polygons (default: the "
+        "illustrative Sea of Japan areas shipped with airpicture)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="probability mass of the impact ellipses, which raise alerts (default 0.95)",
+    )
+    p.add_argument(
+        "--no-assess", action="store_true", help="tracks only: no kinds, impacts or alerts"
+    )
     for f in fields(TrackerConfig):
         p.add_argument(
             "--" + f.name.replace("_", "-"),
@@ -108,8 +119,10 @@ def _cmd_track(args: argparse.Namespace) -> int:
         f"wrote {args.output}"
     )
     if result.impacts is not None:
-        print(f"assessed: {result.n_impacts} impact predictions, {result.n_alerts} alert changes; "
-              f"wrote {result.impacts} and {result.alerts}")
+        print(
+            f"assessed: {result.n_impacts} impact predictions, {result.n_alerts} alert changes; "
+            f"wrote {result.impacts} and {result.alerts}"
+        )
     for example in stats.late_examples[:5]:
         print(f"  late report not used: {example}")
     return 0
@@ -125,16 +138,38 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         description="Simulate SCENARIO, play it live through one node per nation on the in-process "
         "bus and serve the common operational picture on http://127.0.0.1:PORT/ until Ctrl-C.",
     )
-    p.add_argument("--scenario", default="sea-of-japan-raid", help="library name or TOML file (default sea-of-japan-raid)")
-    p.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1: real time)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, a free one when taken; 0: any free port)")
-    p.add_argument("--release", choices=RELEASE_MODES, default="hub",
-                   help="hub: every nation shares with the USA, the USA with all (default); full: all with all")
-    p.add_argument("--areas", metavar="GEOJSON",
-                   help="warning areas of the alerts, a GeoJSON FeatureCollection (default: the "
-                   "illustrative Sea of Japan areas shipped with airpicture)")
-    p.add_argument("--duration", type=float, default=None, help="override the scenario's duration, s")
+    p.add_argument(
+        "--scenario",
+        default="sea-of-japan-raid",
+        help="library name or TOML file (default sea-of-japan-raid)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="scenario seconds per second (default 1: real time)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, a free one when taken; 0: any free port)",
+    )
+    p.add_argument(
+        "--release",
+        choices=RELEASE_MODES,
+        default="hub",
+        help="hub: every nation shares with the USA, the USA with all (default); full: all to all",
+    )
+    p.add_argument(
+        "--areas",
+        metavar="GEOJSON",
+        help="warning areas of the alerts, a GeoJSON FeatureCollection (default: the "
+        "illustrative Sea of Japan areas shipped with airpicture)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, help="override the scenario's duration, s"
+    )
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--open", action="store_true", help="open the map in the default browser")
     p.set_defaults(func=_cmd_demo)
@@ -309,10 +344,20 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
         print(f"network up on {info['bus_url']}{server}: {nodes}", flush=True)
 
     result = network_up(
-        scenario=args.scenario, nations=args.nations.split(","), duration_s=args.duration,
-        speed=args.speed, record_dir=args.record, bus=args.bus, tracker=tracker, seed=args.seed,
-        verbose=args.verbose, on_started=started, insecure=args.insecure, keys_dir=args.keys,
-        release=release, release_source=args.release or "release policies",
+        scenario=args.scenario,
+        nations=args.nations.split(","),
+        duration_s=args.duration,
+        speed=args.speed,
+        record_dir=args.record,
+        bus=args.bus,
+        tracker=tracker,
+        seed=args.seed,
+        verbose=args.verbose,
+        on_started=started,
+        insecure=args.insecure,
+        keys_dir=args.keys,
+        release=release,
+        release_source=args.release or "release policies",
     )
     for nation in result.nations:
         record = result.records.get(nation)
@@ -373,8 +418,13 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="library name or .toml path")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder (created if needed)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    p.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="override the scenario's duration, s")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="override the scenario's duration, s",
+    )
     p.add_argument("--plot", metavar="PNG", help="also draw a map of the scenario")
     p.add_argument("--list", action="store_true", help="list the library scenarios and exit")
     p.set_defaults(func=_cmd_simulate)
@@ -392,7 +442,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     if args.scenario is None or args.output is None:
         raise ConfigError(
-            "command line", key="SCENARIO and -o DIR",
+            "command line",
+            key="SCENARIO and -o DIR",
             expected="a scenario and an output folder (or --list)",
             got="SCENARIO missing" if args.scenario is None else "-o DIR missing",
         )
@@ -423,8 +474,12 @@ class _fraction_bar:
     def __enter__(self):  # type: ignore[no-untyped-def]
         from tqdm import tqdm
 
-        self._bar = tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
-                         disable=not sys.stderr.isatty())
+        self._bar = tqdm(
+            total=100,
+            unit="%",
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+            disable=not sys.stderr.isatty(),
+        )
         return self.update
 
     def update(self, fraction: float) -> None:

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Interval:
-    """A number in [low, high] (ends open when ``closed`` says so); ``integer`` for whole numbers."""
+    """A number in [low, high] (ends open when ``closed`` says so); ``integer``: whole numbers."""
 
     low: float = -math.inf
     high: float = math.inf
@@ -75,7 +75,9 @@ class NamesFrom:
         if not isinstance(value, str):
             return False
         names = [n.strip() for n in value.split(",")]
-        return bool(names) and all(n in self.options for n in names) and len(set(names)) == len(names)
+        return (
+            bool(names) and all(n in self.options for n in names) and len(set(names)) == len(names)
+        )
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -85,7 +87,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(str(path), key="(file)", expected="an existing TOML file", got="no such file") from None
+        raise ConfigError(
+            str(path), key="(file)", expected="an existing TOML file", got="no such file"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), key="(syntax)", expected="valid TOML", got=str(exc)) from None
 
@@ -114,7 +118,10 @@ def load_config(cls: type[T], values: Mapping[str, Any], *, source: str, prefix:
     for key in values:
         if key not in known:
             raise ConfigError(
-                source, key=prefix + key, expected="one of " + ", ".join(sorted(known)), got="an unknown key"
+                source,
+                key=prefix + key,
+                expected="one of " + ", ".join(sorted(known)),
+                got="an unknown key",
             )
     kwargs: dict[str, Any] = {}
     for name, f in known.items():

@@ -1590,7 +1590,9 @@ class Node:
             rows = table.concat(parts)
             for k in range(0, len(rows), _MAX_DELTA_ROWS):
                 part = rows.take(slice(k, k + _MAX_DELTA_ROWS))
-                await self._send(kind, f"air.{kind}.{nation}", message.from_rows(part, nation=nation))
+                await self._send(
+                    kind, f"air.{kind}.{nation}", message.from_rows(part, nation=nation)
+                )
                 self.counters[f"{kind}_messages"] += 1
 
     async def _picture_loop(self) -> None:

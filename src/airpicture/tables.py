@@ -188,7 +188,7 @@ class SensorTable:
         return tuple(sorted({s.nation for s in self.sensors}))
 
     def column(self, name: str) -> np.ndarray:
-        """One attribute of every sensor as an array, in index order (``column('sigma_range_m')``)."""
+        """One attribute of every sensor as an array, in index order (``column('alt_m')``)."""
         return np.array([getattr(s, name) for s in self.sensors])
 
 

@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
+from tests.reference.kalman_loop import update_one
 
 from airpicture.filters.kalman import cho_solve, innovation, solve_lower, symmetrize, update
 from airpicture.geo import aer2ecef
 from airpicture.models.measurement import SensorGeometry, predict_measurements, wrap_angle
 from airpicture.models.motion import cv_predict, cv_process_noise
-from tests.reference.kalman_loop import update_one
 
 
 def random_spd(rng, n, k):

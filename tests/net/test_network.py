@@ -17,7 +17,7 @@ import pytest
 from airpicture.io import read_tracks
 from airpicture.net.keys import init_keys
 from airpicture.net.server import NatsServer, free_port
-from airpicture.network import network_up, node_config_toml
+from airpicture.network import NetworkResult, network_up, node_config_toml
 from airpicture.tracker import TrackerConfig
 from tests.net.helpers import NATIONS, TRACKER, assert_same_picture, batch_picture, node_values
 
@@ -196,16 +196,22 @@ def test_network_up_refuses_bad_input(scenario_dir, speed):
         network_up(scenario=str(scenario_dir), nations=["JPN"], bus="memory", speed=speed)
 
 
-def test_network_up_on_the_memory_bus_runs_in_process(scenario_dir, tmp_path):
-    result = network_up(
+def _in_process(scenario_dir: Path, record_dir: Path, **options) -> NetworkResult:
+    """``network up`` on the memory bus, fast, with the tests' tracker settings."""
+    return network_up(
         scenario=str(scenario_dir),
         nations=NATIONS,
         speed=60.0,
-        record_dir=tmp_path / "rec",
+        record_dir=record_dir,
         bus="memory",
         tracker=TrackerConfig(**TRACKER),
         tick_s=0.02,
+        **options,
     )
+
+
+def test_network_up_on_the_memory_bus_runs_in_process(scenario_dir, tmp_path):
+    result = _in_process(scenario_dir, tmp_path / "rec")
     assert not result.interrupted and set(result.records) == set(NATIONS)
     expected = batch_picture(scenario_dir)
     for nation in NATIONS:
@@ -217,14 +223,9 @@ def test_network_up_applies_a_release_file(scenario_dir, tmp_path):
 
     policy = tmp_path / "release.toml"
     policy.write_text('[JPN]\ndefault = ["USA"]\n[JPN.sensors]\nJPN-R1 = []\n')
-    result = network_up(
-        scenario=str(scenario_dir),
-        nations=NATIONS,
-        speed=60.0,
-        record_dir=tmp_path / "rec",
-        bus="memory",
-        tracker=TrackerConfig(**TRACKER),
-        tick_s=0.02,
+    result = _in_process(
+        scenario_dir,
+        tmp_path / "rec",
         release=read_release_file(policy),
         release_source=str(policy),
     )
@@ -258,4 +259,5 @@ def test_a_bad_release_file_is_refused_before_anything_starts(scenario_dir, tmp_
     area = tmp_path / "sub" / "r.toml"
     area.parent.mkdir()
     area.write_text('[[JPN.areas]]\nname = "a"\nto = []\ngeojson = "area.geojson"\n')
-    assert read_release_file(area)["JPN"]["areas"][0]["geojson"] == str(area.parent / "area.geojson")
+    resolved = read_release_file(area)["JPN"]["areas"][0]["geojson"]
+    assert resolved == str(area.parent / "area.geojson")

@@ -12,7 +12,7 @@ _BRUTE_FORCE_PAIRS = 20_000
 
 
 def chi2_gate(probability: float, dim: int) -> float:
-    """Squared-Mahalanobis gate that holds a true measurement with ``probability`` in ``dim`` dims."""
+    """Squared-Mahalanobis gate holding a true measurement with ``probability`` in ``dim`` dims."""
     return float(chi2.ppf(probability, dim))
 
 

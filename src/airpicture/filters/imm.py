@@ -88,7 +88,9 @@ def combine(x: np.ndarray, P: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, n
     return xc, symmetrize(Pc)
 
 
-def update_probabilities(c: np.ndarray, log_likelihood: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+def update_probabilities(
+    c: np.ndarray, log_likelihood: np.ndarray, floor: float = 1e-6
+) -> np.ndarray:
     """Posterior model probabilities from predicted ones and log-likelihoods, (n, r).
 
     ``floor`` keeps every model alive so the filter can switch back (then renormalised).

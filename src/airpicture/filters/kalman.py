@@ -87,7 +87,9 @@ def cho_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     return X
 
 
-def predict(x: np.ndarray, P: np.ndarray, F: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def predict(
+    x: np.ndarray, P: np.ndarray, F: np.ndarray, Q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Propagate n Gaussian states through a linear model.
 
     x_k|k-1 = F x_k-1,  P_k|k-1 = F P F^T + Q   [Bar-Shalom et al. 2001, eqs. 5.2.3-5, 5.2.3-7]

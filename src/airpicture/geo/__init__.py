@@ -20,7 +20,14 @@ from airpicture.geo.frames import (
     enu_rotation,
     geodetic2ecef,
 )
-from airpicture.geo.wgs84 import WGS84_A_M, WGS84_B_M, WGS84_E2, WGS84_F, WGS84_GM_M3PS2, WGS84_OMEGA_RADPS
+from airpicture.geo.wgs84 import (
+    WGS84_A_M,
+    WGS84_B_M,
+    WGS84_E2,
+    WGS84_F,
+    WGS84_GM_M3PS2,
+    WGS84_OMEGA_RADPS,
+)
 
 __all__ = [
     "WGS84_A_M",

@@ -88,7 +88,9 @@ def ecef2geodetic(x, y, z):
     q = np.sqrt(1.0 + 2.0 * e2 * e2 * pp)
     r0 = -pp * e2 * p / (1.0 + q) + np.sqrt(
         np.maximum(
-            0.5 * a * a * (1.0 + 1.0 / q) - pp * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * pp * p * p,
+            0.5 * a * a * (1.0 + 1.0 / q)
+            - pp * (1.0 - e2) * z2 / (q * (1.0 + q))
+            - 0.5 * pp * p * p,
             0.0,
         )
     )

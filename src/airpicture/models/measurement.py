@@ -2,8 +2,8 @@ r"""Radar and infrared measurement models in the sensor's local ENU frame, batch
 
 A radar measures :math:`z = [r, \alpha, \epsilon]` (slant range, azimuth clockwise from north,
 elevation) and optionally the range rate :math:`\dot r`; an IR sensor measures
-:math:`[\alpha, \epsilon]`. With :math:`s` the sensor's ECEF position and :math:`R_s` the ECEF-to-ENU
-rotation at the sensor,
+:math:`[\alpha, \epsilon]`. With :math:`s` the sensor's ECEF position and :math:`R_s` the
+ECEF-to-ENU rotation at the sensor,
 
 .. math::
 
@@ -55,9 +55,14 @@ class SensorGeometry:
     velocity: np.ndarray | None = None
 
     @classmethod
-    def from_geodetic(cls, lat_rad: np.ndarray, lon_rad: np.ndarray, alt_m: np.ndarray) -> SensorGeometry:
+    def from_geodetic(
+        cls, lat_rad: np.ndarray, lon_rad: np.ndarray, alt_m: np.ndarray
+    ) -> SensorGeometry:
         """Geometry of sensors at geodetic positions (rad, rad, m), each of shape (m,)."""
-        return cls(np.stack(geodetic2ecef(lat_rad, lon_rad, alt_m), axis=-1), enu_rotation(lat_rad, lon_rad))
+        return cls(
+            np.stack(geodetic2ecef(lat_rad, lon_rad, alt_m), axis=-1),
+            enu_rotation(lat_rad, lon_rad),
+        )
 
     @classmethod
     def of_detections(cls, detections: Detections) -> SensorGeometry:
@@ -76,7 +81,9 @@ class SensorGeometry:
         return SensorGeometry(self.ecef, self.rotation, velocity)
 
 
-def measurement_vectors(detections: Detections, *, with_range: bool, with_range_rate: bool) -> np.ndarray:
+def measurement_vectors(
+    detections: Detections, *, with_range: bool, with_range_rate: bool
+) -> np.ndarray:
     """Measurement vectors of detections, shape (m, d): ``[r, az, el, rr]`` minus absent parts."""
     cols = []
     if with_range:
@@ -87,7 +94,9 @@ def measurement_vectors(detections: Detections, *, with_range: bool, with_range_
     return np.stack(cols, axis=-1)
 
 
-def measurement_noise(sensors: SensorTable, sensor_index: int, *, with_range_rate: bool) -> np.ndarray:
+def measurement_noise(
+    sensors: SensorTable, sensor_index: int, *, with_range_rate: bool
+) -> np.ndarray:
     """Diagonal measurement noise covariance ``R`` (d, d) of one sensor, in the order of z."""
     s = sensors[sensor_index]
     sig = []

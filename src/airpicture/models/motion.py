@@ -58,7 +58,8 @@ def cv_predict(
     """Propagate n states through the nearly-constant-velocity model.
 
     x_k|k-1 = F x,  P_k|k-1 = F P F^T + Q, computed blockwise with 3x3 blocks (no 6x6 products):
-    P_pp' = P_pp + dt (P_pv + P_vp) + dt^2 P_vv + Q_pp, P_pv' = P_pv + dt P_vv + Q_pv, P_vv' = P_vv + Q_vv.
+    P_pp' = P_pp + dt (P_pv + P_vp) + dt^2 P_vv + Q_pp, P_pv' = P_pv + dt P_vv + Q_pv,
+    P_vv' = P_vv + Q_vv.
 
     Parameters
     ----------
@@ -142,6 +143,8 @@ def ct_transition(dt_s: np.ndarray, omega_radps: np.ndarray, axis: np.ndarray) -
     horiz = np.eye(3) - uu
     F = np.zeros(dt.shape + (6, 6))
     F[:, :3, :3] = np.eye(3)
-    F[:, :3, 3:] = dt[:, None, None] * uu + sin_term[:, None, None] * horiz + cos_term[:, None, None] * ux
+    F[:, :3, 3:] = (
+        dt[:, None, None] * uu + sin_term[:, None, None] * horiz + cos_term[:, None, None] * ux
+    )
     F[:, 3:, 3:] = uu + np.cos(wt)[:, None, None] * horiz + np.sin(wt)[:, None, None] * ux
     return F

@@ -45,13 +45,13 @@ from airpicture.errors import ConfigError
 from airpicture.net.bus import Bus, BusError, Handler, Message, Subscription, check_pattern
 from airpicture.net.bus import subject_matches as _matches
 from airpicture.net.keys import ADMIN, Trust, load_signing_key, nation_paths
-from airpicture.net.release import ALL_NATIONS, ReleasePolicy
 from airpicture.net.messages import (
     Envelope,
     MessageError,
     decode_envelope,
     signing_input,
 )
+from airpicture.net.release import ALL_NATIONS, ReleasePolicy
 
 __all__ = [
     "NODE_OUTPUTS",

@@ -81,7 +81,8 @@ def single_radar_scenario(
     speed = rng.uniform(*speed_mps, n_targets)
     heading = rng.uniform(0.0, 2.0 * np.pi, n_targets)
     start = np.stack(
-        enu2ecef(ground * np.sin(bearing), ground * np.cos(bearing), height, lat0, lon0, alt0), axis=-1
+        enu2ecef(ground * np.sin(bearing), ground * np.cos(bearing), height, lat0, lon0, alt0),
+        axis=-1,
     )
     # Velocity along the heading in the local horizontal plane at the radar.
     origin = np.stack(geodetic2ecef(lat0, lon0, alt0), axis=-1)
@@ -127,4 +128,6 @@ def single_radar_scenario(
         kind=np.full(n_scans * n_targets, "aircraft"),
         x=truth_x.reshape(-1, 6),
     )
-    return SingleRadarScenario(SensorTable((sensor,)), detections, truth, (float(lat0), float(lon0), alt0))
+    return SingleRadarScenario(
+        SensorTable((sensor,)), detections, truth, (float(lat0), float(lon0), alt0)
+    )

@@ -15,7 +15,9 @@ MOTION_MODEL_NAMES = ("cv", "ct", "ballistic", "boost")
 """Motion model names that ``TrackerConfig.motion_models`` may list (see ``tracker.dynamics``)."""
 
 
-def _setting(default: float, low: float, high: float = float("inf"), *, integer: bool = False) -> Any:
+def _setting(
+    default: float, low: float, high: float = float("inf"), *, integer: bool = False
+) -> Any:
     return field(default=default, metadata={"check": Interval(low, high, "both", integer)})
 
 
@@ -123,7 +125,9 @@ class TrackerConfig:
             )
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any], *, source: str = "tracker settings") -> TrackerConfig:
+    def from_mapping(
+        cls, values: dict[str, Any], *, source: str = "tracker settings"
+    ) -> TrackerConfig:
         """Settings from a mapping; keys not given take their defaults."""
         return load_config(cls, values, source=source)
 

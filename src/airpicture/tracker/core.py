@@ -305,7 +305,11 @@ class Tracker:
         frame_s = self.config.frame_s
         dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
         frame = np.floor(dets.t_s / frame_s).astype(np.int64)
-        ready = (frame + 1) * frame_s <= watermark if math.isfinite(watermark) else np.ones(len(dets), bool)
+        ready = (
+            (frame + 1) * frame_s <= watermark
+            if math.isfinite(watermark)
+            else np.ones(len(dets), bool)
+        )
         if not ready.any():
             self._pending = [dets]
             return []
@@ -354,7 +358,9 @@ class Tracker:
     def _assimilate(self, group: Detections, updated: np.ndarray) -> np.ndarray:
         sensor = int(group.sensor_index[0])
         model = self._models[sensor]
-        z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
+        z = measurement_vectors(
+            group, with_range=model.with_range, with_range_rate=model.with_range_rate
+        )
         geometry = self._geometry(group, sensor)
         det_pos, det_cov = self._detection_positions(group, sensor)
         remaining = np.ones(len(group), dtype=bool)
@@ -413,7 +419,9 @@ class Tracker:
         remaining &= ~excluded
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
-            self._initiate(group.take(left), sensor, det_pos[left], det_cov[left], z[left], geometry.take(left))
+            self._initiate(
+                group.take(left), sensor, det_pos[left], det_cov[left], z[left], geometry.take(left)
+            )
             updated = np.r_[updated, np.ones(len(left), dtype=bool)]
         elif len(left):
             self.stats.unassociated_angle_only += len(left)
@@ -434,7 +442,7 @@ class Tracker:
     def _innovation(
         x: np.ndarray, P: np.ndarray, z: np.ndarray, geometry: SensorGeometry, model: _SensorModel
     ) -> tuple[Innovation, np.ndarray]:
-        """Innovation statistics of filter states (m, 7) against measurements (m, d); also H (m, d, 7)."""
+        """Innovation statistics of states (m, 7) against measurements (m, d); also H (m, d, 7)."""
         zp, H6 = predict_measurements(
             x[:, :6], geometry, with_range=model.with_range, with_range_rate=model.with_range_rate
         )
@@ -712,7 +720,7 @@ class Tracker:
         return too_fast | underground
 
     def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
-        """Rows for tracks ``idx``: at their own time, or predicted to ``t_s`` and marked deleted."""
+        """Rows of tracks ``idx`` at their own time, or predicted to ``t_s`` as deleted rows."""
         table = self._table
         x, P, t = table.x[idx, :6], table.P[idx, :6, :6], table.t_s[idx]
         status = table.status[idx]
@@ -766,7 +774,12 @@ class Tracker:
         return self._rows(idx, None)
 
     def _retrodicted_update(
-        self, tb: np.ndarray, dt_s: np.ndarray, z: np.ndarray, geometry: SensorGeometry, model: _SensorModel
+        self,
+        tb: np.ndarray,
+        dt_s: np.ndarray,
+        z: np.ndarray,
+        geometry: SensorGeometry,
+        model: _SensorModel,
     ) -> None:
         """Bar-Shalom's B1 update of tracks ``tb`` with reports ``dt_s`` (< 0) before their time.
 
@@ -823,7 +836,9 @@ class Tracker:
         firm = np.flatnonzero(table.status != TENTATIVE)
         if len(firm) == 0:
             return used
-        z = measurement_vectors(group, with_range=model.with_range, with_range_rate=model.with_range_rate)
+        z = measurement_vectors(
+            group, with_range=model.with_range, with_range_rate=model.with_range_rate
+        )
         det_pos, det_cov = self._detection_positions(group, sensor)
         ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov, model.gate)
         if len(ti) == 0:
@@ -847,7 +862,9 @@ class Tracker:
             self._update(tf, xm, Pm, c, z[df], geometry.take(df), model)
             table.t_s[tf] = group.t_s[df]
         if (~forward).any():
-            self._retrodicted_update(at[~forward], dt[sel[~forward]], z[ad[~forward]], geometry.take(ad[~forward]), model)
+            self._retrodicted_update(
+                at[~forward], dt[sel[~forward]], z[ad[~forward]], geometry.take(ad[~forward]), model
+            )
         table.hits[at] += 1
         table.nations[at] |= 1 << model.nation_bit
         table.release[at] &= _labels(group)[ad]

@@ -9,7 +9,8 @@ walk. Models are chosen by name (``TrackerConfig.motion_models``):
 ``cv``         nearly constant velocity (``process_noise_q``)
 ``ct``         two coordinated turns, left and right, at ``turn_rate_dps`` about the local vertical
 ``ballistic``  free flight under WGS-84 gravity with J2, drag with the estimated kappa, Coriolis
-               and centrifugal terms (``airpicture.models.ballistic``), ``ballistic_process_noise_q``
+               and centrifugal terms (``airpicture.models.ballistic``),
+               ``ballistic_process_noise_q``
 ``boost``      nearly constant velocity with the large ``boost_process_noise_q`` of a powered
                ascent or a hard manoeuvre
 =============  ============================================================================
@@ -41,10 +42,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from airpicture.filters.kalman import symmetrize
 from airpicture.geo import WGS84_A_M, WGS84_F
 from airpicture.models.atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
 from airpicture.models.ballistic import ballistic_jacobian, propagate_ballistic
-from airpicture.filters.kalman import symmetrize
 from airpicture.models.motion import ct_transition, cv_transition
 from airpicture.tracker.config import TrackerConfig
 
@@ -87,7 +88,6 @@ _FREE_FLIGHT_OPEN = 1e-4
 _FREE_FLIGHT_MIN_SPEED_MPS = 1000.0
 """Speed from which a new track below ``aircraft_ceiling_m`` opens the ballistic model, m/s:
 below the speed of a re-entry vehicle low down, above most aircraft."""
-
 
 
 class MotionModelSet:
