@@ -293,8 +293,8 @@ def test_public_names_are_pinned() -> None:
 
     assert set(ballistic.__all__) == {
         "ballistic_acceleration", "ballistic_derivative", "ballistic_jacobian",
-        "gravity_acceleration", "gravity_gradient", "gravity_potential", "propagate_ballistic",
-        "propagate_ballistic_stm",
+        "gravity_acceleration", "gravity_gradient", "gravity_potential", "ground_crossing",
+        "propagate_ballistic", "propagate_ballistic_stm",
     }  # fmt: skip
     assert set(atmosphere.__all__) == {
         "AIR_DENSITY_SEA_LEVEL_KGPM3", "AIR_SCALE_HEIGHT_M", "air_density",

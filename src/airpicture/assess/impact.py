@@ -43,7 +43,7 @@ import numpy as np
 
 from airpicture.geo import ecef2enu, ecef2geodetic, enu2ecef
 from airpicture.models.atmosphere import AIR_SCALE_HEIGHT_M, air_density
-from airpicture.models.ballistic import propagate_ballistic
+from airpicture.models.ballistic import ground_crossing, propagate_ballistic
 from airpicture.tracker.dynamics import KAPPA_MIN
 
 __all__ = [
@@ -99,35 +99,6 @@ def _height(x: np.ndarray) -> np.ndarray:
 def _vertical_speed(x: np.ndarray) -> np.ndarray:
     """Speed along the geocentric radial direction, m/s (positive up)."""
     return np.einsum("ij,ij->i", x[:, :3], x[:, 3:6]) / np.linalg.norm(x[:, :3], axis=1)
-
-
-def _crossing(
-    x0: np.ndarray, h0: np.ndarray, h1: np.ndarray, step: np.ndarray, beta: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Time into a step (signed like ``step``) and state where the height crosses zero.
-
-    Regula falsi, Illinois variant [M. Dowell and P. Jarratt, "A modified regula falsi method
-    for computing the root of an equation", BIT 11, 1971, pp. 168-174], on ``tau`` in
-    ``[0, step]`` with ``h(0) = h0 > 0`` and ``h(step) = h1 <= 0``.
-    """
-    a, fa = np.zeros_like(step), h0.copy()
-    b, fb = step.copy(), h1.copy()
-    tau = b.copy()
-    xt = propagate_ballistic(x0, beta, step, max_step_s=_MAX_STEP_S)
-    side = np.zeros_like(step)
-    for _ in range(_ROOT_ITERATIONS):
-        tau = (a * fb - b * fa) / (fb - fa)
-        xt = propagate_ballistic(x0, beta, tau, max_step_s=_MAX_STEP_S)
-        ft = _height(xt)
-        if np.all(np.abs(ft) < _ROOT_TOLERANCE_M):
-            break
-        above = ft > 0.0  # the crossing lies beyond tau
-        fb = np.where(above & (side > 0), 0.5 * fb, fb)
-        fa = np.where(~above & (side < 0), 0.5 * fa, fa)
-        a, fa = np.where(above, tau, a), np.where(above, ft, fa)
-        b, fb = np.where(above, b, tau), np.where(above, fb, ft)
-        side = np.where(above, 1.0, -1.0)
-    return tau, xt
 
 
 def propagate_to_ground(
@@ -215,8 +186,15 @@ def propagate_to_ground(
         down = h_new <= 0.0
         if down.any():
             with np.errstate(over="ignore", invalid="ignore"):
-                tau, x_hit = _crossing(
-                    xi[down], hi[down], h_new[down], sign * step[down], beta[idx[down]]
+                tau, x_hit = ground_crossing(
+                    xi[down],
+                    beta[idx[down]],
+                    hi[down],
+                    h_new[down],
+                    sign * step[down],
+                    max_step_s=_MAX_STEP_S,
+                    tolerance_m=_ROOT_TOLERANCE_M,
+                    iterations=_ROOT_ITERATIONS,
                 )
             rows = idx[down]
             good = np.all(np.isfinite(x_hit), axis=1)

@@ -77,6 +77,7 @@ __all__ = [
     "gravity_acceleration",
     "gravity_gradient",
     "gravity_potential",
+    "ground_crossing",
     "propagate_ballistic",
     "propagate_ballistic_stm",
 ]
@@ -488,3 +489,65 @@ def propagate_ballistic_stm(
         Phi = Phi + (h3 / 6.0) * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
         s = s + (h / 6.0) * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
     return x, Phi, s
+
+
+def ground_crossing(
+    x0: np.ndarray,
+    beta: np.ndarray,
+    h0: np.ndarray,
+    h1: np.ndarray,
+    step_s: np.ndarray | float,
+    *,
+    max_step_s: float,
+    tolerance_m: float,
+    iterations: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time into a ballistic step and the state there, where the height crosses zero.
+
+    Regula falsi, Illinois variant [M. Dowell and P. Jarratt, "A modified regula falsi method
+    for computing the root of an equation", BIT 11, 1971, pp. 168-174], on ``tau`` in
+    ``[0, step_s]`` with ``h(0) = h0 > 0`` and ``h(step_s) = h1 <= 0``; each evaluation
+    propagates ``x0`` by ``tau`` (:func:`propagate_ballistic`).
+
+    Parameters
+    ----------
+    x0 : ndarray, shape (m, 6)
+        ECEF states at the start of the step.
+    beta : ndarray, shape (m,)
+        Ballistic coefficients, kg/m^2.
+    h0, h1 : ndarray, shape (m,)
+        Geodetic heights at the start and the end of the step, m.
+    step_s : ndarray or float
+        The step, s (negative to search backwards in time).
+    max_step_s : float
+        Largest integration substep, s.
+    tolerance_m : float
+        Stop once every height is within this of zero, m.
+    iterations : int
+        At most this many evaluations.
+
+    Returns
+    -------
+    tau : ndarray, shape (m,)
+        Time from ``x0`` to the crossing, s (signed like ``step_s``).
+    x : ndarray, shape (m, 6)
+        States at the crossing.
+    """
+    a, fa = np.zeros(h0.shape), h0.copy()
+    b, fb = np.broadcast_to(np.asarray(step_s, dtype=float), h0.shape).copy(), h1.copy()
+    side = np.zeros(h0.shape)
+    tau, xt = b, x0
+    for _ in range(iterations):
+        tau = (a * fb - b * fa) / (fb - fa)
+        xt = propagate_ballistic(x0, beta, tau, max_step_s=max_step_s)
+        ft = ecef2geodetic(xt[:, 0], xt[:, 1], xt[:, 2])[2]
+        if np.all(np.abs(ft) < tolerance_m):
+            break
+        beyond = ft > 0.0  # the crossing lies beyond tau
+        # Illinois: halve the stale end's value when the same end is kept twice in a row
+        fb = np.where(beyond & (side > 0), 0.5 * fb, fb)
+        fa = np.where(~beyond & (side < 0), 0.5 * fa, fa)
+        a, fa = np.where(beyond, tau, a), np.where(beyond, ft, fa)
+        b, fb = np.where(beyond, b, tau), np.where(beyond, fb, ft)
+        side = np.where(beyond, 1.0, -1.0)
+    return tau, xt

@@ -40,7 +40,11 @@ import numpy as np
 
 from airpicture.geo.frames import ecef2geodetic, enu_rotation, geodetic2ecef
 from airpicture.geo.wgs84 import WGS84_GM_M3PS2
-from airpicture.models.ballistic import ballistic_acceleration, propagate_ballistic
+from airpicture.models.ballistic import (
+    ballistic_acceleration,
+    ground_crossing,
+    propagate_ballistic,
+)
 from airpicture.sim.routes import EARTH_MEAN_RADIUS_M, gc_bearing, gc_distance
 from airpicture.sim.trajectory import Trajectories
 
@@ -163,30 +167,6 @@ def _height(x: np.ndarray) -> np.ndarray:
     return ecef2geodetic(x[:, 0], x[:, 1], x[:, 2])[2]
 
 
-def _impact_in_step(
-    x0: np.ndarray, h0: np.ndarray, x1: np.ndarray, h1: np.ndarray, dt: float, beta: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Time after ``x0`` (m,) and state (m, 6) where the height crosses zero inside a step."""
-    a, fa = np.zeros(h0.shape), h0.copy()
-    b, fb = np.full(h0.shape, dt), h1.copy()
-    tau, xt = b.copy(), x1.copy()
-    side = np.zeros(h0.shape)
-    for _ in range(30):
-        tau = (a * fb - b * fa) / (fb - fa)
-        xt = propagate_ballistic(x0, beta, tau, max_step_s=dt)
-        ft = _height(xt)
-        if np.all(np.abs(ft) < 1e-3):
-            break
-        low = ft > 0.0  # the crossing lies after tau
-        # Illinois: halve the stale end's value when the same end is kept twice in a row
-        fb = np.where(low & (side > 0), 0.5 * fb, fb)
-        fa = np.where(~low & (side < 0), 0.5 * fa, fa)
-        a, fa = np.where(low, tau, a), np.where(low, ft, fa)
-        b, fb = np.where(low, b, tau), np.where(low, fb, ft)
-        side = np.where(low, 1.0, -1.0)
-    return tau, xt
-
-
 def fly_missiles(
     plan: MissilePlan,
     *,
@@ -233,13 +213,15 @@ def fly_missiles(
         t_new = t[idx] + coast_step_s
         down = alt_new <= 0.0
         if down.any():
-            tau, x_hit = _impact_in_step(
+            tau, x_hit = ground_crossing(
                 x[idx[down]],
+                beta[idx[down]],
                 alt[idx[down]],
-                x_new[down],
                 alt_new[down],
                 coast_step_s,
-                beta[idx[down]],
+                max_step_s=coast_step_s,
+                tolerance_m=1e-3,
+                iterations=30,
             )
             x_new[down] = x_hit
             t_new[down] = t[idx[down]] + tau

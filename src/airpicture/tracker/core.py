@@ -364,6 +364,7 @@ class Tracker:
         geometry = self._geometry(group, sensor)
         det_pos, det_cov = self._detection_positions(group, sensor)
         remaining = np.ones(len(group), dtype=bool)
+        labels = _labels(group)
         table = self._table
         took = np.zeros(len(table), dtype=bool)
         near_ti = near_dj = np.empty(0, dtype=np.int64)
@@ -407,7 +408,7 @@ class Tracker:
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
-            table.release[at] &= _labels(group)[ad]
+            table.release[at] &= labels[ad]
             table.last_seen_s[at, sensor] = group.t_s[ad]
             updated[at] = True
             took[at] = True
