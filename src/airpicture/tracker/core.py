@@ -47,6 +47,7 @@ from airpicture.association.assignment import gnn_assign
 from airpicture.association.gating import candidate_pairs, chi2_gate
 from airpicture.filters.imm import combine, mix, update_probabilities
 from airpicture.filters.kalman import Innovation, innovation, update
+from airpicture.geo import aer2ecef, geodetic2ecef
 from airpicture.models.measurement import (
     SensorGeometry,
     detection_positions,
@@ -95,6 +96,9 @@ object in scope (suborbital, like every ballistic missile)."""
 
 _KAPPA_PRIOR = 2e-4
 """Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
+
+_BEARING_GATE_MIN_RANGE_M = 1000.0
+"""A track that may be nearer than this to a bearing sensor takes all its bearings to the gate."""
 
 
 @dataclass
@@ -584,12 +588,21 @@ class Tracker:
         det_cov: np.ndarray | None,
         gate: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs within the pre-gate of chi-square ``gate``, as indices into the table and group."""
+        """Pairs within the pre-gate of chi-square ``gate``, as indices into the table and group.
+
+        Each track is extrapolated at constant velocity to the scan's mean time, with a bound
+        ``var_pos`` of the trace of its position covariance there. A radar report is a point
+        (``det_pos``): the pair is kept within ``sqrt(gate (var_pos + tr C_det))`` metres. A
+        bearing is a line of sight: with the angular innovation scaled to arc lengths
+        (azimuth times cos(elevation)), the innovation covariance is at most
+        ``var_pos / range^2 + max(sigma_az, sigma_el)^2`` in every direction, so a pair inside
+        the exact gate is within ``sqrt(gate (var_pos / range^2 + sigma^2))`` radians of the
+        track's line of sight; the pair is kept when the chord between the unit lines of sight
+        is within that angle (a chord is never longer than its arc). Both radii grow by the
+        track's motion over the scan's time spread, and the angle also by the sensor's own
+        motion (a moving platform) seen from the track's nearest possible range.
+        """
         table = self._table
-        if det_pos is None:  # angle-only sensor: every pair goes to the exact gate
-            ti = np.repeat(track_idx, len(det_idx))
-            dj = np.tile(det_idx, len(track_idx))
-            return ti, dj
         t_ref = float(group.t_s[det_idx].mean())
         spread = float(np.abs(group.t_s[det_idx] - t_ref).max())
         dt = t_ref - table.t_s[track_idx]
@@ -601,11 +614,41 @@ class Tracker:
         tr_vv = np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2)
         a = np.abs(dt) + spread
         var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + self._q_eff(track_idx) * a**3
-        det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
-        speed = np.linalg.norm(x[:, 3:6], axis=1)
-        radius = math.sqrt(gate) * np.sqrt(var_pos + det_var)
-        radius += speed * spread
-        ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
+        moving = np.linalg.norm(x[:, 3:6], axis=1) * spread
+        if det_pos is not None:
+            det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
+            radius = math.sqrt(gate) * np.sqrt(var_pos + det_var) + moving
+            ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
+            return track_idx[ti], det_idx[dj]
+        dets = group.take(det_idx)
+        site = np.stack(
+            geodetic2ecef(dets.sensor_lat_rad, dets.sensor_lon_rad, dets.sensor_alt_m), axis=-1
+        )
+        sight = np.stack(
+            aer2ecef(
+                dets.azimuth_rad,
+                dets.elevation_rad,
+                1.0,
+                dets.sensor_lat_rad,
+                dets.sensor_lon_rad,
+                dets.sensor_alt_m,
+            ),
+            axis=-1,
+        )
+        sight -= site
+        origin = site.mean(axis=0)
+        shift = float(np.linalg.norm(site - origin, axis=1).max())
+        los = pos - origin
+        rng = np.linalg.norm(los, axis=1)
+        near = rng - shift - np.sqrt(var_pos)
+        s = self.sensors[int(group.sensor_index[det_idx[0]])]
+        sigma2 = max(s.sigma_azimuth_rad, s.sigma_elevation_rad) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            angle = np.sqrt(gate * (var_pos / near**2 + sigma2)) + (moving + shift) / near
+            unit = los / rng[:, None]
+        # Within a kilometre of the sensor (or an unbounded angle) every report is a candidate.
+        angle = np.where((near > _BEARING_GATE_MIN_RANGE_M) & np.isfinite(angle), angle, 2.0)
+        ti, dj = candidate_pairs(np.nan_to_num(unit), np.minimum(angle, 2.0), sight)
         return track_idx[ti], det_idx[dj]
 
     # ------------------------------------------------------------------ initiation
