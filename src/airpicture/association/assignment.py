@@ -42,19 +42,23 @@ def gnn_assign(
         return empty, empty
     track_idx = np.asarray(track_idx, dtype=np.int64)
     det_idx = np.asarray(det_idx, dtype=np.int64)
-    graph = coo_matrix(
-        (np.ones(k), (track_idx, n_tracks + det_idx)), shape=(n_tracks + n_dets,) * 2
+    # A pair is a component of its own exactly when its track and its detection are in no other
+    # pair; only the rest need the components of their graph.
+    single = (np.bincount(track_idx, minlength=n_tracks)[track_idx] == 1) & (
+        np.bincount(det_idx, minlength=n_dets)[det_idx] == 1
     )
-    _, label = connected_components(graph, directed=False)
-    pair_label = label[track_idx]
-    edges_per_label = np.bincount(pair_label, minlength=label.max() + 1)
-    single = edges_per_label[pair_label] == 1
     out_t = [track_idx[single]]
     out_d = [det_idx[single]]
     multi = np.flatnonzero(~single)
     if len(multi):
-        order = multi[np.argsort(pair_label[multi], kind="stable")]
-        labels_sorted = pair_label[order]
+        graph = coo_matrix(
+            (np.ones(len(multi)), (track_idx[multi], n_tracks + det_idx[multi])),
+            shape=(n_tracks + n_dets,) * 2,
+        )
+        _, label = connected_components(graph, directed=False)
+        pair_label = label[track_idx[multi]]
+        order = multi[np.argsort(pair_label, kind="stable")]
+        labels_sorted = np.sort(pair_label, kind="stable")
         bounds = np.flatnonzero(np.diff(labels_sorted)) + 1
         for group in np.split(order, bounds):
             t_u, t_inv = np.unique(track_idx[group], return_inverse=True)

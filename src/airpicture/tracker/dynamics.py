@@ -130,6 +130,8 @@ class MotionModelSet:
         self.labels = tuple(label for label, _, _, _ in models)
         self._kinds = [(kind, w, q) for _, kind, w, q in models]
         self.q = np.array([q for _, _, q in self._kinds])
+        self._turns = np.array([i for i, (kind, _, _) in enumerate(self._kinds) if kind == "ct"])
+        self._turn_rates = np.array([w for kind, w, _ in self._kinds if kind == "ct"])
         prior = np.array([4.0 if label == "cv" else 1.0 for label in self.labels])
         self.initial_probabilities = prior / prior.sum()
         rocket = np.array([label in ("ballistic", "boost") for label in self.labels])
@@ -267,15 +269,16 @@ class MotionModelSet:
 
         ``F`` is the transition matrix of the linear models and the Jacobian of the ballistic
         model; ``Q`` the white-noise acceleration noise of each model (``q``) and kappa's random
-        walk. Each model's covariance is propagated on its own rows with the 6 x 7 upper part of
-        its ``F`` (kappa's row is ``[0 ... 1]``), so no full stack of 7 x 7 matrices is formed.
+        walk. Every model of every row is propagated in one batched product with the 6 x 7 upper
+        part of its ``F`` (kappa's row is ``[0 ... 1]``), so no full stack of 7 x 7 matrices is
+        formed and the cost per call does not grow with the number of models.
 
         Parameters
         ----------
         x : ndarray, shape (m, r, 7)
             Model-conditioned (mixed) states.
         P : ndarray, shape (m, r, 7, 7)
-            Their covariances; overwritten with the predicted ones.
+            Their covariances.
         dt_s : ndarray, shape (m,)
             Steps, s (may be negative).
         closed : ndarray of bool, shape (m,), optional
@@ -286,32 +289,31 @@ class MotionModelSet:
         -------
         x_pred : ndarray, shape (m, r, 7)
         P_pred : ndarray, shape (m, r, 7, 7)
-            ``P`` itself, holding the symmetric predicted covariances.
+            The symmetric predicted covariances (a new array).
         """
+        m, r = x.shape[:2]
+        dt = np.asarray(dt_s, dtype=float)
+        F = np.zeros((m, r, 6, STATE_DIM))
+        F[:, :, :, :6] = cv_transition(dt)[:, None]
+        if len(self._turns):
+            nt = len(self._turns)
+            pos = x[:, self._turns, :3].reshape(m * nt, 3)
+            up = pos / np.linalg.norm(pos, axis=1, keepdims=True)
+            F[:, self._turns, :, :6] = ct_transition(
+                np.repeat(dt, nt), np.tile(self._turn_rates, m), up
+            ).reshape(m, nt, 6, 6)
         x_pred = np.empty_like(x)
-        x_pred[:, :, 6] = x[:, :, 6]
-        for j, (kind, w, q) in enumerate(self._kinds):
-            xj = x[:, j]
-            if kind == "ct":
-                up = xj[:, :3] / np.linalg.norm(xj[:, :3], axis=1, keepdims=True)
-                F = np.zeros((len(dt_s), 6, STATE_DIM))
-                F[:, :, :6] = ct_transition(dt_s, w, up)
-            else:
-                F = _cv_rows(dt_s)
-            x_pred[:, j, :6] = (F[:, :, :6] @ xj[:, :6, None])[..., 0]
-            if kind == "ballistic" and (closed is None or not closed.all()):
-                free = slice(None) if closed is None else np.flatnonzero(~closed)
-                x_pred[free, j, :6], F[free] = _ballistic_transition(xj[free], dt_s[free])
-            P[:, j] = _propagate_covariance(P[:, j], F)
-            _add_process_noise(P[:, j], dt_s, q)
-        return x_pred, P
-
-
-def _cv_rows(dt_s: np.ndarray) -> np.ndarray:
-    """The 6 x 7 upper rows of the nearly-constant-velocity transition matrix, (m, 6, 7)."""
-    F = np.zeros((len(dt_s), 6, STATE_DIM))
-    F[:, :, :6] = cv_transition(dt_s)
-    return F
+        x_pred[..., :6] = (F[..., :6] @ x[..., :6, None])[..., 0]
+        x_pred[..., 6] = x[..., 6]
+        j = self._ballistic
+        if j is not None and (closed is None or not closed.all()):
+            free = slice(None) if closed is None else np.flatnonzero(~closed)
+            x_pred[free, j, :6], F[free, j] = _ballistic_transition(x[free, j], dt[free])
+        P_pred = _propagate_covariance(
+            P.reshape(m * r, STATE_DIM, STATE_DIM), F.reshape(m * r, 6, STATE_DIM)
+        )
+        _add_process_noise(P_pred, np.repeat(dt, r), np.tile(self.q, m))
+        return x_pred, P_pred.reshape(P.shape)
 
 
 def _propagate_covariance(P: np.ndarray, F: np.ndarray) -> np.ndarray:
@@ -326,7 +328,7 @@ def _propagate_covariance(P: np.ndarray, F: np.ndarray) -> np.ndarray:
     return symmetrize(out)
 
 
-def _add_process_noise(P: np.ndarray, dt_s: np.ndarray, q: float) -> None:
+def _add_process_noise(P: np.ndarray, dt_s: np.ndarray, q: np.ndarray | float) -> None:
     """Add the white-noise acceleration noise of density ``q`` and kappa's walk, in place.
 
     ``P`` (m, 7, 7) may be a strided view; the noise is that of
