@@ -97,6 +97,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MAX_DELTA_ROWS = 4096
+"""Rows per picture delta or track share message."""
+
+_LAG_REFRESH_S = 1.0
+"""How often a node asks the bus for its last sequence number (the lag in ``/health``), s."""
 
 
 # ============================================================================ configuration
@@ -1425,6 +1429,8 @@ class Node:
                 return
             final = self._input_ended()
             chunks = self._take_ready(math.inf if final else self._barrier())
+            if not chunks and not final:
+                return  # nothing new for the tracker, so the picture cannot change
             # The tracker runs in a worker thread so that the bus connection stays served.
             rows, impacts, alerts = await asyncio.to_thread(self._track, chunks, final)
             self._queue_assessment(impacts, alerts)
@@ -1661,11 +1667,12 @@ class Node:
     async def _watch_loop(self) -> None:
         """Re-check the barrier as peers time out; refresh the lag; log the health line."""
         cfg = self.config
-        last_log = time.monotonic()
+        last_log = last_lag = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(min(cfg.tick_s * 4, 0.5))
             await self._advance()
-            if self._bus is not None:
+            if self._bus is not None and time.monotonic() - last_lag >= _LAG_REFRESH_S:
+                last_lag = time.monotonic()
                 with contextlib.suppress(Exception):
                     self._bus_last_seq = await self._bus.last_seq()
             if time.monotonic() - last_log >= cfg.log_interval_s:

@@ -30,6 +30,7 @@ Doppler) are NaN. An optional *column* that a table does not carry (``Truth.dete
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Self
@@ -73,11 +74,17 @@ COV_POS_COLUMNS = ("cov_xx", "cov_xy", "cov_xz", "cov_yy", "cov_yz", "cov_zz")
 """Upper-triangle position covariance columns of the tracks table, in the order of ``cov_pos``."""
 
 
+@functools.cache
+def _column_names(cls: type) -> tuple[str, ...]:
+    """The column (field) names of a table class, in order."""
+    return tuple(f.name for f in fields(cls))
+
+
 class _Columns:
     """Shared behaviour of the structure-of-arrays tables."""
 
     def __len__(self) -> int:
-        return len(getattr(self, fields(self)[0].name))  # type: ignore[arg-type]
+        return len(getattr(self, _column_names(type(self))[0]))
 
     def take(self, index: np.ndarray | slice) -> Self:
         """Rows selected by an index array, boolean mask or slice, as a new table.
@@ -86,8 +93,8 @@ class _Columns:
         """
         return type(self)(
             **{
-                f.name: None if (values := getattr(self, f.name)) is None else values[index]
-                for f in fields(self)  # type: ignore[arg-type]
+                name: None if (values := getattr(self, name)) is None else values[index]
+                for name in _column_names(type(self))
             }
         )
 
@@ -104,18 +111,18 @@ class _Columns:
         if not parts:
             raise ValueError(f"{cls.__name__}.concat: expected at least one table, got none")
         columns: dict[str, np.ndarray | None] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            values = [getattr(p, f.name) for p in parts]
+        for name in _column_names(cls):
+            values = [getattr(p, name) for p in parts]
             missing = sum(v is None for v in values)
             if missing == len(values):
-                columns[f.name] = None
+                columns[name] = None
             elif missing:
                 raise ValueError(
-                    f"{cls.__name__}.concat: expected every part to carry column {f.name} or "
+                    f"{cls.__name__}.concat: expected every part to carry column {name} or "
                     f"none, got {len(values) - missing} with it and {missing} without"
                 )
             else:
-                columns[f.name] = np.concatenate(values)
+                columns[name] = np.concatenate(values)
         return cls(**columns)
 
 
