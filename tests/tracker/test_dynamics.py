@@ -54,3 +54,27 @@ def test_slow_new_tracks_low_down_start_without_free_flight() -> None:
     assert mu[2, b] > 0.1  # above the aircraft ceiling
     mu, _ = dyn.initial_conditions(pos)  # speed unknown: low down starts closed
     assert mu[0, b] == 0.0 and mu[2, b] > 0.1
+
+
+def test_held_free_flight_is_mixed_with_nothing_else() -> None:
+    dyn = MotionModelSet(TrackerConfig())
+    b = dyn.labels.index("ballistic")
+    r = dyn.r
+    mu = np.full((3, r), 0.01)
+    mu[:, b] = [0.02, 0.6, 0.99]
+    mu /= mu.sum(axis=1, keepdims=True)
+    dt = np.array([2.0, 2.0, 2.0])
+    before = dyn.switch_matrix(dt)
+    Pi = before.copy()
+    dyn.hold_free_flight(Pi, mu)
+    np.testing.assert_allclose(Pi.sum(axis=2), 1.0)
+    np.testing.assert_array_equal(Pi[0], before[0])  # free flight not yet the likelier
+    others = np.arange(r) != b
+    for k in (1, 2):
+        np.testing.assert_array_equal(Pi[k, b], np.eye(r)[b])  # free flight is kept
+        assert np.all(Pi[k, others, b] == 0.0)  # and nothing enters it
+        # the other models keep their relative switching
+        rows = before[k][np.ix_(others, others)]
+        np.testing.assert_allclose(
+            Pi[k][np.ix_(others, others)], rows / rows.sum(axis=1, keepdims=True)
+        )

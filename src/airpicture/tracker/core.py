@@ -438,7 +438,10 @@ class Tracker:
         """IMM prediction of tracks ``ti`` over steps ``dt_s``: combined and per model."""
         table = self._table
         dyn = self._dynamics
-        x0, P0, c = mix(table.xm[ti], table.Pm[ti], table.mu[ti], dyn.switch_matrix(dt_s))
+        mu = table.mu[ti]
+        Pi = dyn.switch_matrix(dt_s)
+        dyn.hold_free_flight(Pi, mu)
+        x0, P0, c = mix(table.xm[ti], table.Pm[ti], mu, Pi)
         xm, Pm = dyn.predict(x0, P0, dt_s, dyn.close_free_flight(c))
         xp, Pp = combine(xm, Pm, c)
         return xp, Pp, xm, Pm, c

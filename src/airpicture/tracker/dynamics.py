@@ -34,6 +34,14 @@ the same reason a new track below ``aircraft_ceiling_m`` starts with the model c
 measured range rate reaches ``_FREE_FLIGHT_MIN_SPEED_MPS`` (see
 :meth:`MotionModelSet.initial_conditions`).
 
+The other way round, once free flight is the likelier hypothesis (``_FREE_FLIGHT_HOLD``) burnout
+counts as detected and free flight is held (:meth:`MotionModelSet.hold_free_flight`): for the
+step the ballistic model is kept and mixed with nothing else, so it runs as an extended Kalman
+filter of free flight alone instead of taking in, every step, a share of the boost model's wide
+covariance; the other models still run beside it and take over at the update if the body
+manoeuvres. On the library's ``reentry`` benchmark this brings the ballistic model's mean NEES
+from about 5.0 (below the 95 % band of 100 runs, [5.34, 6.70]) to about 5.6.
+
 Kappa is kept non-negative by projecting updated estimates onto ``kappa = 0``
 (:func:`project_kappa`).
 """
@@ -84,6 +92,10 @@ _G_BOUND = 10.0
 
 _FREE_FLIGHT_OPEN = 1e-4
 """Predicted probability of the ballistic model below which it is closed for the step."""
+
+_FREE_FLIGHT_HOLD = 0.5
+"""Ballistic probability from which free flight is held (:meth:`MotionModelSet.hold_free_flight`):
+burnout is taken as detected once free flight is likelier than everything else together."""
 
 _FREE_FLIGHT_MIN_SPEED_MPS = 1000.0
 """Speed from which a new track below ``aircraft_ceiling_m`` opens the ballistic model, m/s:
@@ -237,6 +249,37 @@ class MotionModelSet:
         idx = np.arange(r)
         Pi[:, idx, idx] = stay
         return Pi
+
+    def hold_free_flight(self, Pi: np.ndarray, mu: np.ndarray) -> None:
+        """Hold confirmed free flight: rows whose ballistic probability ``mu`` is at least
+        ``_FREE_FLIGHT_HOLD`` keep the ballistic model over the step, and no other model enters it.
+
+        In place on ``Pi`` (the other models' rows renormalised). Burnout is then detected
+        rather than only weighed: the ballistic model is mixed with nothing but itself, an
+        extended Kalman filter of free flight alone, so its covariance is not widened every step
+        by the share of a powered flight that has ended; the other models still run, and a
+        manoeuvre that free flight cannot follow raises them at the update and ends the hold.
+
+        Parameters
+        ----------
+        Pi : ndarray, shape (m, r, r)
+            Switch probabilities (:meth:`switch_matrix`); modified in place.
+        mu : ndarray, shape (m, r)
+            Model probabilities before the step.
+        """
+        j = self._ballistic
+        if j is None or self.r == 1:
+            return
+        held = np.flatnonzero(mu[:, j] >= _FREE_FLIGHT_HOLD)
+        if len(held) == 0:
+            return
+        rows = Pi[held]
+        rows[:, j, :] = 0.0
+        rows[:, j, j] = 1.0
+        others = np.arange(self.r) != j
+        rows[:, others, j] = 0.0
+        rows[:, others] /= rows[:, others].sum(axis=2, keepdims=True)
+        Pi[held] = rows
 
     def close_free_flight(self, c: np.ndarray) -> np.ndarray:
         """Close the ballistic model where its predicted probability is below ``_FREE_FLIGHT_OPEN``.
