@@ -78,3 +78,21 @@ def test_held_free_flight_is_mixed_with_nothing_else() -> None:
         np.testing.assert_allclose(
             Pi[k][np.ix_(others, others)], rows / rows.sum(axis=1, keepdims=True)
         )
+
+
+def test_above_the_ceiling_powered_flight_ends_in_free_flight() -> None:
+    dyn = MotionModelSet(TrackerConfig())
+    b, f = dyn.labels.index("boost"), dyn.labels.index("ballistic")
+    lat, lon = np.radians([38.0] * 2), np.radians([135.0] * 2)
+    pos = np.stack(geodetic2ecef(lat, lon, np.array([10e3, 60e3])), -1)
+    dt = np.array([5.0, 5.0])
+    Pi = dyn.switch_matrix(dt, pos)
+    np.testing.assert_allclose(Pi.sum(axis=2), 1.0)
+    np.testing.assert_array_equal(Pi[0], dyn.switch_matrix(dt)[0])  # low down: any model
+    leave = 1.0 - Pi[1, b, b]
+    assert leave > 0.0
+    np.testing.assert_allclose(Pi[1, b, f], leave)  # high up: only into free flight
+    np.testing.assert_array_equal(
+        Pi[1, [i for i in range(dyn.r) if i != b]],
+        dyn.switch_matrix(dt)[1, [i for i in range(dyn.r) if i != b]],
+    )

@@ -439,7 +439,7 @@ class Tracker:
         table = self._table
         dyn = self._dynamics
         mu = table.mu[ti]
-        Pi = dyn.switch_matrix(dt_s)
+        Pi = dyn.switch_matrix(dt_s, table.x[ti, :3])
         dyn.hold_free_flight(Pi, mu)
         x0, P0, c = mix(table.xm[ti], table.Pm[ti], mu, Pi)
         xm, Pm = dyn.predict(x0, P0, dt_s, dyn.close_free_flight(c))

@@ -158,6 +158,7 @@ class MotionModelSet:
         )
         self.destinations = _destinations(self.labels)
         self._ballistic = self.labels.index("ballistic") if "ballistic" in self.labels else None
+        self._boost = self.labels.index("boost") if "boost" in self.labels else None
 
     def initial_conditions(
         self, pos_m: np.ndarray, speed_mps: np.ndarray | None = None
@@ -220,7 +221,7 @@ class MotionModelSet:
         """Number of models."""
         return len(self._kinds)
 
-    def switch_matrix(self, dt_s: np.ndarray) -> np.ndarray:
+    def switch_matrix(self, dt_s: np.ndarray, pos_m: np.ndarray | None = None) -> np.ndarray:
         r"""Model-switch probabilities over steps ``dt_s``, one sojourn time per model.
 
         Model :math:`i` is kept over a step :math:`\Delta t` with probability
@@ -228,12 +229,16 @@ class MotionModelSet:
         :math:`\tau_i`), and a switch goes to the destinations of ``destinations``
         [Bar-Shalom, Li, Kirubarajan 2001, section 11.6.6 (the IMM's Markov chain)]. The
         ballistic model's sojourn is ``ballistic_sojourn_s``, every other model's
-        ``model_sojourn_s``.
+        ``model_sojourn_s``. Above the aircraft ceiling only rockets fly, so there a body that
+        leaves powered flight (the boost model) goes into free flight alone, not into the
+        aircraft models.
 
         Parameters
         ----------
         dt_s : ndarray, shape (m,)
             Steps, s (the sign is ignored).
+        pos_m : ndarray, shape (m, 3), optional
+            ECEF positions of the tracks, m (without them every track counts as low down).
 
         Returns
         -------
@@ -246,6 +251,11 @@ class MotionModelSet:
             return np.ones(dt.shape + (1, 1))
         stay = np.exp(-dt[:, None] / self.sojourn_s[None, :])  # (m, r)
         Pi = (1.0 - stay)[:, :, None] * self.destinations[None, :, :]
+        if pos_m is not None and self._boost is not None and self._ballistic is not None:
+            high = approximate_height(pos_m) > self._ceiling_m
+            b, f = self._boost, self._ballistic
+            Pi[high, b, :] = 0.0
+            Pi[high, b, f] = 1.0 - stay[high, b]
         idx = np.arange(r)
         Pi[:, idx, idx] = stay
         return Pi
