@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.stats import chi2
@@ -133,3 +135,41 @@ def test_ballistic_filter_nees_is_in_the_95_percent_band(flight) -> None:  # typ
     mean = nees[:, 1:].mean(axis=0)  # from the second report on (the first is the prior)
     inside = np.mean((mean >= lo) & (mean <= hi))
     assert inside >= 0.85, f"mean NEES {np.round(mean, 2)} vs band [{lo:.2f}, {hi:.2f}]"
+
+
+def test_a_missile_in_free_flight_keeps_its_track_through_a_fade(flight) -> None:  # type: ignore[no-untyped-def]
+    # Nine missed revisits in free flight (an 18 s fade at long range): beyond the five that drop
+    # an aircraft's track, within the twelve of a track held in free flight.
+    sensors = radar()
+    traj = flight.trajectories
+    times = T0_S + 2.0 + np.arange(0.0, float(flight.impact_t_s[0] - T0_S) - 2.0, 2.0)
+    fade = (times > flight.burnout_t_s[0] + 60.0) & (times <= flight.burnout_t_s[0] + 78.0)
+    missile = measure(traj, sensors, times[~fade], seed=2)
+    # A hovering object 150 km away keeps the radar reporting (and the frames going) in the fade.
+    n = len(times)
+    s = sensors[0]
+    hover = Detections(
+        t_s=times + 0.5,
+        sensor_index=np.zeros(n, np.int32),
+        range_m=np.full(n, 150e3),
+        azimuth_rad=np.full(n, np.radians(200.0)),
+        elevation_rad=np.full(n, np.radians(1.0)),
+        range_rate_mps=np.full(n, np.nan),
+        sensor_lat_rad=np.full(n, s.lat_rad),
+        sensor_lon_rad=np.full(n, s.lon_rad),
+        sensor_alt_m=np.full(n, s.alt_m),
+        row=np.zeros(n, np.int64),
+    )
+    dets = Detections.concat([missile, hover])
+    dets = dets.take(np.argsort(dets.t_s, kind="stable"))
+    dets = replace(dets, row=np.arange(len(dets), dtype=np.int64))
+    first = missile.t_s[0]
+    tracks = {}
+    for patience in (12, 5):
+        config = TrackerConfig(free_flight_delete_after_misses=patience)
+        rows = Tracker(sensors, config).run([dets])
+        firm = rows.take(np.isin(rows.status, ["confirmed", "coasting"]))
+        on_missile = firm.take(np.linalg.norm(firm.x[:, 3:], axis=1) > 100.0)
+        tracks[patience] = set(on_missile.track_id[on_missile.t_s > first + 10.0])
+    assert len(tracks[12]) == 1
+    assert len(tracks[5]) == 2  # without the longer patience the fade breaks the track

@@ -1,9 +1,9 @@
 """The pre-gate only saves work: every pair it drops would have failed the exact gate."""
 
 import numpy as np
+from tests.net.synthetic import synthetic_scenario
 
 from airpicture.tracker import Tracker, TrackerConfig
-from tests.net.synthetic import synthetic_scenario
 
 
 def _run(scenario, monkeypatch=None, counts=None):

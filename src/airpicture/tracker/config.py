@@ -84,6 +84,10 @@ class TrackerConfig:
         update.
     delete_after_misses : int
         A confirmed track is dropped after this many expected revisits without an update.
+    free_flight_delete_after_misses : int
+        The same for a track held in free flight (its ballistic model at least as probable as
+        all others together): its prediction stays sharp for far longer than an aircraft's, and
+        a missile far from the radar fades for several scans in a row.
     oosm_horizon_s : float
         Reports later than the latency window but at most this old are still used
         (out-of-sequence update); older ones are counted and reported.
@@ -112,6 +116,7 @@ class TrackerConfig:
     confirm_hits: int = _setting(3, 1, 100, integer=True)
     tentative_misses: int = _setting(3, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
+    free_flight_delete_after_misses: int = _setting(12, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
 
     def __post_init__(self) -> None:

@@ -602,8 +602,10 @@ class Tracker:
         the exact gate is within ``sqrt(gate (var_pos / range^2 + sigma^2))`` radians of the
         track's line of sight; the pair is kept when the chord between the unit lines of sight
         is within that angle (a chord is never longer than its arc). Both radii grow by the
-        track's motion over the scan's time spread, and the angle also by the sensor's own
-        motion (a moving platform) seen from the track's nearest possible range.
+        track's motion over the scan's time spread and by the way free flight leaves constant
+        velocity (:meth:`~airpicture.tracker.dynamics.MotionModelSet.free_flight_drift`, which
+        also moves the extrapolation), and the angle also by the sensor's own motion (a moving
+        platform) seen from the track's nearest possible range.
         """
         table = self._table
         t_ref = float(group.t_s[det_idx].mean())
@@ -611,13 +613,14 @@ class Tracker:
         dt = t_ref - table.t_s[track_idx]
         x = table.x[track_idx]
         P = table.P[track_idx]
-        pos = x[:, :3] + x[:, 3:6] * dt[:, None]
+        a = np.abs(dt) + spread
+        shift, drift = self._dynamics.free_flight_drift(x, table.mu[track_idx], dt, a)
+        pos = x[:, :3] + x[:, 3:6] * dt[:, None] + shift
         tr_pp = np.trace(P[:, :3, :3], axis1=1, axis2=2)
         tr_pv = np.trace(P[:, :3, 3:6], axis1=1, axis2=2)
         tr_vv = np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2)
-        a = np.abs(dt) + spread
         var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + self._q_eff(track_idx) * a**3
-        moving = np.linalg.norm(x[:, 3:6], axis=1) * spread
+        moving = np.linalg.norm(x[:, 3:6], axis=1) * spread + drift
         if det_pos is not None:
             det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
             radius = math.sqrt(gate) * np.sqrt(var_pos + det_var) + moving
@@ -731,7 +734,12 @@ class Tracker:
         drop_tentative = tentative & (missed >= cfg.tentative_misses)
         confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= cfg.confirm_hits)
         firm = ~tentative | confirm
-        drop_firm = firm & (missed >= cfg.delete_after_misses)
+        patience = np.where(
+            self._dynamics.held_in_free_flight(table.mu),
+            cfg.free_flight_delete_after_misses,
+            cfg.delete_after_misses,
+        )
+        drop_firm = firm & (missed >= patience)
         status = table.status
         status[confirm] = CONFIRMED
         status[firm & ~drop_firm & (missed >= 1)] = COASTING

@@ -53,7 +53,11 @@ import numpy as np
 from airpicture.filters.kalman import symmetrize
 from airpicture.geo import WGS84_A_M, WGS84_F
 from airpicture.models.atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
-from airpicture.models.ballistic import ballistic_jacobian, propagate_ballistic
+from airpicture.models.ballistic import (
+    ballistic_acceleration,
+    ballistic_jacobian,
+    propagate_ballistic,
+)
 from airpicture.models.motion import ct_transition, cv_transition
 from airpicture.tracker.config import TrackerConfig
 
@@ -92,6 +96,10 @@ _G_BOUND = 10.0
 
 _FREE_FLIGHT_OPEN = 1e-4
 """Predicted probability of the ballistic model below which it is closed for the step."""
+
+_DRIFT_MAX_ACCEL_MPS2 = 1000.0
+"""Cap of the free-flight acceleration the pre-gate allows for, m/s^2 (about 100 g: beyond the
+deceleration of any re-entry, and finite for a clutter track's absurd kappa)."""
 
 _FREE_FLIGHT_HOLD = 0.5
 """Ballistic probability from which free flight is held (:meth:`MotionModelSet.hold_free_flight`):
@@ -260,6 +268,67 @@ class MotionModelSet:
         Pi[:, idx, idx] = stay
         return Pi
 
+    def free_flight_drift(
+        self, x: np.ndarray, mu: np.ndarray, dt_s: np.ndarray, reach_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How far free flight carries tracks from their constant-velocity extrapolation.
+
+        For the pre-gate, which extrapolates at constant velocity: over a long step a body in
+        free flight falls ``g dt^2 / 2`` from it (about 2 km in 20 s), and drag low down pulls
+        it back further. With ``a`` the ballistic acceleration at the current state (gravity,
+        drag with the track's kappa, rotating-frame terms; capped at ``_DRIFT_MAX_ACCEL_MPS2``),
+        the extrapolation moves by ``mu_b a dt^2 / 2`` (the ballistic model's share of the
+        combined prediction) and the pre-gate widens by ``|a| reach^2 / 2`` times
+        ``max(1 - mu_b, 1/2)`` (for the rest of the mixture and for the acceleration changing
+        along the step). Tracks whose ballistic model is closed (probability below
+        ``_FREE_FLIGHT_OPEN``) do not move.
+
+        Parameters
+        ----------
+        x : ndarray, shape (m, 7)
+            Track states.
+        mu : ndarray, shape (m, r)
+            Model probabilities.
+        dt_s : ndarray, shape (m,)
+            Steps of the extrapolation, s.
+        reach_s : ndarray, shape (m,)
+            Longest time the pre-gate must cover for each track (step plus the scan's spread), s.
+
+        Returns
+        -------
+        shift : ndarray, shape (m, 3)
+            ECEF displacement to add to the constant-velocity extrapolation, m.
+        margin : ndarray, shape (m,)
+            Widening of the pre-gate radius, m.
+        """
+        m = len(x)
+        shift = np.zeros((m, 3))
+        margin = np.zeros(m)
+        if self._ballistic is None:
+            return shift, margin
+        mu_b = mu[:, self._ballistic]
+        rows = np.flatnonzero(mu_b >= _FREE_FLIGHT_OPEN)
+        if len(rows) == 0:
+            return shift, margin
+        accel = ballistic_acceleration(x[rows, :6], 1.0 / np.maximum(x[rows, 6], KAPPA_MIN))
+        size = np.linalg.norm(accel, axis=1)
+        accel *= (np.minimum(size, _DRIFT_MAX_ACCEL_MPS2) / np.maximum(size, 1e-300))[:, None]
+        shift[rows] = (0.5 * mu_b[rows] * dt_s[rows] ** 2)[:, None] * accel
+        margin[rows] = (
+            0.5
+            * np.minimum(size, _DRIFT_MAX_ACCEL_MPS2)
+            * reach_s[rows] ** 2
+            * np.maximum(1.0 - mu_b[rows], 0.5)
+        )
+        return shift, margin
+
+    def held_in_free_flight(self, mu: np.ndarray) -> np.ndarray:
+        """Rows (tracks) held in free flight: ballistic probability ``mu`` at least
+        ``_FREE_FLIGHT_HOLD``; ``mu`` has shape (m, r); all false without a ballistic model."""
+        if self._ballistic is None:
+            return np.zeros(len(mu), dtype=bool)
+        return mu[:, self._ballistic] >= _FREE_FLIGHT_HOLD
+
     def hold_free_flight(self, Pi: np.ndarray, mu: np.ndarray) -> None:
         """Hold confirmed free flight: rows whose ballistic probability ``mu`` is at least
         ``_FREE_FLIGHT_HOLD`` keep the ballistic model over the step, and no other model enters it.
@@ -280,7 +349,7 @@ class MotionModelSet:
         j = self._ballistic
         if j is None or self.r == 1:
             return
-        held = np.flatnonzero(mu[:, j] >= _FREE_FLIGHT_HOLD)
+        held = np.flatnonzero(self.held_in_free_flight(mu))
         if len(held) == 0:
             return
         rows = Pi[held]
