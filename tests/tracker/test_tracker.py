@@ -214,14 +214,7 @@ def _straight_line_detections(sensors, speed_mps, n_scans=12):
     east = np.array([-np.sin(lon), np.cos(lon), 0.0])
     t = np.arange(n_scans, dtype=float)
     p = p0 + speed_mps * t[:, None] * east
-    az, el, r = ecef2aer(p[:, 0], p[:, 1], p[:, 2], s.lat_rad, s.lon_rad, s.alt_m)
-    n = len(t)
-    return Detections(
-        t_s=t, sensor_index=np.zeros(n, np.int32), range_m=r, azimuth_rad=az, elevation_rad=el,
-        range_rate_mps=np.full(n, np.nan), sensor_lat_rad=np.full(n, s.lat_rad),
-        sensor_lon_rad=np.full(n, s.lon_rad), sensor_alt_m=np.full(n, s.alt_m),
-        row=np.arange(n),
-    )  # fmt: skip
+    return _noise_free_detections(sensors, p, t)
 
 
 @pytest.mark.parametrize(("speed_mps", "dropped"), [(7000.0, False), (9000.0, True)])
@@ -281,7 +274,7 @@ def _radar(sigma_angle_deg):
     )  # fmt: skip
 
 
-def _aircraft_detections(sensors, positions, t_s):
+def _noise_free_detections(sensors, positions, t_s):
     """Noise-free reports of ECEF ``positions`` (n, 3) at times ``t_s`` (n,), in time order."""
     s = sensors[0]
     order = np.argsort(t_s, kind="stable")
@@ -320,7 +313,7 @@ def test_a_report_just_outside_a_firm_tracks_gate_starts_no_second_track(exclusi
     gate = TrackerConfig().gate_probability
     config = TrackerConfig() if exclusion else TrackerConfig(initiation_exclusion_probability=gate)
     tracker = Tracker(sensors, config)
-    rows = tracker.run([_aircraft_detections(sensors, p, t)])
+    rows = tracker.run([_noise_free_detections(sensors, p, t)])
     assert (set(rows.track_id) == {"T000001"}) is exclusion
     assert tracker.stats.initiation_excluded == int(exclusion)
     assert "deleted" not in set(rows.status[rows.track_id == "T000001"][:-1])
@@ -338,7 +331,7 @@ def test_two_aircraft_2_km_apart_keep_their_own_tracks():
     p = np.concatenate([pa, pb[joined]])
     t = np.concatenate([ta, tb[joined]])
     tracker = Tracker(sensors)
-    rows = tracker.run([_aircraft_detections(sensors, p, t)])
+    rows = tracker.run([_noise_free_detections(sensors, p, t)])
     last = rows.take((rows.t_s == t.max()) & (rows.status == "confirmed"))
     assert sorted(last.track_id) == ["T000001", "T000002"]
     d_a = np.linalg.norm(last.x[:, :3] - pa[-1], axis=1)
