@@ -17,6 +17,7 @@ from airpicture.assess import AssessConfig, Assessor, WarningAreas
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
 from airpicture.tables import TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
+from airpicture.tracker.registration import RegistrationEstimate
 
 __all__ = ["TrackResult", "assessment_paths", "track_scenario"]
 
@@ -35,6 +36,8 @@ class TrackResult:
         The impacts and alerts tables written (None without assessment).
     n_impacts, n_alerts : int
         Rows written to them.
+    registration : RegistrationEstimate or None
+        The sensors' registration offsets estimated by the end of the input.
     """
 
     stats: TrackerStats
@@ -43,6 +46,7 @@ class TrackResult:
     alerts: Path | None = None
     n_impacts: int = 0
     n_alerts: int = 0
+    registration: RegistrationEstimate | None = None
 
 
 def assessment_paths(output: str | Path) -> tuple[Path, Path]:
@@ -110,7 +114,7 @@ def track_scenario(
                 on_rows=lambda rows: writer.write(rows) if len(rows) else None,
                 progress=progress,
             )
-        return TrackResult(tracker.stats, Path(output))
+        return TrackResult(tracker.stats, Path(output), registration=tracker.registration)
 
     assessor = Assessor(assess, areas=areas)
     impacts_path, alerts_path = assessment_paths(output)
@@ -144,4 +148,5 @@ def track_scenario(
         alerts_path,
         impacts.rows_written,
         alerts.rows_written,
+        tracker.registration,
     )

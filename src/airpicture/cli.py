@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+from typing import TYPE_CHECKING
 
 from airpicture import __version__
 from airpicture.errors import AirpictureError
+
+if TYPE_CHECKING:
+    from airpicture.tracker.registration import RegistrationEstimate
 
 __all__ = ["build_parser", "main"]
 
@@ -125,7 +130,25 @@ def _cmd_track(args: argparse.Namespace) -> int:
         )
     for example in stats.late_examples[:5]:
         print(f"  late report not used: {example}")
+    _print_registration(result.registration)
     return 0
+
+
+def _print_registration(estimate: RegistrationEstimate | None) -> None:
+    """The radars' estimated registration offsets, one line each (those with report pairs)."""
+    if estimate is None or not estimate.pairs.any():
+        return
+    print("registration (estimated offsets +- 1 sd; subtracted from every report):")
+    deg = math.degrees
+    for sensor_id, (r, az, el), (sr, saz, sel), pairs in zip(
+        estimate.sensor_id, estimate.bias, estimate.sd, estimate.pairs, strict=True
+    ):
+        if pairs:
+            print(
+                f"  {sensor_id}: range {r:+.1f} +- {sr:.1f} m, "
+                f"azimuth {deg(az):+.4f} +- {deg(saz):.4f} deg, "
+                f"elevation {deg(el):+.4f} +- {deg(sel):.4f} deg ({pairs} report pairs)"
+            )
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

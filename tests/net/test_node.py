@@ -241,6 +241,7 @@ async def test_health_over_http(scenario_dir):
     assert health["nation"] == "JPN" and health["done"] is True
     for key in ("received", "rejected", "late", "processed", "lag_s", "tracks", "peers", "pending"):
         assert key in health
+    assert isinstance(health["registration"], dict)
     assert health["received"]["detections"] == health["processed"] > 0
     status, _ = await get("/nope")
     assert status == "HTTP/1.1 404 Not Found"

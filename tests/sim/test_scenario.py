@@ -6,6 +6,7 @@ import copy
 import hashlib
 import importlib
 import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -371,6 +372,26 @@ def test_drill_simulates_end_to_end(drill_run):
     biases = (out / "biases.csv").read_text().splitlines()
     assert biases[0] == "sensor_id,bias_range_m,bias_azimuth_deg,bias_elevation_deg"
     assert len(biases) == 1 + len(scenario.sensors)
+
+
+def test_tracking_the_drill_finds_the_hidden_registration_biases(drill_run, tmp_path, capsys):
+    """``airpicture track`` prints each radar's estimated offsets: biases.csv within 3 sd."""
+    _, out, _, _ = drill_run
+    assert main(["track", str(out), "-o", str(tmp_path / "tracks.csv"), "--no-assess"]) == 0
+    printed = capsys.readouterr().out
+    number = r"([-+]?[0-9.]+) \+- ([0-9.]+)"
+    found = {
+        m[0]: np.array(m[1:7], float)
+        for m in re.findall(
+            rf"  (\S+): range {number} m, azimuth {number} deg, elevation {number} deg", printed
+        )
+    }
+    rows = [line.split(",") for line in (out / "biases.csv").read_text().splitlines()[1:]]
+    radars = {r[0]: np.array(r[1:], float) for r in rows if r[1]}
+    assert set(found) == set(radars), printed
+    for sensor_id, est in found.items():
+        error = np.abs(est[0::2] - radars[sensor_id])
+        assert np.all(error <= 3.0 * est[1::2]), (sensor_id, est, radars[sensor_id])
 
 
 def test_drill_detections_are_written_in_arrival_order(drill_run):

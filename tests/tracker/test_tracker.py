@@ -115,8 +115,11 @@ def test_too_old_reports_are_reported_not_lost(scenario):
     assert tracker.stats.late_examples and "horizon" in tracker.stats.late_examples[0]
 
 
-def second_radar_view(scenario, site_deg, nation, sensor_id, seed):
-    """Detections of the scenario's truth by a second radar (no clutter, Pd 1)."""
+def second_radar_view(scenario, site_deg, nation, sensor_id, seed, bias=(0.0, 0.0, 0.0)):
+    """Detections of the scenario's truth by a second radar (no clutter, Pd 1).
+
+    ``bias``: its registration offsets (range m, azimuth and elevation deg).
+    """
     rng = np.random.default_rng(seed)
     lat, lon, alt = np.radians(site_deg[0]), np.radians(site_deg[1]), site_deg[2]
     truth = scenario.truth
@@ -128,23 +131,29 @@ def second_radar_view(scenario, site_deg, nation, sensor_id, seed):
     sensor = Sensor(sensor_id, nation, "radar", lat, lon, alt, sig_r, sig_a, sig_a, float("nan"), 4e5, 1.0, 1.0, 0.0)
     dets = Detections(
         t_s=t, sensor_index=np.zeros(n, np.int32),
-        range_m=r + rng.normal(0, sig_r, n), azimuth_rad=np.mod(az + rng.normal(0, sig_a, n), 2 * np.pi),
-        elevation_rad=el + rng.normal(0, sig_a, n), range_rate_mps=np.full(n, np.nan),
+        range_m=r + bias[0] + rng.normal(0, sig_r, n),
+        azimuth_rad=np.mod(az + np.radians(bias[1]) + rng.normal(0, sig_a, n), 2 * np.pi),
+        elevation_rad=el + np.radians(bias[2]) + rng.normal(0, sig_a, n), range_rate_mps=np.full(n, np.nan),
         sensor_lat_rad=np.full(n, lat), sensor_lon_rad=np.full(n, lon), sensor_alt_m=np.full(n, alt),
         row=np.arange(n),
     )
     return sensor, dets
 
 
-def test_two_nations_fuse_into_one_track_per_target(scenario):
-    s2, d2 = second_radar_view(scenario, (37.0, 136.5, 50.0), "USA", "U1", 3)
+def two_radars(scenario, bias=(0.0, 0.0, 0.0)):
+    """The scenario's radar R1 and a second radar U1 with registration offsets ``bias``."""
+    s2, d2 = second_radar_view(scenario, (37.0, 136.5, 50.0), "USA", "U1", 3, bias)
     sensors = SensorTable((scenario.sensors[0], s2))
     d1 = scenario.detections
     i1, i2 = sensors.index_of("R1"), sensors.index_of("U1")
     d1 = Detections(**{**d1.__dict__, "sensor_index": np.full(len(d1), i1, np.int32)})
     d2 = Detections(**{**d2.__dict__, "sensor_index": np.full(len(d2), i2, np.int32), "row": d2.row + len(d1)})
     both = Detections.concat([d1, d2])
-    both = both.take(np.argsort(both.t_s, kind="stable"))
+    return sensors, both.take(np.argsort(both.t_s, kind="stable"))
+
+
+def test_two_nations_fuse_into_one_track_per_target(scenario):
+    sensors, both = two_radars(scenario)
     rows = Tracker(sensors).run([both])
     conf = confirmed(rows)
     owners = match_tracks(conf, scenario.truth)
@@ -345,3 +354,31 @@ def test_the_initiation_exclusion_gate_is_no_narrower_than_the_association_gate(
     expected = r"key initiation_exclusion_probability: expected at least gate_probability"
     with pytest.raises(ConfigError, match=expected):
         TrackerConfig(gate_probability=0.999, initiation_exclusion_probability=0.99)
+
+
+def _rmse_at_truth_times(rows, truth):
+    conf = confirmed(rows)
+    conf = conf.take((conf.t_s > conf.t_s.max() - 50) & np.isin(conf.t_s, truth.t_s))
+    errs = []
+    for t in np.unique(conf.t_s):
+        r, g = conf.take(conf.t_s == t), truth.take(truth.t_s == t)
+        errs.append(np.linalg.norm(r.x[:, None, :3] - g.x[None, :, :3], axis=2).min(1))
+    return float(np.sqrt(np.mean(np.concatenate(errs) ** 2)))
+
+
+def test_registration_finds_a_radars_offsets_and_aligns_the_picture():
+    scenario = single_radar_scenario(20, seed=7, n_scans=100)
+    bias = (150.0, 0.4, 0.3)  # about 2 sigma in range, 1.3 and 1 sigma in the angles
+    sensors, both = two_radars(scenario, bias)
+    tracker = Tracker(sensors)
+    registered = tracker.run([both])
+    e = tracker.registration
+    u1, r1 = sensors.index_of("U1"), sensors.index_of("R1")
+    to_m_deg = np.array([1.0, 180.0 / np.pi, 180.0 / np.pi])
+    found, other = e.bias[u1] * to_m_deg, e.bias[r1] * to_m_deg
+    assert np.all(np.abs(found - bias) <= [40.0, 0.05, 0.05]), found
+    assert np.all(np.abs(other) <= [25.0, 0.05, 0.05]), other
+    assert e.pairs[u1] > 1000
+    unregistered = Tracker(sensors, TrackerConfig(registration_memory_s=0.0)).run([both])
+    truth = scenario.truth
+    assert _rmse_at_truth_times(registered, truth) < 0.4 * _rmse_at_truth_times(unregistered, truth)

@@ -30,7 +30,7 @@ from airpicture.tables import Detections, SensorTable
 
 __all__ = [
     "SensorGeometry",
-    "detection_positions",
+    "detection_jacobians",
     "measurement_noise",
     "measurement_vectors",
     "predict_measurements",
@@ -158,28 +158,19 @@ def predict_measurements(
     return np.stack(rows_z, axis=-1), np.stack(rows_H, axis=1)
 
 
-def detection_positions(
-    detections: Detections, R_aer_diag: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """ECEF positions of radar detections and their covariances (first-order).
-
-    Parameters
-    ----------
-    detections : Detections
-        m radar detections (range present).
-    R_aer_diag : ndarray, shape (m, 3)
-        Variances of azimuth (rad^2), elevation (rad^2) and range (m^2) of each detection.
+def detection_jacobians(detections: Detections) -> tuple[np.ndarray, np.ndarray]:
+    """ECEF positions of radar detections and their Jacobians.
 
     Returns
     -------
     p : ndarray, shape (m, 3)
         ECEF positions, m.
-    C : ndarray, shape (m, 3, 3)
-        ECEF position covariances, m^2: ``C = R_s^T J diag(R) J^T R_s``.
+    G : ndarray, shape (m, 3, 3)
+        Derivatives of the ECEF position with respect to azimuth (m/rad), elevation (m/rad) and
+        range (m/m), in that column order.
     """
     lat, lon, alt = detections.sensor_lat_rad, detections.sensor_lon_rad, detections.sensor_alt_m
     az, el, r = detections.azimuth_rad, detections.elevation_rad, detections.range_m
     p = np.stack(aer2ecef(az, el, r, lat, lon, alt), axis=-1)
     G = np.swapaxes(enu_rotation(lat, lon), -1, -2) @ enu_jacobian_aer(az, el, r)
-    C = (G * R_aer_diag[:, None, :]) @ np.swapaxes(G, -1, -2)
-    return p, C
+    return p, G

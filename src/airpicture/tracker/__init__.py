@@ -1,10 +1,11 @@
 """The tracker: predict, gate, associate, update, initiate, confirm, coast and drop.
 
 ``Tracker`` (in ``tracker.core``) keeps the track table (``tracker.table``) with the settings of
-``TrackerConfig`` (``tracker.config``).
+``TrackerConfig`` (``tracker.config``) and registers its radars (``tracker.registration``).
 """
 
 from airpicture.tracker.config import TrackerConfig
 from airpicture.tracker.core import Tracker, TrackerStats
+from airpicture.tracker.registration import RegistrationEstimate
 
-__all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
+__all__ = ["RegistrationEstimate", "Tracker", "TrackerConfig", "TrackerStats"]

@@ -91,6 +91,11 @@ class TrackerConfig:
     oosm_horizon_s : float
         Reports later than the latency window but at most this old are still used
         (out-of-sequence update); older ones are counted and reported.
+    registration_memory_s : float
+        Time constant of the sensors' registration estimates
+        (:mod:`airpicture.tracker.registration`: each sensor's range, azimuth and elevation
+        offsets, estimated from the objects other sensors also see and removed from its
+        reports); 0 turns registration off.
     """
 
     latency_window_s: float = _setting(2.0, 0.0, 3600.0)
@@ -118,6 +123,7 @@ class TrackerConfig:
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
     free_flight_delete_after_misses: int = _setting(12, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
+    registration_memory_s: float = _setting(120.0, 0.0, 1e6)
 
     def __post_init__(self) -> None:
         check_fields(self, source="TrackerConfig")

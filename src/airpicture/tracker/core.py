@@ -17,6 +17,10 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
    gate (a sensor's bias, a manoeuvre), not a new object; it is counted
    (``TrackerStats.initiation_excluded``) and left out.
 
+Every radar report is first corrected by its sensor's estimated registration offsets
+(``tracker.registration``: estimated jointly for all radars from pairs of consecutive reports of
+one track by two radars).
+
 Each track is an interacting-multiple-model filter (nearly constant velocity, left/right
 coordinated turns, ballistic free flight and boost, ``tracker.dynamics``); gating and
 assignment use its combined prediction. A prediction far less certain than the report (a new
@@ -50,7 +54,7 @@ from airpicture.filters.kalman import Innovation, innovation, update
 from airpicture.geo import aer2ecef, geodetic2ecef
 from airpicture.models.measurement import (
     SensorGeometry,
-    detection_positions,
+    detection_jacobians,
     measurement_noise,
     measurement_vectors,
     predict_measurements,
@@ -72,6 +76,7 @@ from airpicture.tracker.dynamics import (
     approximate_height,
     project_kappa,
 )
+from airpicture.tracker.registration import PAIR_WITHIN_S, Registration, RegistrationEstimate
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
 __all__ = ["FrameCallback", "Tracker", "TrackerStats"]
@@ -171,6 +176,7 @@ class Tracker:
         self._next_number = 1
         self._nation_labels: dict[int, str] = {}
         self._platform_last: dict[int, tuple[float, np.ndarray]] = {}
+        self._registration = Registration(sensors, self.config.registration_memory_s)
 
     # ------------------------------------------------------------------ public API
     def process(
@@ -254,6 +260,11 @@ class Tracker:
     def tracks(self) -> TrackTable:
         """The live track table (read it, do not modify it)."""
         return self._table
+
+    @property
+    def registration(self) -> RegistrationEstimate:
+        """Every sensor's estimated registration offsets (removed from its reports)."""
+        return self._registration.estimate()
 
     @property
     def model_labels(self) -> tuple[str, ...]:
@@ -361,12 +372,13 @@ class Tracker:
     # ------------------------------------------------------------------ association
     def _assimilate(self, group: Detections, updated: np.ndarray) -> np.ndarray:
         sensor = int(group.sensor_index[0])
+        group = self._registration.correct(group)
         model = self._models[sensor]
         z = measurement_vectors(
             group, with_range=model.with_range, with_range_rate=model.with_range_rate
         )
         geometry = self._geometry(group, sensor)
-        det_pos, det_cov = self._detection_positions(group, sensor)
+        det_pos, det_cov, det_G = self._detection_positions(group, sensor)
         remaining = np.ones(len(group), dtype=bool)
         labels = _labels(group)
         table = self._table
@@ -408,6 +420,15 @@ class Tracker:
             # Map each assigned (track, detection) back to its gated pair.
             keys = ti[ok] * len(group) + dj[ok]
             sel = ok_idx[np.searchsorted(keys, at * len(group) + ad)]
+            if model.with_range:
+                reported = det_pos[ad] + det_G[ad] @ self._registration.bias[sensor]
+                if k == 0:
+                    self._register(sensor, group, at, ad, xp[sel], reported, det_G[ad])
+                table.last_report[at] = reported
+                table.last_report_G[at] = det_G[ad]
+                table.last_report_sensor[at] = sensor
+            else:
+                table.last_report_sensor[at] = -1
             self._update(at, xm[sel], Pm[sel], c[sel], z[ad], geometry.take(ad), model)
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
@@ -424,13 +445,59 @@ class Tracker:
         remaining &= ~excluded
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
+            reported = det_pos[left] + det_G[left] @ self._registration.bias[sensor]
             self._initiate(
-                group.take(left), sensor, det_pos[left], det_cov[left], z[left], geometry.take(left)
+                group.take(left),
+                sensor,
+                det_pos[left],
+                det_cov[left],
+                z[left],
+                geometry.take(left),
+                (reported, det_G[left]),
             )
             updated = np.r_[updated, np.ones(len(left), dtype=bool)]
         elif len(left):
             self.stats.unassociated_angle_only += len(left)
         return updated
+
+    def _register(
+        self,
+        sensor: int,
+        group: Detections,
+        at: np.ndarray,
+        ad: np.ndarray,
+        xp: np.ndarray,
+        reported: np.ndarray,
+        G: np.ndarray,
+    ) -> None:
+        """Pair radar reports with the previous report of their tracks for the registration.
+
+        ``xp`` are the tracks' predictions to the reports and ``reported`` the reports'
+        positions as reported. A pair is the track's previous update, a report of another radar
+        at most ``PAIR_WITHIN_S`` earlier, carried forward by the track's predicted motion.
+        """
+        table = self._table
+        other = table.last_report_sensor[at]
+        dt = group.t_s[ad] - table.t_s[at]
+        ok = np.flatnonzero((other >= 0) & (other != sensor) & (dt <= PAIR_WITHIN_S))
+        if len(ok) == 0:
+            return
+        tk = at[ok]
+        dt = dt[ok]
+        motion = xp[ok, :3] - table.x[tk, :3]
+        M = dt[:, None, None] ** 2 * table.P[tk, 3:6, 3:6] + (self._q_eff(tk) * dt**3 / 3.0)[
+            :, None, None
+        ] * np.eye(3)
+        self._registration.observe(
+            float(group.t_s[ad[ok]].mean()),
+            sensor,
+            reported[ok],
+            G[ok],
+            other[ok],
+            table.last_report[tk] + motion,
+            table.last_report_G[tk],
+            M,
+        )
 
     def _predict(
         self, ti: np.ndarray, dt_s: np.ndarray
@@ -570,13 +637,18 @@ class Tracker:
 
     def _detection_positions(
         self, group: Detections, sensor: int
-    ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
-        """ECEF positions and covariances of a radar's detections; (None, None) for angle-only."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None]:
+        """ECEF positions, covariances and Jacobians of a radar's detections (None for bearings).
+
+        The Jacobians are with respect to (range, azimuth, elevation), the registration's order.
+        """
         s = self.sensors[sensor]
         if not s.has_range:
-            return None, None
+            return None, None, None
+        p, G = detection_jacobians(group)
         var = np.array([s.sigma_azimuth_rad**2, s.sigma_elevation_rad**2, s.sigma_range_m**2])
-        return detection_positions(group, np.broadcast_to(var, (len(group), 3)))
+        C = (G * var) @ np.swapaxes(G, -1, -2)
+        return p, C, G[:, :, [2, 0, 1]]
 
     def _q_eff(self, idx: np.ndarray) -> np.ndarray:
         """Process noise density of tracks ``idx`` under their model probabilities, m^2/s^3."""
@@ -666,7 +738,10 @@ class Tracker:
         pos_cov: np.ndarray,
         z: np.ndarray,
         geometry: SensorGeometry,
+        report: tuple[np.ndarray, np.ndarray],
     ) -> None:
+        """Start tentative tracks on radar reports; ``report``: positions as reported and
+        Jacobians, for the registration."""
         m = len(dets)
         model = self._models[sensor]
         dyn = self._dynamics
@@ -712,6 +787,9 @@ class Tracker:
                 nations=np.full(m, 1 << model.nation_bit, np.int64),
                 release=_labels(dets),
                 last_seen_s=last_seen,
+                last_report=report[0],
+                last_report_G=report[1],
+                last_report_sensor=np.full(m, sensor, np.int32),
                 xm=xm,
                 Pm=Pm,
                 mu=mu,
@@ -885,6 +963,7 @@ class Tracker:
         and updated.
         """
         sensor = int(group.sensor_index[0])
+        group = self._registration.correct(group)
         model = self._models[sensor]
         table = self._table
         used = np.zeros(len(group), dtype=bool)
@@ -894,7 +973,7 @@ class Tracker:
         z = measurement_vectors(
             group, with_range=model.with_range, with_range_rate=model.with_range_rate
         )
-        det_pos, det_cov = self._detection_positions(group, sensor)
+        det_pos, det_cov, _ = self._detection_positions(group, sensor)
         ti, dj = self._candidates(firm, group, np.arange(len(group)), det_pos, det_cov, model.gate)
         if len(ti) == 0:
             return used
@@ -924,6 +1003,7 @@ class Tracker:
         table.nations[at] |= 1 << model.nation_bit
         table.release[at] &= _labels(group)[ad]
         table.last_seen_s[at, sensor] = np.fmax(table.last_seen_s[at, sensor], group.t_s[ad])
+        table.last_report_sensor[at] = -1
         updated[at] = True
         used[ad] = True
         return used

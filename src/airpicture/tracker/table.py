@@ -39,6 +39,13 @@ class TrackTable:
         (:data:`~airpicture.tables.RELEASE_ALL` for unlabelled detections).
     last_seen_s : ndarray, shape (n, S)
         Time each sensor last updated the track; NaN for never.
+    last_report : ndarray, shape (n, 3)
+        ECEF position of the radar report of the track's latest update, as reported (before
+        registration); used by :mod:`airpicture.tracker.registration`.
+    last_report_G : ndarray, shape (n, 3, 3)
+        Its Jacobian with respect to azimuth, elevation and range.
+    last_report_sensor : ndarray of int32, shape (n,)
+        The sensor of that report; -1 when the latest update was not a radar report.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
         Model-conditioned states and covariances of the IMM's r motion models.
     mu : ndarray, shape (n, r)
@@ -55,6 +62,9 @@ class TrackTable:
     nations: np.ndarray
     release: np.ndarray
     last_seen_s: np.ndarray
+    last_report: np.ndarray
+    last_report_G: np.ndarray
+    last_report_sensor: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
     mu: np.ndarray
@@ -72,6 +82,9 @@ class TrackTable:
             np.empty(0, np.int64),
             np.empty(0, np.uint64),
             np.empty((0, n_sensors)),
+            np.empty((0, 3)),
+            np.empty((0, 3, 3)),
+            np.empty(0, np.int32),
             np.empty((0, n_models, 7)),
             np.empty((0, n_models, 7, 7)),
             np.empty((0, n_models)),
