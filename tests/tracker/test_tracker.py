@@ -68,7 +68,10 @@ def test_same_input_same_output_whatever_the_chunks(scenario):
     rng = np.random.default_rng(0)
     n = len(scenario.detections)
     cuts = np.sort(rng.choice(np.arange(1, n), 25, replace=False))
-    chunks = [scenario.detections.take(slice(a_, b_)) for a_, b_ in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True)]
+    chunks = [
+        scenario.detections.take(slice(a_, b_))
+        for a_, b_ in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True)
+    ]
     b = Tracker(scenario.sensors).run(chunks)
     assert_same_rows(a, b)
 
@@ -98,7 +101,9 @@ def test_reports_later_than_the_window_are_counted_and_used(scenario):
     s = tracker.stats
     assert s.late > 0
     assert s.late_used + s.late_unused == s.late, "no late report silently lost"
-    assert s.late_used > 0.5 * s.late * 0.9  # most late target reports still help (10 % are clutter)
+    assert (
+        s.late_used > 0.5 * s.late * 0.9
+    )  # most late target reports still help (10 % are clutter)
     assert s.processed == s.received
     owners = match_tracks(confirmed(rows), scenario.truth)
     assert len(set(owners.values()) - {None}) == 20
@@ -128,13 +133,32 @@ def second_radar_view(scenario, site_deg, nation, sensor_id, seed, bias=(0.0, 0.
     az, el, r = ecef2aer(p[:, 0], p[:, 1], p[:, 2], lat, lon, alt)
     sig_r, sig_a = 80.0, np.radians(0.3)
     n = len(t)
-    sensor = Sensor(sensor_id, nation, "radar", lat, lon, alt, sig_r, sig_a, sig_a, float("nan"), 4e5, 1.0, 1.0, 0.0)
+    sensor = Sensor(
+        sensor_id,
+        nation,
+        "radar",
+        lat,
+        lon,
+        alt,
+        sig_r,
+        sig_a,
+        sig_a,
+        float("nan"),
+        4e5,
+        1.0,
+        1.0,
+        0.0,
+    )
     dets = Detections(
-        t_s=t, sensor_index=np.zeros(n, np.int32),
+        t_s=t,
+        sensor_index=np.zeros(n, np.int32),
         range_m=r + bias[0] + rng.normal(0, sig_r, n),
         azimuth_rad=np.mod(az + np.radians(bias[1]) + rng.normal(0, sig_a, n), 2 * np.pi),
-        elevation_rad=el + np.radians(bias[2]) + rng.normal(0, sig_a, n), range_rate_mps=np.full(n, np.nan),
-        sensor_lat_rad=np.full(n, lat), sensor_lon_rad=np.full(n, lon), sensor_alt_m=np.full(n, alt),
+        elevation_rad=el + np.radians(bias[2]) + rng.normal(0, sig_a, n),
+        range_rate_mps=np.full(n, np.nan),
+        sensor_lat_rad=np.full(n, lat),
+        sensor_lon_rad=np.full(n, lon),
+        sensor_alt_m=np.full(n, alt),
         row=np.arange(n),
     )
     return sensor, dets
@@ -147,7 +171,9 @@ def two_radars(scenario, bias=(0.0, 0.0, 0.0)):
     d1 = scenario.detections
     i1, i2 = sensors.index_of("R1"), sensors.index_of("U1")
     d1 = Detections(**{**d1.__dict__, "sensor_index": np.full(len(d1), i1, np.int32)})
-    d2 = Detections(**{**d2.__dict__, "sensor_index": np.full(len(d2), i2, np.int32), "row": d2.row + len(d1)})
+    d2 = Detections(
+        **{**d2.__dict__, "sensor_index": np.full(len(d2), i2, np.int32), "row": d2.row + len(d1)}
+    )
     both = Detections.concat([d1, d2])
     return sensors, both.take(np.argsort(both.t_s, kind="stable"))
 
@@ -163,7 +189,9 @@ def test_two_nations_fuse_into_one_track_per_target(scenario):
 
 
 def test_config_errors_name_key_expected_and_got():
-    with pytest.raises(ConfigError, match=r"key frame_s: expected a number in \[0.01, 60\], got -1"):
+    with pytest.raises(
+        ConfigError, match=r"key frame_s: expected a number in \[0.01, 60\], got -1"
+    ):
         TrackerConfig.from_mapping({"frame_s": -1})
     with pytest.raises(ConfigError, match="key framerate: expected one of"):
         TrackerConfig.from_mapping({"framerate": 1})

@@ -43,7 +43,9 @@ class TrackerConfig:
     turn_process_noise_q : float
         Acceleration noise spectral density of the turn models, m^2/s^3.
     ballistic_process_noise_q : float
-        Acceleration noise spectral density of the ballistic model, m^2/s^3.
+        Acceleration noise spectral density of the ballistic model, m^2/s^3: what the model
+        leaves out of free flight (the atmosphere's departures from the standard one, higher
+        gravity terms), a few mm/s^2 of acceleration.
     boost_process_noise_q : float
         Acceleration noise spectral density of the boost model, m^2/s^3: about a^2 dt for a
         thrust acceleration a held over a revisit dt (40 m/s^2 over 5 s: 8000).
@@ -107,7 +109,7 @@ class TrackerConfig:
     )
     turn_rate_dps: float = _setting(3.0, 0.0, 45.0)
     turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
-    ballistic_process_noise_q: float = _setting(0.05, 1e-9, 1e6)
+    ballistic_process_noise_q: float = _setting(0.005, 1e-9, 1e6)
     boost_process_noise_q: float = _setting(8000.0, 1e-9, 1e8)
     cruise_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)

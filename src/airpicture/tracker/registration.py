@@ -45,6 +45,8 @@ PAIR_GATE_PROBABILITY = 0.99
 """Chi-square gate of a pair's residual against the current estimate."""
 
 _TWO_PI = 2.0 * np.pi
+_FLOOR_M2 = 1.0
+"""A metre of error the models leave out, which keeps a pair's covariance invertible anywhere."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class Registration:
             (Gs * self._R[sensor]) @ np.swapaxes(Gs, 1, 2)
             + (Go * self._R[other][:, None, :]) @ np.swapaxes(Go, 1, 2)
             + M
+            + _FLOOR_M2 * np.eye(3)
         )
         d = p - p_other
         W = np.linalg.inv(C)
