@@ -351,6 +351,7 @@ class Tracker:
         updated = np.zeros(len(self._table), dtype=bool)
         for group in self._scans(dets):
             updated = self._assimilate(group, updated)
+        self._registration.solve()
         self._processed_until = t_end_s
         return self._lifecycle(t_end_s, updated)
 

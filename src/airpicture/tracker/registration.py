@@ -17,13 +17,13 @@ updates a track whose previous update was a report of another radar ``o`` (at mo
 with ``b`` a radar's offsets (range, azimuth, elevation), ``G`` the Jacobian of a report's
 position with respect to them, ``R`` the radar's noise and ``M`` the uncertainty of the motion
 (velocity covariance times the time step squared plus the process noise). Pairs outside the 99 %
-chi-square gate of the current estimate (a manoeuvre, a wrong pair) are left out. The normal
-equations of all pairs are summed with fading memory (weight ``exp(-age / memory_s)``) and solved
-with a prior ``N(0, R)`` on each offset: an offset of the order of the noise. Combinations of
-offsets the geometry cannot separate (one that moves every radar's picture alike) stay at the
-prior's zero instead of wandering, and the standard deviations are those of the joint solution.
-Every radar report is corrected by the current estimate before the tracker uses it. Angle-only
-sensors (no position per report) are not registered.
+chi-square gate of the current estimate (a manoeuvre, a wrong pair) are left out. Once a frame
+the normal equations of all pairs are summed with fading memory (weight ``exp(-age /
+memory_s)``) and solved with a prior ``N(0, R)`` on each offset (an offset of the order of the
+noise). Combinations of offsets the geometry cannot separate (one that moves every radar's
+picture alike) stay at the prior's zero instead of wandering, and the standard deviations are
+those of the joint solution. Every radar report is corrected by the estimate of the frames before
+it. Angle-only sensors (no position per report) are not registered.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ class Registration:
         self._gate = chi2_gate(PAIR_GATE_PROBABILITY, 3)
         self.bias = np.zeros((n, 3))
         self.pairs = np.zeros(n, np.int64)
+        self._pending: list[tuple[np.ndarray, ...]] = []
 
     def correct(self, group: Detections) -> Detections:
         """One sensor's reports with its estimated offsets removed."""
@@ -131,7 +132,7 @@ class Registration:
         G_other: np.ndarray,
         M: np.ndarray,
     ) -> None:
-        """Take m report pairs of one scan of radar ``sensor`` and re-solve.
+        """Take m report pairs of one scan of radar ``sensor`` (used from the next :meth:`solve`).
 
         Parameters
         ----------
@@ -168,33 +169,68 @@ class Registration:
         # A report is in two pairs (with the track's report before it and after it): the pairs
         # of one track are correlated, and counting each fully would claim up to twice the
         # information there is.
-        Gs, Go, W, d, other = Gs[keep], Go[keep], 0.5 * W[keep], d[keep], other[keep]
+        k = int(keep.sum())
+        self._pending.append(
+            (
+                np.full(k, t_s),
+                np.full(k, sensor),
+                other[keep],
+                Gs[keep],
+                Go[keep],
+                0.5 * W[keep],
+                d[keep],
+            )
+        )
+        self.pairs[sensor] += k
+        self.pairs += np.bincount(other[keep], minlength=len(self.pairs))
+
+    def solve(self) -> None:
+        """Add the pairs observed since the last call to the normal equations and re-solve.
+
+        The tracker calls it once a frame; the older pairs' weight fades with their age.
+        """
+        if not self._pending:
+            return
+        t, s, o, Gs, Go, W, d = (np.concatenate(part) for part in zip(*self._pending, strict=True))
+        self._pending.clear()
+        t_new = float(t.max())
         if math.isfinite(self._t_s):
-            fade = math.exp(-max(t_s - self._t_s, 0.0) / self.memory_s)
+            t_new = max(t_new, self._t_s)
+            fade = math.exp(-(t_new - self._t_s) / self.memory_s)
             self._A *= fade
             self._y *= fade
-        self._t_s = max(t_s, self._t_s) if math.isfinite(self._t_s) else t_s
-        GsW = np.swapaxes(Gs, 1, 2) @ W
-        GoW = np.swapaxes(Go, 1, 2) @ W
-        A4 = self._A.reshape(len(self.bias), 3, len(self.bias), 3)
-        y2 = self._y.reshape(len(self.bias), 3)
-        A4[sensor, :, sensor, :] += (GsW @ Gs).sum(axis=0)
-        y2[sensor] += np.einsum("mij,mj->i", GsW, d)
-        cross = GsW @ Go
-        for o in np.unique(other):
-            sel = other == o
-            A4[o, :, o, :] += (GoW[sel] @ Go[sel]).sum(axis=0)
-            A4[sensor, :, o, :] -= cross[sel].sum(axis=0)
-            A4[o, :, sensor, :] -= np.swapaxes(cross[sel], 1, 2).sum(axis=0)
-            y2[o] -= np.einsum("mij,mj->i", GoW[sel], d[sel])
-            self.pairs[o] += int(sel.sum())
-        self.pairs[sensor] += int(keep.sum())
+        self._t_s = t_new
+        W = W * np.exp(-(t_new - t) / self.memory_s)[:, None, None]
+        Hs = np.swapaxes(Gs, 1, 2) @ W
+        Ho = np.swapaxes(Go, 1, 2) @ W
+        cross = Hs @ Go
+        n3 = len(self._y)
+        i = np.arange(3)
+        blocks = (
+            (s, s, Hs @ Gs),
+            (o, o, Ho @ Go),
+            (s, o, -cross),
+            (o, s, -np.swapaxes(cross, 1, 2)),
+        )
+        for rows, cols, block in blocks:
+            flat = ((3 * rows)[:, None, None] + i[:, None]) * n3 + (3 * cols)[:, None, None] + i
+            self._A += np.bincount(flat.ravel(), weights=block.ravel(), minlength=n3 * n3).reshape(
+                n3, n3
+            )
+        for rows, vec in (
+            (s, np.einsum("mij,mj->mi", Hs, d)),
+            (o, -np.einsum("mij,mj->mi", Ho, d)),
+        ):
+            self._y += np.bincount(
+                ((3 * rows)[:, None] + i).ravel(), weights=vec.ravel(), minlength=n3
+            )
         cols = self._cols
         info = self._A[np.ix_(cols, cols)] + self._prior_info
         self.bias.reshape(-1)[cols] = np.linalg.solve(info, self._y[cols])
 
     def estimate(self) -> RegistrationEstimate:
-        """The current offsets of every sensor, with their standard deviations."""
+        """The offsets of every sensor from all pairs so far, with their standard deviations."""
+        self.solve()
         cols = self._cols
         sd = np.full(self.bias.shape, np.nan)
         cov = np.linalg.inv(self._A[np.ix_(cols, cols)] + self._prior_info)
