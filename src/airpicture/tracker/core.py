@@ -79,7 +79,7 @@ from airpicture.tracker.dynamics import (
 from airpicture.tracker.registration import PAIR_WITHIN_S, Registration, RegistrationEstimate
 from airpicture.tracker.table import COASTING, CONFIRMED, DELETED, TENTATIVE, TrackTable
 
-__all__ = ["FrameCallback", "Tracker", "TrackerStats"]
+__all__ = ["KAPPA_PRIOR", "FrameCallback", "Tracker", "TrackerStats"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ _SUBORBITAL_SPEED_MPS = 8000.0
 """Speed (beyond 3 sigma) above which a firm track is dropped, m/s: orbital speed, beyond every
 object in scope (suborbital, like every ballistic missile)."""
 
-_KAPPA_PRIOR = 2e-4
+KAPPA_PRIOR = 2e-4
 """Prior mean and standard deviation of a new track's inverse ballistic coefficient, m^2/kg."""
 
 _BEARING_GATE_MIN_RANGE_M = 1000.0
@@ -752,10 +752,10 @@ class Tracker:
         mu, prior = dyn.initial_conditions(pos, speed)
         x = np.zeros((m, STATE_DIM))
         x[:, :3] = pos
-        x[:, 6] = _KAPPA_PRIOR
+        x[:, 6] = KAPPA_PRIOR
         Pm = np.zeros((m, r, STATE_DIM, STATE_DIM))
         Pm[:, :, :3, :3] = pos_cov[:, None]
-        Pm[:, :, 6, 6] = _KAPPA_PRIOR**2
+        Pm[:, :, 6, 6] = KAPPA_PRIOR**2
         if model.with_range_rate:
             # Radial velocity is measured: a narrow prior along the line of sight.
             los = pos - geometry.ecef
