@@ -82,6 +82,7 @@ def _observe_all(reg, sensors, points, offsets, pairs):
             Go,
             np.zeros((n, 3, 3)),
         )
+    reg.solve()
 
 
 def test_noise_free_pairs_give_back_every_radars_offsets():
@@ -146,3 +147,15 @@ def test_a_correction_removes_the_offset_and_keeps_azimuth_in_range(az, b_az, b_
         math.remainder(az - out.azimuth_rad[0] - b_az, 2 * np.pi), 0.0, abs_tol=1e-12
     )
     assert math.isclose(1e5 - out.range_m[0], b_r, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_reading_the_estimate_changes_nothing():
+    """Offsets change only when solved (once a frame), never when read (a node's health)."""
+    sensors = SensorTable(tuple(_radar(k) for k in SITES))
+    reg = Registration(sensors, memory_s=600.0)
+    _, p, G = _reports(sensors, "A", _points(50), OFFSETS)
+    _, po, Go = _reports(sensors, "B", _points(50), OFFSETS)
+    reg.observe(0.0, 0, p, G, np.full(50, 1), po, Go, np.zeros((50, 3, 3)))
+    assert not reg.estimate().bias.any() and not reg.bias.any()
+    reg.solve()
+    assert reg.estimate().bias.any()

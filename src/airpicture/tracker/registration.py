@@ -104,6 +104,8 @@ class Registration:
         self._t_s = math.nan
         self._gate = chi2_gate(PAIR_GATE_PROBABILITY, 3)
         self.bias = np.zeros((n, 3))
+        self._sd = np.full((n, 3), np.nan)
+        self._sd[self._radar] = sigma[self._radar]
         self.pairs = np.zeros(n, np.int64)
         self._pending: list[tuple[np.ndarray, ...]] = []
 
@@ -225,14 +227,15 @@ class Registration:
                 ((3 * rows)[:, None] + i).ravel(), weights=vec.ravel(), minlength=n3
             )
         cols = self._cols
-        info = self._A[np.ix_(cols, cols)] + self._prior_info
-        self.bias.reshape(-1)[cols] = np.linalg.solve(info, self._y[cols])
+        cov = np.linalg.inv(self._A[np.ix_(cols, cols)] + self._prior_info)
+        self.bias.reshape(-1)[cols] = cov @ self._y[cols]
+        self._sd.reshape(-1)[cols] = np.sqrt(np.diag(cov))
 
     def estimate(self) -> RegistrationEstimate:
-        """The offsets of every sensor from all pairs so far, with their standard deviations."""
-        self.solve()
-        cols = self._cols
-        sd = np.full(self.bias.shape, np.nan)
-        cov = np.linalg.inv(self._A[np.ix_(cols, cols)] + self._prior_info)
-        sd.reshape(-1)[cols] = np.sqrt(np.diag(cov))
-        return RegistrationEstimate(self.sensor_ids, self.bias.copy(), sd, self.pairs.copy())
+        """The offsets in use (as of the last :meth:`solve`), with their standard deviations.
+
+        Reading it changes nothing (a node's health report reads it at any time).
+        """
+        return RegistrationEstimate(
+            self.sensor_ids, self.bias.copy(), self._sd.copy(), self.pairs.copy()
+        )
