@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -136,19 +135,17 @@ def _cmd_track(args: argparse.Namespace) -> int:
 
 def _print_registration(estimate: RegistrationEstimate | None) -> None:
     """The radars' estimated registration offsets, one line each (those with report pairs)."""
-    if estimate is None or not estimate.pairs.any():
+    informed = estimate.informed() if estimate is not None else {}
+    if not informed:
         return
     print("registration (estimated offsets +- 1 sd; subtracted from every report):")
-    deg = math.degrees
-    for sensor_id, (r, az, el), (sr, saz, sel), pairs in zip(
-        estimate.sensor_id, estimate.bias, estimate.sd, estimate.pairs, strict=True
-    ):
-        if pairs:
-            print(
-                f"  {sensor_id}: range {r:+.1f} +- {sr:.1f} m, "
-                f"azimuth {deg(az):+.4f} +- {deg(saz):.4f} deg, "
-                f"elevation {deg(el):+.4f} +- {deg(sel):.4f} deg ({pairs} report pairs)"
-            )
+    for sensor_id, e in informed.items():
+        print(
+            f"  {sensor_id}: range {e['range_m']:+.1f} +- {e['sd_range_m']:.1f} m, "
+            f"azimuth {e['azimuth_deg']:+.4f} +- {e['sd_azimuth_deg']:.4f} deg, "
+            f"elevation {e['elevation_deg']:+.4f} +- {e['sd_elevation_deg']:.4f} deg "
+            f"({e['pairs']} report pairs)"
+        )
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -83,7 +83,6 @@ from airpicture.net.release import (
 from airpicture.net.security import NodeSecurity, PolicyBus, SecuritySettings
 from airpicture.tables import AlertRows, Detections, ImpactRows, Sensor, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
-from airpicture.tracker.registration import RegistrationEstimate
 
 __all__ = [
     "Node",
@@ -976,7 +975,7 @@ class Node:
             else None,
             "lag_messages": max(0, self._bus_last_seq - self._last_delivered_seq),
             "tracks": {"live": int(len(status)), "confirmed": int(np.count_nonzero(status == 1))},
-            "registration": _registration_json(self.tracker.registration),
+            "registration": self.tracker.registration.informed(),
             "assessment": {
                 "impacts": self.counters["impacts"],
                 "alerts": dict(self.counters["alerts"]),
@@ -1743,22 +1742,6 @@ class Node:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
-
-
-def _registration_json(estimate: RegistrationEstimate) -> dict[str, dict[str, float | int]]:
-    """The radars' estimated registration offsets that report pairs have informed, by sensor."""
-    out: dict[str, dict[str, float | int]] = {}
-    for sensor_id, (r, az, el), pairs in zip(
-        estimate.sensor_id, estimate.bias, estimate.pairs, strict=True
-    ):
-        if pairs:
-            out[sensor_id] = {
-                "range_m": round(float(r), 2),
-                "azimuth_deg": round(math.degrees(az), 5),
-                "elevation_deg": round(math.degrees(el), 5),
-                "pairs": int(pairs),
-            }
-    return out
 
 
 def _json_number(value: float) -> float | None:

@@ -380,6 +380,8 @@ class Tracker:
         )
         geometry = self._geometry(group, sensor)
         det_pos, det_cov, det_G = self._detection_positions(group, sensor)
+        if model.with_range:  # the reports' positions as reported, for the registration
+            det_reported = det_pos + det_G @ self._registration.bias[sensor]
         remaining = np.ones(len(group), dtype=bool)
         labels = _labels(group)
         table = self._table
@@ -422,10 +424,9 @@ class Tracker:
             keys = ti[ok] * len(group) + dj[ok]
             sel = ok_idx[np.searchsorted(keys, at * len(group) + ad)]
             if model.with_range:
-                reported = det_pos[ad] + det_G[ad] @ self._registration.bias[sensor]
                 if k == 0:
-                    self._register(sensor, group, at, ad, xp[sel], reported, det_G[ad])
-                table.last_report[at] = reported
+                    self._register(sensor, group, at, ad, xp[sel], det_reported[ad], det_G[ad])
+                table.last_report[at] = det_reported[ad]
                 table.last_report_G[at] = det_G[ad]
                 table.last_report_sensor[at] = sensor
             else:
@@ -446,7 +447,6 @@ class Tracker:
         remaining &= ~excluded
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
-            reported = det_pos[left] + det_G[left] @ self._registration.bias[sensor]
             self._initiate(
                 group.take(left),
                 sensor,
@@ -454,7 +454,7 @@ class Tracker:
                 det_cov[left],
                 z[left],
                 geometry.take(left),
-                (reported, det_G[left]),
+                (det_reported[left], det_G[left]),
             )
             updated = np.r_[updated, np.ones(len(left), dtype=bool)]
         elif len(left):

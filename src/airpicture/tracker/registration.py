@@ -45,6 +45,7 @@ PAIR_GATE_PROBABILITY = 0.99
 """Chi-square gate of a pair's residual against the current estimate."""
 
 _TWO_PI = 2.0 * np.pi
+_XYZ = np.arange(3)
 _FLOOR_M2 = 1.0
 """A metre of error the models leave out, which keeps a pair's covariance invertible anywhere."""
 
@@ -69,6 +70,24 @@ class RegistrationEstimate:
     bias: np.ndarray
     sd: np.ndarray
     pairs: np.ndarray
+
+    def informed(self) -> dict[str, dict[str, float | int]]:
+        """The sensors that report pairs have informed: offsets and sd in m and degrees."""
+        out: dict[str, dict[str, float | int]] = {}
+        for sensor_id, b, sd, pairs in zip(
+            self.sensor_id, self.bias, self.sd, self.pairs, strict=True
+        ):
+            if pairs:
+                out[sensor_id] = {
+                    "range_m": float(b[0]),
+                    "azimuth_deg": math.degrees(b[1]),
+                    "elevation_deg": math.degrees(b[2]),
+                    "sd_range_m": float(sd[0]),
+                    "sd_azimuth_deg": math.degrees(sd[1]),
+                    "sd_elevation_deg": math.degrees(sd[2]),
+                    "pairs": int(pairs),
+                }
+        return out
 
 
 class Registration:
@@ -96,7 +115,7 @@ class Registration:
         self.enabled = memory_s > 0.0
         self.memory_s = memory_s
         self._radar = np.flatnonzero([s.has_range for s in sensors])
-        self._cols = (3 * self._radar[:, None] + np.arange(3)).ravel()
+        self._cols = (3 * self._radar[:, None] + _XYZ).ravel()
         self._R = sigma**2
         self._prior_info = np.diag(1.0 / self._R[self._radar].ravel())
         self._A = np.zeros((3 * n, 3 * n))
@@ -155,16 +174,16 @@ class Registration:
         """
         if not self.enabled or len(p) == 0:
             return
-        Gs, Go = G, G_other
-        C = (
-            (Gs * self._R[sensor]) @ np.swapaxes(Gs, 1, 2)
-            + (Go * self._R[other][:, None, :]) @ np.swapaxes(Go, 1, 2)
-            + M
-            + _FLOOR_M2 * np.eye(3)
-        )
+        # d = p - p_other = J [b_sensor; b_other] + e: one 3 x 6 Jacobian per pair.
+        J = np.concatenate([G, -G_other], axis=2)
+        noise = np.concatenate([np.broadcast_to(self._R[sensor], (len(p), 3)), self._R[other]], 1)
+        C = (J * noise[:, None, :]) @ np.swapaxes(J, 1, 2) + M + _FLOOR_M2 * np.eye(3)
         d = p - p_other
         W = np.linalg.inv(C)
-        r = d - Gs @ self.bias[sensor] + np.einsum("mij,mj->mi", Go, self.bias[other])
+        idx = np.concatenate(
+            [np.broadcast_to(3 * sensor + _XYZ, (len(p), 3)), 3 * other[:, None] + _XYZ], 1
+        )
+        r = d - np.einsum("mij,mj->mi", J, self.bias.reshape(-1)[idx])
         keep = np.einsum("mi,mij,mj->m", r, W, r) <= self._gate
         if not keep.any():
             return
@@ -172,17 +191,7 @@ class Registration:
         # of one track are correlated, and counting each fully would claim up to twice the
         # information there is.
         k = int(keep.sum())
-        self._pending.append(
-            (
-                np.full(k, t_s),
-                np.full(k, sensor),
-                other[keep],
-                Gs[keep],
-                Go[keep],
-                0.5 * W[keep],
-                d[keep],
-            )
-        )
+        self._pending.append((np.full(k, t_s), idx[keep], J[keep], 0.5 * W[keep], d[keep]))
         self.pairs[sensor] += k
         self.pairs += np.bincount(other[keep], minlength=len(self.pairs))
 
@@ -193,7 +202,7 @@ class Registration:
         """
         if not self._pending:
             return
-        t, s, o, Gs, Go, W, d = (np.concatenate(part) for part in zip(*self._pending, strict=True))
+        t, idx, J, W, d = (np.concatenate(part) for part in zip(*self._pending, strict=True))
         self._pending.clear()
         t_new = float(t.max())
         if math.isfinite(self._t_s):
@@ -202,30 +211,15 @@ class Registration:
             self._A *= fade
             self._y *= fade
         self._t_s = t_new
-        W = W * np.exp(-(t_new - t) / self.memory_s)[:, None, None]
-        Hs = np.swapaxes(Gs, 1, 2) @ W
-        Ho = np.swapaxes(Go, 1, 2) @ W
-        cross = Hs @ Go
+        JW = np.swapaxes(J, 1, 2) @ (W * np.exp(-(t_new - t) / self.memory_s)[:, None, None])
         n3 = len(self._y)
-        i = np.arange(3)
-        blocks = (
-            (s, s, Hs @ Gs),
-            (o, o, Ho @ Go),
-            (s, o, -cross),
-            (o, s, -np.swapaxes(cross, 1, 2)),
+        flat = idx[:, :, None] * n3 + idx[:, None, :]
+        self._A += np.bincount(flat.ravel(), weights=(JW @ J).ravel(), minlength=n3 * n3).reshape(
+            n3, n3
         )
-        for rows, cols, block in blocks:
-            flat = ((3 * rows)[:, None, None] + i[:, None]) * n3 + (3 * cols)[:, None, None] + i
-            self._A += np.bincount(flat.ravel(), weights=block.ravel(), minlength=n3 * n3).reshape(
-                n3, n3
-            )
-        for rows, vec in (
-            (s, np.einsum("mij,mj->mi", Hs, d)),
-            (o, -np.einsum("mij,mj->mi", Ho, d)),
-        ):
-            self._y += np.bincount(
-                ((3 * rows)[:, None] + i).ravel(), weights=vec.ravel(), minlength=n3
-            )
+        self._y += np.bincount(
+            idx.ravel(), weights=np.einsum("mij,mj->mi", JW, d).ravel(), minlength=n3
+        )
         cols = self._cols
         cov = np.linalg.inv(self._A[np.ix_(cols, cols)] + self._prior_info)
         self.bias.reshape(-1)[cols] = cov @ self._y[cols]

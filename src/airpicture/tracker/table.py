@@ -43,7 +43,7 @@ class TrackTable:
         ECEF position of the radar report of the track's latest update, as reported (before
         registration); used by :mod:`airpicture.tracker.registration`.
     last_report_G : ndarray, shape (n, 3, 3)
-        Its Jacobian with respect to azimuth, elevation and range.
+        Its Jacobian with respect to range, azimuth and elevation (in that column order).
     last_report_sensor : ndarray of int32, shape (n,)
         The sensor of that report; -1 when the latest update was not a radar report.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
