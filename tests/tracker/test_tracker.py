@@ -376,6 +376,7 @@ def test_two_aircraft_2_km_apart_keep_their_own_tracks():
     assert d_a[last.track_id == "T000001"] < d_b[last.track_id == "T000001"]
     assert d_b[last.track_id == "T000002"] < d_a[last.track_id == "T000002"]
     assert tracker.stats.initiation_excluded == 0
+    assert tracker.stats.branched == 0  # below the aircraft ceiling, one hypothesis a track
 
 
 def test_the_initiation_exclusion_gate_is_no_narrower_than_the_association_gate():
@@ -410,3 +411,35 @@ def test_registration_finds_a_radars_offsets_and_aligns_the_picture():
     unregistered = Tracker(sensors, TrackerConfig(registration_memory_s=0.0)).run([both])
     truth = scenario.truth
     assert _rmse_at_truth_times(registered, truth) < 0.4 * _rmse_at_truth_times(unregistered, truth)
+
+
+def test_a_salvo_above_the_ceiling_keeps_one_track_per_missile_from_its_first_report():
+    """Two missiles 6 km apart at 80 km height, 2 km/s each, one radar with a 5-s revisit: each
+    first report's nearest next report is the *other* missile's (8 and 4 km against 10 and
+    10 km), so one nearest-neighbour choice would swap them. Every pairing is kept until the
+    third report settles it: each missile is held, from its first report, by one track under
+    the number it was first shown with, and the mixed pairings are dropped."""
+    sigma = np.radians(0.05)
+    sensors = SensorTable(
+        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
+                sigma, sigma, float("nan"), 2e6, 5.0, 1.0, 0.0),)
+    )  # fmt: skip
+    lat, lon = np.radians(40.7), np.radians(135.0)  # 300 km north
+    a0 = np.array(geodetic2ecef(lat, lon, 80e3))
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    north = np.array([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)])
+    t = np.arange(0.0, 45.0, 5.0)
+    pa = a0 + 2000.0 * t[:, None] * east
+    pb = a0 + 6000.0 * east + 2000.0 * t[:, None] * (-0.6 * east + 0.8 * north)
+    tracker = Tracker(sensors)
+    rows = tracker.run(
+        [_noise_free_detections(sensors, np.concatenate([pa, pb]), np.concatenate([t, t]))]
+    )
+    firm = rows.take(rows.status == "confirmed")
+    assert sorted(set(firm.track_id)) == ["T000001", "T000002"]
+    for tid, truth in (("T000001", pa), ("T000002", pb)):
+        track = firm.take(firm.track_id == tid)
+        assert track.t_s.min() == 10.0  # confirmed at its third report
+        err = np.linalg.norm(track.x[:, :3] - truth[np.searchsorted(t, track.t_s)], axis=1)
+        assert err.max() < 1000.0  # the missiles are at least 4 km apart
+    assert tracker.stats.branched == 4 and tracker.stats.pruned > 0

@@ -84,6 +84,10 @@ class TrackerConfig:
     tentative_misses : int
         A tentative track is dropped after this many expected revisits in a row without an
         update.
+    rocket_tentative_misses : int
+        The same for a tentative track above ``aircraft_ceiling_m``: its gate (velocity up to
+        ``ballistic_max_speed_mps``) grows so fast that after a missed revisit it holds every
+        missile of a salvo, and continuing it there joins two of them.
     delete_after_misses : int
         A confirmed track is dropped after this many expected revisits without an update.
     free_flight_delete_after_misses : int
@@ -122,6 +126,7 @@ class TrackerConfig:
     aircraft_ceiling_m: float = _setting(30_000.0, 0.0, 1e6)
     confirm_hits: int = _setting(3, 1, 100, integer=True)
     tentative_misses: int = _setting(3, 1, 100, integer=True)
+    rocket_tentative_misses: int = _setting(1, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
     free_flight_delete_after_misses: int = _setting(12, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)

@@ -17,6 +17,18 @@ latency window, then are processed in time frames on a fixed grid (``k * frame_s
    gate (a sensor's bias, a manoeuvre), not a new object; it is counted
    (``TrackerStats.initiation_excluded``) and left out.
 
+Initiation above the aircraft ceiling keeps every hypothesis until the third report: there a
+one-report track's velocity is only bounded by ``ballistic_max_speed_mps``, so its gate holds
+every missile of a salvo, and one nearest-neighbour choice would as often join two missiles as
+follow one. Instead a report above the ceiling continues, as a new track each, every one-report
+track it gates within one revisit of that track's sensor, and starts its own track too (the
+one-report tracks themselves wait, their own object may have faded). The third report is
+assigned like any other, globally, and settles it: when a track is confirmed, every tentative
+track sharing one of its reports is dropped; of tracks confirmed together that share one, the
+one with the lowest mean association cost wins. Above the ceiling a tentative track is continued
+on consecutive revisits only (``rocket_tentative_misses``): after a missed one its gate holds the
+whole salvo.
+
 Every radar report is first corrected by its sensor's estimated registration offsets
 (``tracker.registration``: estimated jointly for all radars from pairs of consecutive reports of
 one track by two radars).
@@ -30,7 +42,8 @@ out, since bearings cannot tell closely spaced objects apart; a track whose stat
 have (a tentative one faster than ``ballistic_max_speed_mps``, a firm one faster than orbital
 speed, or either well under the ground) is dropped and counted (``TrackerStats.implausible``).
 A tentative track is confirmed at ``confirm_hits`` updates and dropped after
-``tentative_misses`` missed revisits in a row.
+``tentative_misses`` missed revisits in a row (``rocket_tentative_misses`` above the aircraft
+ceiling).
 After every frame an optional ``on_frame`` hook sees the frame's rows and the live track table
 (assessment hooks in there).
 
@@ -112,7 +125,10 @@ class TrackerStats:
 
     ``implausible`` counts the tracks dropped because no object can have their state (they are
     counted in ``deleted`` too); ``initiation_excluded`` the radar reports left over inside a
-    firm track's initiation exclusion gate, which started no track.
+    firm track's initiation exclusion gate, which started no track; ``branched`` the tracks
+    started as a one-report track's continuation on a report above the aircraft ceiling (beside
+    the track itself), ``pruned`` the tentative tracks dropped for sharing a report with a firm
+    one (counted in ``deleted`` too).
     """
 
     received: int = 0
@@ -125,6 +141,8 @@ class TrackerStats:
     deleted: int = 0
     implausible: int = 0
     initiation_excluded: int = 0
+    branched: int = 0
+    pruned: int = 0
     unassociated_angle_only: int = 0
     frames: int = 0
     late_examples: list[str] = field(default_factory=list)
@@ -174,6 +192,7 @@ class Tracker:
         self._max_t_seen = -math.inf
         self._processed_until = -math.inf
         self._next_number = 1
+        self._next_report = 0
         self._nation_labels: dict[int, str] = {}
         self._platform_last: dict[int, tuple[float, np.ndarray]] = {}
         self._registration = Registration(sensors, self.config.registration_memory_s)
@@ -380,8 +399,12 @@ class Tracker:
         )
         geometry = self._geometry(group, sensor)
         det_pos, det_cov, det_G = self._detection_positions(group, sensor)
+        report_ids = self._next_report + np.arange(len(group))
+        self._next_report += len(group)
+        high = np.zeros(len(group), dtype=bool)
         if model.with_range:  # the reports' positions as reported, for the registration
             det_reported = det_pos + det_G @ self._registration.bias[sensor]
+            high = approximate_height(det_pos) > self.config.aircraft_ceiling_m
         remaining = np.ones(len(group), dtype=bool)
         labels = _labels(group)
         table = self._table
@@ -416,21 +439,42 @@ class Tracker:
                 ok &= _unambiguous(ti, dj, ok, len(table), len(group))
             if not ok.any():
                 continue
+            cost = inn.d2 + inn.log_det_S
             ok_idx = np.flatnonzero(ok)
-            at, ad = gnn_assign(
-                ti[ok], dj[ok], (inn.d2 + inn.log_det_S)[ok], len(table), len(group)
-            )
+            # A one-report track continues on every report above the aircraft ceiling it gates
+            # within one revisit of its sensor (and on none later), each pair a new track; the
+            # report also starts its own (see the module notes).
+            branch = np.zeros(len(ok_idx), dtype=bool)
+            if k == 2:
+                t_p, d_p = ti[ok_idx], dj[ok_idx]
+                own_period = self._scan_period_s[table.last_report_sensor[t_p]]
+                branch = high[d_p]
+                late = branch & (group.t_s[d_p] - table.t_s[t_p] > own_period)
+                ok_idx, branch = ok_idx[~late], branch[~late]
+            b = ok_idx[branch]
+            copies = np.empty(0, dtype=np.int64)
+            if len(b):
+                copies = self._branch(ti[b])
+                updated = np.r_[updated, np.zeros(len(b), dtype=bool)]
+                took = np.r_[took, np.zeros(len(b), dtype=bool)]
+            g = ok_idx[~branch]
+            at, ad = gnn_assign(ti[g], dj[g], cost[g], len(table), len(group))
+            remaining[ad] = False
             # Map each assigned (track, detection) back to its gated pair.
-            keys = ti[ok] * len(group) + dj[ok]
-            sel = ok_idx[np.searchsorted(keys, at * len(group) + ad)]
+            keys = ti[g] * len(group) + dj[g]
+            sel = np.r_[g[np.searchsorted(keys, at * len(group) + ad)], b]
+            at, ad = np.r_[at, copies], np.r_[ad, dj[b]]
             if model.with_range:
                 if k == 0:
                     self._register(sensor, group, at, ad, xp[sel], det_reported[ad], det_G[ad])
                 table.last_report[at] = det_reported[ad]
                 table.last_report_G[at] = det_G[ad]
                 table.last_report_sensor[at] = sensor
+                second = table.hits[at] == 1
+                table.first_reports[at[second], 1] = report_ids[ad[second]]
             else:
                 table.last_report_sensor[at] = -1
+            table.score[at] += cost[sel]
             self._update(at, xm[sel], Pm[sel], c[sel], z[ad], geometry.take(ad), model)
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
@@ -439,7 +483,6 @@ class Tracker:
             table.last_seen_s[at, sensor] = group.t_s[ad]
             updated[at] = True
             took[at] = True
-            remaining[ad] = False
         excluded = np.zeros(len(group), dtype=bool)
         excluded[near_dj[~took[near_ti]]] = True
         excluded &= remaining
@@ -455,6 +498,7 @@ class Tracker:
                 z[left],
                 geometry.take(left),
                 (det_reported[left], det_G[left]),
+                report_ids[left],
             )
             updated = np.r_[updated, np.ones(len(left), dtype=bool)]
         elif len(left):
@@ -731,6 +775,18 @@ class Tracker:
         return track_idx[ti], det_idx[dj]
 
     # ------------------------------------------------------------------ initiation
+    def _branch(self, rows: np.ndarray) -> np.ndarray:
+        """Append copies of tracks ``rows`` under new numbers; return their rows."""
+        table = self._table
+        copies = table.take(rows)
+        m = len(rows)
+        copies.number = np.arange(self._next_number, self._next_number + m, dtype=np.int64)
+        self._next_number += m
+        self.stats.branched += m
+        start = len(table)
+        table.extend(copies)
+        return np.arange(start, start + m)
+
     def _initiate(
         self,
         dets: Detections,
@@ -740,9 +796,10 @@ class Tracker:
         z: np.ndarray,
         geometry: SensorGeometry,
         report: tuple[np.ndarray, np.ndarray],
+        report_ids: np.ndarray,
     ) -> None:
         """Start tentative tracks on radar reports; ``report``: positions as reported and
-        Jacobians, for the registration."""
+        Jacobians, for the registration; ``report_ids``: the reports' ids."""
         m = len(dets)
         model = self._models[sensor]
         dyn = self._dynamics
@@ -791,6 +848,8 @@ class Tracker:
                 last_report=report[0],
                 last_report_G=report[1],
                 last_report_sensor=np.full(m, sensor, np.int32),
+                first_reports=np.stack([report_ids, np.full(m, -1)], axis=1),
+                score=np.zeros(m),
                 xm=xm,
                 Pm=Pm,
                 mu=mu,
@@ -810,8 +869,15 @@ class Tracker:
         implausible = self._implausible(
             np.where(tentative, cfg.ballistic_max_speed_mps, _SUBORBITAL_SPEED_MPS)
         )
-        drop_tentative = tentative & (missed >= cfg.tentative_misses)
+        tentative_patience = np.where(
+            approximate_height(table.x[:, :3]) > cfg.aircraft_ceiling_m,
+            cfg.rocket_tentative_misses,
+            cfg.tentative_misses,
+        )
+        drop_tentative = tentative & (missed >= tentative_patience) & ~self._roots_of_branches()
         confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= cfg.confirm_hits)
+        confirm, shared = self._shared_reports(tentative, confirm)
+        drop_tentative |= shared
         firm = ~tentative | confirm
         patience = np.where(
             self._dynamics.held_in_free_flight(table.mu),
@@ -833,7 +899,59 @@ class Tracker:
         if drop.any():
             rows.append(self._rows(np.flatnonzero(drop), t_s))
         table.keep(~drop)
+        if np.any(np.diff(table.number) < 0):  # a confirmed track took its root's number
+            table.keep(np.argsort(table.number))
         return _concat_rows(rows)
+
+    def _roots_of_branches(self) -> np.ndarray:
+        """One-report tracks whose report a live two-report track continues (kept until one of
+        them is confirmed, which takes the root's number, or all are dropped)."""
+        reports = self._table.first_reports
+        one = reports[:, 1] < 0
+        return one & np.isin(reports[:, 0], reports[~one, 0])
+
+    def _shared_reports(
+        self, tentative: np.ndarray, confirm: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Resolve tracks that share a report (initiation above the aircraft ceiling).
+
+        A report belongs to one object: of the tracks about to be confirmed that share a report
+        with each other or with a firm track, only the one with the lowest mean association
+        cost is (firm tracks keep theirs), and every tentative track sharing a report with a
+        firm one is dropped (counted in ``TrackerStats.pruned``). A confirmed track takes the
+        number of the one-report track started on its first report (dropped with the others),
+        so the object keeps the number it was first shown under.
+
+        Returns
+        -------
+        confirm, shared : ndarray of bool, shape (n,)
+            The tracks to confirm, and the tentative ones to drop.
+        """
+        table = self._table
+        reports = table.first_reports
+        ids = reports[reports >= 0]
+        if len(np.unique(ids)) == len(ids):
+            return confirm, np.zeros(len(table), dtype=bool)
+        claimed = reports[~tentative]
+        claimed = claimed[claimed >= 0]
+        confirm = confirm.copy()
+        candidates = np.flatnonzero(confirm)
+        mean_cost = table.score[candidates] / np.maximum(table.hits[candidates] - 1, 1)
+        for j in candidates[np.argsort(mean_cost, kind="stable")]:
+            own = reports[j][reports[j] >= 0]
+            if np.isin(own, claimed).any():
+                confirm[j] = False
+                continue
+            claimed = np.r_[claimed, own]
+            # The track takes the number its first report was shown under (tentative).
+            root = np.flatnonzero(
+                (reports[:, 0] == reports[j, 0]) & (reports[:, 1] < 0) & tentative & ~confirm
+            )
+            if len(root) and table.number[root[0]] < table.number[j]:
+                table.number[[j, root[0]]] = table.number[[root[0], j]]
+        shared = tentative & ~confirm & np.isin(reports, claimed).any(axis=1)
+        self.stats.pruned += int(shared.sum())
+        return confirm, shared
 
     def _implausible(self, speed_bound_mps: np.ndarray) -> np.ndarray:
         """Tracks whose state no object can have, beyond 3 sigma.

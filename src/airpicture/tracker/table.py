@@ -46,6 +46,14 @@ class TrackTable:
         Its Jacobian with respect to range, azimuth and elevation (in that column order).
     last_report_sensor : ndarray of int32, shape (n,)
         The sensor of that report; -1 when the latest update was not a radar report.
+    first_reports : ndarray of int64, shape (n, 2)
+        Ids of the track's first two radar reports (-1 for none yet). Only these can be shared
+        with another track: a report above the aircraft ceiling may continue several
+        one-report tracks and start its own (``tracker.core``, initiation).
+    score : ndarray, shape (n,)
+        Sum of the track's association costs (Mahalanobis distance plus log-determinant of the
+        innovation covariance) over its radar updates after the first: of tracks sharing a
+        report, the one to confirm is the one with the lowest mean.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
         Model-conditioned states and covariances of the IMM's r motion models.
     mu : ndarray, shape (n, r)
@@ -65,6 +73,8 @@ class TrackTable:
     last_report: np.ndarray
     last_report_G: np.ndarray
     last_report_sensor: np.ndarray
+    first_reports: np.ndarray
+    score: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
     mu: np.ndarray
@@ -85,6 +95,8 @@ class TrackTable:
             np.empty((0, 3)),
             np.empty((0, 3, 3)),
             np.empty(0, np.int32),
+            np.empty((0, 2), np.int64),
+            np.empty(0),
             np.empty((0, n_models, 7)),
             np.empty((0, n_models, 7, 7)),
             np.empty((0, n_models)),
@@ -97,6 +109,10 @@ class TrackTable:
         """Keep only the rows where ``mask`` is true."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name)[mask])
+
+    def take(self, idx: np.ndarray) -> TrackTable:
+        """A new table of rows ``idx`` (copies)."""
+        return TrackTable(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def extend(self, other: TrackTable) -> None:
         """Append the rows of another table."""
