@@ -443,3 +443,25 @@ def test_a_salvo_above_the_ceiling_keeps_one_track_per_missile_from_its_first_re
         err = np.linalg.norm(track.x[:, :3] - truth[np.searchsorted(t, track.t_s)], axis=1)
         assert err.max() < 1000.0  # the missiles are at least 4 km apart
     assert tracker.stats.branched == 4 and tracker.stats.pruned > 0
+
+
+@pytest.mark.parametrize("accel_mps2", [0.0, 60.0])
+def test_a_track_in_boost_is_confirmed_one_report_later(accel_mps2):
+    """A body above the ceiling at 2 km/s, coasting or accelerating at 60 m/s^2 (a rocket under
+    thrust), seen every 5 s: only boost explains the second, so it is confirmed at
+    ``boost_confirm_hits`` (4) reports rather than 3 (boost's process noise explains almost any
+    three reports, false alarms included)."""
+    sigma = np.radians(0.05)
+    sensors = SensorTable(
+        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
+                sigma, sigma, float("nan"), 2e6, 5.0, 1.0, 0.0),)
+    )  # fmt: skip
+    lat, lon = np.radians(40.0), np.radians(135.0)
+    p0 = np.array(geodetic2ecef(lat, lon, 60e3))
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    t = np.arange(0.0, 40.0, 5.0)
+    p = p0 + (2000.0 * t + 0.5 * accel_mps2 * t**2)[:, None] * east
+    tracker = Tracker(sensors)
+    rows = tracker.run([_noise_free_detections(sensors, p, t)])
+    first = rows.t_s[rows.status == "confirmed"].min()
+    assert first == (15.0 if accel_mps2 else 10.0)

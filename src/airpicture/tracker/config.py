@@ -81,6 +81,10 @@ class TrackerConfig:
         under the ballistic and boost models.
     confirm_hits : int
         A tentative track is confirmed at this many updates.
+    boost_confirm_hits : int
+        The same for a tentative track whose most probable motion model is boost: its process
+        noise lets it explain almost any three reports in its gate, so three false alarms made
+        a boost track that then coasted for minutes; the extra report removes most of them.
     tentative_misses : int
         A tentative track is dropped after this many expected revisits in a row without an
         update.
@@ -125,6 +129,7 @@ class TrackerConfig:
     ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)
     aircraft_ceiling_m: float = _setting(30_000.0, 0.0, 1e6)
     confirm_hits: int = _setting(3, 1, 100, integer=True)
+    boost_confirm_hits: int = _setting(4, 1, 100, integer=True)
     tentative_misses: int = _setting(3, 1, 100, integer=True)
     rocket_tentative_misses: int = _setting(1, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)

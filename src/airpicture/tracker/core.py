@@ -41,7 +41,8 @@ tracks only, and one that fits more than one track, or a track that gates more t
 out, since bearings cannot tell closely spaced objects apart; a track whose state no object can
 have (a tentative one faster than ``ballistic_max_speed_mps``, a firm one faster than orbital
 speed, or either well under the ground) is dropped and counted (``TrackerStats.implausible``).
-A tentative track is confirmed at ``confirm_hits`` updates and dropped after
+A tentative track is confirmed at ``confirm_hits`` updates (``boost_confirm_hits`` while boost is
+its most probable model) and dropped after
 ``tentative_misses`` missed revisits in a row (``rocket_tentative_misses`` above the aircraft
 ceiling).
 After every frame an optional ``on_frame`` hook sees the frame's rows and the live track table
@@ -875,7 +876,12 @@ class Tracker:
             cfg.tentative_misses,
         )
         drop_tentative = tentative & (missed >= tentative_patience) & ~self._roots_of_branches()
-        confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= cfg.confirm_hits)
+        need = np.where(
+            self._dynamics.boosting(table.mu),
+            cfg.boost_confirm_hits,
+            cfg.confirm_hits,
+        )
+        confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= need)
         confirm, shared = self._shared_reports(tentative, confirm)
         drop_tentative |= shared
         firm = ~tentative | confirm

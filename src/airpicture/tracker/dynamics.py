@@ -329,6 +329,13 @@ class MotionModelSet:
             return np.zeros(len(mu), dtype=bool)
         return mu[:, self._ballistic] >= _FREE_FLIGHT_HOLD
 
+    def boosting(self, mu: np.ndarray) -> np.ndarray:
+        """Rows (tracks) whose most probable model is boost; ``mu`` has shape (m, r); all false
+        without a boost model."""
+        if self._boost is None:
+            return np.zeros(len(mu), dtype=bool)
+        return np.argmax(mu, axis=1) == self._boost
+
     def hold_free_flight(self, Pi: np.ndarray, mu: np.ndarray) -> None:
         """Hold confirmed free flight: rows whose ballistic probability ``mu`` is at least
         ``_FREE_FLIGHT_HOLD`` keep the ballistic model over the step, and no other model enters it.
