@@ -883,6 +883,7 @@ class Tracker:
         )
         confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= need)
         confirm, shared = self._shared_reports(tentative, confirm)
+        self.stats.pruned += int((shared & ~drop_tentative & ~implausible).sum())
         drop_tentative |= shared
         firm = ~tentative | confirm
         patience = np.where(
@@ -924,7 +925,7 @@ class Tracker:
         A report belongs to one object: of the tracks about to be confirmed that share a report
         with each other or with a firm track, only the one with the lowest mean association
         cost is (firm tracks keep theirs), and every tentative track sharing a report with a
-        firm one is dropped (counted in ``TrackerStats.pruned``). A confirmed track takes the
+        firm one is dropped. A confirmed track takes the
         number of the one-report track started on its first report (dropped with the others),
         so the object keeps the number it was first shown under.
 
@@ -956,7 +957,6 @@ class Tracker:
             if len(root) and table.number[root[0]] < table.number[j]:
                 table.number[[j, root[0]]] = table.number[[root[0], j]]
         shared = tentative & ~confirm & np.isin(reports, claimed).any(axis=1)
-        self.stats.pruned += int(shared.sum())
         return confirm, shared
 
     def _implausible(self, speed_bound_mps: np.ndarray) -> np.ndarray:

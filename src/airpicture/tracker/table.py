@@ -52,7 +52,7 @@ class TrackTable:
         one-report tracks and start its own (``tracker.core``, initiation).
     score : ndarray, shape (n,)
         Sum of the track's association costs (Mahalanobis distance plus log-determinant of the
-        innovation covariance) over its radar updates after the first: of tracks sharing a
+        innovation covariance) over its updates after the first: of tracks sharing a
         report, the one to confirm is the one with the lowest mean.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
         Model-conditioned states and covariances of the IMM's r motion models.
