@@ -402,10 +402,8 @@ class Tracker:
         det_pos, det_cov, det_G = self._detection_positions(group, sensor)
         report_ids = self._next_report + np.arange(len(group))
         self._next_report += len(group)
-        high = np.zeros(len(group), dtype=bool)
         if model.with_range:  # the reports' positions as reported, for the registration
             det_reported = det_pos + det_G @ self._registration.bias[sensor]
-            high = approximate_height(det_pos) > self.config.aircraft_ceiling_m
         remaining = np.ones(len(group), dtype=bool)
         labels = _labels(group)
         table = self._table
@@ -449,7 +447,7 @@ class Tracker:
             if k == 2:
                 t_p, d_p = ti[ok_idx], dj[ok_idx]
                 own_period = self._scan_period_s[table.last_report_sensor[t_p]]
-                branch = high[d_p]
+                branch = approximate_height(det_pos[d_p]) > self.config.aircraft_ceiling_m
                 late = branch & (group.t_s[d_p] - table.t_s[t_p] > own_period)
                 ok_idx, branch = ok_idx[~late], branch[~late]
             b = ok_idx[branch]
@@ -875,16 +873,22 @@ class Tracker:
             cfg.rocket_tentative_misses,
             cfg.tentative_misses,
         )
-        drop_tentative = tentative & (missed >= tentative_patience) & ~self._roots_of_branches()
+        drop_tentative = tentative & (missed >= tentative_patience)
+        # Tracks share reports only after initiation above the aircraft ceiling.
+        ids = table.first_reports[table.first_reports >= 0]
+        sharing = len(np.unique(ids)) < len(ids)
+        if sharing:
+            drop_tentative &= ~self._roots_of_branches()
         need = np.where(
             self._dynamics.boosting(table.mu),
             cfg.boost_confirm_hits,
             cfg.confirm_hits,
         )
         confirm = tentative & ~drop_tentative & ~implausible & (table.hits >= need)
-        confirm, shared = self._shared_reports(tentative, confirm)
-        self.stats.pruned += int((shared & ~drop_tentative & ~implausible).sum())
-        drop_tentative |= shared
+        if sharing:
+            confirm, shared = self._shared_reports(tentative, confirm)
+            self.stats.pruned += int((shared & ~drop_tentative & ~implausible).sum())
+            drop_tentative |= shared
         firm = ~tentative | confirm
         patience = np.where(
             self._dynamics.held_in_free_flight(table.mu),
@@ -906,7 +910,7 @@ class Tracker:
         if drop.any():
             rows.append(self._rows(np.flatnonzero(drop), t_s))
         table.keep(~drop)
-        if np.any(np.diff(table.number) < 0):  # a confirmed track took its root's number
+        if sharing and np.any(np.diff(table.number) < 0):  # a track took its root's number
             table.keep(np.argsort(table.number))
         return _concat_rows(rows)
 
@@ -936,9 +940,6 @@ class Tracker:
         """
         table = self._table
         reports = table.first_reports
-        ids = reports[reports >= 0]
-        if len(np.unique(ids)) == len(ids):
-            return confirm, np.zeros(len(table), dtype=bool)
         claimed = reports[~tentative]
         claimed = claimed[claimed >= 0]
         confirm = confirm.copy()
