@@ -23,19 +23,9 @@ import numpy as np
 from airpicture.geo import enu_rotation, geodetic2ecef
 from airpicture.tables import TrackRows
 from airpicture.web.app import create_app
+from airpicture.web.browser import launch_chromium
 from airpicture.web.server import start_server
 from airpicture.web.store import PictureStore
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 FPS_JS = """(seconds) => { window.__fps = null; (async () => {
   const draws = [];
@@ -158,7 +148,7 @@ def main() -> None:
     }
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1400, "height": 850})
             page.goto(server.url)
             page.wait_for_selector("body[data-ready='1']", timeout=60_000)

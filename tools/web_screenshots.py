@@ -17,16 +17,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from airpicture.web.browser import launch_chromium
+
 STATE = "window.__airpicture.state"
 
 
@@ -75,7 +67,7 @@ def main() -> None:
         if not url:
             raise SystemExit("the demo printed no URL")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1400, "height": 850})
             page.goto(url)
             page.wait_for_selector("body[data-ready='1']", timeout=60_000)

@@ -6,7 +6,9 @@
 * :mod:`airpicture.web.app` — :func:`~airpicture.web.app.create_app`, the Starlette app (page,
   WebSocket deltas, JSON endpoints);
 * :mod:`airpicture.web.server` — :func:`~airpicture.web.server.start_server`, uvicorn on
-  127.0.0.1 in a background thread.
+  127.0.0.1 in a background thread;
+* :mod:`airpicture.web.browser` — :func:`~airpicture.web.browser.launch_chromium`, the headless
+  chromium (through Playwright) the page is tested and measured in.
 
 The page is a bundle built from ``web/`` at the repository root (``npm run build``) into
 ``airpicture/web/static``; users never need npm. Positions on the wire are WGS-84 degrees and
