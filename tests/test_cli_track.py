@@ -25,7 +25,8 @@ def test_track_writes_the_contract_table(scenario_dir, tmp_path, capsys):
     confirmed = rows.take(rows.status == "confirmed")
     assert len(np.unique(confirmed.track_id)) == 8
     assert set(rows.nations) == {"JPN"}
-    assert "tracked" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "tracked" in printed and " tracks ended (0 down, " in printed
     # Same input, same output, byte for byte.
     again = tmp_path / "again.csv"
     assert main(["track", str(scenario_dir), "-o", str(again)]) == 0

@@ -122,6 +122,11 @@ def _cmd_track(args: argparse.Namespace) -> int:
         f"{stats.confirmed} confirmed, {stats.late} late ({stats.late_used} used); "
         f"wrote {args.output}"
     )
+    print(
+        f"  {stats.deleted} tracks ended ({stats.down} down, {stats.implausible} implausible, "
+        f"{stats.pruned} sharing a report with a firm track); {stats.branched} salvo branches; "
+        f"{stats.initiation_excluded} reports kept from starting duplicates"
+    )
     if result.impacts is not None:
         print(
             f"assessed: {result.n_impacts} impact predictions, {result.n_alerts} alert changes; "

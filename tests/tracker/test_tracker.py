@@ -413,17 +413,22 @@ def test_registration_finds_a_radars_offsets_and_aligns_the_picture():
     assert _rmse_at_truth_times(registered, truth) < 0.4 * _rmse_at_truth_times(unregistered, truth)
 
 
+def _radar_5s():
+    """One radar at 38 N 135 E, 0.05 deg angles, 30 m range, 5-s revisit, no clutter."""
+    sigma = np.radians(0.05)
+    return SensorTable(
+        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
+                sigma, sigma, float("nan"), 2e6, 5.0, 1.0, 0.0),)
+    )  # fmt: skip
+
+
 def test_a_salvo_above_the_ceiling_keeps_one_track_per_missile_from_its_first_report():
     """Two missiles 6 km apart at 80 km height, 2 km/s each, one radar with a 5-s revisit: each
     first report's nearest next report is the *other* missile's (8 and 4 km against 10 and
     10 km), so one nearest-neighbour choice would swap them. Every pairing is kept until the
     third report settles it: each missile is held, from its first report, by one track under
     the number it was first shown with, and the mixed pairings are dropped."""
-    sigma = np.radians(0.05)
-    sensors = SensorTable(
-        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
-                sigma, sigma, float("nan"), 2e6, 5.0, 1.0, 0.0),)
-    )  # fmt: skip
+    sensors = _radar_5s()
     lat, lon = np.radians(40.7), np.radians(135.0)  # 300 km north
     a0 = np.array(geodetic2ecef(lat, lon, 80e3))
     east = np.array([-np.sin(lon), np.cos(lon), 0.0])
@@ -451,11 +456,7 @@ def test_a_track_in_boost_is_confirmed_one_report_later(accel_mps2):
     thrust), seen every 5 s: only boost explains the second, so it is confirmed at
     ``boost_confirm_hits`` (4) reports rather than 3 (boost's process noise explains almost any
     three reports, false alarms included)."""
-    sigma = np.radians(0.05)
-    sensors = SensorTable(
-        (Sensor("R1", "JPN", "radar", np.radians(38.0), np.radians(135.0), 20.0, 30.0,
-                sigma, sigma, float("nan"), 2e6, 5.0, 1.0, 0.0),)
-    )  # fmt: skip
+    sensors = _radar_5s()
     lat, lon = np.radians(40.0), np.radians(135.0)
     p0 = np.array(geodetic2ecef(lat, lon, 60e3))
     east = np.array([-np.sin(lon), np.cos(lon), 0.0])
@@ -465,3 +466,56 @@ def test_a_track_in_boost_is_confirmed_one_report_later(accel_mps2):
     rows = tracker.run([_noise_free_detections(sensors, p, t)])
     first = rows.t_s[rows.status == "confirmed"].min()
     assert first == (15.0 if accel_mps2 else 10.0)
+
+
+@pytest.mark.parametrize("boost_tentative_misses", [1, 3])
+def test_a_tentative_track_in_boost_is_dropped_at_its_first_missed_revisit(boost_tentative_misses):
+    """A rocket climbing out at 10 km (300 m/s, 40 m/s^2 along track) is seen at 0, 5 and 10 s,
+    missed at 15 s, seen again from 20 s; boost is its track's most probable model after three
+    reports. By default the tentative track is dropped at the missed revisit (its prediction
+    spreads by kilometres) and the later reports start a new track; with patience 3 the first
+    track bridges the gap. An airliner seen every second keeps the frames going."""
+    sensors = _radar_5s()
+    lat, lon = np.radians(39.0), np.radians(135.0)
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    t = np.array([0.0, 5.0, 10.0, 20.0, 25.0, 30.0, 35.0])
+    p = np.array(geodetic2ecef(lat, lon, 10e3)) + (300.0 * t + 20.0 * t**2)[:, None] * east
+    p_air, t_air = _airliner(sensors, 40)
+    tracker = Tracker(sensors, TrackerConfig(boost_tentative_misses=boost_tentative_misses))
+    mu_boost = []
+    tracker.run(
+        [_noise_free_detections(sensors, np.r_[p, p_air], np.r_[t, t_air])],
+        on_frame=lambda rows, t_s: mu_boost.append(tracker.tracks.mu[0, -1]) if t_s == 12.0 else 0,
+    )
+    assert tracker.model_labels[-1] == "boost" and mu_boost[0] > 0.5
+    rocket = [n for n in tracker.track_ids(tracker.tracks.number) if n != "T000002"]
+    assert rocket == (["T000003"] if boost_tentative_misses == 1 else ["T000001"])
+    assert tracker.tracks.status.max() > 0  # confirmed either way
+
+
+def test_a_firm_track_whose_prediction_is_under_the_ground_is_dropped_as_down():
+    """A body diving at 300 m/s down and 300 m/s east from 10 km is last seen at 2.5 km: its
+    track is dropped, counted as down, once its prediction is under the ground beyond 3 sigma and
+    the 1-km margin (about 14 s later), not after five missed revisits (28 s). A sea-skimmer at
+    30 m that is missed for four revisits keeps its track through the gap."""
+    sensors = _radar_5s()
+    lat, lon = np.radians(39.0), np.radians(135.0)
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    ground = np.array(geodetic2ecef(lat, lon, 0.0))
+    up = np.array(geodetic2ecef(lat, lon, 1.0)) - ground
+    t = np.arange(0.0, 30.0, 5.0)
+    dive = ground + (10e3 - 300.0 * t)[:, None] * up + (300.0 * t)[:, None] * east
+    t_sea = np.r_[np.arange(0.0, 25.0, 5.0), np.arange(45.0, 60.0, 5.0)]
+    sea = np.array(geodetic2ecef(np.radians(38.5), lon, 30.0)) + (250.0 * t_sea)[:, None] * east
+    p_air, t_air = _airliner(sensors, 90)
+    tracker = Tracker(sensors)
+    rows = tracker.run(
+        [_noise_free_detections(sensors, np.r_[dive, sea, p_air], np.r_[t, t_sea, t_air])]
+    )
+    gone = rows.take(rows.status == "deleted")
+    assert list(gone.track_id) == ["T000001", "T000002"]
+    assert 25.0 + 10.0 <= gone.t_s[0] <= 25.0 + 20.0  # the dive, down
+    assert gone.t_s[1] > 80.0  # the sea-skimmer, lost after its last report at 55 s
+    assert tracker.stats.down == 1
+    sea_rows = rows.take(rows.track_id == "T000002")
+    assert sea_rows.t_s[sea_rows.status == "confirmed"].max() == 55.0

@@ -92,6 +92,11 @@ class TrackerConfig:
         The same for a tentative track above ``aircraft_ceiling_m``: its gate (velocity up to
         ``ballistic_max_speed_mps``) grows so fast that after a missed revisit it holds every
         missile of a salvo, and continuing it there joins two of them.
+    boost_tentative_misses : int
+        The same for a tentative track whose most probable motion model is boost: over a missed
+        revisit its prediction spreads by kilometres (about 5 km per axis over the 20 s between
+        two reports of a 10-s radar), and its gate collects false alarms: continuing such
+        tracks made most of the false firm tracks.
     delete_after_misses : int
         A confirmed track is dropped after this many expected revisits without an update.
     free_flight_delete_after_misses : int
@@ -132,6 +137,7 @@ class TrackerConfig:
     boost_confirm_hits: int = _setting(4, 1, 100, integer=True)
     tentative_misses: int = _setting(3, 1, 100, integer=True)
     rocket_tentative_misses: int = _setting(1, 1, 100, integer=True)
+    boost_tentative_misses: int = _setting(1, 1, 100, integer=True)
     delete_after_misses: int = _setting(5, 1, 1000, integer=True)
     free_flight_delete_after_misses: int = _setting(12, 1, 1000, integer=True)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)

@@ -44,7 +44,10 @@ speed, or either well under the ground) is dropped and counted (``TrackerStats.i
 A tentative track is confirmed at ``confirm_hits`` updates (``boost_confirm_hits`` while boost is
 its most probable model) and dropped after
 ``tentative_misses`` missed revisits in a row (``rocket_tentative_misses`` above the aircraft
-ceiling).
+ceiling, ``boost_tentative_misses`` while boost is its most probable model). A firm track whose
+prediction to the end of the frame lies under the ground (beyond 3 sigma and
+``_GROUND_MARGIN_M``) is dropped as down (``TrackerStats.down``): its object has hit the ground
+or the sea, and coasting on would show it flying where nothing is.
 After every frame an optional ``on_frame`` hook sees the frame's rows and the live track table
 (assessment hooks in there).
 
@@ -129,7 +132,8 @@ class TrackerStats:
     firm track's initiation exclusion gate, which started no track; ``branched`` the tracks
     started as a one-report track's continuation on a report above the aircraft ceiling (beside
     the track itself), ``pruned`` the tentative tracks dropped for sharing a report with a firm
-    one (counted in ``deleted`` too).
+    one (counted in ``deleted`` too); ``down`` the firm tracks dropped because their prediction
+    to the end of the frame is under the ground (counted in ``deleted`` too).
     """
 
     received: int = 0
@@ -144,6 +148,7 @@ class TrackerStats:
     initiation_excluded: int = 0
     branched: int = 0
     pruned: int = 0
+    down: int = 0
     unassociated_angle_only: int = 0
     frames: int = 0
     late_examples: list[str] = field(default_factory=list)
@@ -868,10 +873,11 @@ class Tracker:
         implausible = self._implausible(
             np.where(tentative, cfg.ballistic_max_speed_mps, _SUBORBITAL_SPEED_MPS)
         )
+        boosting = self._dynamics.boosting(table.mu)
         tentative_patience = np.where(
             approximate_height(table.x[:, :3]) > cfg.aircraft_ceiling_m,
             cfg.rocket_tentative_misses,
-            cfg.tentative_misses,
+            np.where(boosting, cfg.boost_tentative_misses, cfg.tentative_misses),
         )
         drop_tentative = tentative & (missed >= tentative_patience)
         # Tracks share reports only after initiation above the aircraft ceiling.
@@ -880,7 +886,7 @@ class Tracker:
         if sharing:
             drop_tentative &= ~self._roots_of_branches()
         need = np.where(
-            self._dynamics.boosting(table.mu),
+            boosting,
             cfg.boost_confirm_hits,
             cfg.confirm_hits,
         )
@@ -895,7 +901,10 @@ class Tracker:
             cfg.free_flight_delete_after_misses,
             cfg.delete_after_misses,
         )
-        drop_firm = firm & (missed >= patience)
+        coasting = np.flatnonzero(firm & (missed >= 1) & ~implausible)
+        down = np.zeros(len(table), dtype=bool)
+        down[coasting] = self._below_ground(coasting, t_s)
+        drop_firm = firm & ((missed >= patience) | down)
         status = table.status
         status[confirm] = CONFIRMED
         status[firm & ~drop_firm & (missed >= 1)] = COASTING
@@ -903,6 +912,7 @@ class Tracker:
         drop = drop_tentative | drop_firm | implausible
         self.stats.confirmed += int(confirm.sum())
         self.stats.implausible += int(implausible.sum())
+        self.stats.down += int(down.sum())
         self.stats.deleted += int(drop.sum())
         changed = (status != old_status) | drop
         emit = (updated | changed) & ~drop
@@ -972,11 +982,17 @@ class Tracker:
         speed = np.linalg.norm(x[:, 3:6], axis=1)
         u = x[:, 3:6] / np.maximum(speed, 1e-9)[:, None]
         sd_speed = np.sqrt(np.einsum("ni,nij,nj->n", u, P[:, 3:6, 3:6], u))
-        up = x[:, :3] / np.linalg.norm(x[:, :3], axis=1, keepdims=True)
-        sd_up = np.sqrt(np.einsum("ni,nij,nj->n", up, P[:, :3, :3], up))
         too_fast = speed - 3.0 * sd_speed > speed_bound_mps
-        underground = approximate_height(x[:, :3]) + 3.0 * sd_up < -_GROUND_MARGIN_M
-        return too_fast | underground
+        return too_fast | _under_ground(x, P)
+
+    def _below_ground(self, idx: np.ndarray, t_s: float) -> np.ndarray:
+        """Whether tracks ``idx``, predicted to ``t_s`` (straight, with their process noise), lie
+        under the ground beyond 3 sigma and ``_GROUND_MARGIN_M``."""
+        table = self._table
+        x, P = cv_predict(
+            table.x[idx, :6], table.P[idx, :6, :6], t_s - table.t_s[idx], self._q_eff(idx)
+        )
+        return _under_ground(x, P)
 
     def _rows(self, idx: np.ndarray, t_s: float | None) -> TrackRows:
         """Rows of tracks ``idx`` at their own time, or predicted to ``t_s`` as deleted rows."""
@@ -1133,6 +1149,14 @@ class Tracker:
         updated[at] = True
         used[ad] = True
         return used
+
+
+def _under_ground(x: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Whether states ``x`` (n, >=3) with covariances ``P`` lie under the ellipsoid by more than
+    ``_GROUND_MARGIN_M`` plus 3 sigma of their height."""
+    up = x[:, :3] / np.linalg.norm(x[:, :3], axis=1, keepdims=True)
+    sd_up = np.sqrt(np.einsum("ni,nij,nj->n", up, P[:, :3, :3], up))
+    return approximate_height(x[:, :3]) + 3.0 * sd_up < -_GROUND_MARGIN_M
 
 
 def _unambiguous(
