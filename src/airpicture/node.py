@@ -1320,6 +1320,7 @@ class Node:
                     got="sensors of " + ", ".join(sorted(owners)),
                 )
             # Defence in depth: a detection whose label leaves this nation out is not used.
+            assert detections.release is not None  # a batch's detections carry their labels
             mine = self.labels.level(detections.release, cfg.nation) == FULL
             if not mine.all():
                 self._drop_rows("label", int((~mine).sum()), "detections", message, envelope)
@@ -1349,6 +1350,7 @@ class Node:
                 got=repr(share.picture.nation),
             )
         rows, _, coarse = share.to_rows(self.labels)
+        assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, self.config.nation)
         mine = np.where(coarse, level >= COARSE, level == FULL)
         if not mine.all():
@@ -1590,7 +1592,11 @@ class Node:
         """Publish impact predictions on ``air.impact.<NATION>``, then alert changes on
         ``air.alert.<NATION>``, in messages of at most ``_MAX_DELTA_ROWS`` rows."""
         nation = self.config.nation
-        outputs = (("impact", impacts, ImpactRows, Impact), ("alert", alerts, AlertRows, Alert))
+        # Loosely typed: mypy cannot pair each kind's rows with its table and message classes.
+        outputs: tuple[tuple[str, list[Any], Any, Any], ...] = (
+            ("impact", impacts, ImpactRows, Impact),
+            ("alert", alerts, AlertRows, Alert),
+        )
         for kind, parts, table, message in outputs:
             if not parts:
                 continue

@@ -83,18 +83,22 @@ def _column_names(cls: type) -> tuple[str, ...]:
 class _Columns:
     """Shared behaviour of the structure-of-arrays tables."""
 
+    # The table classes pass through plain ``type`` locals: mypy does not see a ``type[Self]``
+    # as Hashable, the argument type of the cached ``_column_names``.
     def __len__(self) -> int:
-        return len(getattr(self, _column_names(type(self))[0]))
+        table: type = type(self)
+        return len(getattr(self, _column_names(table)[0]))
 
-    def take(self, index: np.ndarray | slice) -> Self:
-        """Rows selected by an index array, boolean mask or slice, as a new table.
+    def take(self, index: np.ndarray | list[int] | slice) -> Self:
+        """Rows selected by an index array (or list), boolean mask or slice, as a new table.
 
         An optional column the table does not carry (None) stays None.
         """
+        table: type = type(self)
         return type(self)(
             **{
                 name: None if (values := getattr(self, name)) is None else values[index]
-                for name in _column_names(type(self))
+                for name in _column_names(table)
             }
         )
 
@@ -111,7 +115,8 @@ class _Columns:
         if not parts:
             raise ValueError(f"{cls.__name__}.concat: expected at least one table, got none")
         columns: dict[str, np.ndarray | None] = {}
-        for name in _column_names(cls):
+        table: type = cls
+        for name in _column_names(table):
             values = [getattr(p, name) for p in parts]
             missing = sum(v is None for v in values)
             if missing == len(values):

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -376,7 +377,7 @@ def predict_impacts(
     )
     dt = dt.reshape(n, m + 1)
     ground = ground.reshape(n, m + 1, 6)
-    valid = found.reshape(n, m + 1).all(axis=1)
+    valid = cast(np.ndarray, found.reshape(n, m + 1).all(axis=1))  # shape (n,)
 
     impact_t = nan.copy()
     lat = nan.copy()

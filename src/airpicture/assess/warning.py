@@ -212,6 +212,7 @@ class WarningAreas:
                     expected="a Polygon or MultiPolygon with coordinates",
                     got=repr(kind),
                 )
+            assert isinstance(geometry, Mapping)  # kind and coords came from a mapping
             for rings, pwhere in polygons:
                 if not isinstance(rings, list) or not rings:
                     raise DataError(pwhere, expected="a list of linear rings", got=repr(rings)[:60])
@@ -431,7 +432,7 @@ class AlertBook:
     def update(
         self,
         t_s: float,
-        track_ids: Sequence[str],
+        track_ids: Sequence[str] | np.ndarray,
         meets: np.ndarray,
         keeps: np.ndarray,
         impact_t_s: np.ndarray,
@@ -444,7 +445,7 @@ class AlertBook:
         ----------
         t_s : float
             Time of the change, s.
-        track_ids : sequence of str, length n
+        track_ids : sequence or ndarray of str, length n
             The tracks predicted (distinct).
         meets : ndarray of bool, shape (n, A)
             Areas met by each track's ellipse at the issue confidence.

@@ -101,7 +101,7 @@ def _coast_edges(ring: np.ndarray, bbox: tuple[float, float, float, float]) -> n
     if not on_edge.any():
         return ring
     pieces = []
-    start = 0
+    start: int | np.integer = 0
     for i in np.flatnonzero(on_edge):
         if i + 1 - start >= 2:
             pieces.append(ring[start : i + 1])

@@ -240,10 +240,10 @@ def init_keys(
         root / "ca.crt",
         _certificate(
             "airpicture local CA",
-            ca_key.public_key(),
+            ca_key.public_key(),  # type: ignore[attr-defined]
             "airpicture local CA",
             ca_key,
-            ca=True,  # type: ignore[attr-defined]
+            ca=True,
         ),
     )
 

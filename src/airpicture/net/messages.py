@@ -539,7 +539,9 @@ _DECODE_ERRORS = (msgspec.DecodeError, ValueError, OverflowError, RecursionError
 
 _ENCODER = msgspec.msgpack.Encoder()
 _ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
-_PAYLOAD_DECODERS = {kind: msgspec.msgpack.Decoder(cls) for kind, cls in KINDS.items()}
+_PAYLOAD_DECODERS: dict[str, msgspec.msgpack.Decoder[Payload]] = {
+    kind: msgspec.msgpack.Decoder(cls) for kind, cls in KINDS.items()
+}
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
 
@@ -717,7 +719,7 @@ def decode_payload(envelope: Envelope, *, source: str = "message") -> Payload:
             got=str(exc),
         ) from None
     _VALIDATORS[envelope.kind](payload, where)
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 # ---------------------------------------------------------------------------- validation

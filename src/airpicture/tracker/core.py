@@ -450,6 +450,7 @@ class Tracker:
             # report also starts its own (see the module notes).
             branch = np.zeros(len(ok_idx), dtype=bool)
             if k == 2:
+                assert det_pos is not None  # the third stage is a radar's (with_range)
                 t_p, d_p = ti[ok_idx], dj[ok_idx]
                 own_period = self._scan_period_s[table.last_report_sensor[t_p]]
                 branch = approximate_height(det_pos[d_p]) > self.config.aircraft_ceiling_m
@@ -469,6 +470,7 @@ class Tracker:
             sel = np.r_[g[np.searchsorted(keys, at * len(group) + ad)], b]
             at, ad = np.r_[at, copies], np.r_[ad, dj[b]]
             if model.with_range:
+                assert det_G is not None  # a radar's reports have positions
                 if k == 0:
                     self._register(sensor, group, at, ad, xp[sel], det_reported[ad], det_G[ad])
                 table.last_report[at] = det_reported[ad]
@@ -494,6 +496,7 @@ class Tracker:
         remaining &= ~excluded
         left = np.flatnonzero(remaining)
         if len(left) and model.with_range:
+            assert det_pos is not None and det_cov is not None and det_G is not None
             self._initiate(
                 group.take(left),
                 sensor,
@@ -743,6 +746,7 @@ class Tracker:
         var_pos = tr_pp + 2.0 * np.abs(dt * tr_pv) + a * a * tr_vv + self._q_eff(track_idx) * a**3
         moving = np.linalg.norm(x[:, 3:6], axis=1) * spread + drift
         if det_pos is not None:
+            assert det_cov is not None  # set together with det_pos (a radar's reports)
             det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
             radius = math.sqrt(gate) * np.sqrt(var_pos + det_var) + moving
             ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
@@ -764,14 +768,14 @@ class Tracker:
         )
         sight -= site
         origin = site.mean(axis=0)
-        shift = float(np.linalg.norm(site - origin, axis=1).max())
+        site_shift = float(np.linalg.norm(site - origin, axis=1).max())
         los = pos - origin
         rng = np.linalg.norm(los, axis=1)
-        near = rng - shift - np.sqrt(var_pos)
+        near = rng - site_shift - np.sqrt(var_pos)
         s = self.sensors[int(group.sensor_index[det_idx[0]])]
         sigma2 = max(s.sigma_azimuth_rad, s.sigma_elevation_rad) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
-            angle = np.sqrt(gate * (var_pos / near**2 + sigma2)) + (moving + shift) / near
+            angle = np.sqrt(gate * (var_pos / near**2 + sigma2)) + (moving + site_shift) / near
             unit = los / rng[:, None]
         # Within a kilometre of the sensor (or an unbounded angle) every report is a candidate.
         angle = np.where((near > _BEARING_GATE_MIN_RANGE_M) & np.isfinite(angle), angle, 2.0)
