@@ -23,9 +23,12 @@ recent detection is ``d_(k-M+1)``, which lies in the window when ``t < d_(k-M+1)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
+
+from airpicture.tables import Truth
 
 __all__ = ["MIN_DETECTIONS", "WINDOW_SCANS", "DetectableMarker"]
 
@@ -158,3 +161,19 @@ class DetectableMarker:
         ndarray of bool, shape (n,)
         """
         return self._marked[np.asarray(object_index, np.intp), np.asarray(time_index, np.intp)]
+
+    def mark(self, truth: Truth, object_ids: np.ndarray) -> Truth:
+        """``truth`` with its ``detectable`` column set.
+
+        Parameters
+        ----------
+        truth : Truth
+            Rows at some of the marker's truth times.
+        object_ids : ndarray of str, shape (n_objects,)
+            The id of each object index (``ObjectSet.object_id``).
+        """
+        ids = np.asarray(object_ids)
+        order = np.argsort(ids, kind="stable")
+        index = order[np.searchsorted(ids, truth.object_id, sorter=order)]
+        detectable = self.detectable(index, np.searchsorted(self._times, truth.t_s))
+        return dataclasses.replace(truth, detectable=detectable)

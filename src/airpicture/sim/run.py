@@ -26,7 +26,6 @@ and memory holds one window plus the reports still in flight.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import logging
 import math
 import zlib
@@ -334,17 +333,13 @@ def simulate(
     write_sensors(files["sensors"], table)
     n_truth = 0
     n_detectable = 0
-    id_order = np.argsort(objects.object_id, kind="stable")
     with open_table_writer(files["truth"], "truth") as truth_writer:
         for chunk in np.array_split(times, max(1, math.ceil(times.size / _TRUTH_TIMES_PER_CHUNK))):
-            truth = objects.truth(chunk)
-            object_index = id_order[
-                np.searchsorted(objects.object_id, truth.object_id, sorter=id_order)
-            ]
-            detectable = marker.detectable(object_index, np.searchsorted(times, truth.t_s))
-            truth_writer.write(dataclasses.replace(truth, detectable=detectable))
+            truth = marker.mark(objects.truth(chunk), objects.object_id)
+            assert truth.detectable is not None
+            truth_writer.write(truth)
             n_truth += len(truth)
-            n_detectable += int(np.count_nonzero(detectable))
+            n_detectable += int(np.count_nonzero(truth.detectable))
     _write_biases(files["biases"], sensors)
     logger.info(
         "wrote %d detections (%d false) and %d truth rows (%d detectable) to %s",
