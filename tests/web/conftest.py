@@ -42,8 +42,11 @@ def pytest_terminal_summary(terminalreporter):  # type: ignore[no-untyped-def]
         terminalreporter.write_line(f"web test screenshots ({len(shots)}) in {_ARTIFACTS[0]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():  # type: ignore[no-untyped-def]
+    """The browser, for the tests of this folder only: Playwright's sync API holds an event loop
+    in the main thread while it runs, in which the ``asyncio.run`` of other folders' tests
+    (``tests/net``) could not start."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
