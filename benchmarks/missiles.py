@@ -49,7 +49,7 @@ from airpicture.geo import ecef2geodetic  # noqa: E402
 from airpicture.models.measurement import SensorGeometry, measurement_noise  # noqa: E402
 from airpicture.sim.detectable import DetectableMarker  # noqa: E402
 from airpicture.sim.objects import ObjectSet, build_objects  # noqa: E402
-from airpicture.sim.run import object_rng, stream_detections  # noqa: E402
+from airpicture.sim.run import object_rng, stream_detections, truth_times  # noqa: E402
 from airpicture.sim.scenario import Scenario, load_scenario  # noqa: E402
 from airpicture.tables import AlertRows, Detections, ImpactRows, SensorTable, TrackRows  # noqa: E402
 from airpicture.tracker import Tracker, TrackerConfig  # noqa: E402
@@ -93,14 +93,8 @@ def _detections(
     )
     marker = None
     if truth_times_s is not None:
-        periods = [s.scan_period_s if s.kind == "radar" else math.nan for s in sensors]
-        marker = DetectableMarker(truth_times_s, len(objects.object_id), np.array(periods))
-
-    def on_scan(index: int, reports: Any) -> None:
-        if marker is not None:
-            real = reports.object_index >= 0
-            marker.add_scan(index, reports.object_index[real], reports.t_s[real])
-
+        marker = DetectableMarker.for_sensors(truth_times_s, len(objects.object_id), sensors)
+    on_scan = marker.add_reports if marker is not None else None
     parts, n = [], 0
     for index, rep in stream_detections(sc, sensors, objects, on_scan=on_scan):
         m = len(rep)
@@ -241,7 +235,7 @@ def reentry_report(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def raid_run(seed: int) -> dict[str, Any]:
     """One raid run: tracking and assessment, scored against the missiles' true impacts."""
     sc, objects = _setup("sea-of-japan-raid", seed)
-    truth_times_s = np.arange(sc.t0_s, sc.t_end_s + 1e-6, sc.truth_interval_s)
+    truth_times_s = truth_times(sc)
     sensors, dets, marker = _detections("sea-of-japan-raid", seed, truth_times_s)
     tracker = Tracker(sensors, TrackerConfig())
     areas = read_warning_areas()

@@ -25,10 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from airpicture.tables import Truth
+
+if TYPE_CHECKING:
+    from airpicture.sim.scenario import SensorConfig
+    from airpicture.sim.sensors import Reports
 
 __all__ = ["MIN_DETECTIONS", "WINDOW_SCANS", "DetectableMarker"]
 
@@ -102,6 +109,14 @@ class DetectableMarker:
         # The last min_detections - 1 detection times of each (sensor, object), oldest first.
         self._history = np.full((self._window_s.size, int(n_objects), min_detections - 1), -np.inf)
 
+    @classmethod
+    def for_sensors(
+        cls, times_s: np.ndarray, n_objects: int, sensors: Sequence[SensorConfig]
+    ) -> DetectableMarker:
+        """The marker of a scenario's sensors, by sensor index: radars count, IR sensors not."""
+        periods = [s.scan_period_s if s.kind == "radar" else math.nan for s in sensors]
+        return cls(times_s, n_objects, np.array(periods))
+
     @property
     def marked(self) -> np.ndarray:
         """Detectable flags by object and truth time, bool (n_objects, m) (read-only view)."""
@@ -138,6 +153,12 @@ class DetectableMarker:
         start = np.searchsorted(self._times, t, side="left")
         stop = np.searchsorted(self._times, oldest + window_s, side="left")
         self._mark(objects, start, stop)
+
+    def add_reports(self, sensor_index: int, reports: Reports) -> None:
+        """Add one scan's simulated reports (false alarms, object index -1, left out); fits
+        ``stream_detections``' ``on_scan``."""
+        real = reports.object_index >= 0
+        self.add_scan(sensor_index, reports.object_index[real], reports.t_s[real])
 
     def _mark(self, objects: np.ndarray, start: np.ndarray, stop: np.ndarray) -> None:
         """Set the flags of truth times ``start[i] <= j < stop[i]`` of object ``objects[i]``."""

@@ -295,15 +295,7 @@ def simulate(
         "biases": out / "biases.csv",
     }
     times = truth_times(scenario)
-    marker = DetectableMarker(
-        times,
-        len(objects.object_id),
-        np.array([s.scan_period_s if s.kind == "radar" else math.nan for s in sensors]),
-    )
-
-    def mark(sensor_index: int, reports: Reports) -> None:
-        real = reports.object_index >= 0
-        marker.add_scan(sensor_index, reports.object_index[real], reports.t_s[real])
+    marker = DetectableMarker.for_sensors(times, len(objects.object_id), sensors)
 
     counts = np.zeros(len(sensors), dtype=np.int64)
     first_t = np.full(len(sensors), math.inf)
@@ -312,7 +304,7 @@ def simulate(
     n_false = 0
     with open_table_writer(files["detections"], "detections", sensors=initial) as writer:
         for sensor_index, reports in stream_detections(
-            scenario, sensors, objects, progress=progress, on_scan=mark
+            scenario, sensors, objects, progress=progress, on_scan=marker.add_reports
         ):
             writer.write(_detections(sensor_index, reports, n_rows))
             n_rows += len(reports)
