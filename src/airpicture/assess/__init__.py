@@ -10,7 +10,14 @@ latitude and longitude in radians (degrees only in files: GeoJSON positions, ``*
 columns); heights above the WGS-84 ellipsoid in metres; times in seconds since the Unix epoch.
 """
 
-from airpicture.assess.assessor import AssessConfig, Assessment, Assessor
+from airpicture.assess.assessor import AssessConfig, Assessment, Assessor, TrackStates
 from airpicture.assess.warning import WarningAreas, read_warning_areas
 
-__all__ = ["AssessConfig", "Assessment", "Assessor", "WarningAreas", "read_warning_areas"]
+__all__ = [
+    "AssessConfig",
+    "Assessment",
+    "Assessor",
+    "TrackStates",
+    "WarningAreas",
+    "read_warning_areas",
+]

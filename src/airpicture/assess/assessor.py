@@ -19,7 +19,7 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from airpicture.errors import ConfigError
 from airpicture.tables import AlertRows, ImpactRows, TrackRows
 from airpicture.tracker import Tracker
 
-__all__ = ["AssessConfig", "Assessment", "Assessor"]
+__all__ = ["AssessConfig", "Assessment", "Assessor", "TrackStates"]
 
 _FIRM = ("confirmed", "coasting")
 _ROCKET_MODELS = ("ballistic", "boost")
@@ -144,6 +144,56 @@ class Assessment:
     alerts: AlertRows
 
 
+@dataclass(frozen=True)
+class TrackStates:
+    """The tracks an :meth:`Assessor.warn` step sees, one row each (n rows).
+
+    Attributes
+    ----------
+    track_id : ndarray of str, shape (n,)
+    t_s : ndarray, shape (n,)
+        Time of each state, s.
+    x : ndarray, shape (n, 7)
+        ECEF position and velocity (m, m/s) and the inverse ballistic coefficient (m^2/kg).
+    P : ndarray, shape (n, 7, 7)
+        Its covariance.
+    hits : ndarray of int64, shape (n,)
+        Detections the track has assimilated.
+    kind : ndarray of str, shape (n,)
+        Current kind (:data:`~airpicture.assess.classify.KINDS`).
+    firm : ndarray of bool, shape (n,)
+        Confirmed or coasting.
+    """
+
+    track_id: np.ndarray
+    t_s: np.ndarray
+    x: np.ndarray
+    P: np.ndarray
+    hits: np.ndarray
+    kind: np.ndarray
+    firm: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.track_id)
+
+    @classmethod
+    def concat(cls, parts: list[TrackStates]) -> TrackStates:
+        """Rows of several parts, in order (an empty list gives no rows)."""
+        if not parts:
+            return cls(
+                np.empty(0, dtype=str),
+                np.empty(0),
+                np.empty((0, 7)),
+                np.empty((0, 7, 7)),
+                np.empty(0, np.int64),
+                np.empty(0, dtype=str),
+                np.empty(0, bool),
+            )
+        return cls(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls))
+        )
+
+
 class Assessor:
     """Classification, impact prediction and warnings over a tracker's frames.
 
@@ -181,7 +231,8 @@ class Assessor:
         self._loglik = np.empty((0, len(KINDS)))
         self._t_s = np.empty(0)
         self._kind = np.empty(0, dtype=object)
-        self._predicted_t_s = np.empty(0)
+        # per track id: the state time of its latest impact prediction (see warn)
+        self._predicted: dict[str, float] = {}
 
     # ------------------------------------------------------------------ state
     def _lookup(self, ids: np.ndarray) -> np.ndarray:
@@ -206,14 +257,11 @@ class Assessor:
             self._loglik = np.concatenate([self._loglik, loglik[new]])[order]
             self._t_s = np.concatenate([self._t_s, t_s[new]])[order]
             self._kind = np.concatenate([self._kind, kind[new].astype(object)])[order]
-            self._predicted_t_s = np.concatenate(
-                [self._predicted_t_s, np.full(int(new.sum()), np.nan)]
-            )[order]
 
     def _forget(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, ids)
         self._ids, self._loglik, self._t_s = self._ids[keep], self._loglik[keep], self._t_s[keep]
-        self._kind, self._predicted_t_s = self._kind[keep], self._predicted_t_s[keep]
+        self._kind = self._kind[keep]
 
     def kinds(self, track_ids: np.ndarray) -> np.ndarray:
         """Current kind of tracks (``unknown`` for tracks not seen)."""
@@ -224,7 +272,10 @@ class Assessor:
 
     # ------------------------------------------------------------------ the step
     def update(self, tracker: Tracker, rows: TrackRows, t_s: float) -> Assessment:
-        """Assess one tracker frame.
+        """Assess one tracker frame under the tracker's own track ids.
+
+        :meth:`classify`, then :meth:`warn` on the frame's live tracks (a network node runs the
+        two apart, with the network's track numbers and its partners' tracks in between).
 
         Parameters
         ----------
@@ -239,29 +290,89 @@ class Assessor:
         -------
         Assessment
         """
+        out_rows = self.classify(tracker, rows)
+        impacts, alerts = self.warn(self.states(tracker, out_rows), t_s)
+        self.forget(out_rows.track_id[out_rows.status == "deleted"])
+        return Assessment(out_rows, impacts, alerts)
+
+    def classify(self, tracker: Tracker, rows: TrackRows) -> TrackRows:
+        """The frame's rows with ``kind`` filled in (deleted tracks keep their last kind).
+
+        Parameters
+        ----------
+        tracker : Tracker
+            The tracker, with :attr:`~airpicture.tracker.Tracker.tracks` at the end of the frame.
+        rows : TrackRows
+            The frame's rows (at most one per track).
+        """
         kind = np.full(len(rows), KINDS[-1], dtype=object)
         deleted = rows.status == "deleted"
         live = np.flatnonzero(~deleted)
-        impacts = ImpactRows.empty()
-        alerts: list[AlertRows] = []
         if len(live):
             ids = np.asarray(rows.track_id[live], dtype=str)
             idx = tracker.track_index(ids)
             have = idx >= 0
-            live, ids, idx = live[have], ids[have], idx[have]
-            kind[live] = self._classify(tracker, ids, idx)
-            impacts, changed = self._impacts(tracker, rows, live, ids, idx, kind[live], t_s)
-            alerts.append(changed)
+            kind[live[have]] = self._classify(tracker, ids[have], idx[have])
         if deleted.any():
             gone = np.asarray(rows.track_id[deleted], dtype=str)
             kind[deleted] = self.kinds(gone)
             self._forget(gone)
+        return replace(rows, kind=kind.astype(str))
+
+    def states(self, tracker: Tracker, rows: TrackRows) -> TrackStates:
+        """What :meth:`warn` needs of the live rows' tracks, from the tracker: the free-flight
+        model's state where the IMM has one (the state an impact is predicted from)."""
+        live = np.flatnonzero(rows.status != "deleted")
+        ids = np.asarray(rows.track_id[live], dtype=str)
+        idx = tracker.track_index(ids)
+        have = idx >= 0
+        live, ids, idx = live[have], ids[have], idx[have]
+        T = tracker.tracks
+        labels = tracker.model_labels
+        if "ballistic" in labels:
+            j = labels.index("ballistic")
+            x, P = T.xm[idx, j], T.Pm[idx, j]
+        else:
+            x, P = T.x[idx], T.P[idx]
+        return TrackStates(
+            track_id=ids,
+            t_s=T.t_s[idx].copy(),
+            x=x.copy(),
+            P=P.copy(),
+            hits=T.hits[idx].astype(np.int64),
+            kind=np.asarray(rows.kind[live], dtype=str),
+            firm=np.isin(rows.status[live], _FIRM),
+        )
+
+    def warn(self, states: TrackStates, t_s: float) -> tuple[ImpactRows, AlertRows]:
+        """Impact predictions and alert changes of the tracks updated in a frame.
+
+        A firm ``ballistic`` track gets a prediction once per state time; tracks with alerts in
+        force that are no longer ballistic have them cancelled; objects down by ``t_s`` have
+        theirs cancelled too. The tracks may be a tracker's or a network's (partners' tracks
+        carry the same state), so two nodes given the same states issue the same alerts.
+
+        Parameters
+        ----------
+        states : TrackStates
+            The live tracks of the frame, at most one row each.
+        t_s : float
+            Time up to which the frame is complete, s (alert changes carry it).
+        """
+        alerts: list[AlertRows] = []
+        impacts = ImpactRows.empty()
+        if len(states.track_id):
+            impacts, changed = self._impacts(states, t_s)
+            alerts.append(changed)
         if self.alert_book is not None:
             alerts.append(self.alert_book.tick(t_s))
-        out_rows = replace(rows, kind=kind.astype(str))
-        parts = [a for a in alerts if len(a)]
-        all_alerts = AlertRows.concat(parts) if parts else AlertRows.empty()
-        return Assessment(out_rows, impacts, all_alerts)
+        return impacts, _concat_alerts([a for a in alerts if len(a)])
+
+    def forget(self, track_ids: np.ndarray) -> None:
+        """Tracks that ended: forget what :meth:`warn` kept of them (their alerts stay in force
+        until their objects are down)."""
+        for track_id in np.asarray(track_ids, dtype=str):
+            self._predicted.pop(str(track_id), None)
 
     def tick(self, t_s: float) -> AlertRows:
         """Let time pass without a frame: cancel the alerts whose objects are down by ``t_s``.
@@ -320,46 +431,30 @@ class Assessor:
         self._store(ids, smoothed, T.t_s[idx].copy(), kind)
         return kind
 
-    def _impacts(
-        self,
-        tracker: Tracker,
-        rows: TrackRows,
-        live: np.ndarray,
-        ids: np.ndarray,
-        idx: np.ndarray,
-        kind: np.ndarray,
-        t_s: float,
-    ) -> tuple[ImpactRows, AlertRows]:
-        T = tracker.tracks
-        pos = self._lookup(ids)
-        firm = np.isin(rows.status[live], _FIRM)
-        ballistic = (kind == "ballistic") & firm
+    def _impacts(self, states: TrackStates, t_s: float) -> tuple[ImpactRows, AlertRows]:
+        ids, kind = states.track_id, states.kind
+        ballistic = (kind == "ballistic") & states.firm
         # tracks that were ballistic and are no longer: their alerts go
         was = self._kind_before_ballistic(ids, kind)
         changes: list[AlertRows] = []
         if self.alert_book is not None and was.any():
             changes.append(self.alert_book.cancel_tracks(t_s, ids[was], "not-ballistic"))
-        fresh = ballistic & ~(self._predicted_t_s[np.maximum(pos, 0)] == T.t_s[idx])
-        sel = np.flatnonzero(fresh)
+        done = np.array([self._predicted.get(str(i)) == t for i, t in zip(ids, states.t_s)])
+        sel = np.flatnonzero(ballistic & ~done) if len(ids) else np.empty(0, np.int64)
         if len(sel) == 0:
             return ImpactRows.empty(), _concat_alerts(changes)
-        labels = tracker.model_labels
-        k = idx[sel]
-        if "ballistic" in labels:
-            j = labels.index("ballistic")
-            x, P = T.xm[k, j], T.Pm[k, j]
-        else:
-            x, P = T.x[k], T.P[k]
+        x, P, t_state = states.x[sel], states.P[sel], states.t_s[sel]
         cfg = self.config
-        pred = predict_impacts(x, P, T.t_s[k], max_time_s=cfg.max_flight_s, launch=cfg.launch)
-        self._predicted_t_s[pos[sel]] = T.t_s[k]
+        pred = predict_impacts(x, P, t_state, max_time_s=cfg.max_flight_s, launch=cfg.launch)
+        for i, t in zip(ids[sel], t_state, strict=True):
+            self._predicted[str(i)] = float(t)
         ok = np.flatnonzero(pred.valid)
         if len(ok) == 0:
             return ImpactRows.empty(), _concat_alerts(changes)
         a, b, orient = pred.ellipse(cfg.confidence)
         track_ids = ids[sel][ok]
         impacts = ImpactRows(
-            t_s=T.t_s[k][ok].copy(),
+            t_s=t_state[ok].copy(),
             track_id=track_ids,
             impact_t_s=pred.impact_t_s[ok],
             impact_lat_rad=pred.impact_lat_rad[ok],
@@ -374,7 +469,9 @@ class Assessor:
         )
         if self.alert_book is not None and self.areas is not None:
             lat, lon, cov = pred.impact_lat_rad[ok], pred.impact_lon_rad[ok], pred.cov_en_m2[ok]
-            mature = (T.hits[k][ok] >= cfg.alert_min_hits) & (a[ok] <= cfg.alert_max_semi_major_m)
+            mature = (states.hits[sel][ok] >= cfg.alert_min_hits) & (
+                a[ok] <= cfg.alert_max_semi_major_m
+            )
             meets_all = ellipses_meet_areas(self.areas, lat, lon, cov, cfg.confidence)
             meets = meets_all & mature[:, None]
             # An alert in force stays while the cancel-confidence ellipse meets its area; it is not
