@@ -8,14 +8,17 @@ size is tracked in bounded memory.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from airpicture.assess import AssessConfig, Assessor, WarningAreas
+from airpicture.assess import AssessConfig, Assessor, TrackStates, WarningAreas
+from airpicture.fusion import CommonPicture
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
-from airpicture.tables import TrackRows
+from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
 from airpicture.tracker.registration import RegistrationEstimate
 
@@ -106,47 +109,50 @@ def track_scenario(
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
     tracker = Tracker(sensors, config)
-    chunks = iter_detections(files.detections, sensors, chunk_rows=chunk_rows)
-    if assess is None:
-        with open_table_writer(output, "tracks") as writer:
-            tracker.run(
-                chunks,
-                on_rows=lambda rows: writer.write(rows) if len(rows) else None,
-                progress=progress,
-            )
-        return TrackResult(tracker.stats, Path(output), registration=tracker.registration)
-
-    assessor = Assessor(assess, areas=areas)
+    picture = CommonPicture("", sensors)
+    sequence = SensorSequence(len(sensors))
+    chunks = (
+        sequence.network_rows(chunk)
+        for chunk in iter_detections(files.detections, sensors, chunk_rows=chunk_rows)
+    )
+    assessor = Assessor(assess, areas=areas) if assess is not None else None
     impacts_path, alerts_path = assessment_paths(output)
-    with (
-        open_table_writer(output, "tracks") as writer,
-        open_table_writer(impacts_path, "impacts") as impacts,
-        open_table_writer(alerts_path, "alerts") as alerts,
-    ):
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(open_table_writer(output, "tracks"))
+        sinks = [writer]
+        if assessor is not None:
+            sinks += [
+                stack.enter_context(open_table_writer(impacts_path, "impacts")),
+                stack.enter_context(open_table_writer(alerts_path, "alerts")),
+            ]
         last_t_s = -math.inf
 
         def on_frame(rows: TrackRows, t_s: float) -> None:
             nonlocal last_t_s
             last_t_s = max(last_t_s, t_s)
-            result = assessor.update(tracker, rows, t_s)
-            for sink, part in (
-                (writer, result.rows),
-                (impacts, result.impacts),
-                (alerts, result.alerts),
-            ):
+            if assessor is None:
+                net = picture.frame(rows, tracker, TrackStates.concat([]), t_s)
+                parts: tuple[Any, ...] = (net.rows,)
+            else:
+                result, _ = picture.step(assessor, tracker, rows, t_s)
+                parts = (result.rows, result.impacts, result.alerts)
+            for sink, part in zip(sinks, parts, strict=True):
                 if len(part):
                     sink.write(part)
 
         tracker.run(chunks, on_rows=lambda rows: None, on_frame=on_frame, progress=progress)
-        closed = assessor.finish(last_t_s)
-        if len(closed):
-            alerts.write(closed)
+        if assessor is not None:
+            closed = assessor.finish(last_t_s)
+            if len(closed):
+                sinks[2].write(closed)
+    if assessor is None:
+        return TrackResult(tracker.stats, Path(output), registration=tracker.registration)
     return TrackResult(
         tracker.stats,
         Path(output),
         impacts_path,
         alerts_path,
-        impacts.rows_written,
-        alerts.rows_written,
+        sinks[1].rows_written,
+        sinks[2].rows_written,
         tracker.registration,
     )

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Self
 
 import numpy as np
@@ -42,6 +42,7 @@ __all__ = [
     "ALERT_STATES",
     "COV_POS_COLUMNS",
     "RELEASE_ALL",
+    "ROW_SEQ_BITS",
     "SENSOR_KINDS",
     "STATUS_NAMES",
     "AlertRows",
@@ -53,6 +54,8 @@ __all__ = [
     "Truth",
     "cov_pos_from_matrix",
     "cov_pos_to_matrix",
+    "SensorSequence",
+    "per_sensor_sequence",
 ]
 
 SENSOR_KINDS = ("radar", "ir")
@@ -69,6 +72,9 @@ ALERT_EVENTS = ("issued", "updated", "cancelled")
 
 RELEASE_ALL = 0xFFFF_FFFF_FFFF_FFFF
 """Release label with every bit set: what a detection without a label counts as (no restriction)."""
+
+ROW_SEQ_BITS = 40
+"""A detection's network-wide ``row`` is ``sensor_index << ROW_SEQ_BITS | per-sensor sequence``."""
 
 COV_POS_COLUMNS = ("cov_xx", "cov_xy", "cov_xz", "cov_yy", "cov_yz", "cov_zz")
 """Upper-triangle position covariance columns of the tracks table, in the order of ``cov_pos``."""
@@ -263,6 +269,12 @@ class TrackRows(_Columns):
     nations; ``release`` the optional release label of each row's track (uint64, the bitwise AND
     of its contributing detections' labels, see :mod:`airpicture.net.release`), None when not
     carried.
+
+    A network picture (:mod:`airpicture.fusion`) also carries: ``local_id``, the node's own
+    tracker's id of the track (empty where only partners' tracks hold it); ``sources``, where
+    the track came from, ``;``-separated ``NATION:plots`` or ``NATION:track`` entries; and
+    ``quality``, the track quality 0-15 (int8) of its position covariance. Its ``track_id``
+    is then the network track number, the same at every node that holds the object.
     """
 
     t_s: np.ndarray
@@ -273,6 +285,9 @@ class TrackRows(_Columns):
     status: np.ndarray
     nations: np.ndarray
     release: np.ndarray | None = None
+    local_id: np.ndarray | None = None
+    sources: np.ndarray | None = None
+    quality: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> TrackRows:
@@ -355,3 +370,42 @@ def cov_pos_to_matrix(cov_pos: np.ndarray) -> np.ndarray:
     out[:, i, j] = cov_pos
     out[:, j, i] = cov_pos
     return out
+
+
+def per_sensor_sequence(sensor_index: np.ndarray) -> np.ndarray:
+    """Each row's number among the rows of the same sensor, in row order: shape (n,), int64.
+
+    With the sensor it identifies a detection across the network (:data:`ROW_SEQ_BITS`).
+
+    Examples
+    --------
+    >>> per_sensor_sequence(np.array([2, 0, 2, 1, 0, 2])).tolist()
+    [0, 0, 1, 0, 1, 2]
+    """
+    sensor_index = np.asarray(sensor_index)
+    seq = np.empty(len(sensor_index), dtype=np.int64)
+    order = np.argsort(sensor_index, kind="stable")
+    sorted_idx = sensor_index[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_idx)) + 1]
+    counts = np.diff(np.r_[starts, len(order)])
+    seq[order] = np.arange(len(order)) - np.repeat(starts, counts)
+    return seq
+
+
+class SensorSequence:
+    """Running per-sensor sequence numbers over a stream of detection chunks (file order).
+
+    :meth:`network_rows` gives each detection the ``row`` a node gives it on the bus
+    (``sensor_index << ROW_SEQ_BITS | sequence``), so a batch run names detections, and the
+    tracks they start, as the network does.
+    """
+
+    def __init__(self, n_sensors: int) -> None:
+        self._next = np.zeros(n_sensors, dtype=np.int64)
+
+    def network_rows(self, detections: Detections) -> Detections:
+        """The chunk with network-wide ``row`` keys (chunks must come in file order)."""
+        index = np.asarray(detections.sensor_index, dtype=np.int64)
+        seq = per_sensor_sequence(index) + self._next[index]
+        np.add.at(self._next, index, 1)
+        return replace(detections, row=(index << ROW_SEQ_BITS) | seq)

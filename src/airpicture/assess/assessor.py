@@ -176,6 +176,10 @@ class TrackStates:
     def __len__(self) -> int:
         return len(self.track_id)
 
+    def take(self, index: np.ndarray) -> TrackStates:
+        """Rows ``index`` (an index array or boolean mask)."""
+        return TrackStates(*(getattr(self, f.name)[index] for f in fields(self)))
+
     @classmethod
     def concat(cls, parts: list[TrackStates]) -> TrackStates:
         """Rows of several parts, in order (an empty list gives no rows)."""
@@ -439,8 +443,11 @@ class Assessor:
         changes: list[AlertRows] = []
         if self.alert_book is not None and was.any():
             changes.append(self.alert_book.cancel_tracks(t_s, ids[was], "not-ballistic"))
-        done = np.array([self._predicted.get(str(i)) == t for i, t in zip(ids, states.t_s)])
-        sel = np.flatnonzero(ballistic & ~done) if len(ids) else np.empty(0, np.int64)
+        done = np.array(
+            [self._predicted.get(str(i)) == t for i, t in zip(ids, states.t_s, strict=True)],
+            dtype=bool,
+        )
+        sel = np.flatnonzero(ballistic & ~done)
         if len(sel) == 0:
             return ImpactRows.empty(), _concat_alerts(changes)
         x, P, t_state = states.x[sel], states.P[sel], states.t_s[sel]

@@ -59,7 +59,7 @@ __all__ = [
     "read_warning_areas",
 ]
 
-CANCEL_REASONS = ("clear", "down", "not-ballistic", "end-of-input")
+CANCEL_REASONS = ("clear", "down", "not-ballistic", "end-of-input", "renumbered")
 """Why an alert is cancelled: the ellipse left the area, the object is down, it is no longer
 ballistic, the input has ended."""
 

@@ -296,6 +296,16 @@ _TRACKS = _Schema(
             allow_empty=True,
         ),
     ),
+    optional=(
+        _Text("local_id", allow_empty=True),
+        _Text(
+            "sources",
+            pattern=f"(?:{_NATION}:(?:plots|track)(?:;{_NATION}:(?:plots|track))*)?",
+            pattern_meaning="';'-separated NATION:plots or NATION:track entries, or empty",
+            allow_empty=True,
+        ),
+        _Float("quality", 0.0, 15.0),
+    ),
 )
 
 _IMPACTS = _Schema(
@@ -808,6 +818,9 @@ def _tracks_from_batch(batch: pa.RecordBatch, first_row: int, source: str) -> Tr
         kind=_as_str_array(t["kind"]),
         status=_as_str_array(t["status"]),
         nations=_as_str_array(t["nations"]),
+        local_id=_as_str_array(t["local_id"]) if "local_id" in t else None,
+        sources=_as_str_array(t["sources"]) if "sources" in t else None,
+        quality=f["quality"].astype(np.int8) if "quality" in f else None,
     )
 
 
@@ -1672,7 +1685,15 @@ def _tracks_batch(rows: TrackRows) -> pa.RecordBatch:
         "status": rows.status,
         "nations": rows.nations,
     }
-    return _batch_from(_TRACKS, floats, texts)
+    present = []
+    for name in ("local_id", "sources"):
+        if (values := getattr(rows, name)) is not None:
+            texts[name] = values
+            present.append(name)
+    if rows.quality is not None:
+        floats["quality"] = np.asarray(rows.quality, dtype=np.float64)
+        present.append("quality")
+    return _batch_from(_TRACKS, floats, texts, present=present)
 
 
 def _deg_below(rad: np.ndarray, limit_deg: float, limit_rad: float) -> np.ndarray:
@@ -1716,18 +1737,22 @@ def _batch_from(
     floats: Mapping[str, np.ndarray],
     texts: Mapping[str, np.ndarray],
     bools: Mapping[str, np.ndarray] | None = None,
+    *,
+    present: Sequence[str] = (),
 ) -> pa.RecordBatch:
-    """A record batch of the required columns and the optional ones given (in ``bools``)."""
+    """A record batch of the required columns and the optional ones given (``bools``, and the
+    float and text columns named in ``present``)."""
     bools = bools or {}
+    names = [*bools, *present]
     columns = [
         _float_array(floats[c.name], c.optional)
         if isinstance(c, _Float)
         else pa.array(bools[c.name], pa.bool_())
         if isinstance(c, _Bool)
         else _text_array(texts[c.name])
-        for c in schema.present(list(bools))
+        for c in schema.present(names)
     ]
-    return pa.record_batch(columns, schema=schema.arrow(list(bools)))
+    return pa.record_batch(columns, schema=schema.arrow(names))
 
 
 def _csv_write_options() -> pa_csv.WriteOptions:

@@ -857,6 +857,7 @@ class Tracker:
                 last_report_G=report[1],
                 last_report_sensor=np.full(m, sensor, np.int32),
                 first_reports=np.stack([report_ids, np.full(m, -1)], axis=1),
+                first_row=dets.row.astype(np.int64),
                 score=np.zeros(m),
                 xm=xm,
                 Pm=Pm,

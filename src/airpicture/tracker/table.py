@@ -50,6 +50,10 @@ class TrackTable:
         Ids of the track's first two radar reports (-1 for none yet). Only these can be shared
         with another track: a report above the aircraft ceiling may continue several
         one-report tracks and start its own (``tracker.core``, initiation).
+    first_row : ndarray of int64, shape (n,)
+        The detection ``row`` of the track's first report (of the one-report track whose number
+        a track took at confirmation, the same report); names the track across the network
+        (:mod:`airpicture.fusion`).
     score : ndarray, shape (n,)
         Sum of the track's association costs (Mahalanobis distance plus log-determinant of the
         innovation covariance) over its updates after the first: of tracks sharing a
@@ -74,6 +78,7 @@ class TrackTable:
     last_report_G: np.ndarray
     last_report_sensor: np.ndarray
     first_reports: np.ndarray
+    first_row: np.ndarray
     score: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
@@ -96,6 +101,7 @@ class TrackTable:
             np.empty((0, 3, 3)),
             np.empty(0, np.int32),
             np.empty((0, 2), np.int64),
+            np.empty(0, np.int64),
             np.empty(0),
             np.empty((0, n_models, 7)),
             np.empty((0, n_models, 7, 7)),

@@ -1,0 +1,36 @@
+"""The network picture: network track numbers, track-to-track association and fusion.
+
+``t2t`` holds the batched numerics (chi-square distances between tracks, covariance
+intersection, track quality, covariance checks); ``numbers`` issues network track numbers from
+the detections that start tracks; ``picture`` composes them into :class:`CommonPicture`, which
+turns a node's own tracker frames and its partners' shared tracks into one picture under
+numbers that are the same at every node holding an object.
+"""
+
+from airpicture.fusion.numbers import NumberBlocks
+from airpicture.fusion.picture import (
+    CommonPicture,
+    FusionConfig,
+    FusionStats,
+    NetworkFrame,
+    TrackReports,
+)
+from airpicture.fusion.t2t import (
+    covariance_intersection,
+    pair_distances,
+    spd_problems,
+    track_quality,
+)
+
+__all__ = [
+    "CommonPicture",
+    "FusionConfig",
+    "FusionStats",
+    "NetworkFrame",
+    "NumberBlocks",
+    "TrackReports",
+    "covariance_intersection",
+    "pair_distances",
+    "spd_problems",
+    "track_quality",
+]

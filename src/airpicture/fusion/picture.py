@@ -1,0 +1,687 @@
+"""One node's network picture: its own tracks and its partners' shared tracks under network
+track numbers, fused where both hold an object.
+
+:class:`CommonPicture` sits after a node's tracker and classification, frame by frame. Its own
+tracks come from the node's tracker (built on the detections the node receives, its own and
+its partners'); its partners' tracks come as :class:`TrackReports` (each partner shares its own
+tracks, never what it received, so nothing echoes back). Per frame it
+
+1. numbers every new own track from its first report (:mod:`airpicture.fusion.numbers`);
+2. associates its firm tracks with the partners' tracks, grouped by network number: exact
+   chi-square distance over position and velocity, one global assignment, a wider gate for a
+   track and the partner track that already carries its number (hysteresis: a pair does not
+   flap on one poor update);
+3. settles numbers: a track just confirmed takes the number of the partner track it matches;
+   two numbers found on one object for ``merge_after`` frames in a row are resolved to the one
+   that goes back furthest, the other retired for good; a track whose number's partner track
+   has failed even the wide gate ``decorrelate_after`` times in a row is another object and
+   falls back to its own number;
+4. writes the rows: an own track fused with the partners' tracks of its number (covariance
+   intersection: no double counting of what they share), a partners'-only track as they gave
+   it (several partners fused); every row lists its sources (``JPN:plots;USA:track``) and its
+   quality 0-15.
+
+The rules are in ``docs/network.md`` ("Network track numbers").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+from scipy.stats import chi2
+
+from airpicture.assess import Assessment, Assessor, TrackStates
+from airpicture.association.assignment import gnn_assign
+from airpicture.config import Interval, check_fields
+from airpicture.fusion.numbers import NumberBlocks, precedes
+from airpicture.fusion.t2t import (
+    covariance_intersection,
+    pair_distances,
+    spd_problems,
+    track_quality,
+)
+from airpicture.models.motion import cv_predict
+from airpicture.tables import (
+    AlertRows,
+    SensorTable,
+    TrackRows,
+    cov_pos_from_matrix,
+    cov_pos_to_matrix,
+)
+from airpicture.tracker import Tracker
+
+__all__ = ["CommonPicture", "FusionConfig", "FusionStats", "NetworkFrame", "TrackReports"]
+
+_FIRM = ("confirmed", "coasting")
+
+
+def _check(low: float, high: float, *, integer: bool = False) -> dict[str, Any]:
+    return {"check": Interval(low, high, integer=integer)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FusionConfig:
+    """Settings of the network picture (the ``[fusion]`` table of a node file).
+
+    Attributes
+    ----------
+    gate_probability : float
+        A firm track and a partner track of another number are one object when their
+        distance passes the chi-square gate of this probability (6 degrees of freedom).
+    keep_probability : float
+        The wider gate that a track and the partner track carrying its own number must fail
+        before the failure counts towards decorrelation.
+    merge_after : int
+        Frames in a row two numbers must be found on one object before one yields.
+    decorrelate_after : int
+        Frames in a row a track must fail the wide gate of its number's partner track
+        before it is declared another object.
+    max_report_age_s : float
+        A partner's report older than this (its owner fell silent) no longer holds a track.
+    q_mps2 : float
+        Acceleration noise density used to bring partners' states to a common time, m^2/s^3.
+    """
+
+    gate_probability: float = field(default=0.9999, metadata=_check(0.5, 1.0 - 1e-12))
+    keep_probability: float = field(default=1.0 - 1e-9, metadata=_check(0.5, 1.0 - 1e-15))
+    merge_after: int = field(default=2, metadata=_check(1, 1000, integer=True))
+    decorrelate_after: int = field(default=3, metadata=_check(1, 1000, integer=True))
+    max_report_age_s: float = field(default=15.0, metadata=_check(0.1, 3600.0))
+    q_mps2: float = field(default=5.0, metadata=_check(0.0, 1e6))
+
+    def __post_init__(self) -> None:
+        check_fields(self, source="FusionConfig")
+
+
+@dataclass(frozen=True)
+class TrackReports:
+    """Tracks one node shares (its own tracks, under network numbers): one row per update.
+
+    Attributes
+    ----------
+    rows : TrackRows
+        ``track_id`` the network number; ``x``, ``cov_pos``, ``kind``, ``status``, ``nations``
+        (whose detections built it) and ``release`` as the sender holds the track.
+    state : ndarray, shape (n, 7)
+        The full filter state (the free-flight model's for a track in free flight, the one
+        impacts are predicted from), ECEF m, m/s, and the inverse ballistic coefficient.
+    cov : ndarray, shape (n, 7, 7)
+        Its covariance.
+    hits : ndarray of int64, shape (n,)
+        Detections the track has assimilated.
+    first_t_s : ndarray, shape (n,)
+        Time of the first report of the track the number was issued for (the number's key).
+    """
+
+    rows: TrackRows
+    state: np.ndarray
+    cov: np.ndarray
+    hits: np.ndarray
+    first_t_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, index: np.ndarray) -> TrackReports:
+        """Rows ``index`` (an index array or boolean mask)."""
+        return TrackReports(
+            self.rows.take(index),
+            self.state[index],
+            self.cov[index],
+            self.hits[index],
+            self.first_t_s[index],
+        )
+
+    @classmethod
+    def concat(cls, parts: list[TrackReports]) -> TrackReports:
+        """Rows of several parts, in order (an empty list gives no rows)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(
+            TrackRows.concat([p.rows for p in parts]),
+            *(np.concatenate([getattr(p, n) for p in parts]) for n in _REPORT_ARRAYS),
+        )
+
+    @classmethod
+    def empty(cls) -> TrackReports:
+        """No rows."""
+        return cls(
+            TrackRows.empty(),
+            np.empty((0, 7)),
+            np.empty((0, 7, 7)),
+            np.empty(0, np.int64),
+            np.empty(0),
+        )
+
+
+_REPORT_ARRAYS = ("state", "cov", "hits", "first_t_s")
+
+
+@dataclass
+class FusionStats:
+    """What a :class:`CommonPicture` did (counts since it started)."""
+
+    received: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    issued: int = 0
+    adopted: int = 0
+    merged: int = 0
+    decorrelated: int = 0
+    fused_rows: int = 0
+    partner_only_rows: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a JSON-ready dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class NetworkFrame:
+    """What one frame changed in the network picture.
+
+    Attributes
+    ----------
+    rows : TrackRows
+        Network-numbered rows (``local_id``, ``sources`` and ``quality`` carried), at most one
+        per number; a number that left the picture has a ``deleted`` row.
+    states : TrackStates
+        The live tracks of ``rows`` as :meth:`~airpicture.assess.Assessor.warn` takes them.
+    reports : TrackReports
+        This node's own firm tracks updated in the frame (and those that ended), to share.
+    renumbered : tuple of (str, str)
+        Numbers retired in the frame and the numbers that replace them.
+    """
+
+    rows: TrackRows
+    states: TrackStates
+    reports: TrackReports
+    renumbered: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class _Report:
+    """A partner's latest report of one network track."""
+
+    owner: str
+    t_s: float
+    state: np.ndarray
+    cov: np.ndarray
+    kind: str
+    status: str
+    nations: str
+    hits: int
+    quality: int
+    fresh: bool = True
+
+
+class CommonPicture:
+    """A node's network picture (see the module docstring).
+
+    Parameters
+    ----------
+    nation : str
+        The node's nation.
+    sensors : SensorTable
+        Every sensor of the network (the same table on every node: it defines the numbers).
+    config : FusionConfig, optional
+    """
+
+    def __init__(
+        self, nation: str, sensors: SensorTable, config: FusionConfig | None = None
+    ) -> None:
+        self.nation = nation
+        self.config = config if config is not None else FusionConfig()
+        self.stats = FusionStats()
+        self._blocks = NumberBlocks(sensors)
+        self._gate = float(chi2.ppf(self.config.gate_probability, 6))
+        self._keep_gate = float(chi2.ppf(self.config.keep_probability, 6))
+        self._number: dict[str, str] = {}  # own tracker's id -> network number
+        self._own: dict[str, str] = {}  # own tracker's id -> the number its first report issued
+        self._firm: set[str] = set()  # own tracker ids seen firm
+        self._key: dict[str, float] = {}  # network number -> time of its first report
+        self._retired: dict[str, str] = {}  # retired number -> the number that replaced it
+        self._reports: dict[tuple[str, str], _Report] = {}  # (owner, number) -> latest report
+        self._streak: dict[tuple[str, str], int] = {}  # (own id, other number) -> frames met
+        self._missed: dict[str, int] = {}  # own id -> frames its number's partner track missed
+        self._shown: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}  # live in the output
+
+    # ------------------------------------------------------------------ input
+    def number_of(self, local_id: str) -> str | None:
+        """The network number of one of this node's own tracks (None if never seen)."""
+        return self._number.get(local_id)
+
+    def resolve(self, number: str) -> str:
+        """The number in use for ``number`` (itself unless it was retired)."""
+        seen = set()
+        while number in self._retired and number not in seen:
+            seen.add(number)
+            number = self._retired[number]
+        return number
+
+    def receive(self, owner: str, reports: TrackReports) -> dict[str, str]:
+        """Take a partner's shared tracks; rows that cannot be fused are refused.
+
+        A row is refused when its state is not finite or its covariance is not symmetric
+        positive-definite of a sane size (:func:`~airpicture.fusion.t2t.spd_problems`).
+
+        Returns
+        -------
+        dict of str to str
+            The refused rows' network numbers and why (also counted in :attr:`stats`).
+        """
+        if owner == self.nation:
+            raise ValueError(f"CommonPicture.receive: reports of {owner} are this node's own")
+        problems = spd_problems(reports.cov)
+        bad_state = ~np.isfinite(reports.state).all(axis=1)
+        problems[bad_state & (problems == "")] = "state not finite"
+        refused: dict[str, str] = {}
+        rows = reports.rows
+        quality = track_quality(reports.cov[:, :3, :3])
+        for i in range(len(reports)):
+            number = str(rows.track_id[i])
+            if problems[i]:
+                refused[number] = str(problems[i])
+                self.stats.rejected[problems[i]] = self.stats.rejected.get(problems[i], 0) + 1
+                continue
+            self.stats.received += 1
+            self._key.setdefault(number, float(reports.first_t_s[i]))
+            key = (owner, self.resolve(number))
+            if rows.status[i] == "deleted":
+                self._reports.pop(key, None)
+                continue
+            self._reports[key] = _Report(
+                owner=owner,
+                t_s=float(rows.t_s[i]),
+                state=reports.state[i].copy(),
+                cov=reports.cov[i].copy(),
+                kind=str(rows.kind[i]),
+                status=str(rows.status[i]),
+                nations=str(rows.nations[i]),
+                hits=int(reports.hits[i]),
+                quality=int(quality[i]),
+            )
+        return refused
+
+    # ------------------------------------------------------------------ the frame
+    def step(
+        self, assessor: Assessor, tracker: Tracker, rows: TrackRows, t_s: float
+    ) -> tuple[Assessment, TrackReports]:
+        """Classify, number, fuse and warn on one tracker frame: what a node (or a batch run)
+        does after every frame.
+
+        Returns the network frame as an :class:`~airpicture.assess.Assessment` (rows, impacts
+        and alert changes under network numbers; the alerts of a retired number cancelled as
+        ``renumbered``) and this node's own tracks to share.
+        """
+        classified = assessor.classify(tracker, rows)
+        net = self.frame(classified, tracker, assessor.states(tracker, classified), t_s)
+        changes = []
+        if net.renumbered and assessor.alert_book is not None:
+            old = [o for o, _ in net.renumbered]
+            changes.append(assessor.alert_book.cancel_tracks(t_s, old, "renumbered"))
+            assessor.forget(np.array(old, dtype=str))
+        impacts, alerts = assessor.warn(net.states, t_s)
+        assessor.forget(net.rows.track_id[net.rows.status == "deleted"])
+        parts = [a for a in (*changes, alerts) if len(a)]
+        all_alerts = AlertRows.concat(parts) if parts else AlertRows.empty()
+        return Assessment(net.rows, impacts, all_alerts), net.reports
+
+    def frame(
+        self, rows: TrackRows, tracker: Tracker, states: TrackStates, t_s: float
+    ) -> NetworkFrame:
+        """Turn one tracker frame (classified) into network rows.
+
+        Parameters
+        ----------
+        rows : TrackRows
+            The frame's rows under the tracker's ids, ``kind`` filled in.
+        tracker : Tracker
+            The tracker, with its tracks at the end of the frame.
+        states : TrackStates
+            The live rows' tracks as the assessment sees them
+            (:meth:`~airpicture.assess.Assessor.states`).
+        t_s : float
+            Time up to which the frame is complete, s.
+        """
+        T = tracker.tracks
+        local = np.asarray(rows.track_id, dtype=str)
+        idx = tracker.track_index(local)
+        live = (rows.status != "deleted") & (idx >= 0)
+        self._number_new(local[live], T.first_row[idx[live]], T.t_first_s[idx[live]])
+        firm = live & np.isin(rows.status, _FIRM)
+        groups = self._groups(t_s)
+        renumbered = self._settle(local[firm], idx[firm], tracker, groups, t_s)
+        for lid in local[firm]:
+            self._firm.add(str(lid))
+        out, out_states = self._own_rows(rows, local, idx, live, firm, tracker, states, groups)
+        reports = self._own_reports(rows, local, states)
+        ended = {self._number.get(str(i), "") for i in local[rows.status == "deleted"]}
+        for lid in local[rows.status == "deleted"]:
+            self._forget_own(str(lid))
+        own = set(self._number.values())
+        partner, partner_states = self._partner_rows(groups, own, ended)
+        gone = self._gone_rows(own | set(groups), t_s)
+        parts = [p for p in (out, partner, gone) if len(p)]
+        return NetworkFrame(
+            TrackRows.concat(parts) if parts else _empty_network_rows(),
+            TrackStates.concat([out_states, partner_states]),
+            reports,
+            renumbered,
+        )
+
+    # ------------------------------------------------------------------ steps
+    def _number_new(self, local: np.ndarray, first_row: np.ndarray, first_t: np.ndarray) -> None:
+        new = np.array([str(i) not in self._number for i in local], dtype=bool)
+        if len(new) == 0:
+            return
+        if not new.any():
+            return
+        numbers = self._blocks.issue(first_row[new])
+        for lid, number, t in zip(local[new], numbers, first_t[new], strict=True):
+            self._number[str(lid)] = self._own[str(lid)] = str(number)
+            self._key.setdefault(str(number), float(t))
+            self.stats.issued += 1
+
+    def _groups(self, t_s: float) -> dict[str, list[_Report]]:
+        """Partners' live reports by number in use, those too old dropped."""
+        oldest = t_s - self.config.max_report_age_s
+        groups: dict[str, list[_Report]] = {}
+        for (owner, number), report in list(self._reports.items()):
+            if report.t_s < oldest:
+                del self._reports[(owner, number)]
+                continue
+            groups.setdefault(self.resolve(number), []).append(report)
+        return groups
+
+    def _predicted(
+        self, reports: list[list[_Report]], t_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's reports brought to its time and fused: states (k, 6), covs (k, 6, 6)."""
+        k = len(reports)
+        m = max((len(g) for g in reports), default=1)
+        x = np.zeros((k, m, 6))
+        P = np.broadcast_to(np.eye(6), (k, m, 6, 6)).copy()
+        valid = np.zeros((k, m), dtype=bool)
+        flat = [(g, j, r) for g, group in enumerate(reports) for j, r in enumerate(group)]
+        if not flat:
+            return np.empty((0, 6)), np.empty((0, 6, 6))
+        gi = np.array([g for g, _, _ in flat])
+        ji = np.array([j for _, j, _ in flat])
+        xs = np.array([r.state[:6] for _, _, r in flat])
+        Ps = np.array([r.cov[:6, :6] for _, _, r in flat])
+        dt = t_s[gi] - np.array([r.t_s for _, _, r in flat])
+        xs, Ps = cv_predict(xs, Ps, dt, self.config.q_mps2)
+        x[gi, ji], P[gi, ji], valid[gi, ji] = xs, Ps, True
+        return covariance_intersection(x, P, valid)
+
+    def _settle(
+        self,
+        local: np.ndarray,
+        idx: np.ndarray,
+        tracker: Tracker,
+        groups: dict[str, list[_Report]],
+        t_s: float,
+    ) -> tuple[tuple[str, str], ...]:
+        """Associate firm own tracks with partners' tracks and settle their numbers."""
+        cfg = self.config
+        if len(local) == 0 or not groups:
+            return ()
+        T = tracker.tracks
+        numbers = list(groups)
+        at = np.full(len(numbers), t_s)
+        xg, Pg = self._predicted([groups[n] for n in numbers], at)
+        xl, Pl = cv_predict(T.x[idx, :6], T.P[idx, :6, :6], t_s - T.t_s[idx], cfg.q_mps2)
+        ia, ib, d2 = pair_distances(xl, Pl, xg, Pg, self._keep_gate)
+        own_number = np.array([self._number[str(i)] for i in local])
+        same = own_number[ia] == np.array(numbers, dtype=str)[ib] if len(ia) else np.empty(0, bool)
+        ok = same | (d2 <= self._gate)
+        ia, ib, d2, same = ia[ok], ib[ok], d2[ok], same[ok]
+        # the pair already carrying one number is kept over a new one (hysteresis)
+        cost = np.where(same, d2 - self._keep_gate, d2)
+        ta, tb = gnn_assign(ia, ib, cost, len(local), len(numbers))
+        match = dict(zip(ta.tolist(), tb.tolist(), strict=True))
+        held = set(own_number.tolist())
+        renumbered: list[tuple[str, str]] = []
+        for i, lid in enumerate(local.tolist()):
+            mine = own_number[i]
+            j = match.get(i)
+            other = numbers[j] if j is not None else None
+            if other == mine:
+                self._missed.pop(lid, None)
+            elif other is not None:
+                if lid not in self._firm and other not in held:
+                    # just confirmed: take the number the partners already show
+                    renumbered.append(self._renumber(lid, other, retire=False))
+                    held.add(other)
+                    self.stats.adopted += 1
+                    continue
+                streak = self._streak.get((lid, other), 0) + 1
+                self._streak[(lid, other)] = streak
+                if (
+                    streak >= cfg.merge_after
+                    and other not in held
+                    and precedes(
+                        (self._key.get(other, math.inf), other),
+                        (self._key.get(mine, math.inf), mine),
+                    )
+                ):
+                    renumbered.append(self._renumber(lid, other, retire=True))
+                    held.add(other)
+                    self.stats.merged += 1
+            if mine in groups and other != mine:
+                missed = self._missed.get(lid, 0) + 1
+                self._missed[lid] = missed
+                if missed >= cfg.decorrelate_after:
+                    fallback = self._own[lid]
+                    if fallback == mine:
+                        first = {r.owner for r in groups[mine]}
+                        if not all(self.nation < owner for owner in first):
+                            continue  # the partners' track yields the number
+                        fallback = f"{mine}/{self.nation}"
+                        self._key.setdefault(fallback, self._key.get(mine, math.inf))
+                    renumbered.append(self._renumber(lid, fallback, retire=False))
+                    self.stats.decorrelated += 1
+        return tuple(r for r in renumbered if r[0] != r[1])
+
+    def _renumber(self, lid: str, number: str, *, retire: bool) -> tuple[str, str]:
+        old = self._number[lid]
+        self._number[lid] = number
+        if retire:
+            self._retired[old] = number
+        for key in [k for k in self._streak if k[0] == lid]:
+            del self._streak[key]
+        self._missed.pop(lid, None)
+        return old, number
+
+    def _own_rows(
+        self,
+        rows: TrackRows,
+        local: np.ndarray,
+        idx: np.ndarray,
+        live: np.ndarray,
+        firm: np.ndarray,
+        tracker: Tracker,
+        states: TrackStates,
+        groups: dict[str, list[_Report]],
+    ) -> tuple[TrackRows, TrackStates]:
+        """The frame's own rows under network numbers, fused with partners' tracks."""
+        T = tracker.tracks
+        number = np.array([self._number.get(str(i), "") for i in local], dtype=object)
+        keep = number != ""
+        # an own track that ends while partners still hold its number goes on as theirs
+        ended_held = (rows.status == "deleted") & np.array(
+            [str(k) in groups for k in number], dtype=bool
+        )
+        keep &= ~ended_held
+        x = rows.x.copy()
+        cov = rows.cov_pos.copy()
+        own_nations = [str(s) for s in rows.nations]
+        sources = np.array([_plots(s) for s in own_nations], dtype=object)
+        nations = np.array(own_nations, dtype=object)
+        fuse = np.flatnonzero(
+            firm & keep & np.array([str(k) in groups for k in number], dtype=bool)
+        )
+        if len(fuse):
+            reps = [groups[str(number[i])] for i in fuse]
+            t_l = T.t_s[idx[fuse]]
+            xg, Pg = self._predicted(reps, t_l)
+            xs = np.stack([T.x[idx[fuse], :6], xg], axis=1)
+            Ps = np.stack([T.P[idx[fuse], :6, :6], Pg], axis=1)
+            xf, Pf = covariance_intersection(xs, Ps, np.ones((len(fuse), 2), bool))
+            x[fuse], cov[fuse] = xf, cov_pos_from_matrix(Pf)
+            for f, group in zip(fuse, reps, strict=True):
+                sources[f] = _join(sources[f], *(f"{r.owner}:track" for r in group))
+                nations[f] = _union(
+                    nations[f], *(r.nations for r in group), *(r.owner for r in group)
+                )
+            self.stats.fused_rows += len(fuse)
+        out = replace(
+            rows,
+            track_id=number.astype(str),
+            x=x,
+            cov_pos=cov,
+            nations=nations.astype(str),
+            local_id=local.copy(),
+            sources=sources.astype(str),
+            quality=track_quality(cov_pos_to_matrix(cov)[:, :3, :3]),
+            release=None,
+        ).take(np.flatnonzero(keep))
+        for i in np.flatnonzero(keep):
+            k = str(number[i])
+            if rows.status[i] == "deleted":
+                self._shown.pop(k, None)
+            else:
+                self._shown[k] = (float(rows.t_s[i]), x[i], cov[i])
+        # the states the assessment takes, under network numbers
+        pos = {str(lid): j for j, lid in enumerate(states.track_id)}
+        sel = [pos[str(lid)] for lid in local[live & keep] if str(lid) in pos]
+        st = states.take(np.array(sel, dtype=np.int64))
+        st = replace(st, track_id=np.array([self._number[str(i)] for i in st.track_id], dtype=str))
+        return out, st
+
+    def _partner_rows(
+        self, groups: dict[str, list[_Report]], own: set[str], ended: set[str]
+    ) -> tuple[TrackRows, TrackStates]:
+        """Rows of tracks only partners hold: those with a new report, and those this node's
+        own track of the number ended in the frame."""
+        numbers = [
+            n for n, g in groups.items() if n not in own and (n in ended or any(r.fresh for r in g))
+        ]
+        if not numbers:
+            return _empty_network_rows(), TrackStates.concat([])
+        reps = [groups[n] for n in numbers]
+        t = np.array([max(r.t_s for r in g) for g in reps])
+        x, P = self._predicted(reps, t)
+        best = [max(g, key=lambda r: (r.quality, r.hits, r.owner)) for g in reps]
+        for g in reps:
+            for r in g:
+                r.fresh = False
+        cov = cov_pos_from_matrix(P)
+        rows = TrackRows(
+            t_s=t,
+            track_id=np.array(numbers, dtype=str),
+            x=x,
+            cov_pos=cov,
+            kind=np.array([b.kind for b in best], dtype=str),
+            status=np.array([b.status for b in best], dtype=str),
+            nations=np.array(
+                [_union("", *(r.nations for r in g), *(r.owner for r in g)) for g in reps],
+                dtype=str,
+            ),
+            local_id=np.full(len(numbers), "", dtype=str),
+            sources=np.array(
+                [_join("", *(f"{r.owner}:track" for r in g)) for g in reps], dtype=str
+            ),
+            quality=track_quality(P[:, :3, :3]),
+        )
+        for k, n in enumerate(numbers):
+            self._shown[n] = (float(t[k]), x[k], cov[k])
+        self.stats.partner_only_rows += len(numbers)
+        states = TrackStates(
+            track_id=np.array(numbers, dtype=str),
+            t_s=np.array([b.t_s for b in best]),
+            x=np.array([b.state for b in best]),
+            P=np.array([b.cov for b in best]),
+            hits=np.array([b.hits for b in best], dtype=np.int64),
+            kind=np.array([b.kind for b in best], dtype=str),
+            firm=np.isin([b.status for b in best], _FIRM),
+        )
+        return rows, states
+
+    def _gone_rows(self, held: set[str], t_s: float) -> TrackRows:
+        """Deleted rows for numbers that left the picture without one."""
+        gone = [n for n in self._shown if n not in held]
+        if not gone:
+            return _empty_network_rows()
+        last = [self._shown.pop(n) for n in gone]
+        return TrackRows(
+            t_s=np.full(len(gone), t_s),
+            track_id=np.array(gone, dtype=str),
+            x=np.array([s[1] for s in last]),
+            cov_pos=np.array([s[2] for s in last]),
+            kind=np.full(len(gone), "unknown", dtype=str),
+            status=np.full(len(gone), "deleted", dtype=str),
+            nations=np.full(len(gone), "", dtype=str),
+            local_id=np.full(len(gone), "", dtype=str),
+            sources=np.full(len(gone), "", dtype=str),
+            quality=np.zeros(len(gone), np.int8),
+        )
+
+    def _own_reports(self, rows: TrackRows, local: np.ndarray, states: TrackStates) -> TrackReports:
+        """This node's firm tracks of the frame (and the firm ones that ended), to share."""
+        shared = np.array([str(i) in self._firm for i in local], dtype=bool) & (
+            np.isin(rows.status, _FIRM) | (rows.status == "deleted")
+        )
+        sel = np.flatnonzero(shared)
+        if len(sel) == 0:
+            return TrackReports.empty()
+        pos = {str(lid): j for j, lid in enumerate(states.track_id)}
+        state = np.zeros((len(sel), 7))
+        cov = np.broadcast_to(np.eye(7), (len(sel), 7, 7)).copy()
+        hits = np.zeros(len(sel), np.int64)
+        for k, i in enumerate(sel):
+            j = pos.get(str(local[i]))
+            if j is not None:
+                state[k], cov[k], hits[k] = states.x[j], states.P[j], states.hits[j]
+            else:  # an ended track: its last row
+                state[k, :6] = rows.x[i]
+        numbers = np.array([self._number[str(local[i])] for i in sel], dtype=str)
+        out = replace(rows.take(sel), track_id=numbers)
+        first = np.array([self._key.get(str(n), math.nan) for n in numbers])
+        return TrackReports(out, state, cov, hits, first)
+
+    def _forget_own(self, lid: str) -> None:
+        self._number.pop(lid, None)
+        self._own.pop(lid, None)
+        self._firm.discard(lid)
+        self._missed.pop(lid, None)
+        for key in [k for k in self._streak if k[0] == lid]:
+            del self._streak[key]
+
+
+# ---------------------------------------------------------------------------- helpers
+def _empty_network_rows() -> TrackRows:
+    s = np.empty(0, dtype=str)
+    return replace(TrackRows.empty(), local_id=s, sources=s, quality=np.empty(0, np.int8))
+
+
+def _plots(nations: str) -> str:
+    return ";".join(f"{n}:plots" for n in nations.split(";") if n)
+
+
+def _join(*parts: str) -> str:
+    seen: dict[str, None] = {}
+    for part in parts:
+        for item in part.split(";"):
+            if item:
+                seen[item] = None
+    return ";".join(seen)
+
+
+def _union(*parts: str) -> str:
+    names = {n for part in parts for n in part.split(";") if n}
+    return ";".join(sorted(names))
