@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
+from airpicture.fusion import CommonPicture
 from airpicture.io import find_scenario_files, read_detections, read_sensors
-from airpicture.tables import Detections, TrackRows
+from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
 NATIONS = ("AUS", "JPN", "USA")
@@ -44,15 +45,18 @@ def batch_picture(scenario_dir: Path, *, drop_sensor: str | None = None) -> Trac
     tracker's rows with their kinds assessed, as ``airpicture track`` writes them."""
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
-    detections: Detections = read_detections(files.detections, sensors)
+    detections = SensorSequence(len(sensors)).network_rows(
+        read_detections(files.detections, sensors)
+    )
     if drop_sensor is not None:
         detections = detections.take(detections.sensor_index != sensors.index_of(drop_sensor))
     tracker = Tracker(sensors, TrackerConfig(**TRACKER))
     assessor = Assessor(AssessConfig(), areas=read_warning_areas())
+    picture = CommonPicture("", sensors)
     parts: list[TrackRows] = []
 
     def on_frame(rows: TrackRows, t_s: float) -> None:
-        parts.append(assessor.update(tracker, rows, t_s).rows)
+        parts.append(picture.step(assessor, tracker, rows, t_s)[0].rows)
 
     tracker.run([detections], on_frame=on_frame)
     return TrackRows.concat([p for p in parts if len(p)])
