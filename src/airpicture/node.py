@@ -39,6 +39,7 @@ Configuration: :class:`NodeConfig` (TOML, see :meth:`NodeConfig.from_toml`).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -54,6 +55,7 @@ import numpy as np
 from airpicture.assess import AssessConfig, Assessor, WarningAreas, read_warning_areas
 from airpicture.config import Interval, load_config, load_toml
 from airpicture.errors import ConfigError
+from airpicture.fusion import CommonPicture, FusionConfig, TrackReports
 from airpicture.net.bus import Bus, BusError, Message, Subscription, connect_bus
 from airpicture.net.messages import (
     Alert,
@@ -81,7 +83,15 @@ from airpicture.net.release import (
     track_levels,
 )
 from airpicture.net.security import NodeSecurity, PolicyBus, SecuritySettings
-from airpicture.tables import AlertRows, Detections, ImpactRows, Sensor, SensorTable, TrackRows
+from airpicture.tables import (
+    AlertRows,
+    Detections,
+    ImpactRows,
+    Sensor,
+    SensorTable,
+    TrackRows,
+    per_sensor_sequence,
+)
 from airpicture.tracker import Tracker, TrackerConfig
 
 __all__ = [
@@ -90,7 +100,6 @@ __all__ = [
     "ReplaySource",
     "SharedTracks",
     "SourceConfig",
-    "per_sensor_sequence",
     "run_node",
 ]
 
@@ -181,6 +190,8 @@ class NodeConfig:
     areas : WarningAreas
         Warning areas of the alerts (``[assess] areas``, a GeoJSON file; the illustrative areas
         shipped with the package by default).
+    fusion : FusionConfig
+        Network picture settings (the ``[fusion]`` table): track-to-track association, numbers.
     health_port : int or None
         Port of ``GET /health`` on 127.0.0.1 (0: any free port; None: no server).
     record : Path or None
@@ -228,6 +239,7 @@ class NodeConfig:
     insecure: bool = False
     assess: AssessConfig = field(default_factory=AssessConfig)
     areas: WarningAreas = field(default_factory=read_warning_areas)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -268,6 +280,7 @@ class NodeConfig:
         release_table = values.pop("release", {})
         tracker_table = values.pop("tracker", {})
         assess_table = values.pop("assess", {})
+        fusion_table = values.pop("fusion", {})
         security_table = values.pop("security", None)
         settings = load_config(_NodeSettings, values, source=source)
         nation = _nation(settings.nation, source, "nation")
@@ -351,6 +364,9 @@ class NodeConfig:
             )
         assess = AssessConfig.from_mapping(assess_values, source=f"{source} [assess]")
         areas = read_warning_areas(_resolve(base, areas_file) if areas_file else None)
+        if not isinstance(fusion_table, Mapping):
+            raise ConfigError(source, key="fusion", expected="a table", got=repr(fusion_table))
+        fusion = load_config(FusionConfig, dict(fusion_table), source=source, prefix="fusion.")
         security = None
         if security_table is not None:
             if not isinstance(security_table, Mapping):
@@ -387,6 +403,7 @@ class NodeConfig:
             insecure=bool(settings.insecure),
             assess=assess,
             areas=areas,
+            fusion=fusion,
         )
 
 
@@ -606,18 +623,6 @@ class ReplaySource:
         )
 
 
-def per_sensor_sequence(sensor_index: np.ndarray) -> np.ndarray:
-    """Each row's number among the rows of the same sensor, in row order: shape (n,), int64."""
-    sensor_index = np.asarray(sensor_index)
-    seq = np.empty(len(sensor_index), dtype=np.int64)
-    order = np.argsort(sensor_index, kind="stable")
-    sorted_idx = sensor_index[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_idx)) + 1]
-    counts = np.diff(np.r_[starts, len(order)])
-    seq[order] = np.arange(len(order)) - np.repeat(starts, counts)
-    return seq
-
-
 # ============================================================================ the node
 @dataclass
 class _Peer:
@@ -663,28 +668,36 @@ class SharedTracks:
 @dataclass
 class _Share:
     """This node's tracks as shared with one nation: per live track there, the row it last got
-    (a table, a row index and whether position-only)."""
+    (the reports, a row index and whether position-only)."""
 
     recipient: str
-    live: dict[str, tuple[TrackRows, int, bool]] = field(default_factory=dict)
+    live: dict[str, tuple[TrackReports, int, bool]] = field(default_factory=dict)
     rows: int = 0
     position_only: int = 0
     withdrawn: int = 0
 
     def select(
-        self, rows: TrackRows, level: np.ndarray, coarse_m: float
-    ) -> tuple[TrackRows, np.ndarray, np.ndarray]:
+        self, reports: TrackReports, level: np.ndarray, coarse_m: float
+    ) -> tuple[TrackReports, np.ndarray, np.ndarray]:
         """What to send for ``rows`` released at ``level`` (:func:`track_levels`).
 
         Released rows go (position-only ones coarsened) as ``created`` the first time the
         recipient sees the track, then ``updated``, or ``dropped`` when deleted; a track the
         recipient holds that is no longer releasable to it is ``dropped`` there, with the last
-        row it was given (nothing new). Returns the rows, change codes and coarse flags in
-        order.
+        row it was given (nothing new). Returns the tracks, change codes and coarse flags in
+        order; a position-only row carries no state beyond its coarse position.
         """
-        shown = coarsen(rows, coarse_m, level == COARSE)
+        rows = reports.rows
+        coarse_rows = level == COARSE
+        shown = replace(reports, rows=coarsen(rows, coarse_m, coarse_rows))
+        if coarse_rows.any():
+            state, cov = shown.state.copy(), shown.cov.copy()
+            state[coarse_rows, :6] = shown.rows.x[coarse_rows]
+            state[coarse_rows, 6] = 0.0
+            cov[coarse_rows] = np.eye(7) * coarse_m**2
+            shown = replace(shown, state=state, cov=cov)
         picked: list[int] = []
-        withdrawn: list[TrackRows] = []
+        withdrawn: list[TrackReports] = []
         position: list[int] = []
         change: list[int] = []
         coarse: list[bool] = []
@@ -704,13 +717,15 @@ class _Share:
                     self.live[tid] = (shown, i, bool(lev == COARSE))
             elif tid in self.live:
                 table, j, was_coarse = self.live.pop(tid)
-                withdrawn.append(replace(table.take([j]), status=np.array(["deleted"])))
+                last = table.take(np.array([j]))
+                withdrawn.append(
+                    replace(last, rows=replace(last.rows, status=np.array(["deleted"])))
+                )
                 change.append(2)
                 coarse.append(was_coarse)
         if not change:
-            return TrackRows.empty(), np.empty(0, np.uint8), np.empty(0, bool)
-        parts = [shown.take(np.array(picked, dtype=np.int64)), *withdrawn]
-        out = TrackRows.concat([p for p in parts if len(p)])
+            return TrackReports.empty(), np.empty(0, np.uint8), np.empty(0, bool)
+        out = TrackReports.concat([shown.take(np.array(picked, dtype=np.int64)), *withdrawn])
         order = np.r_[position, np.setdiff1d(np.arange(len(change)), position)]
         out = out.take(np.argsort(order, kind="stable"))
         coarse_flags = np.array(coarse, dtype=bool)
@@ -760,6 +775,9 @@ class Node:
         self._given_source = source
         self.tracker = Tracker(config.sensors, config.tracker)
         self.assessor = Assessor(config.assess, areas=config.areas)
+        self.common = CommonPicture(config.nation, config.sensors, config.fusion)
+        # partners' tracks waiting for the tracker thread (appended by the event loop)
+        self._tracks_in: collections.deque[tuple[str, TrackReports]] = collections.deque()
         self.labels = LabelSpace(config.network)
         self._own_labels = np.zeros(0, dtype=np.uint64)
         self._shares = {
@@ -790,6 +808,7 @@ class Node:
         self._final_sent = asyncio.Event()
         self._stopping = False
         self._outbox: list[tuple[TrackRows, np.ndarray]] = []
+        self._reports_outbox: list[TrackReports] = []
         self._impact_outbox: list[ImpactRows] = []
         self._alert_outbox: list[AlertRows] = []
         self._outbox_final = False
@@ -991,6 +1010,7 @@ class Node:
                 "retries": self.counters["publish_retries"],
             },
             "dropped": dict(self.counters["dropped"]),
+            "fusion": self.common.stats.as_dict(),
             "shared": {
                 "sent": {
                     n: {"rows": s.rows, "position_only": s.position_only, "withdrawn": s.withdrawn}
@@ -1349,7 +1369,8 @@ class Node:
                 expected=f"tracks of {envelope.nation}, another nation",
                 got=repr(share.picture.nation),
             )
-        rows, _, coarse = share.to_rows(self.labels)
+        reports, _, coarse = share.to_reports(self.labels)
+        rows = reports.rows
         assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, self.config.nation)
         mine = np.where(coarse, level >= COARSE, level == FULL)
@@ -1363,6 +1384,10 @@ class Node:
             )
             received = self.counters["shared_received"]
             received[owner] = received.get(owner, 0) + n
+            # full tracks join the picture (position-only ones stay a layer of their own)
+            fuse = mine & ~coarse
+            if fuse.any():
+                self._tracks_in.append((owner, reports.take(fuse)))
 
     def _drop_rows(
         self, reason: str, count: int, what: str, message: Message, envelope: Envelope
@@ -1432,11 +1457,12 @@ class Node:
                 return
             final = self._input_ended()
             chunks = self._take_ready(math.inf if final else self._barrier())
-            if not chunks and not final:
-                return  # nothing new for the tracker, so the picture cannot change
+            if not chunks and not final and not self._tracks_in:
+                return  # nothing new for the tracker or from partners: the picture stands
             # The tracker runs in a worker thread so that the bus connection stays served.
-            rows, impacts, alerts = await asyncio.to_thread(self._track, chunks, final)
+            rows, impacts, alerts, reports = await asyncio.to_thread(self._track, chunks, final)
             self._queue_assessment(impacts, alerts)
+            self._reports_outbox.extend(reports)
             for chunk in chunks:
                 self._max_t_fed = max(self._max_t_fed, float(chunk.t_s.max()))
             if final:
@@ -1462,31 +1488,39 @@ class Node:
 
     def _track(
         self, chunks: list[Detections], flush: bool
-    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows]]:
-        """Run the tracker on each chunk in turn (and flush it), assessing every frame.
+    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows], list[TrackReports]]:
+        """Run the tracker on each chunk in turn (and flush it); after every frame, classify,
+        number, fuse with partners' tracks and warn (:meth:`CommonPicture.step`).
 
-        Returns the frames' rows (``kind`` filled in), impact predictions and alert changes; at
-        the end of input the alerts still in force are closed
-        (:meth:`~airpicture.assess.Assessor.finish`). The tracker trusts its input (validated at
-        this node's edge); should it or the assessment still fail, the node logs and counts it
-        and goes on (a frame whose assessment failed keeps its rows, kind ``unknown``).
+        Partners' tracks received meanwhile join at the first frame (or, with no detections to
+        track, at the newest of their times). Returns the network frames' rows, impact
+        predictions, alert changes and this node's tracks to share; at the end of input the
+        alerts still in force are closed (:meth:`~airpicture.assess.Assessor.finish`). The
+        tracker trusts its input (validated at this node's edge); should it or the assessment
+        still fail, the node logs and counts it and goes on (the frame is lost to the picture,
+        the tracks go on).
         """
         rows: list[TrackRows] = []
         impacts: list[ImpactRows] = []
         alerts: list[AlertRows] = []
+        reports: list[TrackReports] = []
+        newest = self._take_partner_tracks()
 
         def on_frame(frame: TrackRows, t_s: float) -> None:
             self._last_frame_s = max(self._last_frame_s, t_s)
             try:
-                assessed = self.assessor.update(self.tracker, frame, t_s)
+                assessed, own = self.common.step(self.assessor, self.tracker, frame, t_s)
             except Exception:
                 self.counters["assess_errors"] += 1
                 log.exception("%s: the assessment of a frame failed", self.config.node_id)
-                rows.append(frame)
                 return
             rows.append(assessed.rows)
             impacts.append(assessed.impacts)
             alerts.append(assessed.alerts)
+            reports.append(own)
+
+        if not chunks and not flush and math.isfinite(newest):
+            on_frame(TrackRows.empty(), max(newest, self._last_frame_s))
 
         for chunk in chunks:
             try:
@@ -1507,7 +1541,26 @@ class Node:
             except Exception:
                 self.counters["assess_errors"] += 1
                 log.exception("%s: closing the alerts failed", self.config.node_id)
-        return rows, impacts, alerts
+        return rows, impacts, alerts, reports
+
+    def _take_partner_tracks(self) -> float:
+        """Hand the partners' tracks received so far to the network picture (in the tracker's
+        thread); return the newest of their times (-inf for none)."""
+        newest = -math.inf
+        while self._tracks_in:
+            owner, reports = self._tracks_in.popleft()
+            refused = self.common.receive(owner, reports)
+            for number, why in refused.items():
+                log.warning(
+                    "%s: refused %s's track %s: covariance %s",
+                    self.config.node_id,
+                    owner,
+                    number,
+                    why,
+                )
+            if len(reports):
+                newest = max(newest, float(reports.rows.t_s.max()))
+        return newest
 
     def _take_ready(self, barrier: float) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.
@@ -1620,6 +1673,8 @@ class Node:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             parts, self._outbox = self._outbox, []
+            reports = TrackReports.concat(self._reports_outbox)
+            self._reports_outbox = []
             impacts, self._impact_outbox = self._impact_outbox, []
             alerts, self._alert_outbox = self._alert_outbox, []
             final = self._outbox_final
@@ -1642,25 +1697,26 @@ class Node:
                 await self._send("pic", subject, delta)
                 self.counters["picture_deltas"] += 1
             for share in self._shares.values():
-                await self._share_tracks(share, rows, final)
+                await self._share_tracks(share, reports, final)
             if final:
                 self._final_sent.set()
                 return
 
-    async def _share_tracks(self, share: _Share, rows: TrackRows, final: bool) -> None:
-        """Send one nation what its labels and this node's policy release of the new rows, on
-        ``air.trk.<NATION>.<RECIPIENT>`` (the end of the picture too, marked ``final``)."""
+    async def _share_tracks(self, share: _Share, reports: TrackReports, final: bool) -> None:
+        """Send one nation what its labels and this node's policy release of this node's own
+        tracks updated since the last time, on ``air.trk.<NATION>.<RECIPIENT>`` (the end of
+        the picture too, marked ``final``)."""
         cfg = self.config
-        level = track_levels(rows, share.recipient, cfg.release, self.labels)
-        out, change, coarse = share.select(rows, level, cfg.release.tracks.coarse_m)
+        level = track_levels(reports.rows, share.recipient, cfg.release, self.labels)
+        out, change, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
         n = len(out)
         if n == 0 and not final:
             return
         subject = f"air.trk.{cfg.nation}.{share.recipient}"
         for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
             sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
-            payload = TrackShare.from_rows(
-                out.take(sl),
+            payload = TrackShare.from_reports(
+                out.take(np.arange(n)[sl]),
                 change[sl],
                 coarse[sl],
                 owner=cfg.nation,

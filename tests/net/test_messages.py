@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from airpicture.errors import DataError
 from airpicture.net.messages import (
     MAX_MESSAGE_BYTES,
-    ROW_SEQ_BITS,
     SCHEMA_VERSION,
     DetectionBatch,
     Envelope,
@@ -25,7 +24,7 @@ from airpicture.net.messages import (
     encode_message,
 )
 from airpicture.net.release import LabelSpace
-from airpicture.tables import Detections, TrackRows
+from airpicture.tables import ROW_SEQ_BITS, Detections, TrackRows
 from tests.net.synthetic import sensor_table
 
 SENSORS = sensor_table()

@@ -15,8 +15,10 @@ import pytest
 from airpicture.errors import ConfigError
 from airpicture.net.bus import Bus, MemoryBus, NatsBus
 from airpicture.net.messages import DetectionBatch, Heartbeat, encode_message
+from airpicture.net.release import LabelSpace
 from airpicture.net.server import NatsServer
-from airpicture.node import Node, NodeConfig, per_sensor_sequence
+from airpicture.node import Node, NodeConfig
+from airpicture.tables import per_sensor_sequence
 from tests.net.conftest import wait_until
 from tests.net.helpers import NATIONS, assert_same_picture, batch_picture, node_values
 
@@ -148,7 +150,7 @@ async def test_bad_messages_are_counted_by_reason_and_change_nothing(scenario_di
         sensor_lon_rad=(one + 2.3).tobytes(),
         sensor_alt_m=one.tobytes(),
         label_nations=["JPN"],
-        label=np.full(1, 0x1_0000_0001, "<u8").tobytes(),
+        label=np.full(1, LabelSpace(("JPN",)).label({"JPN"}), "<u8").tobytes(),
     )
     unknown_sensor = msgspec.structs.replace(foreign, sensor_ids=["USA-R9"])
     bad = [

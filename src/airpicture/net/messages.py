@@ -55,10 +55,12 @@ import numpy as np
 
 from airpicture.assess.warning import CANCEL_REASONS
 from airpicture.errors import DataError
-from airpicture.net.release import LabelSpace
+from airpicture.fusion import TrackReports
+from airpicture.net.release import MAX_NATIONS, LabelSpace, invalid_labels
 from airpicture.tables import (
     ALERT_EVENTS,
     ALERT_STATES,
+    ROW_SEQ_BITS,
     STATUS_NAMES,
     AlertRows,
     Detections,
@@ -71,7 +73,6 @@ __all__ = [
     "CHANGE_NAMES",
     "KINDS",
     "MAX_MESSAGE_BYTES",
-    "ROW_SEQ_BITS",
     "SCHEMA_VERSION",
     "Alert",
     "DetectionBatch",
@@ -96,8 +97,6 @@ tracks)."""
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""
 
-ROW_SEQ_BITS = 40
-"""A detection's tracker ``row`` is ``sensor_index << ROW_SEQ_BITS | per-sensor sequence``."""
 
 CHANGE_NAMES = ("created", "updated", "dropped")
 """Change codes of a :class:`PictureDelta` row (index = code)."""
@@ -416,6 +415,10 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
     status: bytes
     nations_labels: list[str]
     nations: bytes
+    local_id: list[Annotated[str, msgspec.Meta(max_length=64)]] = []
+    sources_labels: list[Annotated[str, msgspec.Meta(max_length=1024)]] = []
+    sources: bytes = b""
+    quality: bytes = b""
 
     def __len__(self) -> int:
         return len(self.change)
@@ -434,6 +437,15 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
         kind_labels, kind = _dictionary(rows.kind)
         status_labels, status = _dictionary(rows.status)
         nations_labels, nations = _dictionary(rows.nations)
+        network: dict[str, Any] = {}
+        if rows.local_id is not None and rows.sources is not None and rows.quality is not None:
+            sources_labels, sources = _dictionary(rows.sources)
+            network = {
+                "local_id": [str(t) for t in rows.local_id],
+                "sources_labels": sources_labels,
+                "sources": sources,
+                "quality": np.asarray(rows.quality).astype("<u1").tobytes(),
+            }
         return cls(
             nation=nation,
             through_s=float(through_s),
@@ -449,6 +461,7 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
             status=status,
             nations_labels=nations_labels,
             nations=nations,
+            **network,
         )
 
     def to_rows(self) -> tuple[TrackRows, np.ndarray]:
@@ -463,6 +476,13 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
             status=_undictionary(self.status_labels, self.status),
             nations=_undictionary(self.nations_labels, self.nations),
         )
+        if self.quality or (n and self.local_id):
+            rows = replace(
+                rows,
+                local_id=_strings(self.local_id),
+                sources=_undictionary(self.sources_labels, self.sources),
+                quality=np.frombuffer(self.quality, "<u1").astype(np.int8),
+            )
         return rows, np.frombuffer(self.change, "<u1").copy()
 
 
@@ -482,14 +502,18 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
     coarse: bytes
     label_nations: list[_Name]
     label: bytes
+    state: bytes
+    cov: bytes
+    hits: bytes
+    first_t_s: bytes
 
     def __len__(self) -> int:
         return len(self.picture)
 
     @classmethod
-    def from_rows(
+    def from_reports(
         cls,
-        rows: TrackRows,
+        reports: TrackReports,
         change: np.ndarray,
         coarse: np.ndarray,
         *,
@@ -499,25 +523,42 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
         label_nations: Sequence[str],
         final: bool = False,
     ) -> TrackShare:
-        """Pack released rows (``rows.release`` their labels), change codes and coarse flags."""
+        """Pack released tracks (``reports.rows.release`` their labels), change codes and
+        coarse flags."""
+        rows = reports.rows
         labels = rows.release if rows.release is not None else np.zeros(len(rows), np.uint64)
         return cls(
             recipient=recipient,
             picture=PictureDelta.from_rows(
-                rows, change, nation=owner, through_s=through_s, final=final
+                replace(rows, local_id=None, sources=None, quality=None),
+                change,
+                nation=owner,
+                through_s=through_s,
+                final=final,
             ),
             coarse=np.asarray(coarse).astype("<u1").tobytes(),
             label_nations=list(label_nations),
             label=np.asarray(labels, dtype="<u8").tobytes(),
+            state=_f8(reports.state),
+            cov=_f8(reports.cov),
+            hits=np.asarray(reports.hits).astype("<u4").tobytes(),
+            first_t_s=_f8(reports.first_t_s),
         )
 
-    def to_rows(self, space: LabelSpace) -> tuple[TrackRows, np.ndarray, np.ndarray]:
-        """The rows (``release`` expressed in ``space``), change codes (uint8) and coarse flags
-        (bool), each of shape (n,)."""
+    def to_reports(self, space: LabelSpace) -> tuple[TrackReports, np.ndarray, np.ndarray]:
+        """The tracks (``rows.release`` expressed in ``space``), change codes (uint8) and
+        coarse flags (bool), each of length n."""
         rows, change = self.picture.to_rows()
+        n = len(rows)
         labels = space.remap(np.frombuffer(self.label, "<u8"), self.label_nations)
-        rows = replace(rows, release=labels)
-        return rows, change, np.frombuffer(self.coarse, "<u1").astype(bool)
+        reports = TrackReports(
+            replace(rows, release=labels),
+            _col(self.state).reshape(n, 7),
+            _col(self.cov).reshape(n, 7, 7),
+            np.frombuffer(self.hits, "<u4").astype(np.int64),
+            _col(self.first_t_s),
+        )
+        return reports, change, np.frombuffer(self.coarse, "<u1").astype(bool)
 
 
 KINDS: dict[str, type[msgspec.Struct]] = {
@@ -776,23 +817,25 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
 
 
 def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> None:
-    """A label column: n uint64 over at most 32 distinct nations, coarse half within range and
-    holding the full half."""
+    """A label column: n uint64 over at most MAX_NATIONS distinct nations, every field within
+    range and nested (:func:`~airpicture.net.release.invalid_labels`)."""
     _length(label, 8, "label", where, n)
-    if len(nations) > 32 or len(set(nations)) != len(nations):
-        raise _error(where, "label", "label_nations", "at most 32 distinct nations", nations)
+    if len(nations) > MAX_NATIONS or len(set(nations)) != len(nations):
+        raise _error(
+            where, "label", "label_nations", f"at most {MAX_NATIONS} distinct nations", nations
+        )
     if n == 0:
         return
     values = np.frombuffer(label, "<u8")
-    used = np.uint64((1 << len(nations)) - 1)
-    full, coarse = values & np.uint64(0xFFFF_FFFF), values >> np.uint64(32)
-    if ((full | coarse) & ~used).any() or (full & ~coarse).any():
+    bad = invalid_labels(values, len(nations))
+    if bad.any():
         raise _error(
             where,
             "label",
             "label",
-            f"bits of the {len(nations)} label nations, the coarse half holding the full half",
-            f"{int(values[np.flatnonzero(((full | coarse) & ~used) | (full & ~coarse))[0]]):#x}",
+            f"bits of the {len(nations)} label nations, the full field within the threat field "
+            "and the threat field within the coarse field",
+            f"{int(values[np.flatnonzero(bad)[0]]):#x}",
         )
 
 
@@ -873,6 +916,27 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
     _length(delta.cov_pos, 8 * 6, "cov_pos", where, n)
     if len(delta.track_id) != n:
         raise _error(where, "length", "track_id", f"{n} track ids", len(delta.track_id))
+    if delta.quality or delta.local_id or delta.sources:  # a network picture's columns
+        if len(delta.local_id) != n:
+            raise _error(where, "length", "local_id", f"{n} local ids", len(delta.local_id))
+        _length(delta.quality, 1, "quality", where, n)
+        if n and int(np.frombuffer(delta.quality, "<u1").max()) > 15:
+            raise _error(
+                where,
+                "range",
+                "quality",
+                "track qualities 0 to 15",
+                int(np.frombuffer(delta.quality, "<u1").max()),
+            )
+        _length(delta.sources, 2, "sources", where, n)
+        if n and int(np.frombuffer(delta.sources, "<u2").max()) >= len(delta.sources_labels):
+            raise _error(
+                where,
+                "range",
+                "sources",
+                f"codes below {len(delta.sources_labels)}",
+                int(np.frombuffer(delta.sources, "<u2").max()),
+            )
     if math.isnan(delta.through_s):
         raise _error(where, "non-finite", "through_s", "a time or inf", delta.through_s)
     for name in ("kind", "status", "nations"):
@@ -918,6 +982,12 @@ def _validate_track_share(share: TrackShare, where: str) -> None:
             int(np.frombuffer(share.coarse, "<u1").max()),
         )
     _validate_labels(share.label, share.label_nations, n, where)
+    _length(share.state, 8 * 7, "state", where, n)
+    _length(share.cov, 8 * 49, "cov", where, n)
+    _length(share.hits, 4, "hits", where, n)
+    _length(share.first_t_s, 8, "first_t_s", where, n)
+    for name in ("state", "cov", "first_t_s"):
+        _finite(getattr(share, name), name, where)
 
 
 _VALIDATORS: dict[str, Any] = {
