@@ -80,6 +80,7 @@ from airpicture.net.release import (
     coarsen,
     detection_labels,
     releasable,
+    threat_mask,
     track_levels,
 )
 from airpicture.net.security import NodeSecurity, PolicyBus, SecuritySettings
@@ -778,6 +779,8 @@ class Node:
         self.common = CommonPicture(config.nation, config.sensors, config.fusion)
         # partners' tracks waiting for the tracker thread (appended by the event loop)
         self._tracks_in: collections.deque[tuple[str, TrackReports]] = collections.deque()
+        # network numbers with an alert in force (threats: shared under a threats release)
+        self._alerted: frozenset[str] = frozenset()
         self.labels = LabelSpace(config.network)
         self._own_labels = np.zeros(0, dtype=np.uint64)
         self._shares = {
@@ -819,9 +822,11 @@ class Node:
         self.health_port: int | None = None
         self.counters: dict[str, Any] = {
             "received_messages": 0,
+            "received_bytes": 0,
             "received_detections": 0,
             "rejected": {},
             "published_messages": 0,
+            "published_bytes": {},
             "published_detections": 0,
             "picture_deltas": 0,
             "publish_retries": 0,
@@ -980,6 +985,7 @@ class Node:
             "uptime_s": round(now - self._started_mono, 3),
             "received": {
                 "messages": self.counters["received_messages"],
+                "bytes": self.counters["received_bytes"],
                 "detections": self.counters["received_detections"],
             },
             "rejected": dict(self.counters["rejected"]),
@@ -1003,6 +1009,7 @@ class Node:
             },
             "published": {
                 "messages": self.counters["published_messages"],
+                "bytes": dict(self.counters["published_bytes"]),
                 "detections": self.counters["published_detections"],
                 "picture_deltas": self.counters["picture_deltas"],
                 "impact_messages": self.counters["impact_messages"],
@@ -1055,6 +1062,8 @@ class Node:
                 await asyncio.sleep(delay_s)
                 delay_s = min(2.0 * delay_s, 2.0)
         self.counters["published_messages"] += 1
+        sent = self.counters["published_bytes"]
+        sent[kind] = sent.get(kind, 0) + len(data)
 
     async def _resume_channels(self) -> None:
         """Set each outgoing channel's cursor after the last clock this nation sent there."""
@@ -1252,6 +1261,7 @@ class Node:
     # ------------------------------------------------------------------ receiving
     async def _on_message(self, message: Message) -> None:
         self.counters["received_messages"] += 1
+        self.counters["received_bytes"] += len(message.data)
         self._last_delivered_seq = max(self._last_delivered_seq, message.seq)
         try:
             self._accept(message)
@@ -1518,6 +1528,9 @@ class Node:
             impacts.append(assessed.impacts)
             alerts.append(assessed.alerts)
             reports.append(own)
+            book = self.assessor.alert_book
+            if book is not None and len(assessed.alerts):
+                self._alerted = frozenset(track for _, _, track in book.active())
 
         if not chunks and not flush and math.isfinite(newest):
             on_frame(TrackRows.empty(), max(newest, self._last_frame_s))
@@ -1707,7 +1720,8 @@ class Node:
         tracks updated since the last time, on ``air.trk.<NATION>.<RECIPIENT>`` (the end of
         the picture too, marked ``final``)."""
         cfg = self.config
-        level = track_levels(reports.rows, share.recipient, cfg.release, self.labels)
+        threat = threat_mask(reports.rows, self._alerted, cfg.tracker.aircraft_ceiling_m)
+        level = track_levels(reports.rows, share.recipient, cfg.release, self.labels, threat)
         out, change, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
         n = len(out)
         if n == 0 and not final:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.net.synthetic import synthetic_scenario
 
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
 from airpicture.fusion import CommonPicture, TrackReports
 from airpicture.tables import Detections, SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
-from tests.net.synthetic import synthetic_scenario
 
 _FIRM = ("confirmed", "coasting")
 
@@ -170,9 +170,7 @@ def test_a_bad_covariance_is_refused_and_counted():
     cov = np.stack([np.eye(7) * 100.0, -np.eye(7)])
     state = np.zeros((n, 7))
     state[:, :6] = rows.x
-    refused = picture.receive(
-        "JPN", TrackReports(rows, state, cov, np.full(n, 5), np.full(n, 0.0))
-    )
+    refused = picture.receive("JPN", TrackReports(rows, state, cov, np.full(n, 5), np.full(n, 0.0)))
     assert refused == {"JPN1-2": "not positive-definite"}
     assert picture.stats.rejected == {"not positive-definite": 1}
     assert picture.stats.received == 1

@@ -23,7 +23,7 @@ from airpicture.net.messages import (
     decode_message,
     encode_message,
 )
-from airpicture.net.release import LabelSpace
+from airpicture.net.release import MAX_NATIONS, LabelSpace
 from airpicture.tables import ROW_SEQ_BITS, Detections, TrackRows
 from tests.net.synthetic import sensor_table
 
@@ -53,8 +53,11 @@ def _detections(n: int, seed: int = 0) -> tuple[Detections, np.ndarray, np.ndarr
 
 
 def _labels(n: int, seed: int = 0) -> np.ndarray:
+    """Labels over the three nations: a random full field, the threat field adding the first
+    nation, the coarse field the same (the fields nest)."""
     full = np.random.default_rng(seed).integers(0, 8, n).astype(np.uint64)
-    return full | (full | np.uint64(1)) << np.uint64(32)
+    threat = full | np.uint64(1)
+    return full | threat << np.uint64(MAX_NATIONS) | threat << np.uint64(2 * MAX_NATIONS)
 
 
 def _batch(n: int = 5, seed: int = 0, recipient: str = "USA") -> DetectionBatch:
