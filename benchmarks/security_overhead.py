@@ -73,7 +73,7 @@ def micro(keys: Path, scenario) -> list[dict]:
                     clock_s=float(scenario.arrival_s[part].max()),
                     arrival_s=scenario.arrival_s[part],
                     sensor_seq=part,
-                    label=np.full(len(part), 0x7_0000_0007, np.uint64),
+                    label=np.full(len(part), LabelSpace(NATIONS).label({"*"}), np.uint64),
                     label_nations=NATIONS,
                 ),
             )

@@ -154,7 +154,7 @@ def _print_registration(estimate: RegistrationEstimate | None) -> None:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    from airpicture.demo import RELEASE_MODES
+    from airpicture.net.release import RELEASE_PRESETS
     from airpicture.web.server import DEFAULT_PORT
 
     p = sub.add_parser(
@@ -182,9 +182,11 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--release",
-        choices=RELEASE_MODES,
-        default="hub",
-        help="hub: every nation shares with the USA, the USA with all (default); full: all to all",
+        choices=RELEASE_PRESETS,
+        default="threats",
+        help="threats: detections as in hub, and tracks of threats shared with every partner "
+        "(default); hub: every nation shares its detections with the USA, the USA with all; "
+        "full: all to all",
     )
     p.add_argument(
         "--areas",
@@ -346,19 +348,24 @@ def _add_network(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--keys", metavar="DIR", help="keys folder to use (default: fresh keys)")
     up.add_argument(
         "--release",
-        metavar="FILE",
-        help="TOML file with one [NATION] table of release rules per nation (sensors, areas, "
-        "track sharing; default: every nation releases everything to every other)",
+        metavar="PRESET|FILE",
+        help="a preset (hub, full or threats, as in the demo) or a TOML file with one [NATION] "
+        "table of release rules per nation (sensors, areas, track sharing); any value other "
+        "than a preset name is a file (./hub for a file named hub); default: every nation "
+        "releases everything to every other",
     )
     up.set_defaults(func=_cmd_network_up)
 
 
 def _cmd_network_up(args: argparse.Namespace) -> int:
+    from airpicture.net.release import RELEASE_PRESETS
     from airpicture.network import network_up, read_release_file
     from airpicture.tracker import TrackerConfig
 
     tracker = TrackerConfig.from_toml(args.config) if args.config else None
-    release = read_release_file(args.release) if args.release else None
+    release = args.release
+    if release is not None and release not in RELEASE_PRESETS:
+        release = read_release_file(release)
 
     def started(info: dict) -> None:
         server = f" (nats-server pid {info['server_pid']})" if info.get("server_pid") else ""

@@ -12,11 +12,15 @@ impact points of ballistic missiles with their ellipses and launch points, the w
 (the nodes' areas: the illustrative ones shipped with the package unless ``areas`` is given) and
 the alerts as they are issued and cancelled.
 
-Release policies (``release``):
+Release policies (``release``, the presets of :func:`airpicture.net.release.preset_tables`):
 
-* ``"hub"`` (default): every nation releases its sensors to the USA, and the USA releases its own
-  to every nation; the USA holds the complete picture, Japan and Australia each see their own
-  sensors and the USA's (their pictures differ where only the other's sensors see).
+* ``"threats"`` (default): detections as in ``"hub"``, and every nation lets tracks of threats
+  built on its detections go to every partner and shares its tracks of threats with every
+  partner (ballistic and cruise missiles, unknown objects above the aircraft ceiling, tracks
+  with an alert in force).
+* ``"hub"``: every nation releases its sensors to the USA, and the USA releases its own to every
+  nation; the USA holds the complete picture, Japan and Australia each see their own sensors
+  and the USA's (their pictures differ where only the other's sensors see).
 * ``"full"``: every nation releases everything to every nation; all pictures are identical.
 
 Moving sensor platforms (ships, aircraft) are shown where the scenario puts them at the current
@@ -43,14 +47,9 @@ import numpy as np
 
 from airpicture.errors import ConfigError
 
-__all__ = ["RELEASE_MODES", "DemoSummary", "release_tables", "run_demo"]
+__all__ = ["DemoSummary", "run_demo"]
 
 logger = logging.getLogger(__name__)
-
-RELEASE_MODES = ("hub", "full")
-"""Release policies of the demo (see the module docstring)."""
-
-_HUB = "USA"
 
 
 @dataclass(frozen=True)
@@ -80,23 +79,6 @@ class DemoSummary:
     tracks: dict[str, int]
     finished: bool
     alerts: dict[str, int]
-
-
-def release_tables(mode: str, nations: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The ``[release]`` table of each nation's node for a demo release mode.
-
-    Raises
-    ------
-    ConfigError
-        An unknown mode.
-    """
-    if mode not in RELEASE_MODES:
-        raise ConfigError(
-            "demo", key="release", expected="one of " + ", ".join(RELEASE_MODES), got=repr(mode)
-        )
-    if mode == "full" or _HUB not in nations:
-        return {n: {"default": ["*"]} for n in nations}
-    return {n: {"default": ["*"] if n == _HUB else [_HUB]} for n in nations}
 
 
 def _views_of_sensors(
@@ -169,7 +151,7 @@ def run_demo(
     *,
     speed: float = 1.0,
     port: int | None = None,
-    release: str = "hub",
+    release: str = "threats",
     areas: str | Path | None = None,
     duration_s: float | None = None,
     seed: int | None = None,
@@ -189,7 +171,8 @@ def run_demo(
         Port of the map on 127.0.0.1 (:data:`~airpicture.web.server.DEFAULT_PORT` by default,
         another free port when that one is taken; 0 for any free port).
     release : str
-        Release policy, one of :data:`RELEASE_MODES`.
+        Release policy, one of :data:`~airpicture.net.release.RELEASE_PRESETS` (see the module
+        docstring).
     areas : path, optional
         Warning areas of the nodes' alerts, shown on the map: a GeoJSON FeatureCollection file
         (the illustrative areas shipped with the package by default).
@@ -209,11 +192,12 @@ def run_demo(
     Raises
     ------
     ConfigError
-        An unknown scenario or release mode, a bad speed or port.
+        An unknown scenario or release preset, a bad speed or port.
     DataError
         A warning areas file that is missing or not valid.
     """
     from airpicture.assess import read_warning_areas
+    from airpicture.net.release import preset_tables
     from airpicture.sim.run import simulate
     from airpicture.sim.scenario import load_scenario
     from airpicture.web.app import create_app
@@ -225,7 +209,7 @@ def run_demo(
     sc = load_scenario(scenario).with_overrides(seed=seed, duration_s=duration_s)
     owners = {s.nation for s in sc.sensors}
     nations = tuple(n.code for n in sc.nations if n.code in owners) or tuple(sorted(owners))
-    release_by_nation = release_tables(release, nations)
+    release_by_nation = preset_tables(release, nations, source="demo")
 
     store = PictureStore(nations=nations)
     store.info = {

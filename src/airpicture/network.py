@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import shutil
 import signal
@@ -24,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,39 +62,18 @@ class NetworkResult:
     interrupted: bool = False
 
 
-def node_config_toml(values: dict[str, Any]) -> str:
-    """Write a node configuration mapping as TOML (flat keys first, then one level of tables)."""
-    lines: list[str] = []
-    tables = {k: v for k, v in values.items() if isinstance(v, dict)}
-    for key, value in values.items():
-        if key not in tables:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for name, table in tables.items():
-        inner = {k: v for k, v in table.items() if isinstance(v, dict)}
-        lines.append(f"\n[{name}]")
-        for key, value in table.items():
-            if key not in inner:
-                lines.append(f"{key} = {_toml_value(value)}")
-        for sub, subtable in inner.items():
-            lines.append(f"\n[{name}.{sub}]")
-            for key, value in subtable.items():
-                lines.append(f'"{key}" = {_toml_value(value)}')
-    return "\n".join(lines) + "\n"
+def node_config_toml(values: Mapping[str, Any]) -> str:
+    """A node configuration mapping as TOML (``tomli_w``; tables and arrays of tables at any
+    depth, such as release areas with an inline box or a polygon).
 
+    Raises
+    ------
+    TypeError
+        On a value TOML cannot hold (None, an object).
+    """
+    import tomli_w
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} to TOML here")
-        return repr(value)
-    if isinstance(value, str | Path):
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{text}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise ValueError(f"cannot write {type(value).__name__} to TOML")
+    return tomli_w.dumps(values)
 
 
 def _scenario_files(
@@ -132,7 +110,7 @@ def network_up(
     on_started: Callable[[dict[str, Any]], None] | None = None,
     insecure: bool = False,
     keys_dir: str | Path | None = None,
-    release: dict[str, Any] | None = None,
+    release: Mapping[str, Any] | str | None = None,
     release_source: str = "release policies",
 ) -> NetworkResult:
     """Run a local network of one node per nation until every picture is final or Ctrl-C.
@@ -142,7 +120,8 @@ def network_up(
     scenario : str
         A library scenario name, a scenario TOML file, or a data-contract directory.
     nations : sequence of str
-        The nations that run a node (each must own sensors in the scenario).
+        The nations that run a node (at most 21). A nation without sensors in the scenario runs
+        a node that tracks what the others release to it; at least one nation must own sensors.
     duration_s : float, optional
         Simulated duration, s (library or TOML scenarios only).
     speed : float
@@ -169,11 +148,13 @@ def network_up(
         signs and verifies (audit logs in ``<record_dir>/<NATION>/audit.jsonl``).
     keys_dir : path, optional
         An existing keys folder (:mod:`airpicture.net.keys`) to use instead of fresh keys.
-    release : dict, optional
+    release : dict or str, optional
         Release policies per nation: ``{nation: table}``, each table what that node's
         ``[release]`` holds (:mod:`airpicture.net.release`); relative ``geojson`` paths in it must
         already be resolved (:func:`read_release_file` does). A nation not given releases
-        everything to everyone.
+        everything to everyone. Or the name of a preset
+        (:data:`~airpicture.net.release.RELEASE_PRESETS`,
+        :func:`~airpicture.net.release.preset_tables`) for the whole network.
     release_source : str
         Where ``release`` came from, named in errors.
 
@@ -184,32 +165,44 @@ def network_up(
     Raises
     ------
     ConfigError
-        On an unknown scenario or bus, a nation without sensors in the scenario, or a release
-        policy that is not valid (named by nation and key).
+        On an unknown scenario or bus, more than 21 nations or none with sensors in the
+        scenario, an unknown preset or a release policy that is not valid (named by nation and
+        key).
     """
     from airpicture.io import read_sensors
+    from airpicture.net.release import LabelSpace, preset_tables
 
     nations = tuple(dict.fromkeys(n.strip().upper() for n in nations if n.strip()))
     if bus not in ("nats", "memory"):
         raise ConfigError("network up", key="--bus", expected="'nats' or 'memory'", got=repr(bus))
     if not nations:
         raise ConfigError("network up", key="--nations", expected="at least one nation", got="none")
+    try:
+        LabelSpace(nations)
+    except ConfigError as exc:
+        raise ConfigError(
+            "network up", key="--nations", expected=exc.expected, got=exc.got
+        ) from None
+    if isinstance(release, str):
+        release = preset_tables(release, nations, source="network up", key="--release")
     tracker = tracker if tracker is not None else TrackerConfig()
     work = Path(tempfile.mkdtemp(prefix="airpicture-network-"))
     record_root = Path(record_dir).resolve() if record_dir is not None else None
     try:
         files, t0_s = _scenario_files(scenario, work, duration_s, seed)
         sensors = read_sensors(files.sensors)
-        missing = [n for n in nations if n not in sensors.nations]
-        if missing:
+        if not set(nations) & set(sensors.nations):
             raise ConfigError(
                 "network up",
                 key="--nations",
-                expected="nations with sensors in the scenario ("
+                expected="at least one nation with sensors in the scenario ("
                 + ", ".join(sensors.nations)
                 + ")",
-                got=", ".join(missing),
+                got=", ".join(nations),
             )
+        for nation in nations:
+            if nation not in sensors.nations:
+                log.info("%s has no sensors in the scenario: its node only receives", nation)
         tables, policies = _release_policies(release or {}, nations, sensors, release_source)
         keys: Path | None = None
         if not insecure:
@@ -313,7 +306,7 @@ def read_release_file(path: str | Path) -> dict[str, Any]:
 
 
 def _release_policies(
-    release: dict[str, Any], nations: tuple[str, ...], sensors: Any, source: str
+    release: Mapping[str, Any], nations: tuple[str, ...], sensors: Any, source: str
 ) -> tuple[dict[str, dict[str, Any]], dict[str, ReleasePolicy]]:
     """Each node's ``[release]`` table and its policy (for the server's permissions), checked
     here so a bad policy stops nothing half-started."""

@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from airpicture.cli import main as cli_main
 from airpicture.io import read_tracks
 from airpicture.net.keys import init_keys
 from airpicture.net.server import NatsServer, free_port
@@ -188,8 +190,13 @@ def test_nats_server_helper_cleans_up(tmp_path):
 def test_network_up_refuses_bad_input(scenario_dir, speed):
     from airpicture.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="--nations"):
+    with pytest.raises(ConfigError, match="--nations: expected at least one nation with sensors"):
         network_up(scenario=str(scenario_dir), nations=["GBR"], bus="memory")
+    many = [f"N{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(22)]
+    with pytest.raises(ConfigError, match="--nations: expected at most 21 distinct nations"):
+        network_up(scenario=str(scenario_dir), nations=["JPN", *many], bus="memory")
+    with pytest.raises(ConfigError, match="--release: expected one of hub, full, threats"):
+        network_up(scenario=str(scenario_dir), nations=["JPN"], bus="memory", release="open")
     with pytest.raises(ConfigError, match="--bus"):
         network_up(scenario=str(scenario_dir), nations=["JPN"], bus="kafka")
     with pytest.raises(ConfigError, match="source.speed"):
@@ -261,3 +268,48 @@ def test_a_bad_release_file_is_refused_before_anything_starts(scenario_dir, tmp_
     area.write_text('[[JPN.areas]]\nname = "a"\nto = []\ngeojson = "area.geojson"\n')
     resolved = read_release_file(area)["JPN"]["areas"][0]["geojson"]
     assert resolved == str(area.parent / "area.geojson")
+
+
+def test_a_partner_without_sensors_runs_a_node_that_receives_what_is_released_to_it(tmp_path):
+    """The Philippines own no sensor of the drill; under the hub preset the USA releases its
+    detections to every nation, so the Philippine picture holds tracks of US sensors only."""
+    args = ["network", "up", "--scenario", "drill", "--nations", "JPN,USA,AUS,PHL"]
+    args += ["--duration", "40", "--speed", "40", "--bus", "memory", "--release", "hub"]
+    assert cli_main([*args, "--record", str(tmp_path / "rec")]) == 0
+    tracks = read_tracks(tmp_path / "rec" / "PHL" / "tracks.csv")
+    assert len(tracks) > 0
+    assert set(";".join(tracks.nations).split(";")) == {"USA"}
+    usa = read_tracks(tmp_path / "rec" / "USA" / "tracks.csv")
+    assert {"JPN", "USA"} <= set(";".join(usa.nations).split(";"))
+
+
+def test_node_files_hold_release_areas_of_any_shape(scenario_dir, tmp_path):
+    import tomllib
+
+    from airpicture.node import NodeConfig
+
+    release = {
+        "default": ["USA"],
+        "coarse": ["AUS"],
+        "areas": [
+            {"name": "north", "to": ["USA"], "box": {"lat": [40.0, 46.0], "lon": [139.0, 146.0]}},
+            {"name": "tri", "to": [], "polygon": [[35.0, 130.0], [35.0, 135.0], [38.0, 135.0]]},
+        ],
+        "tracks": {"to": ["*"], "kinds": {"helicopter/uav": ["USA"]}, "only": "threats"},
+    }
+    values = {
+        "nation": "JPN",
+        "sensors_file": str(scenario_dir / "sensors.csv"),
+        "exit_when_done": True,
+        "source": {"scenario_dir": str(scenario_dir), "speed": 2.5},
+        "release": release,
+        "tracker": asdict(TrackerConfig()),
+        "insecure": True,
+    }
+    text = node_config_toml(values)
+    assert tomllib.loads(text) == values
+    path = tmp_path / "jpn.toml"
+    path.write_text(text)
+    config = NodeConfig.from_toml(path)
+    assert [a.name for a in config.release.areas] == ["north", "tri"]
+    assert config.release.tracks.only == "threats"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ from airpicture.geo import geodetic2ecef
 from airpicture.net.release import (
     COARSE,
     FULL,
+    MAX_NATIONS,
     NONE,
+    THREAT,
     LabelSpace,
     ReleaseArea,
     ReleasePolicy,
@@ -24,7 +27,10 @@ from airpicture.net.release import (
     coarsen,
     detection_labels,
     detection_positions,
+    invalid_labels,
+    preset_tables,
     releasable,
+    threat_mask,
     track_levels,
 )
 from airpicture.tables import Detections, TrackRows
@@ -58,10 +64,12 @@ def _ir_detections(sensor_ids: list[str], lat_deg: list[float], lon_deg: list[fl
     )
 
 
-def _tracks(kinds: list[str], lat_deg: list[float], lon_deg: list[float], labels) -> TrackRows:
+def _tracks(
+    kinds: list[str], lat_deg: list[float], lon_deg: list[float], labels, alt_m=3e3
+) -> TrackRows:
     n = len(kinds)
     x = np.zeros((n, 6))
-    x[:, 0], x[:, 1], x[:, 2] = geodetic2ecef(np.radians(lat_deg), np.radians(lon_deg), 3e3)
+    x[:, 0], x[:, 1], x[:, 2] = geodetic2ecef(np.radians(lat_deg), np.radians(lon_deg), alt_m)
     x[:, 3:] = 250.0
     return TrackRows(
         t_s=np.zeros(n),
@@ -194,18 +202,20 @@ _PLACES = st.tuples(st.floats(30.0, 42.0), st.floats(128.0, 142.0))
     st.frozensets(st.sampled_from((*NATIONS, "*"))),
     st.dictionaries(st.sampled_from(SENSORS.ids), st.frozensets(st.sampled_from((*NATIONS, "*")))),
     st.frozensets(st.sampled_from(NATIONS)),
+    st.frozensets(st.sampled_from((*NATIONS, "*"))),
     st.booleans(),
     st.sampled_from(NATIONS),
     st.lists(st.tuples(st.integers(0, len(SENSORS) - 1), _PLACES), max_size=30),
 )
 def test_batched_labels_equal_the_one_at_a_time_rule(
-    owner, default, rules, coarse, with_area, recipient, items
+    owner, default, rules, coarse, threats, with_area, recipient, items
 ):
     policy = ReleasePolicy(
         owner=owner,
         default=default,
         sensors=rules,
         coarse=coarse,
+        threats=threats,
         areas=(NORTH,) if with_area else (),
     )
     ids = [SENSORS[i].sensor_id for i, _ in items]
@@ -224,27 +234,82 @@ def test_batched_labels_equal_the_one_at_a_time_rule(
         for i, (lat, lon) in items
     ]
     assert got.tolist() == expected
-    # The coarse half always holds the full half and never exceeds the owner's coarse list.
+    # The fields nest (full in threat in coarse) and never exceed the owner's lists.
+    assert not invalid_labels(labels, len(NATIONS)).any()
+    granted = SPACE.label((), coarse=coarse, threat=threats)
     for label, (i, _) in zip(labels, items, strict=True):
-        assert SPACE.full(label) <= SPACE.coarse(label)
+        assert SPACE.full(label) <= SPACE.threat(label) <= SPACE.coarse(label)
         if SENSORS[i].nation == owner:
-            assert SPACE.coarse(label) <= SPACE.full(label) | coarse
+            assert SPACE.threat(label) <= SPACE.full(label) | SPACE.threat(granted)
+            assert SPACE.coarse(label) <= SPACE.full(label) | SPACE.coarse(granted)
 
 
 # ---------------------------------------------------------------------------- labels
 def test_label_space_bits_levels_and_remapping():
-    label = SPACE.label({"JPN", "USA"}, coarse={"AUS"})
-    assert SPACE.full(label) == {"JPN", "USA"} and SPACE.coarse(label) == {"AUS", "JPN", "USA"}
-    assert SPACE.level(np.array([label]), "USA")[0] == FULL
-    assert SPACE.level(np.array([label]), "AUS")[0] == COARSE
-    assert SPACE.level(np.array([label]), "GBR")[0] == NONE
-    assert SPACE.level(np.array([label]), "KOR")[0] == NONE
+    label = SPACE.label({"JPN", "USA"}, coarse={"AUS"}, threat={"GBR"})
+    assert SPACE.full(label) == {"JPN", "USA"} and SPACE.threat(label) == {"GBR", "JPN", "USA"}
+    assert SPACE.coarse(label) == {"AUS", "GBR", "JPN", "USA"}
+    # Full bits 0-20, threat bits 21-41, coarse bits 42-62 (AUS, JPN, USA, GBR: bits 0-3).
+    assert label == 0b0110 | 0b1110 << 21 | 0b1111 << 42
+    levels = [SPACE.level(np.array([label]), n)[0] for n in ("USA", "GBR", "AUS", "KOR")]
+    assert levels == [FULL, THREAT, COARSE, NONE]
     other = LabelSpace(("USA", "KOR", "JPN"))
     moved = other.remap(np.array([label], np.uint64), SPACE.nations)[0]
-    assert other.full(moved) == {"JPN", "USA"} and other.coarse(moved) == {"JPN", "USA"}
-    assert SPACE.full(SPACE.label({"*"})) == set(NATIONS)
-    with pytest.raises(ConfigError, match="at most 32 distinct nations"):
-        LabelSpace(tuple(f"N{i:02d}" for i in range(33)))
+    assert other.full(moved) == {"JPN", "USA"} and other.threat(moved) == {"JPN", "USA"}
+    assert other.coarse(moved) == {"JPN", "USA"}
+    assert SPACE.full(SPACE.label({"*"})) == set(NATIONS) == SPACE.coarse(SPACE.label({"*"}))
+    assert len(LabelSpace(tuple(f"N{i:02d}" for i in range(MAX_NATIONS))).nations) == 21
+    with pytest.raises(ConfigError, match="expected at most 21 distinct nations"):
+        LabelSpace(tuple(f"N{i:02d}" for i in range(MAX_NATIONS + 1)))
+
+
+_SPACES = st.lists(
+    st.sampled_from([f"N{i:02d}" for i in range(30)]), max_size=MAX_NATIONS, unique=True
+)
+
+
+@given(
+    _SPACES,
+    st.lists(st.tuples(*[st.sets(st.sampled_from([f"N{i:02d}" for i in range(30)]))] * 3)),
+    st.randoms(use_true_random=False),
+)
+def test_labels_nest_and_remap_there_and_back(nations, grants, random):
+    space = LabelSpace(tuple(nations))
+    labels = np.array([space.label(f, coarse=c, threat=t) for f, t, c in grants], np.uint64)
+    assert not invalid_labels(labels, len(nations)).any()
+    for label, (f, t, c) in zip(labels, grants, strict=True):
+        held = set(nations)
+        assert space.full(label) == f & held
+        assert space.threat(label) == (f | t) & held
+        assert space.coarse(label) == (f | t | c) & held
+    shuffled = LabelSpace(tuple(random.sample(nations, len(nations))))
+    back = space.remap(shuffled.remap(labels, space.nations), shuffled.nations)
+    np.testing.assert_array_equal(back, labels)
+    # A smaller space keeps exactly the fields' nations it holds, nested still.
+    fewer = LabelSpace(tuple(nations[::2]))
+    moved = fewer.remap(labels, space.nations)
+    assert not invalid_labels(moved, len(fewer.nations)).any()
+    for label, m in zip(labels, moved, strict=True):
+        for get in ("full", "threat", "coarse"):
+            assert getattr(fewer, get)(m) == getattr(space, get)(label) & set(fewer.nations)
+    # The AND of labels is a label: nested, each field the intersection.
+    if len(labels):
+        fused = np.bitwise_and.reduce(labels)
+        assert not invalid_labels(np.array([fused]), len(nations)).any()
+        assert space.threat(fused) == set.intersection(*(set(space.threat(v)) for v in labels))
+
+
+def test_malformed_labels_are_told_apart():
+    ok = SPACE.label({"JPN"}, coarse={"AUS"}, threat={"USA"})
+    bad = [
+        1 << 4,  # full bit past the four nations
+        1 << (21 + 4) | 1 << (42 + 4),  # threat bit past them
+        1 << 63,  # beyond every field
+        1 | 1 << 42,  # full outside threat
+        1 << 21,  # threat outside coarse
+    ]
+    got = invalid_labels(np.array([ok, 0, *bad], np.uint64), len(NATIONS))
+    assert got.tolist() == [False, False] + [True] * len(bad)
 
 
 def test_the_and_of_labels_releases_only_to_nations_entitled_to_every_contributor():
@@ -257,6 +322,9 @@ def test_the_and_of_labels_releases_only_to_nations_entitled_to_every_contributo
         "AUS",
         "GBR",
     }
+    # The threat grant survives the AND only where every contributor's owner made it.
+    c = SPACE.label({"JPN"}, threat={"*"})
+    assert SPACE.threat(a & c) == {"JPN", "USA", "AUS"} and SPACE.threat(b & c) == {"JPN", "USA"}
 
 
 # ---------------------------------------------------------------------------- tracks
@@ -317,6 +385,92 @@ def test_area_and_label_and_downgrade_combine():
     assert track_levels(rows, "AUS", no_ballistic, SPACE).tolist() == [NONE, NONE, NONE]
 
 
+def test_threats_are_missiles_unknown_objects_above_the_ceiling_and_alerted_tracks():
+    every = SPACE.label({"*"})
+    kinds = ["ballistic", "cruise", "aircraft", "unknown", "unknown", "helicopter/uav"]
+    heights = [3e3, 3e3, 3e3, 3e3, 45e3, 3e3]
+    rows = _tracks(kinds, [36.0] * 6, [135.0] * 6, [every] * 6, alt_m=np.array(heights))
+    assert threat_mask(rows).tolist() == [True, True, False, False, True, False]
+    # The ceiling is the tracker's default (30 km) unless given.
+    assert threat_mask(rows, ceiling_m=50e3).tolist() == [True, True, False, False, False, False]
+    # The ceiling counts for unknown objects only: an aircraft is a threat by an alert alone.
+    assert threat_mask(rows, ceiling_m=1e3).tolist() == [True, True, False, True, True, False]
+    alerted = threat_mask(rows, alerted={"T000002", "T000005", "T999999"})
+    assert alerted.tolist() == [True, True, True, False, True, True]
+    assert threat_mask(TrackRows.empty()).tolist() == []
+
+
+def test_the_threat_grant_releases_tracks_of_threats_in_full():
+    # JPN's detections: in full to JPN and the USA, tracks of threats to everyone, AUS
+    # position-only.
+    label = SPACE.label({"JPN", "USA"}, coarse={"AUS"}, threat={"GBR"})
+    rows = _tracks(["ballistic", "aircraft", "ballistic"], [30.0] * 3, [135.0] * 3, [label] * 3)
+    threat = np.array([True, False, True])
+    sharing = ReleasePolicy(owner="JPN", tracks=TrackSharing(to=frozenset({"*"})))
+    assert track_levels(rows, "GBR", sharing, SPACE, threat).tolist() == [FULL, NONE, FULL]
+    assert track_levels(rows, "USA", sharing, SPACE, threat).tolist() == [FULL, FULL, FULL]
+    assert track_levels(rows, "AUS", sharing, SPACE, threat).tolist() == [NONE, NONE, NONE]
+    # Without a threat mask no row is a threat (the call of nodes that do not compute one).
+    assert track_levels(rows, "GBR", sharing, SPACE).tolist() == [NONE, NONE, NONE]
+    # A nation of the threat field gets what is not a threat position-only, like the coarse one.
+    downgrade = replace(sharing, tracks=replace(sharing.tracks, downgrade="position-only"))
+    assert track_levels(rows, "GBR", downgrade, SPACE, threat).tolist() == [FULL, COARSE, FULL]
+    assert track_levels(rows, "AUS", downgrade, SPACE, threat).tolist() == [COARSE] * 3
+    # Every rule of the sharing node still narrows the grant: recipients, kinds, areas.
+    narrow = ReleasePolicy(
+        owner="JPN",
+        areas=(NORTH,),
+        tracks=TrackSharing(to=frozenset({"GBR", "USA"}), kinds={"ballistic": frozenset({"USA"})}),
+    )
+    assert track_levels(rows, "GBR", narrow, SPACE, threat).tolist() == [NONE, NONE, NONE]
+    inside = _tracks(["cruise"], [38.0], [135.0], [label])  # in NORTH: to the USA at most
+    to_gbr = replace(narrow, tracks=TrackSharing(to=frozenset({"GBR"})))
+    assert track_levels(inside, "GBR", to_gbr, SPACE, np.array([True])).tolist() == [NONE]
+    anywhere = replace(to_gbr, areas=())
+    assert track_levels(inside, "GBR", anywhere, SPACE, np.array([True])).tolist() == [FULL]
+
+
+def test_only_threats_shares_threats_only_and_withdraws_a_track_that_stops_being_one():
+    every = SPACE.label({"*"})
+    rows = _tracks(["ballistic", "aircraft", "unknown"], [30.0] * 3, [135.0] * 3, [every] * 3)
+    only = ReleasePolicy(
+        owner="JPN",
+        tracks=TrackSharing(to=frozenset({"*"}), downgrade="position-only", only="threats"),
+    )
+    threat = threat_mask(rows, alerted={"T000002"})
+    assert track_levels(rows, "USA", only, SPACE, threat).tolist() == [FULL, NONE, FULL]
+    # The alert is cancelled: the unknown track is no longer shared (the node then drops it
+    # at the recipient, as any track that stops being releasable).
+    assert track_levels(rows, "USA", only, SPACE, threat_mask(rows)).tolist() == [FULL, NONE, NONE]
+    assert track_levels(rows, "USA", only, SPACE).tolist() == [NONE, NONE, NONE]
+
+
+@pytest.mark.parametrize("nations", [("JPN", "USA", "AUS"), ("JPN", "AUS")])
+def test_presets_give_every_nation_a_valid_release_table(nations):
+    hub = "USA" in nations
+    assert preset_tables("full", nations) == {n: {"default": ["*"]} for n in nations}
+    hub_tables = preset_tables("hub", nations)
+    threats = preset_tables("threats", nations)
+    for n in nations:
+        if hub:
+            assert hub_tables[n] == {"default": ["*"] if n == "USA" else ["USA"]}
+        else:
+            assert hub_tables[n] == {"default": ["*"]}
+        plots = hub_tables[n]["default"] if hub else []
+        assert threats[n] == {
+            "default": plots,
+            "threats": ["*"],
+            "tracks": {"to": ["*"], "only": "threats"},
+        }
+        own = tuple(s.sensor_id for s in SENSORS if s.nation == n)
+        policy = ReleasePolicy.from_mapping(threats[n], owner=n, own_sensors=own, source="t")
+        assert policy.threats == {"*"} and policy.tracks.only == "threats"
+    with pytest.raises(
+        ConfigError, match="network up, key --release: expected one of hub, full, threats"
+    ):
+        preset_tables("open", nations, source="network up", key="--release")
+
+
 def test_coarsened_rows_hold_a_snapped_position_only():
     every = SPACE.label({"*"})
     rows = _tracks(["aircraft", "ballistic"], [37.123, 35.987], [135.456, 136.789], [every] * 2)
@@ -339,6 +493,7 @@ def test_from_mapping_reads_every_rule(tmp_path):
         {
             "default": ["USA", "AUS"],
             "coarse": ["GBR"],
+            "threats": ["*"],
             "sensors": {"JPN-R1": ["USA"]},
             "areas": [
                 {"name": "north", "to": ["USA"], "box": {"lat": [36, 40], "lon": [130, 140]}},
@@ -349,17 +504,21 @@ def test_from_mapping_reads_every_rule(tmp_path):
                 "kinds": {"aircraft": ["USA"]},
                 "downgrade": "position-only",
                 "coarse_m": 5000,
+                "only": "threats",
             },
         }
     )
     assert policy.recipients("JPN-R1") == {"USA"} and policy.recipients("JPN-IR1") == {"USA", "AUS"}
     assert policy.coarse == {"GBR"} and [a.name for a in policy.areas] == ["north", "tri"]
+    assert policy.threats == {"*"}
     assert policy.tracks == TrackSharing(
         to=frozenset({"*"}),
         kinds={"aircraft": frozenset({"USA"})},
         downgrade="position-only",
         coarse_m=5000.0,
+        only="threats",
     )
+    assert _policy({}).threats == frozenset() and _policy({}).tracks.only is None
 
 
 @pytest.mark.parametrize(
@@ -373,9 +532,10 @@ def test_from_mapping_reads_every_rule(tmp_path):
         ({"coarse": [1]}, "key release.coarse: expected a list of nation codes"),
         (
             {"defaults": ["USA"]},
-            "key release.defaults: expected 'default', 'sensors', 'coarse', 'areas' or "
-            "'tracks', got an unknown key",
+            "key release.defaults: expected 'default', 'sensors', 'coarse', 'threats', 'areas' "
+            "or 'tracks', got an unknown key",
         ),
+        ({"threats": "*"}, "key release.threats: expected a list of nation codes"),
         ({"areas": {"name": "x"}}, "key release.areas: expected an array of tables"),
         (
             {"areas": [{"name": "x", "to": ["USA"]}]},
@@ -432,6 +592,11 @@ def test_from_mapping_reads_every_rule(tmp_path):
         ),
         ({"tracks": {"coarse_m": 0}}, r"key release.tracks.coarse_m: expected a number in \[1,"),
         ({"tracks": {"share": True}}, "key release.tracks.share: expected to, kinds, downgrade"),
+        (
+            {"tracks": {"only": "missiles"}},
+            r"key release.tracks.only: expected 'threats' \(or no key: tracks of every kind\), "
+            "got 'missiles'",
+        ),
         ({"tracks": ["USA"]}, "key release.tracks: expected a table"),
     ],
 )

@@ -142,10 +142,11 @@ def test_labels_and_shared_tracks_round_trip_in_the_receivers_order():
 @pytest.mark.parametrize(
     ("label_nations", "labels", "column"),
     [
-        (("AUS", "JPN"), [0x4_0000_0004], "label"),  # a bit past the two nations
-        (("AUS", "JPN", "USA"), [0x1_0000_0002], "label"),  # full half outside the coarse half
+        (("AUS", "JPN"), [1 << 2 | 1 << 23 | 1 << 44], "label"),  # a bit past the two nations
+        (("AUS", "JPN", "USA"), [1 << 1 | 1 << 43], "label"),  # full field outside threat field
+        (("AUS", "JPN", "USA"), [1 << 22], "label"),  # threat field outside coarse field
         (("AUS", "AUS"), [0], "label_nations"),
-        (tuple(f"N{i:02d}" for i in range(33)), [0], "label_nations"),
+        (tuple(f"N{i:02d}" for i in range(22)), [0], "label_nations"),
     ],
 )
 def test_bad_labels_are_rejected_on_decode(label_nations, labels, column):

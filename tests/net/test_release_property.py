@@ -1,9 +1,9 @@
-"""Property: over random release policies (per sensor, per area, per track kind, coarse lists,
-track sharing with or without downgrade), no nation ever receives a detection, or a track, that
-was not released to it. Three signed nodes run on the in-process bus, each nation observed
-through its own bus permissions; a shared track's label is checked against an independent
-oracle: the batch tracker re-run on what the sharing node received, labelled by the senders'
-policies."""
+"""Property: over random release policies (per sensor, per area, per track kind, coarse and
+threats lists, track sharing with or without downgrade or of threats only), no nation ever
+receives a detection, or a track, that was not released to it. Three signed nodes run on the
+in-process bus, each nation observed through its own bus permissions; a shared track's label is
+checked against an independent oracle: the batch tracker re-run on what the sharing node
+received, labelled by the senders' policies."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from airpicture.geo import ecef2geodetic
 from airpicture.net.bus import BusError, MemoryBus, Message
 from airpicture.net.keys import init_keys
 from airpicture.net.messages import DetectionBatch, PictureDelta, TrackShare, decode_message
-from airpicture.net.release import LabelSpace, ReleasePolicy, detection_labels
+from airpicture.net.release import FULL, LabelSpace, ReleasePolicy, detection_labels
 from airpicture.net.security import PolicyBus
 from airpicture.node import Node, NodeConfig
 from airpicture.tables import Detections
@@ -64,6 +64,7 @@ def policies(draw) -> dict[str, dict]:
             "default": draw(_recipients),
             "sensors": sensors,
             "coarse": draw(_recipients),
+            "threats": draw(_recipients),
             "areas": areas,
             "tracks": {
                 "to": draw(_recipients),
@@ -71,6 +72,8 @@ def policies(draw) -> dict[str, dict]:
                 "downgrade": draw(st.sampled_from(["none", "position-only"])),
             },
         }
+        if draw(st.integers(0, 3)) == 0:
+            out[nation]["tracks"]["only"] = "threats"
     return out
 
 
@@ -217,7 +220,7 @@ def test_no_nation_receives_a_detection_or_track_not_released_to_it(tables):
         for owner in NATIONS:
             mine = _SCENARIO.detections.sensor_index
             owned = np.array([s.nation == owner for s in sensors])[mine]
-            allowed = _SPACE.level(all_labels[owner], recipient) == 2
+            allowed = _SPACE.level(all_labels[owner], recipient) == FULL
             assert got[owner] == int(np.count_nonzero(owned & allowed)), (owner, recipient)
     for owner in NATIONS:
         shares = [

@@ -1,42 +1,51 @@
 """Release policy and release labels: which nations may see a detection or a track.
 
 A policy belongs to one owning nation and is a pure function of what is released (a detection:
-its sensor and where it was measured; a track: its kind, where it is and the labels of the
-detections it was built on) and of the recipient nation. Every rule can only narrow:
+its sensor and where it was measured; a track: its kind, whether it is a threat, where it is and
+the labels of the detections it was built on) and of the recipient nation. Every rule can only
+narrow:
 
 - **per sensor**: each of the owner's sensors goes to the nations listed for it, sensors not
   listed to ``default``; another nation's sensor is never released (no re-release);
 - **per area**: a detection measured inside an area, or a track whose position is inside it,
   goes at most to the area's ``to`` nations (several areas: all of them apply);
 - **per object kind** (tracks): a track goes at most to ``tracks.to`` and, when its kind is
-  listed, to that kind's nations;
+  listed, to that kind's nations; with ``tracks.only = "threats"`` only threats go
+  (:func:`threat_mask`);
 - the owner always sees its own detections (it never shares tracks with itself).
 
 Labels
 ------
 The outcome for a detection is its **release label**, a ``uint64`` over a :class:`LabelSpace`
-(an ordered tuple of at most 32 nations): bit ``i`` says the detection may go *in full* to
-nation ``i``, bit ``32 + i`` that tracks built on it may go to nation ``i`` *coarsened* (see
-below); a label's coarse half always contains its full half. A track's label is the bitwise AND
-of its contributing detections' labels (the tracker keeps it), so a nation is in a fused track's
-label only if every contributing detection was released to it.
+(an ordered tuple of at most :data:`MAX_NATIONS` nations) made of three fields of 21 bits, one
+bit per nation in each: bit ``i`` says the detection may go *in full* to nation ``i``; bit
+``21 + i`` that tracks of *threats* built on it may go to nation ``i`` in full (the owner's
+``threats`` list); bit ``42 + i`` that tracks built on it may go to nation ``i`` *coarsened*
+(the owner's ``coarse`` list; see below). The fields nest: the threat field always contains the
+full field and the coarse field the threat field. A track's label is the bitwise AND of its
+contributing detections' labels (the tracker keeps it), so a nation is in a field of a fused
+track's label only if every contributing detection put it there.
 
 Downgrade
 ---------
-A track is shared with nation X in full only if X is in the full half of its label. Otherwise
-X receives nothing, unless two conditions hold: the sharing node's policy says
+A track is shared with nation X in full if X is in the full field of its label, or if the track
+is a threat (:func:`threat_mask`: a ballistic or cruise missile, an unknown object above the
+aircraft ceiling or a track with an alert in force) and X is in the label's threat field.
+Otherwise X receives nothing, unless two conditions hold: the sharing node's policy says
 ``tracks.downgrade = "position-only"`` **and** every contributing detection's owner allowed
-coarse derivatives for X (its ``coarse`` list, so X is in the label's coarse half). X then
-receives the track position-only: position snapped to a grid of ``tracks.coarse_m`` (latitude,
-longitude and height), velocity zero, a covariance of ``coarse_m`` squared per axis, kind
-``unknown`` and no contributing nations. The downgrade is thus decided by the owners of the data,
-never by the node that fused it. A position inside or within about a metre of an area's border
-counts as inside; an unknown position (NaN) as inside every area.
+coarse derivatives for X (its ``coarse`` or ``threats`` list, so X is in the label's coarse
+field). X then receives the track position-only: position snapped to a grid of
+``tracks.coarse_m`` (latitude, longitude and height), velocity zero, a covariance of
+``coarse_m`` squared per axis, kind ``unknown`` and no contributing nations. Both grants are
+thus decided by the owners of the data, never by the node that fused it. A position inside or
+within about a metre of an area's border counts as inside; an unknown position (NaN) as inside
+every area.
 
 In a node's TOML file::
 
     [release]
     default = ["USA", "AUS"]        # every own sensor not listed below; "*" means every nation
+    threats = ["*"]                 # may receive tracks of threats built on our detections
     coarse = ["KOR"]                # may receive tracks built on our detections, position-only
     [release.sensors]
     JPN-ASR-2 = ["USA"]             # this sensor goes to the USA only
@@ -48,10 +57,16 @@ In a node's TOML file::
     # geojson = "north.geojson"     # Polygon/MultiPolygon features, all of them (lon, lat)
     [release.tracks]                # sharing of this node's tracks (off without "to")
     to = ["*"]
+    only = "threats"                # share threats only (no key: tracks of every kind)
     downgrade = "position-only"     # or "none" (the default): withhold instead
     coarse_m = 10000.0
     [release.tracks.kinds]
     aircraft = ["USA"]              # aircraft tracks to the USA only; kinds not listed: "to"
+
+Presets
+-------
+:func:`preset_tables` gives every nation's ``[release]`` table of a named preset
+(:data:`RELEASE_PRESETS`), used by ``airpicture demo`` and ``airpicture network up``.
 
 Example
 -------
@@ -59,16 +74,16 @@ Example
 ...                        sensors={"JPN-ASR-2": frozenset({"USA"})})
 >>> releasable("JPN-ASR-2", "AUS", policy), releasable("JPN-ASR-1", "AUS", policy)
 (False, True)
->>> space = LabelSpace(("AUS", "JPN", "USA"))
->>> label = space.label({"JPN", "USA"}, coarse={"AUS"})
->>> sorted(space.full(label)), sorted(space.coarse(label))
-(['JPN', 'USA'], ['AUS', 'JPN', 'USA'])
+>>> space = LabelSpace(("AUS", "JPN", "KOR", "USA"))
+>>> label = space.label({"JPN", "USA"}, coarse={"KOR"}, threat={"AUS"})
+>>> sorted(space.full(label)), sorted(space.threat(label)), sorted(space.coarse(label))
+(['JPN', 'USA'], ['AUS', 'JPN', 'USA'], ['AUS', 'JPN', 'KOR', 'USA'])
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -84,7 +99,11 @@ __all__ = [
     "COARSE",
     "DOWNGRADES",
     "FULL",
+    "MAX_NATIONS",
     "NONE",
+    "RELEASE_PRESETS",
+    "THREAT",
+    "THREAT_KINDS",
     "LabelSpace",
     "ReleaseArea",
     "ReleasePolicy",
@@ -92,84 +111,112 @@ __all__ = [
     "coarsen",
     "detection_labels",
     "detection_positions",
+    "invalid_labels",
+    "preset_tables",
     "releasable",
+    "threat_mask",
     "track_levels",
 ]
 
 ALL_NATIONS = "*"
 """In a policy, the recipient that stands for every nation."""
 
-NONE, COARSE, FULL = 0, 1, 2
-"""Release levels of a track for one recipient: nothing, position-only, in full."""
+NONE, COARSE, THREAT, FULL = 0, 1, 2, 3
+"""Release levels for one recipient, each holding the ones before it: nothing, position-only,
+in full if a threat, in full (:meth:`LabelSpace.level`; :func:`track_levels` gives ``NONE``,
+``COARSE`` or ``FULL``)."""
 
 DOWNGRADES = ("none", "position-only")
 """What a recipient not entitled to every contributing detection gets: nothing, or (where the
 contributors' owners allow it) the track position-only."""
 
-_HALF = 32
-_LOW = (1 << _HALF) - 1
+THREAT_KINDS = ("ballistic", "cruise")
+"""Track kinds that are threats whatever their height (:func:`threat_mask`)."""
+
+RELEASE_PRESETS = ("hub", "full", "threats")
+"""Named release policies of a whole network (:func:`preset_tables`)."""
+
+MAX_NATIONS = 21
+"""Most nations a label space holds: bits per field of a label."""
+
+_FIELDS = (0, MAX_NATIONS, 2 * MAX_NATIONS)  # first bit of the full, threat and coarse fields
+_HUB = "USA"
 _EARTH_RADIUS_M = 6_371_000.0
 
 
 # ---------------------------------------------------------------------------- labels
 @dataclass(frozen=True)
 class LabelSpace:
-    """The nations a label's bits stand for, in bit order (at most 32).
+    """The nations a label's bits stand for, in bit order (at most :data:`MAX_NATIONS`).
 
     Parameters
     ----------
     nations : tuple of str
-        Distinct nation codes; bit ``i`` (full) and ``32 + i`` (coarse) are ``nations[i]``.
+        Distinct nation codes; bits ``i`` (full), ``21 + i`` (threat) and ``42 + i`` (coarse)
+        are ``nations[i]``.
 
     Raises
     ------
     ConfigError
-        On repeated nations or more than 32.
+        On repeated nations or more than :data:`MAX_NATIONS`.
     """
 
     nations: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if len(set(self.nations)) != len(self.nations) or len(self.nations) > _HALF:
+        if len(set(self.nations)) != len(self.nations) or len(self.nations) > MAX_NATIONS:
             raise ConfigError(
                 "label space",
                 key="network",
-                expected=f"at most {_HALF} distinct nations",
+                expected=f"at most {MAX_NATIONS} distinct nations",
                 got=", ".join(self.nations),
             )
         object.__setattr__(self, "_bit", {n: i for i, n in enumerate(self.nations)})
 
     def bits(self, allowed: Iterable[str]) -> int:
-        """The full-half bits of a set of nations (``"*"``: every nation of the space)."""
+        """The bits of a set of nations in one field (``"*"``: every nation of the space)."""
         allowed = set(allowed)
         if ALL_NATIONS in allowed:
             return (1 << len(self.nations)) - 1
         bit: dict[str, int] = self._bit  # type: ignore[attr-defined]
         return sum(1 << bit[n] for n in allowed if n in bit)
 
-    def label(self, full: Iterable[str], coarse: Iterable[str] = ()) -> int:
-        """The label releasing to ``full`` in full and to ``coarse`` (and ``full``) coarsened."""
+    def label(
+        self, full: Iterable[str], coarse: Iterable[str] = (), threat: Iterable[str] = ()
+    ) -> int:
+        """The label releasing to ``full`` in full, tracks of threats to ``threat`` (and
+        ``full``) in full and tracks to ``coarse`` (and both others) coarsened."""
         f = self.bits(full)
-        return f | (f | self.bits(coarse)) << _HALF
+        t = f | self.bits(threat)
+        c = t | self.bits(coarse)
+        return f << _FIELDS[0] | t << _FIELDS[1] | c << _FIELDS[2]
+
+    def _field(self, label: int, first: int) -> frozenset[str]:
+        return frozenset(n for i, n in enumerate(self.nations) if int(label) >> (first + i) & 1)
 
     def full(self, label: int) -> frozenset[str]:
         """Nations a label releases to in full."""
-        return frozenset(n for i, n in enumerate(self.nations) if int(label) >> i & 1)
+        return self._field(label, _FIELDS[0])
+
+    def threat(self, label: int) -> frozenset[str]:
+        """Nations a label releases tracks of threats to in full."""
+        return self._field(label, _FIELDS[1])
 
     def coarse(self, label: int) -> frozenset[str]:
         """Nations a label releases to at least coarsened."""
-        return frozenset(n for i, n in enumerate(self.nations) if int(label) >> (_HALF + i) & 1)
+        return self._field(label, _FIELDS[2])
 
     def level(self, labels: np.ndarray, nation: str) -> np.ndarray:
-        """Per label, :data:`FULL`, :data:`COARSE` or :data:`NONE` for ``nation`` (uint8)."""
+        """Per label, :data:`FULL`, :data:`THREAT`, :data:`COARSE` or :data:`NONE` for
+        ``nation``: the first field that holds it (uint8)."""
         labels = np.asarray(labels, dtype=np.uint64)
         bit: dict[str, int] = self._bit  # type: ignore[attr-defined]
         if nation not in bit:
             return np.zeros(len(labels), dtype=np.uint8)
-        i = bit[nation]
-        full = (labels >> np.uint64(i)) & np.uint64(1)
-        coarse = (labels >> np.uint64(_HALF + i)) & np.uint64(1)
-        return np.where(full == 1, FULL, np.where(coarse == 1, COARSE, NONE)).astype(np.uint8)
+        i = np.uint64(bit[nation])
+        full, threat, coarse = ((labels >> (np.uint64(f) + i)) & np.uint64(1) for f in _FIELDS)
+        held = [full == 1, threat == 1, coarse == 1]
+        return np.select(held, [FULL, THREAT, COARSE], NONE).astype(np.uint8)
 
     def remap(self, labels: np.ndarray, nations: Sequence[str]) -> np.ndarray:
         """Labels over ``nations`` (another space's order) expressed in this space.
@@ -180,14 +227,33 @@ class LabelSpace:
         if tuple(nations) == self.nations:
             return labels.copy()
         bit: dict[str, int] = self._bit  # type: ignore[attr-defined]
-        out = np.zeros(len(labels), dtype=np.uint64)
-        for i, nation in enumerate(nations):
-            j = bit.get(nation)
-            if j is None:
-                continue
-            for src, dst in ((i, j), (_HALF + i, _HALF + j)):
-                out |= ((labels >> np.uint64(src)) & np.uint64(1)) << np.uint64(dst)
-        return out
+        pairs = [(i, bit[n]) for i, n in enumerate(nations) if n in bit]
+        src = np.array([f + i for f in _FIELDS for i, _ in pairs], dtype=np.uint64)
+        dst = np.array([f + j for f in _FIELDS for _, j in pairs], dtype=np.uint64)
+        moved = ((labels[:, None] >> src) & np.uint64(1)) << dst
+        return np.bitwise_or.reduce(moved, axis=1, initial=np.uint64(0))
+
+
+def invalid_labels(labels: np.ndarray, count: int) -> np.ndarray:
+    """Which labels over ``count`` nations are malformed: a bit past the nations in some field,
+    or a field outside the next one (full outside threat, threat outside coarse).
+
+    Parameters
+    ----------
+    labels : ndarray of uint64, shape (n,)
+    count : int
+        Nations of the labels' space (at most :data:`MAX_NATIONS`).
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    labels = np.asarray(labels, dtype=np.uint64)
+    mask = np.uint64((1 << MAX_NATIONS) - 1)
+    full, threat, coarse = ((labels >> np.uint64(f)) & mask for f in _FIELDS)
+    used = np.uint64((1 << count) - 1)
+    spread = used | used << np.uint64(_FIELDS[1]) | used << np.uint64(_FIELDS[2])
+    return ((labels & ~spread) != 0) | ((full & ~threat) != 0) | ((threat & ~coarse) != 0)
 
 
 def _allows(allowed: frozenset[str], nation: str) -> bool:
@@ -452,12 +518,15 @@ class TrackSharing:
         One of :data:`DOWNGRADES`: what a recipient outside a track's full label gets.
     coarse_m : float
         Grid of the position-only downgrade, m.
+    only : str, optional
+        ``"threats"``: share only tracks of threats (:func:`threat_mask`); None: every track.
     """
 
     to: frozenset[str] = frozenset()
     kinds: Mapping[str, frozenset[str]] = field(default_factory=dict)
     downgrade: str = "none"
     coarse_m: float = 10_000.0
+    only: str | None = None
 
     def recipients(self, kind: str) -> tuple[frozenset[str], ...]:
         """The nation sets a track of ``kind`` must be in (all of them)."""
@@ -477,12 +546,12 @@ class TrackSharing:
 
         if not isinstance(values, Mapping):
             raise ConfigError(source, key="release.tracks", expected="a table", got=repr(values))
-        unknown = set(values) - {"to", "kinds", "downgrade", "coarse_m"}
+        unknown = set(values) - {"to", "kinds", "downgrade", "coarse_m", "only"}
         if unknown:
             raise ConfigError(
                 source,
                 key="release.tracks." + sorted(unknown)[0],
-                expected="to, kinds, downgrade or coarse_m",
+                expected="to, kinds, downgrade, coarse_m or only",
                 got="an unknown key",
             )
         to = _nations(values.get("to", []), source, "release.tracks.to")
@@ -521,7 +590,15 @@ class TrackSharing:
                 expected="a number in [1, 1e+06], m",
                 got=repr(coarse_m),
             )
-        return cls(to=to, kinds=kinds, downgrade=downgrade, coarse_m=float(coarse_m))
+        only = values.get("only")
+        if only not in (None, "threats"):
+            raise ConfigError(
+                source,
+                key="release.tracks.only",
+                expected="'threats' (or no key: tracks of every kind)",
+                got=repr(only),
+            )
+        return cls(to=to, kinds=kinds, downgrade=downgrade, coarse_m=float(coarse_m), only=only)
 
 
 @dataclass(frozen=True)
@@ -539,6 +616,9 @@ class ReleasePolicy:
     coarse : frozenset of str
         Nations that may receive tracks built on the owner's detections position-only, beyond
         those the detections are released to (see the module docstring).
+    threats : frozenset of str
+        Nations that may receive tracks of threats built on the owner's detections in full,
+        beyond those the detections are released to (and any of its tracks position-only).
     areas : tuple of ReleaseArea
         Areas whose contents go at most to their ``to`` nations.
     tracks : TrackSharing
@@ -549,6 +629,7 @@ class ReleasePolicy:
     default: frozenset[str] = frozenset({ALL_NATIONS})
     sensors: Mapping[str, frozenset[str]] = field(default_factory=dict)
     coarse: frozenset[str] = frozenset()
+    threats: frozenset[str] = frozenset()
     areas: tuple[ReleaseArea, ...] = ()
     tracks: TrackSharing = field(default_factory=TrackSharing)
 
@@ -598,16 +679,17 @@ class ReleasePolicy:
             bad area or a bad ``tracks`` table: naming the file, the key, what was expected and
             what was found.
         """
-        unknown = set(values) - {"default", "sensors", "coarse", "areas", "tracks"}
+        unknown = set(values) - {"default", "sensors", "coarse", "threats", "areas", "tracks"}
         if unknown:
             raise ConfigError(
                 source,
                 key="release." + sorted(unknown)[0],
-                expected="'default', 'sensors', 'coarse', 'areas' or 'tracks'",
+                expected="'default', 'sensors', 'coarse', 'threats', 'areas' or 'tracks'",
                 got="an unknown key",
             )
         default = _nations(values.get("default", [ALL_NATIONS]), source, "release.default")
         coarse = _nations(values.get("coarse", []), source, "release.coarse")
+        threats = _nations(values.get("threats", []), source, "release.threats")
         table = values.get("sensors", {})
         if not isinstance(table, Mapping):
             raise ConfigError(
@@ -636,8 +718,62 @@ class ReleasePolicy:
         )
         tracks = TrackSharing.from_mapping(values.get("tracks", {}), source=source)
         return cls(
-            owner=owner, default=default, sensors=rules, coarse=coarse, areas=areas, tracks=tracks
+            owner=owner,
+            default=default,
+            sensors=rules,
+            coarse=coarse,
+            threats=threats,
+            areas=areas,
+            tracks=tracks,
         )
+
+
+def preset_tables(
+    mode: str, nations: Sequence[str], *, source: str = "release presets", key: str = "release"
+) -> dict[str, dict[str, Any]]:
+    """Every nation's ``[release]`` table under a named preset (:data:`RELEASE_PRESETS`).
+
+    - ``"hub"``: every nation releases its sensors to the USA, and the USA its own to every
+      nation (without the USA in the network: as ``"full"``);
+    - ``"full"``: every nation releases everything to every nation;
+    - ``"threats"``: sensors as in ``"hub"`` (without the USA: to no other nation), and every
+      nation lets tracks of threats built on its detections go to every nation in full
+      (``threats = ["*"]``) and shares its tracks of threats with every nation
+      (``[release.tracks]`` ``to = ["*"]``, ``only = "threats"``).
+
+    Parameters
+    ----------
+    mode : str
+        The preset.
+    nations : sequence of str
+        The nations of the network.
+    source, key : str
+        Where the preset was named, for errors.
+
+    Returns
+    -------
+    dict of str to dict
+        Per nation, its ``[release]`` table (:meth:`ReleasePolicy.from_mapping`).
+
+    Raises
+    ------
+    ConfigError
+        An unknown preset.
+    """
+    if mode not in RELEASE_PRESETS:
+        raise ConfigError(
+            source, key=key, expected="one of " + ", ".join(RELEASE_PRESETS), got=repr(mode)
+        )
+    hub = _HUB in nations
+    if mode == "full" or (mode == "hub" and not hub):
+        return {n: {"default": [ALL_NATIONS]} for n in nations}
+    tables: dict[str, dict[str, Any]] = {
+        n: {"default": [ALL_NATIONS] if n == _HUB else [_HUB] if hub else []} for n in nations
+    }
+    if mode == "threats":
+        for table in tables.values():
+            table.update(threats=[ALL_NATIONS], tracks={"to": [ALL_NATIONS], "only": "threats"})
+    return tables
 
 
 def _nations(value: Any, source: str, key: str) -> frozenset[str]:
@@ -700,13 +836,11 @@ def _point(value: Any, source: str, key: str) -> tuple[float, float]:
 def _area_caps(
     policy: ReleasePolicy, space: LabelSpace, lat_rad: np.ndarray, lon_rad: np.ndarray
 ) -> np.ndarray:
-    """Per position, the label bits the areas leave (both halves; the owner always kept)."""
+    """Per position, the label bits the areas leave (every field; the owner always kept)."""
     cap = np.full(len(lat_rad), np.uint64(2**64 - 1), dtype=np.uint64)
-    owner = space.bits({policy.owner})
     for area in policy.areas:
         inside = area.contains(lat_rad, lon_rad)
-        allowed = space.bits(area.to) | owner
-        cap[inside] &= np.uint64(allowed | allowed << _HALF)
+        cap[inside] &= np.uint64(space.label({*area.to, policy.owner}))
     return cap
 
 
@@ -717,7 +851,7 @@ def _sensor_label(
     if sensor_nation is not None and sensor_nation != policy.owner:
         return 0
     full = {*policy.recipients(sensor_id), policy.owner}
-    return space.label(full, coarse=policy.coarse)
+    return space.label(full, coarse=policy.coarse, threat=policy.threats)
 
 
 def detection_positions(detections: Detections) -> tuple[np.ndarray, np.ndarray]:
@@ -762,8 +896,8 @@ def detection_labels(
     Returns
     -------
     ndarray of uint64, shape (n,)
-        Sensor rule (and the owner's ``coarse`` list), narrowed by the areas around each
-        detection's measured position (:func:`detection_positions`).
+        Sensor rule (and the owner's ``threats`` and ``coarse`` lists), narrowed by the areas
+        around each detection's measured position (:func:`detection_positions`).
     """
     per_sensor = np.array(
         [_sensor_label(policy, space, s.sensor_id, s.nation) for s in sensors], dtype=np.uint64
@@ -806,8 +940,46 @@ def releasable(
     return recipient_nation in space.full(label)
 
 
+def threat_mask(
+    rows: TrackRows, alerted: Collection[str] = (), ceiling_m: float | None = None
+) -> np.ndarray:
+    """Which track rows are threats: a kind of :data:`THREAT_KINDS`, an ``unknown`` object
+    above the aircraft ceiling, or a track with an alert in force.
+
+    Parameters
+    ----------
+    rows : TrackRows
+        n track rows (``x`` in ECEF, m).
+    alerted : collection of str, optional
+        Ids of the tracks with an active alert.
+    ceiling_m : float, optional
+        Height above the WGS-84 ellipsoid over which an unknown object is a threat, m; the
+        tracker's default ``TrackerConfig.aircraft_ceiling_m`` when omitted.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    if ceiling_m is None:
+        from airpicture.tracker import TrackerConfig
+
+        ceiling_m = TrackerConfig().aircraft_ceiling_m
+    kinds = np.asarray(rows.kind, dtype=str)
+    unknown = kinds == "unknown"
+    high = np.zeros(len(rows), dtype=bool)
+    if unknown.any():
+        x = rows.x[unknown]
+        high[unknown] = ecef2geodetic(x[:, 0], x[:, 1], x[:, 2])[2] > ceiling_m
+    ids = np.asarray(rows.track_id, dtype=str)
+    return np.isin(kinds, THREAT_KINDS) | high | np.isin(ids, np.asarray(list(alerted), str))
+
+
 def track_levels(
-    rows: TrackRows, recipient_nation: str, policy: ReleasePolicy, space: LabelSpace
+    rows: TrackRows,
+    recipient_nation: str,
+    policy: ReleasePolicy,
+    space: LabelSpace,
+    threat: np.ndarray | None = None,
 ) -> np.ndarray:
     """How much of each track row the owner's node may share with ``recipient_nation``.
 
@@ -819,21 +991,30 @@ def track_levels(
     recipient_nation : str
         The receiving nation (never the owner).
     policy : ReleasePolicy
-        The sharing node's policy: ``tracks`` (recipients, kinds, downgrade) and ``areas``.
+        The sharing node's policy: ``tracks`` (recipients, kinds, only, downgrade) and
+        ``areas``.
     space : LabelSpace
         The nations the labels' bits stand for.
+    threat : ndarray of bool, shape (n,), optional
+        The rows that are threats (:func:`threat_mask`); no row when omitted.
 
     Returns
     -------
     ndarray of uint8, shape (n,)
-        :data:`FULL` when the recipient is in the row's full label and every rule allows it;
-        :data:`COARSE` when only the label's coarse half holds it and the policy downgrades
-        ``position-only``; :data:`NONE` otherwise.
+        :data:`FULL` when the recipient is in the row's full label, or the row is a threat and
+        the recipient is in the label's threat field, and every rule allows it; :data:`COARSE`
+        when only the label's coarse field holds it (or its threat field, for a row that is
+        not a threat) and the policy downgrades ``position-only``; :data:`NONE` otherwise.
     """
     n = len(rows)
     if recipient_nation == policy.owner or rows.release is None or n == 0:
         return np.zeros(n, dtype=np.uint8)
+    threat = np.zeros(n, dtype=bool) if threat is None else np.asarray(threat, dtype=bool)
     level = space.level(rows.release, recipient_nation)
+    granted = level == THREAT
+    level[granted] = np.where(threat[granted], FULL, COARSE)
+    if policy.tracks.only == "threats":
+        level[~threat] = NONE
     if policy.tracks.downgrade != "position-only":
         level[level == COARSE] = NONE
     kinds = np.asarray(rows.kind, dtype=str)
