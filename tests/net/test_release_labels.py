@@ -15,6 +15,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from airpicture.fusion import TrackReports
 from airpicture.net.bus import MemoryBus
 from airpicture.net.keys import init_keys, load_signing_key, nation_paths
 from airpicture.net.messages import (
@@ -108,8 +109,14 @@ def _rows(n: int, labels) -> TrackRows:
 
 def _share(labels, coarse, *, owner="USA", recipient="JPN") -> TrackShare:
     n = len(labels)
-    return TrackShare.from_rows(
-        _rows(n, labels),
+    rows = _rows(n, labels)
+    state = np.zeros((n, 7))
+    state[:, :6] = rows.x
+    reports = TrackReports(
+        rows, state, np.tile(np.eye(7) * 100.0, (n, 1, 1)), np.full(n, 9), rows.t_s
+    )
+    return TrackShare.from_reports(
+        reports,
         np.zeros(n, np.uint8),
         np.asarray(coarse, bool),
         owner=owner,
@@ -134,7 +141,8 @@ def test_labels_and_shared_tracks_round_trip_in_the_receivers_order():
     assert other.full(dets.release[1]) == {"JPN", "USA"}
     share = _share([label, label], [False, True])
     _, back = decode_message(_encode("trk", share))
-    rows, change, coarse = back.to_rows(SPACE)
+    reports, change, coarse = back.to_reports(SPACE)
+    rows = reports.rows
     assert back == share and coarse.tolist() == [False, True] and change.tolist() == [0, 0]
     np.testing.assert_array_equal(rows.release, [label, label])
 
@@ -278,9 +286,12 @@ async def test_fused_tracks_reach_a_nation_in_full_only_if_every_contributor_was
     assert not aus.rows.x[aus.coarse, 3:].any()
     usa = nodes["USA"].shared
     assert not usa.coarse.any() and len(usa.rows) == sent["USA"]["rows"]
-    # Sharing never touches the receivers' own pictures: JPN and USA received the same
-    # detections and hold the same picture.
-    for name in ("t_s", "track_id", "x", "status"):
-        np.testing.assert_array_equal(
-            getattr(nodes["JPN"].picture, name), getattr(nodes["USA"].picture, name)
-        )
+    # JPN and USA received the same detections: they number the same tracks alike, and the
+    # USA fuses JPN's tracks into its own (JPN, which receives none, keeps its tracker's).
+    jpn, usa_picture = nodes["JPN"].picture, nodes["USA"].picture
+    firm = ("confirmed", "coasting")
+    assert set(jpn.track_id[np.isin(jpn.status, firm)]) == set(
+        usa_picture.track_id[np.isin(usa_picture.status, firm)]
+    )
+    assert not any(":track" in s for s in jpn.sources)
+    assert any("JPN:track" in s for s in usa_picture.sources)

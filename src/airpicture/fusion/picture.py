@@ -45,6 +45,7 @@ from airpicture.fusion.t2t import (
 )
 from airpicture.models.motion import cv_predict
 from airpicture.tables import (
+    RELEASE_ALL,
     AlertRows,
     SensorTable,
     TrackRows,
@@ -215,6 +216,7 @@ class _Report:
     nations: str
     hits: int
     quality: int
+    release: int
     fresh: bool = True
 
 
@@ -303,6 +305,7 @@ class CommonPicture:
                 nations=str(rows.nations[i]),
                 hits=int(reports.hits[i]),
                 quality=int(quality[i]),
+                release=int(rows.release[i]) if rows.release is not None else RELEASE_ALL,
             )
         return refused
 
@@ -548,7 +551,11 @@ class CommonPicture:
             local_id=local.copy(),
             sources=sources.astype(str),
             quality=track_quality(cov_pos_to_matrix(cov)[:, :3, :3]),
-            release=None,
+            release=(
+                rows.release.copy()
+                if rows.release is not None
+                else np.full(len(rows), RELEASE_ALL, np.uint64)
+            ),
         ).take(np.flatnonzero(keep))
         for i in np.flatnonzero(keep):
             k = str(number[i])
@@ -597,6 +604,9 @@ class CommonPicture:
                 [_join("", *(f"{r.owner}:track" for r in g)) for g in reps], dtype=str
             ),
             quality=track_quality(P[:, :3, :3]),
+            release=np.array(
+                [np.bitwise_and.reduce([r.release for r in g]) for g in reps], dtype=np.uint64
+            ),
         )
         for k, n in enumerate(numbers):
             self._shown[n] = (float(t[k]), x[k], cov[k])
@@ -629,6 +639,7 @@ class CommonPicture:
             local_id=np.full(len(gone), "", dtype=str),
             sources=np.full(len(gone), "", dtype=str),
             quality=np.zeros(len(gone), np.int8),
+            release=np.full(len(gone), RELEASE_ALL, np.uint64),
         )
 
     def _own_reports(self, rows: TrackRows, local: np.ndarray, states: TrackStates) -> TrackReports:
@@ -666,7 +677,13 @@ class CommonPicture:
 # ---------------------------------------------------------------------------- helpers
 def _empty_network_rows() -> TrackRows:
     s = np.empty(0, dtype=str)
-    return replace(TrackRows.empty(), local_id=s, sources=s, quality=np.empty(0, np.int8))
+    return replace(
+        TrackRows.empty(),
+        local_id=s,
+        sources=s,
+        quality=np.empty(0, np.int8),
+        release=np.empty(0, np.uint64),
+    )
 
 
 def _plots(nations: str) -> str:
