@@ -75,6 +75,7 @@ from airpicture.net.messages import (
 from airpicture.net.release import (
     COARSE,
     FULL,
+    THREAT,
     LabelSpace,
     ReleasePolicy,
     coarsen,
@@ -1383,7 +1384,13 @@ class Node:
         rows = reports.rows
         assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, self.config.nation)
-        mine = np.where(coarse, level >= COARSE, level == FULL)
+        # in full: released to us, or a threat whose owners granted us their threat tracks (and
+        # the end of such a track)
+        threat = (level == THREAT) & (
+            threat_mask(rows, (), self.config.tracker.aircraft_ceiling_m)
+            | (rows.status == "deleted")
+        )
+        mine = np.where(coarse, level >= COARSE, (level == FULL) | threat)
         if not mine.all():
             self._drop_rows("label", int((~mine).sum()), "track rows", message, envelope)
         if mine.any():
