@@ -22,9 +22,13 @@ def flights(
     kind: str = "aircraft",
     status: str = "confirmed",
     nations: str = "JPN;USA",
+    sources: str | list[str] | None = None,
+    quality: int | list[int] | None = None,
+    local_id: str | list[str] | None = None,
 ) -> TrackRows:
     """Rows of n tracks at time ``t_s``, each flown from (lat, lon) at ``t0_s`` on a great circle
-    approximation (flat steps, fine for tests over minutes)."""
+    approximation (flat steps, fine for tests over minutes); ``sources``, ``quality`` and
+    ``local_id`` (one for all rows or one per row) as a network picture carries them."""
     lat0 = np.radians(np.asarray(lat_deg, dtype=float))
     lon0 = np.radians(np.asarray(lon_deg, dtype=float))
     n = lat0.shape[0]
@@ -40,6 +44,10 @@ def flights(
     v = np.einsum("nji,nj->ni", R, np.column_stack([ve, vn, np.zeros(n)]))
     cov = np.tile([sigma_m**2, 0.0, 0.0, sigma_m**2, 0.0, sigma_m**2], (n, 1))
     names = np.array(ids if ids is not None else [f"T{i:06d}" for i in range(n)])
+
+    def column(value: object, dtype: type | None = None) -> np.ndarray | None:
+        return None if value is None else np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
+
     return TrackRows(
         np.full(n, float(t_s)),
         names,
@@ -48,4 +56,7 @@ def flights(
         np.full(n, kind),
         np.full(n, status),
         np.full(n, nations),
+        local_id=column(local_id),
+        sources=column(sources),
+        quality=column(quality, np.int8),
     )

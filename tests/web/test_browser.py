@@ -3,7 +3,8 @@
 Two servers: the ``airpicture demo`` command on the ``drill`` scenario (tracks appear and move,
 the nation selector, track details, a clean Ctrl-C), and an in-process server whose store the
 test drives through the PictureStore API (alerts, impact ellipses, warning areas, the
-antimeridian, scrubbing back in time). Every request of every page must stay on 127.0.0.1.
+antimeridian, scrubbing back in time, track sources, the selection across views, the sensors a
+view does not receive). Every request of every page must stay on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def test_demo_nation_selector_changes_the_picture(demo_page) -> None:  # type: i
     # Under the demo's default release policy Australia's sensors do not reach Japan's picture.
     off_in_jpn = page.locator(".sensor-icon.sensor-off").count()
     assert off_in_jpn > 0
+    assert "JPN: no plots from AUS-DDG" in page.inner_text("[data-testid=view-feeds]")
     jpn = {r[0]: (round(r[1], 3), round(r[2], 3)) for r in _tracks(page)}
     page.click("#nations button[data-nation=USA]")
     page.wait_for_function(
@@ -72,6 +74,7 @@ def test_demo_nation_selector_changes_the_picture(demo_page) -> None:  # type: i
     assert page.inner_text("#view-label").startswith("United States")
     assert "active" in (page.get_attribute("#nations button[data-nation=USA]", "class") or "")
     assert page.locator(".sensor-icon.sensor-off").count() == 0  # every sensor reaches the USA
+    assert page.inner_text("[data-testid=view-feeds]") == "USA: receives every sensor's plots"
     usa = {r[0]: (round(r[1], 3), round(r[2], 3)) for r in _tracks(page)}
     assert usa != jpn
     watch.shot("demo-2-view-USA")
@@ -101,7 +104,7 @@ def test_demo_selecting_a_track_opens_its_details(demo_page) -> None:  # type: i
     clicked = page.inner_text("[data-testid=details-id]")
     assert clicked == page.evaluate(f"{STATE}.selected")
     details = page.inner_text("#details")
-    for label in ("Position", "Altitude", "Course / speed", "Contributing"):
+    for label in ("Position", "Altitude", "Course / speed", "Contributing", "Sources", "TQ "):
         assert label in details
     watch.shot("demo-4-details")
     # From the table: the row's track opens.
@@ -167,6 +170,7 @@ def test_demo_shows_impacts_launch_points_areas_and_alerts(raid_page) -> None:  
 
 
 # ------------------------------------------------------------------------------------ injected
+NETWORK_ID = "JPN2-1342"
 AREAS = {
     "type": "FeatureCollection",
     "features": [
@@ -205,8 +209,10 @@ def injected(browser):  # type: ignore[no-untyped-def]
         "nation_names": {"JPN": "Japan", "USA": "United States", "AUS": "Australia"},
         "center": [40.0, 150.0],
         "zoom": 4,
+        "release": "threats",
     }
     store.set_areas(AREAS)
+    # Japan's radar does not reach Australia's picture, Australia's ship not Japan's.
     store.set_sensors(
         [
             SensorSite(
@@ -218,8 +224,19 @@ def injected(browser):  # type: ignore[no-untyped-def]
                 560.0,
                 450e3,
                 platform="ground",
-                views=("JPN",),
-            )
+                views=("JPN", "USA"),
+            ),
+            SensorSite(
+                "AUS-S1",
+                "AUS",
+                "radar",
+                37.4,
+                133.2,
+                25.0,
+                400e3,
+                platform="ship",
+                views=("AUS", "USA"),
+            ),
         ]
     )
     for t in range(0, 121, 5):
@@ -237,6 +254,34 @@ def injected(browser):  # type: ignore[no-untyped-def]
                 speed_mps=1500.0,
                 alt_m=80e3,
                 t0_s=1000.0,
+            ),
+        )
+        # One object under its network track number in the USA's and Australia's pictures (not
+        # Japan's), from different sources in each; an Australian-only track besides.
+        store.apply(
+            "USA",
+            flights(
+                1000.0 + t,
+                [41.0],
+                [134.0],
+                ids=[NETWORK_ID],
+                t0_s=1000.0,
+                sources="JPN:plots;USA:plots",
+                quality=12,
+                local_id="T000031",
+            ),
+        )
+        store.apply(
+            "AUS",
+            flights(
+                1000.0 + t,
+                [41.0, 36.0],
+                [134.0, 132.0],
+                ids=[NETWORK_ID, "AUS1-5"],
+                t0_s=1000.0,
+                sources=["AUS:plots;USA:track", "AUS:plots"],
+                quality=[9, 11],
+                local_id=["T000007", "T000002"],
             ),
         )
     server = start_server(create_app(store), port=0)
@@ -371,3 +416,91 @@ def test_track_table_sorts_and_filters(injected) -> None:  # type: ignore[no-unt
     page.click("#track-table th[data-key=alt]")  # descending: the missile at 80 km first
     ids = page.eval_on_selector_all("#track-rows tr", "rows => rows.map(r => r.dataset.id)")
     assert ids[0] == "B1" and len(ids) == 4
+
+
+def _view(page, nation: str) -> None:  # type: ignore[no-untyped-def]
+    """Switch to a nation's view and wait for its picture."""
+    page.click(f"#nations button[data-nation={nation}]")
+    page.wait_for_function(
+        f"{STATE}.nation === {nation!r} && !{STATE}.viewPending && {STATE}.tracks.size > 0",
+        timeout=10_000,
+    )
+
+
+def test_track_details_show_sources_quality_and_local_number(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    page = watch.page
+    _view(page, "USA")
+    page.click(f"#track-rows tr[data-id='{NETWORK_ID}']")
+    page.wait_for_selector("[data-testid=details-sources]")
+    assert page.inner_text("[data-testid=details-sources]").splitlines() == [
+        "JPN — plots",
+        "USA — own plots",
+    ]
+    assert page.inner_text("[data-testid=details-tq]") == "TQ 12/15"
+    assert page.inner_text("[data-testid=details-lid]") == "T000031"
+    watch.shot("injected-4-sources")
+    # The table's source column and its filter.
+    _view(page, "AUS")
+    page.fill("[data-testid=filter]", "usa:track")
+    page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 1")
+    row = page.locator(f"#track-rows tr[data-id='{NETWORK_ID}'] td").nth(7)
+    assert row.inner_text() == "AUS ⇄USA"
+    page.fill("[data-testid=filter]", "")
+    page.click("#track-table th[data-key=src]")
+    ids = page.eval_on_selector_all("#track-rows tr", "rows => rows.map(r => r.dataset.id)")
+    assert ids == ["AUS1-5", NETWORK_ID]  # "AUS:plots" before "AUS:plots;USA:track"
+    page.evaluate("window.__airpicture.select(null)")
+    _view(page, "JPN")
+
+
+def test_selection_follows_the_network_number_across_views(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    page = watch.page
+    _view(page, "USA")
+    page.click(f"#track-rows tr[data-id='{NETWORK_ID}']")
+    page.wait_for_selector("[data-testid=details-id]")
+    # Japan's picture does not hold the object: the panel says so, the selection stays.
+    _view(page, "JPN")
+    page.wait_for_selector("[data-testid=details-missing]")
+    assert page.inner_text("#details") == f"{NETWORK_ID} is not held in JPN's picture."
+    assert page.evaluate(f"{STATE}.selected") == NETWORK_ID
+    watch.shot("injected-5-not-held")
+    # Australia's does, from other sources: the same number is selected there.
+    _view(page, "AUS")
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=details-id]')?.textContent === {NETWORK_ID!r}"
+    )
+    assert page.inner_text("[data-testid=details-sources]").splitlines() == [
+        "AUS — own plots",
+        "USA — shared track",
+    ]
+    assert page.inner_text("[data-testid=details-tq]") == "TQ 9/15"
+    assert page.get_attribute("#track-rows tr.sel", "data-id") == NETWORK_ID
+    # And back through Japan's picture to the USA's.
+    _view(page, "JPN")
+    page.wait_for_selector("[data-testid=details-missing]")
+    _view(page, "USA")
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=details-id]')?.textContent === {NETWORK_ID!r}"
+    )
+    page.evaluate("window.__airpicture.select(null)")
+    _view(page, "JPN")
+    assert watch.errors == []
+
+
+def test_header_says_which_sensors_a_view_does_not_receive(injected) -> None:  # type: ignore[no-untyped-def]
+    _, watch = injected
+    page = watch.page
+    feeds = "[data-testid=view-feeds]"
+    _view(page, "AUS")
+    assert page.inner_text(feeds).split("\n") == [
+        "AUS: no plots from JPN-R1",
+        "(tracks of threats only)",
+    ]
+    assert "missing" in (page.get_attribute(feeds, "class") or "")
+    watch.shot("injected-6-feeds-AUS")
+    _view(page, "USA")
+    assert page.inner_text(feeds) == "USA: receives every sensor's plots"
+    _view(page, "JPN")
+    assert page.inner_text(feeds).startswith("JPN: no plots from AUS-S1")

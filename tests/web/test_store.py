@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -67,6 +68,45 @@ def test_display_record_matches_the_state() -> None:
     assert rec["sb"] == pytest.approx(100.0, abs=1.0)
     assert rec["ori"] == pytest.approx(30.0, abs=0.1)
     assert rec["sz"] == pytest.approx(50.0, abs=1.0)
+
+
+def test_records_carry_sources_quality_and_local_id_live_past_and_in_history() -> None:
+    def network_rows(t_s: float) -> TrackRows:
+        # JPN2-1342 is held by the node's tracker and a partner's track; USA1-7 only by a
+        # partner's track (no local id).
+        return flights(
+            t_s,
+            [38.0, 39.0],
+            [135.0, 136.0],
+            ids=["JPN2-1342", "USA1-7"],
+            sources=["JPN:plots;USA:plots;AUS:track", "USA:track"],
+            quality=[12, 9],
+            local_id=["T000123", ""],
+        )
+
+    expected = {
+        "JPN2-1342": ("JPN:plots;USA:plots;AUS:track", 12, "T000123"),
+        "USA1-7": ("USA:track", 9, ""),
+    }
+
+    def keys(records: list[dict]) -> dict[str, tuple]:
+        return {r["id"]: (r["src"], r["tq"], r["lid"]) for r in records}
+
+    assert keys(display_records(network_rows(1.0))) == expected
+    store = PictureStore(nations=["JPN"])
+    for t in range(5):
+        store.apply("JPN", network_rows(float(t)))
+    live = store.snapshot("JPN")
+    assert keys(live["tracks"]) == expected
+    assert keys(store.snapshot("JPN", t_s=2.5)["tracks"]) == expected
+    history = store.track_history("JPN", "JPN2-1342")["rows"]
+    assert {(r["src"], r["tq"], r["lid"]) for r in history} == {expected["JPN2-1342"]}
+    json.dumps(live, allow_nan=False)
+    # Rows without the network picture's columns (a local tracker's output).
+    (plain,) = display_records(flights(1.0, [38.0], [135.0]))
+    assert (plain["src"], plain["tq"], plain["lid"]) == ("", None, "")
+    store.apply("JPN", flights(5.0, [38.0], [135.0], ids=["T1"]))
+    assert keys(store.snapshot("JPN", t_s=5.0)["tracks"])["T1"] == ("", None, "")
 
 
 def test_views_are_separate_and_deltas_carry_only_changes() -> None:

@@ -21,6 +21,7 @@ const NATION_COLOURS = ["#ffb347", "#7fb8ff", "#8be28b", "#e59cff", "#ffd966", "
 const TRAIL_STEP_S = 5;
 const TABLE_LIMIT = 200;
 const CANCELLED_SHOWN_S = 120; // a cancelled alert stays in the list this long (picture time)
+const THREAT_TRACK_RELEASES = new Set(["threats"]); // presets under which partners share tracks of threats
 
 // ------------------------------------------------------------------------------------ state
 const state = {
@@ -40,7 +41,8 @@ const state = {
   mode: "live", // live | paused | replay (playing back the history)
   replayT: null,
   speed: 1,
-  selected: null,
+  selected: null, // a track id, kept across views (network track numbers are the same in every view)
+  viewPending: false, // the view was switched and its first picture has not arrived yet
   layers: { trails: true, leaders: true, ellipses: "selected", coverage: true, areas: true, tentative: false, labels: true },
   leaderS: 0,
   trailS: 180,
@@ -162,6 +164,23 @@ function drawSensors() {
   }
 }
 
+// What the view's picture does not receive: the sensors whose detections do not reach it.
+function renderFeeds() {
+  const el = $("#view-feeds");
+  const n = state.nation;
+  const known = state.sensors.filter((s) => s.views.length);
+  const missing = known.filter((s) => !s.views.includes(n)).map((s) => s.sensor_id);
+  let list = "";
+  let note = "";
+  if (missing.length) {
+    list = `${n}: no plots from ${missing.join(", ")}`;
+    if (THREAT_TRACK_RELEASES.has(state.info.release)) note = "(tracks of threats only)";
+  } else if (known.length) list = `${n}: receives every sensor's plots`;
+  el.innerHTML = `<span class="feeds-list">${esc(list)}</span>${note ? ` <span class="feeds-note">${esc(note)}</span>` : ""}`;
+  el.title = note ? `${list} ${note}` : list;
+  el.classList.toggle("missing", missing.length > 0);
+}
+
 function activeAreaIds() {
   const ids = new Set();
   for (const a of state.alerts.values()) if (a.state === "active") ids.add(a.area_id);
@@ -272,6 +291,7 @@ function applySnapshot(msg) {
   for (const imp of msg.impacts || []) state.impacts.set(imp.track_id, imp);
   for (const a of msg.alerts || []) state.alerts.set(a.alert_id, a);
   state.tS = msg.t_s;
+  state.viewPending = false;
   if (msg.t_min != null) state.tMin = msg.t_min;
   if (msg.live) state.tLive = msg.t_s;
   state.stats.snapshots++;
@@ -347,6 +367,7 @@ function connect() {
     } else if (msg.type === "sensors") {
       state.sensors = msg.sensors;
       drawSensors();
+      renderFeeds();
     } else if (msg.type === "areas") {
       state.areas = msg.areas;
       drawAreas();
@@ -386,6 +407,21 @@ function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+// A record's sources (`JPN:plots;AUS:track`) as [nation, what] pairs.
+function sourcesOf(rec) {
+  return rec.src ? rec.src.split(";").map((entry) => entry.split(":")) : [];
+}
+// One readable line per source, as the view's nation sees it.
+function sourceLine([who, what]) {
+  if (what === "plots") return `${who} — ${who === state.nation ? "own plots" : "plots"}`;
+  if (what === "track") return `${who} — shared track`;
+  return `${who} — ${what}`;
+}
+// The table's short form: plots by nation, a partner's shared track marked ⇄.
+function sourceShort([who, what]) {
+  return what === "track" ? `⇄${who}` : who;
+}
+
 // ------------------------------------------------------------------------------------ panels
 function updateStatus() {
   const el = $("#conn");
@@ -412,7 +448,7 @@ function sortedFilteredTracks() {
   for (const r of state.tracks.values()) {
     if (!state.passes(r)) continue;
     if (q) {
-      const hay = `${r.id} ${r.kind} ${r.st} ${r.nat} ${IDENTITY_NAMES[identityOf(r)]}`.toLowerCase();
+      const hay = `${r.id} ${r.kind} ${r.st} ${r.nat} ${r.src} ${r.lid} ${IDENTITY_NAMES[identityOf(r)]}`.toLowerCase();
       if (!q.split(/\s+/).every((w) => hay.includes(w))) continue;
     }
     out.push(r);
@@ -448,7 +484,8 @@ function renderTable() {
   body.innerHTML = shown
     .map((r) => {
       const cls = `${r.id === state.selected ? "sel " : ""}st-${r.st} id-${identityOf(r)}`;
-      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(r.alt == null ? null : r.alt / 1000, 1)}</td><td class="n">${num(r.spd)}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td></tr>`;
+      const src = sourcesOf(r);
+      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(r.alt == null ? null : r.alt / 1000, 1)}</td><td class="n">${num(r.spd)}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td><td title="${esc(src.map(sourceLine).join("\n"))}">${esc(src.map(sourceShort).join(" "))}</td></tr>`;
     })
     .join("");
   $("#table-note").textContent = rows.length > TABLE_LIMIT ? `showing ${TABLE_LIMIT} of ${rows.length} — filter to narrow` : `${rows.length} shown`;
@@ -468,7 +505,11 @@ function renderDetails() {
   }
   panel.classList.remove("empty");
   if (!rec) {
-    panel.innerHTML = `<div class="hint">Track <b>${esc(state.selected)}</b> is not in the ${esc(state.nation)} picture at ${fmtTime(state.tS)}.</div>`;
+    // The selection stays: the track is selected again in a view (or at a time) that holds it.
+    const where = `${esc(state.nation)}'s picture`;
+    panel.innerHTML = state.viewPending
+      ? `<div class="hint">Waiting for ${where}…</div>`
+      : `<div class="hint" data-testid="details-missing"><b>${esc(state.selected)}</b> is not held in ${where}${state.mode === "live" ? "" : ` at ${fmtTime(state.tS)}`}.</div>`;
     return;
   }
   const idn = identityOf(rec);
@@ -496,6 +537,9 @@ function renderDetails() {
       <dt>Vertical speed</dt><dd>${num(rec.vz)} m/s</dd>
       <dt>Position 95 %</dt><dd>${rec.sa == null ? "—" : `${num(rec.sa * 2.4477)} × ${num(rec.sb * 2.4477)} m @ ${num(rec.ori)}°`}</dd>
       <dt>Contributing</dt><dd>${esc(rec.nat || "—")}</dd>
+      ${rec.src ? `<dt>Sources</dt><dd data-testid="details-sources">${sourcesOf(rec).map((s) => esc(sourceLine(s))).join("<br>")}</dd>` : ""}
+      ${rec.tq != null ? `<dt>Quality</dt><dd data-testid="details-tq">TQ ${rec.tq}/15</dd>` : ""}
+      ${rec.lid ? `<dt>Local track</dt><dd data-testid="details-lid">${esc(rec.lid)}</dd>` : ""}
       <dt>Last update</dt><dd>${fmtTime(rec.t)}${age != null ? ` (${age.toFixed(0)} s ago)` : ""}</dd>
     </dl>${impactHtml}
     <div class="det-actions"><button id="det-centre">Centre</button><button id="det-history">Full history</button></div>`;
@@ -582,8 +626,12 @@ function updateTimeBar() {
 }
 
 let fetchBusy = false;
+let fetchNext = null; // a time asked for while a fetch was under way: fetched after it
 async function fetchPictureAt(t) {
-  if (fetchBusy) return;
+  if (fetchBusy) {
+    fetchNext = t;
+    return;
+  }
   fetchBusy = true;
   try {
     const res = await fetch(`api/picture?nation=${encodeURIComponent(state.nation)}&t_s=${t}`);
@@ -598,6 +646,11 @@ async function fetchPictureAt(t) {
     }
   } finally {
     fetchBusy = false;
+    if (fetchNext != null) {
+      const next = fetchNext;
+      fetchNext = null;
+      fetchPictureAt(next);
+    }
   }
 }
 
@@ -647,6 +700,7 @@ function buildNationSelector() {
 function markNation() {
   for (const b of document.querySelectorAll("#nations button")) b.classList.toggle("active", b.dataset.nation === state.nation);
   $("#view-label").textContent = `${(state.info.nation_names || {})[state.nation] || state.nation} picture`;
+  renderFeeds();
 }
 
 function setNation(n) {
@@ -654,6 +708,8 @@ function setNation(n) {
   state.nation = n;
   state.tracks.clear();
   state.trails.clear();
+  state.viewPending = true;
+  historyLayer.clearLayers();
   markNation();
   drawSensors();
   if (state.mode === "live") send({ type: "view", nation: n });
@@ -776,6 +832,7 @@ async function boot() {
   state.sensors = sensors.sensors;
   state.areas = areas;
   drawSensors();
+  renderFeeds();
   drawAreas();
   connect();
   replayTick(performance.now());

@@ -8,7 +8,8 @@ Routes
 ``WS  /ws?nation=JPN``                 a snapshot of the view on connect, then deltas only;
                                        the client may send ``{"type": "view", "nation": "USA"}``
                                        (a new snapshot follows) or ``{"type": "ping"}``
-``GET /api/info``                      nations, their names and colours, the scenario, time span
+``GET /api/info``                      nations, their names and colours, the scenario, the
+                                       release preset in force, time span
 ``GET /api/picture?nation=JPN``        the picture (``&t_s=`` for a past time, ``&trails=0``)
 ``GET /api/tracks/{id}/history``       every retained row of one track (``?nation=``)
 ``GET /api/sensors``                   sensor sites and the views each one feeds

@@ -27,7 +27,16 @@ sz    1-sigma vertical position uncertainty, m
 kind  classification (``aircraft``, ``ballistic``, ``unknown`` ...)
 st    status: ``tentative``, ``confirmed`` or ``coasting``
 nat   ``;``-separated nations whose sensors contributed
+src   where the track came from, as the rows' ``sources`` give it: ``;``-separated
+      ``NATION:plots`` (that nation's plots, fused by the node's tracker) and ``NATION:track``
+      (that partner's track, fused track to track) entries; empty when the rows carry none
+tq    track quality of the position covariance, int 0-15 (15 best); None when not carried
+lid   the node's own tracker id of the track (``T000123``); empty when only partners' tracks
+      hold it or the rows carry no local ids
 ====  =====================================================================================
+
+In a network picture ``id`` is the network track number (``JPN2-1342``), the same in every
+view that holds the object.
 
 The ellipse comes from the ECEF position covariance rotated into the local east-north-up frame
 at the track; its east-north block is diagonalised. Non-finite numbers become ``None``.
@@ -134,32 +143,59 @@ _ROUNDING = {
 }
 
 
-def _json_number(value: float, digits: int) -> float | None:
-    if not math.isfinite(value):
-        return None
-    return round(value, digits) if digits else float(round(value))
+def _json_column(values: np.ndarray, digits: int) -> list[float | None]:
+    """Values rounded to ``digits`` decimals, non-finite ones as None."""
+    rounded = np.round(np.asarray(values, dtype=float), digits) + 0.0  # no -0.0
+    finite = np.isfinite(rounded)
+    if finite.all():
+        return rounded.tolist()
+    out = rounded.astype(object)
+    out[~finite] = None
+    return out.tolist()
+
+
+def _quality_column(quality: np.ndarray) -> list[int | None]:
+    """Track qualities as ints, the missing ones (negative) as None."""
+    q = np.asarray(quality, dtype=np.int64)
+    if (q >= 0).all():
+        return q.tolist()
+    out = q.astype(object)
+    out[q < 0] = None
+    return out.tolist()
+
+
+def _network_columns(rows: TrackRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sources`` and ``local_id`` (str, empty when the rows carry none) and ``quality`` (int,
+    -1 when the rows carry none) of every row."""
+    n = len(rows)
+    sources = np.asarray(rows.sources).astype(str) if rows.sources is not None else np.full(n, "")
+    local = np.asarray(rows.local_id).astype(str) if rows.local_id is not None else np.full(n, "")
+    quality = (
+        np.asarray(rows.quality, dtype=np.int8)
+        if rows.quality is not None
+        else np.full(n, -1, dtype=np.int8)
+    )
+    return sources, local, quality
 
 
 def _records_from_columns(
-    ids: Sequence[str] | np.ndarray,
+    ids: list[str],
     t_s: np.ndarray,
     cols: Mapping[str, np.ndarray],
-    kind: Sequence[str] | np.ndarray,
-    status: Sequence[str] | np.ndarray,
-    nations: Sequence[str] | np.ndarray,
+    text: Mapping[str, list[str]],
+    quality: np.ndarray,
 ) -> list[dict[str, Any]]:
-    lists = {k: np.asarray(cols[k], dtype=float).tolist() for k in _ROUNDING}
-    times = np.asarray(t_s, dtype=float).tolist()
-    out = []
-    for i, track_id in enumerate(ids):
-        rec: dict[str, Any] = {"id": str(track_id), "t": _json_number(times[i], 2)}
-        for key, digits in _ROUNDING.items():
-            rec[key] = _json_number(lists[key][i], digits)
-        rec["kind"] = str(kind[i])
-        rec["st"] = str(status[i])
-        rec["nat"] = str(nations[i])
-        out.append(rec)
-    return out
+    """Display records from columns: ``cols`` the floats of ``_ROUNDING``; ``text`` the strings
+    ``kind, st, nat, src, lid``; ``quality`` the track quality (negative: none)."""
+    columns: dict[str, list[Any]] = {"id": ids, "t": _json_column(t_s, 2)}
+    for key, digits in _ROUNDING.items():
+        columns[key] = _json_column(cols[key], digits)
+    for key in ("kind", "st", "nat", "src"):
+        columns[key] = text[key]
+    columns["tq"] = _quality_column(quality)
+    columns["lid"] = text["lid"]
+    keys = tuple(columns)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def display_records(rows: TrackRows) -> list[dict[str, Any]]:
@@ -168,19 +204,30 @@ def display_records(rows: TrackRows) -> list[dict[str, Any]]:
     Parameters
     ----------
     rows : TrackRows
-        Track rows; ``x`` shape (n, 6) ECEF m and m/s, ``cov_pos`` shape (n, 6) ECEF m^2.
+        Track rows; ``x`` shape (n, 6) ECEF m and m/s, ``cov_pos`` shape (n, 6) ECEF m^2;
+        ``sources``, ``quality`` and ``local_id`` when the rows carry them.
 
     Returns
     -------
     list of dict
         JSON-ready records with keys ``id, t, lat, lon, alt, crs, spd, vz, sa, sb, ori, sz, kind,
-        st, nat``; degrees for angles, metres and m/s otherwise.
+        st, nat, src, tq, lid``; degrees for angles, metres and m/s otherwise.
     """
     if len(rows) == 0:
         return []
-    cols = _display_columns(rows)
+    sources, local, quality = _network_columns(rows)
     return _records_from_columns(
-        rows.track_id, rows.t_s, cols, rows.kind, rows.status, rows.nations
+        np.asarray(rows.track_id).astype(str).tolist(),
+        rows.t_s,
+        _display_columns(rows),
+        {
+            "kind": np.asarray(rows.kind).astype(str).tolist(),
+            "st": np.asarray(rows.status).astype(str).tolist(),
+            "nat": np.asarray(rows.nations).astype(str).tolist(),
+            "src": sources.tolist(),
+            "lid": local.tolist(),
+        },
+        quality,
     )
 
 
@@ -444,64 +491,61 @@ class _Interned:
     def code(self, value: str) -> int | None:
         return self._codes.get(value)
 
+    def names_of(self, codes: np.ndarray) -> list[str]:
+        names = self.names
+        return [names[i] for i in codes.tolist()]
+
+
+_TEXT_COLUMNS = ("kind", "nat", "src", "lid")
+"""Record keys whose strings a view interns (:attr:`_View.texts`) and its history keeps as codes."""
+
+_HISTORY_COLUMNS: dict[str, Any] = {
+    "t": np.float64,  # time of the row, s
+    "track": np.int32,  # code in the view's ids
+    **dict.fromkeys(_TEXT_COLUMNS, np.int32),  # codes in the view's texts
+    "status": np.int8,  # index in _STATUS_NAMES
+    "tq": np.int8,  # track quality, -1 when not carried
+}
+
 
 class _History:
-    """Every row of one view within the retained span, in arrival order."""
+    """Every row of one view within the retained span, in arrival order: the columns of
+    ``_HISTORY_COLUMNS`` and ``f``, the display floats of ``_HISTORY_FLOATS``."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self._start = 0
         self._end = 0
-        self._t = np.empty(capacity, dtype=np.float64)
-        self._track = np.empty(capacity, dtype=np.int32)
-        self._status = np.empty(capacity, dtype=np.int8)
-        self._kind = np.empty(capacity, dtype=np.int32)
-        self._nat = np.empty(capacity, dtype=np.int32)
-        self._f = np.empty((capacity, len(_HISTORY_FLOATS)), dtype=np.float32)
+        self._cols = {k: np.empty(capacity, dtype=d) for k, d in _HISTORY_COLUMNS.items()}
+        self._cols["f"] = np.empty((capacity, len(_HISTORY_FLOATS)), dtype=np.float32)
 
     def __len__(self) -> int:
         return self._end - self._start
 
-    def _arrays(self) -> tuple[np.ndarray, ...]:
-        return (self._t, self._track, self._status, self._kind, self._nat, self._f)
-
     def _make_room(self, n: int) -> None:
-        if self._end + n <= self._t.shape[0]:
+        capacity = self._cols["t"].shape[0]
+        if self._end + n <= capacity:
             return
         live = self._end - self._start
-        capacity = self._t.shape[0]
         while live + n > capacity // 2:
             capacity *= 2
-        new = []
-        for a in self._arrays():
+        for key, a in self._cols.items():
             b = np.empty((capacity, *a.shape[1:]), dtype=a.dtype)
             b[:live] = a[self._start : self._end]
-            new.append(b)
-        self._t, self._track, self._status, self._kind, self._nat, self._f = new
+            self._cols[key] = b
         self._start, self._end = 0, live
 
-    def append(
-        self,
-        t: np.ndarray,
-        track: np.ndarray,
-        status: np.ndarray,
-        kind: np.ndarray,
-        nat: np.ndarray,
-        floats: np.ndarray,
-    ) -> None:
-        n = len(t)
+    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Append rows: an array per column (every key of ``_HISTORY_COLUMNS`` and ``f``)."""
+        n = len(columns["t"])
         self._make_room(n)
         s = slice(self._end, self._end + n)
-        self._t[s] = t
-        self._track[s] = track
-        self._status[s] = status
-        self._kind[s] = kind
-        self._nat[s] = nat
-        self._f[s] = floats
+        for key, a in self._cols.items():
+            a[s] = columns[key]
         self._end += n
 
     def trim(self, *, before_t_s: float, max_rows: int) -> None:
         """Drop rows older than ``before_t_s`` and the oldest beyond ``max_rows``."""
-        t = self._t[self._start : self._end]
+        t = self._cols["t"][self._start : self._end]
         drop = (
             int(np.searchsorted(t, before_t_s, side="left")) if len(t) and t[0] < before_t_s else 0
         )
@@ -513,18 +557,11 @@ class _History:
 
     def view(self) -> dict[str, np.ndarray]:
         s = slice(self._start, self._end)
-        return {
-            "t": self._t[s],
-            "track": self._track[s],
-            "status": self._status[s],
-            "kind": self._kind[s],
-            "nat": self._nat[s],
-            "f": self._f[s],
-        }
+        return {k: a[s] for k, a in self._cols.items()}
 
     @property
     def t_min(self) -> float | None:
-        return float(self._t[self._start : self._end].min()) if len(self) else None
+        return float(self._cols["t"][self._start : self._end].min()) if len(self) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,8 +574,7 @@ class _View:
         self.current: dict[str, dict[str, Any]] = {}
         self.history = _History()
         self.ids = _Interned()
-        self.kinds = _Interned()
-        self.nats = _Interned()
+        self.texts = {key: _Interned() for key in _TEXT_COLUMNS}
         self.t_s: float | None = None
         self.rows_applied = 0
         self.impacts: dict[str, dict[str, Any]] = {}
@@ -546,6 +582,23 @@ class _View:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.alert_events: list[tuple[float, dict[str, Any]]] = []
         self.rejected: Counter[str] = Counter()
+
+
+def _history_records(
+    view: _View, h: Mapping[str, np.ndarray], rows: np.ndarray
+) -> list[dict[str, Any]]:
+    """Display records of rows of a view's history (``h``, :meth:`_History.view`)."""
+    f = h["f"][rows].astype(np.float64)
+    return _records_from_columns(
+        view.ids.names_of(h["track"][rows]),
+        h["t"][rows],
+        {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)},
+        {
+            "st": [_STATUS_NAMES[i] for i in h["status"][rows].tolist()],
+            **{k: view.texts[k].names_of(h[k][rows]) for k in _TEXT_COLUMNS},
+        },
+        h["tq"][rows],
+    )
 
 
 class PictureStore:
@@ -570,7 +623,9 @@ class PictureStore:
         The views, in display order.
     info : dict
         Free-form facts the page shows (``title``, ``scenario``, ``nation_names``,
-        ``nation_colours``, ``default_nation``, ``center`` [lat, lon] and ``zoom``), served by
+        ``nation_colours``, ``default_nation``, ``center`` [lat, lon], ``zoom`` and
+        ``release``, the release preset in force: with ``"threats"`` the page says that a view
+        missing some sensors' plots still receives tracks of threats), served by
         ``GET /api/info``; JSON-ready values only.
 
     Examples
@@ -695,22 +750,28 @@ class PictureStore:
             )
         cols = _display_columns(rows)
         ids = np.asarray(rows.track_id).astype(str)
-        kinds = np.asarray(rows.kind).astype(str)
-        nats = np.asarray(rows.nations).astype(str)
+        sources, local, quality = _network_columns(rows)
+        texts = {
+            "kind": np.asarray(rows.kind).astype(str),
+            "nat": np.asarray(rows.nations).astype(str),
+            "src": sources,
+            "lid": local,
+        }
         t_s = np.asarray(rows.t_s, dtype=float)
         # Last row of each track within the batch.
         _, last_rev = np.unique(ids[::-1], return_index=True)
         last = np.sort(n - 1 - last_rev)
         with self._lock:
             view = self._view(nation)
-            status_code = np.array([_STATUS_CODES[s] for s in status], dtype=np.int8)
             view.history.append(
-                t_s,
-                view.ids.codes(ids.tolist()),
-                status_code,
-                view.kinds.codes(kinds.tolist()),
-                view.nats.codes(nats.tolist()),
-                np.column_stack([cols[k] for k in _HISTORY_FLOATS]).astype(np.float32),
+                {
+                    "t": t_s,
+                    "track": view.ids.codes(ids.tolist()),
+                    **{k: view.texts[k].codes(v.tolist()) for k, v in texts.items()},
+                    "status": np.array([_STATUS_CODES[s] for s in status], dtype=np.int8),
+                    "tq": quality,
+                    "f": np.column_stack([cols[k] for k in _HISTORY_FLOATS]).astype(np.float32),
+                }
             )
             t_max = float(np.nanmax(t_s))
             view.t_s = t_max if view.t_s is None else max(view.t_s, t_max)
@@ -719,12 +780,11 @@ class PictureStore:
             alive = last[status[last] != "deleted"]
             gone = last[status[last] == "deleted"]
             records = _records_from_columns(
-                ids[alive],
+                ids[alive].tolist(),
                 t_s[alive],
                 {k: v[alive] for k, v in cols.items()},
-                kinds[alive],
-                status[alive],
-                nats[alive],
+                {"st": status[alive].tolist(), **{k: v[alive].tolist() for k, v in texts.items()}},
+                quality[alive],
             )
             for rec in records:
                 view.current[rec["id"]] = rec
@@ -1052,19 +1112,7 @@ class PictureStore:
 
     def _tracks_at(self, view: _View, t_s: float) -> list[dict[str, Any]]:
         h, rows = self._latest_rows(view, t_s)
-        rows = rows[h["status"][rows] != _DELETED]
-        if rows.size == 0:
-            return []
-        f = h["f"][rows].astype(np.float64)
-        cols = {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)}
-        return _records_from_columns(
-            [view.ids.names[i] for i in h["track"][rows]],
-            h["t"][rows],
-            cols,
-            [view.kinds.names[i] for i in h["kind"][rows]],
-            [_STATUS_NAMES[i] for i in h["status"][rows]],
-            [view.nats.names[i] for i in h["nat"][rows]],
-        )
+        return _history_records(view, h, rows[h["status"][rows] != _DELETED])
 
     def _impacts_at(self, view: _View, t_s: float, alive: set[str]) -> list[dict[str, Any]]:
         latest: dict[str, dict[str, Any] | None] = {}
@@ -1126,15 +1174,7 @@ class PictureStore:
             if rows.size == 0:
                 raise KeyError(track_id)
             rows = rows[np.argsort(h["t"][rows], kind="stable")]
-            f = h["f"][rows].astype(np.float64)
-            records = _records_from_columns(
-                [track_id] * rows.size,
-                h["t"][rows],
-                {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)},
-                [view.kinds.names[i] for i in h["kind"][rows]],
-                [_STATUS_NAMES[i] for i in h["status"][rows]],
-                [view.nats.names[i] for i in h["nat"][rows]],
-            )
+            records = _history_records(view, h, rows)
             return {"track_id": track_id, "nation": nation, "rows": records}
 
     def health(self) -> dict[str, Any]:
