@@ -634,6 +634,10 @@ class _Peer:
     final: bool = False
     heard_mono: float | None = None
     last_seq: dict[str, int] = field(default_factory=dict)
+    # tracks it shares with this node: how far its picture is complete, and whether finished
+    shares_tracks: bool = False
+    track_through_s: float = -math.inf
+    track_final: bool = False
 
 
 @dataclass
@@ -677,6 +681,7 @@ class _Share:
     rows: int = 0
     position_only: int = 0
     withdrawn: int = 0
+    sent_through_s: float = -math.inf
 
     def select(
         self, reports: TrackReports, level: np.ndarray, coarse_m: float
@@ -1381,6 +1386,10 @@ class Node:
                 got=repr(share.picture.nation),
             )
         reports, _, coarse = share.to_reports(self.labels)
+        peer = self._peers[envelope.nation]
+        peer.shares_tracks = True
+        peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
+        peer.track_final = peer.track_final or share.picture.final
         rows = reports.rows
         assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, self.config.nation)
@@ -1455,17 +1464,39 @@ class Node:
             return now - self._started_mono < self.config.peer_timeout_s
         return now - peer.heard_mono < self.config.peer_timeout_s
 
+    def _holds_tracks(self, peer: _Peer, now: float) -> bool:
+        """Whether a partner that shares tracks with this node holds its frames back."""
+        if not peer.shares_tracks or peer.track_final or peer.heard_mono is None:
+            return False
+        return now - peer.heard_mono < self.config.peer_timeout_s
+
     def _barrier(self) -> float:
+        """Detections that arrived before this time may go to the tracker: every nation's
+        clock has passed it, and no frame would run more than ``fusion.partner_lag_s`` ahead of
+        the picture of a partner that shares its tracks with this node."""
         now = time.monotonic()
         clocks = [p.clock_s for p in self._peers.values() if self._holds_barrier(p, now)]
+        lead = self.config.tracker.latency_window_s + self.config.fusion.partner_lag_s
+        clocks += [
+            p.track_through_s + lead for p in self._peers.values() if self._holds_tracks(p, now)
+        ]
         return min(clocks, default=math.inf)
+
+    def _partners_through(self) -> float:
+        """How far every partner sharing tracks with this node has sent its picture."""
+        now = time.monotonic()
+        through = [p.track_through_s for p in self._peers.values() if self._holds_tracks(p, now)]
+        return min(through, default=math.inf)
 
     def _input_ended(self) -> bool:
         now = time.monotonic()
         own = self._peers.get(self.config.nation)
         if own is not None and not own.final:
             return False
-        return all(p.final or not self._holds_barrier(p, now) for p in self._peers.values())
+        return all(
+            (p.final or not self._holds_barrier(p, now)) and not self._holds_tracks(p, now)
+            for p in self._peers.values()
+        )
 
     async def _advance(self) -> None:
         """Feed the tracker what the barrier allows; flush once every input has ended."""
@@ -1521,7 +1552,7 @@ class Node:
         impacts: list[ImpactRows] = []
         alerts: list[AlertRows] = []
         reports: list[TrackReports] = []
-        newest = self._take_partner_tracks()
+        self._take_partner_tracks()
 
         def on_frame(frame: TrackRows, t_s: float) -> None:
             self._last_frame_s = max(self._last_frame_s, t_s)
@@ -1539,8 +1570,23 @@ class Node:
             if book is not None and len(assessed.alerts):
                 self._alerted = frozenset(track for _, _, track in book.active())
 
-        if not chunks and not flush and math.isfinite(newest):
-            on_frame(TrackRows.empty(), max(newest, self._last_frame_s))
+        if self.tracker.stats.received == 0 and not chunks:
+            # no detections to track (yet): the partners' tracks alone make the frames, on
+            # the tracker's grid, as far as every sharing partner's picture allows
+            step = self.config.tracker.frame_s
+            lag = self.config.fusion.partner_lag_s
+            oldest, newest = self.common.report_span()
+            if math.isfinite(newest):
+                through = math.inf if flush else self._partners_through()
+                end = min(through, newest + step) + lag
+                t = (
+                    self._last_frame_s + step
+                    if math.isfinite(self._last_frame_s)
+                    else math.floor(oldest / step) * step + step
+                )
+                while t <= end:
+                    on_frame(TrackRows.empty(), t)
+                    t += step
 
         for chunk in chunks:
             try:
@@ -1563,10 +1609,9 @@ class Node:
                 log.exception("%s: closing the alerts failed", self.config.node_id)
         return rows, impacts, alerts, reports
 
-    def _take_partner_tracks(self) -> float:
+    def _take_partner_tracks(self) -> None:
         """Hand the partners' tracks received so far to the network picture (in the tracker's
-        thread); return the newest of their times (-inf for none)."""
-        newest = -math.inf
+        thread)."""
         while self._tracks_in:
             owner, reports = self._tracks_in.popleft()
             refused = self.common.receive(owner, reports)
@@ -1578,9 +1623,6 @@ class Node:
                     number,
                     why,
                 )
-            if len(reports):
-                newest = max(newest, float(reports.rows.t_s.max()))
-        return newest
 
     def _take_ready(self, barrier: float) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.
@@ -1695,6 +1737,7 @@ class Node:
             parts, self._outbox = self._outbox, []
             reports = TrackReports.concat(self._reports_outbox)
             self._reports_outbox = []
+            through = self._through_s  # every report taken above is before it
             impacts, self._impact_outbox = self._impact_outbox, []
             alerts, self._alert_outbox = self._alert_outbox, []
             final = self._outbox_final
@@ -1717,22 +1760,28 @@ class Node:
                 await self._send("pic", subject, delta)
                 self.counters["picture_deltas"] += 1
             for share in self._shares.values():
-                await self._share_tracks(share, reports, final)
+                await self._share_tracks(share, reports, through, final)
             if final:
                 self._final_sent.set()
                 return
 
-    async def _share_tracks(self, share: _Share, reports: TrackReports, final: bool) -> None:
+    async def _share_tracks(
+        self, share: _Share, reports: TrackReports, through: float, final: bool
+    ) -> None:
         """Send one nation what its labels and this node's policy release of this node's own
-        tracks updated since the last time, on ``air.trk.<NATION>.<RECIPIENT>`` (the end of
-        the picture too, marked ``final``)."""
+        tracks updated since the last time, on ``air.trk.<NATION>.<RECIPIENT>``, with how far
+        this node's picture is complete (``through``: the recipient's frames wait for it, so a
+        message with no rows goes too once it has moved on by half of ``partner_lag_s``), and
+        the end of the picture, marked ``final``."""
         cfg = self.config
         threat = threat_mask(reports.rows, self._alerted, cfg.tracker.aircraft_ceiling_m)
         level = track_levels(reports.rows, share.recipient, cfg.release, self.labels, threat)
         out, change, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
         n = len(out)
-        if n == 0 and not final:
+        news = through >= share.sent_through_s + 0.5 * cfg.fusion.partner_lag_s
+        if n == 0 and not final and not news:
             return
+        share.sent_through_s = through
         subject = f"air.trk.{cfg.nation}.{share.recipient}"
         for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
             sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
@@ -1742,7 +1791,7 @@ class Node:
                 coarse[sl],
                 owner=cfg.nation,
                 recipient=share.recipient,
-                through_s=self._through_s,
+                through_s=through,
                 label_nations=self.labels.nations,
                 final=final and k + _MAX_DELTA_ROWS >= n,
             )

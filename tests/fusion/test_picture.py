@@ -8,8 +8,9 @@ import pytest
 from tests.net.synthetic import synthetic_scenario
 
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
+from airpicture.assess.classify import KINDS
 from airpicture.fusion import CommonPicture, TrackReports
-from airpicture.tables import Detections, SensorSequence, TrackRows
+from airpicture.tables import STATUS_NAMES, Detections, SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
 _FIRM = ("confirmed", "coasting")
@@ -46,7 +47,9 @@ class _Nation:
         return out
 
     def table(self) -> TrackRows:
-        return TrackRows.concat([r for r in self.rows if len(r)])
+        rows = TrackRows.concat([r for r in self.rows if len(r)])
+        assert set(rows.status) <= set(STATUS_NAMES) and set(rows.kind) <= set(KINDS)
+        return rows
 
 
 def _run(nations, share, *, seed=3, duration_s=120.0):

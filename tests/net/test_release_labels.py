@@ -107,7 +107,7 @@ def _rows(n: int, labels) -> TrackRows:
     )
 
 
-def _share(labels, coarse, *, owner="USA", recipient="JPN") -> TrackShare:
+def _share(labels, coarse, *, owner="USA", recipient="JPN", final=False) -> TrackShare:
     n = len(labels)
     rows = _rows(n, labels)
     state = np.zeros((n, 7))
@@ -121,8 +121,9 @@ def _share(labels, coarse, *, owner="USA", recipient="JPN") -> TrackShare:
         np.asarray(coarse, bool),
         owner=owner,
         recipient=recipient,
-        through_s=1.79e9,
+        through_s=math.inf if final else 1.79e9,
         label_nations=SPACE.nations,
+        final=final,
     )
 
 
@@ -219,6 +220,8 @@ async def test_a_receiver_drops_counts_and_audits_what_its_labels_leave_out(tmp_
     for nation in ("USA", "AUS"):
         final = Heartbeat(recipient="JPN", clock_s=math.inf, final=True)
         await send(nation, "hb", f"air.hb.{nation}.JPN", final)
+    # the USA's picture is final too (JPN waits for the end of the tracks it shares)
+    await send("USA", "trk", "air.trk.USA.JPN", _share([], [], final=True))
     values = node_values("JPN", scenario_dir, security={"keys_dir": str(keys)})
     values["security"]["audit_log"] = str(tmp_path / "audit.jsonl")
     node = Node(NodeConfig.from_mapping(values), bus=bus)

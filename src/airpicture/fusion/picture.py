@@ -26,6 +26,7 @@ The rules are in ``docs/network.md`` ("Network track numbers").
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -82,6 +83,11 @@ class FusionConfig:
         before it is declared another object.
     max_report_age_s : float
         A partner's report older than this (its owner fell silent) no longer holds a track.
+    partner_lag_s : float
+        A frame at time t uses partners' reports up to ``t - partner_lag_s`` (a node runs its
+        frames at most this far ahead of the pictures of the partners that share tracks with
+        it, so every node uses the same reports: the picture does not depend on the network's
+        timing), s.
     q_mps2 : float
         Acceleration noise density used to bring partners' states to a common time, m^2/s^3.
     """
@@ -91,6 +97,7 @@ class FusionConfig:
     merge_after: int = field(default=2, metadata=_check(1, 1000, integer=True))
     decorrelate_after: int = field(default=3, metadata=_check(1, 1000, integer=True))
     max_report_age_s: float = field(default=15.0, metadata=_check(0.1, 3600.0))
+    partner_lag_s: float = field(default=2.0, metadata=_check(0.0, 600.0))
     q_mps2: float = field(default=5.0, metadata=_check(0.0, 1e6))
 
     def __post_init__(self) -> None:
@@ -246,7 +253,9 @@ class CommonPicture:
         self._firm: set[str] = set()  # own tracker ids seen firm
         self._key: dict[str, float] = {}  # network number -> time of its first report
         self._retired: dict[str, str] = {}  # retired number -> the number that replaced it
-        self._reports: dict[tuple[str, str], _Report] = {}  # (owner, number) -> latest report
+        self._reports: dict[tuple[str, str], _Report] = {}  # (owner, number) -> report in use
+        # (owner, number as sent) -> reports not yet in use, in time order
+        self._pending: dict[tuple[str, str], collections.deque[_Report]] = {}
         self._streak: dict[tuple[str, str], int] = {}  # (own id, other number) -> frames met
         self._missed: dict[str, int] = {}  # own id -> frames its number's partner track missed
         self._shown: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}  # live in the output
@@ -291,23 +300,43 @@ class CommonPicture:
                 continue
             self.stats.received += 1
             self._key.setdefault(number, float(reports.first_t_s[i]))
-            key = (owner, self.resolve(number))
-            if rows.status[i] == "deleted":
-                self._reports.pop(key, None)
-                continue
-            self._reports[key] = _Report(
-                owner=owner,
-                t_s=float(rows.t_s[i]),
-                state=reports.state[i].copy(),
-                cov=reports.cov[i].copy(),
-                kind=str(rows.kind[i]),
-                status=str(rows.status[i]),
-                nations=str(rows.nations[i]),
-                hits=int(reports.hits[i]),
-                quality=int(quality[i]),
-                release=int(rows.release[i]) if rows.release is not None else RELEASE_ALL,
+            self._pending.setdefault((owner, number), collections.deque()).append(
+                _Report(
+                    owner=owner,
+                    t_s=float(rows.t_s[i]),
+                    state=reports.state[i].copy(),
+                    cov=reports.cov[i].copy(),
+                    kind=str(rows.kind[i]),
+                    status=str(rows.status[i]),
+                    nations=str(rows.nations[i]),
+                    hits=int(reports.hits[i]),
+                    quality=int(quality[i]),
+                    release=int(rows.release[i]) if rows.release is not None else RELEASE_ALL,
+                )
             )
         return refused
+
+    def report_span(self) -> tuple[float, float]:
+        """The oldest and newest times of the partners' reports held, in use or waiting
+        (inf and -inf when there are none)."""
+        times = [r.t_s for r in self._reports.values()]
+        times += [r.t_s for queue in self._pending.values() for r in queue]
+        return (min(times), max(times)) if times else (math.inf, -math.inf)
+
+    def _apply(self, upto_s: float) -> None:
+        """Partners' reports up to ``upto_s`` take effect, in their time order (a deleted row
+        ends its track), so the picture follows the partners' tracks in scenario time whatever
+        the network's timing."""
+        for key, queue in list(self._pending.items()):
+            while queue and queue[0].t_s <= upto_s:
+                report = queue.popleft()
+                current = (report.owner, self.resolve(key[1]))
+                if report.status == "deleted":
+                    self._reports.pop(current, None)
+                else:
+                    self._reports[current] = report
+            if not queue:
+                del self._pending[key]
 
     # ------------------------------------------------------------------ the frame
     def step(
@@ -390,8 +419,11 @@ class CommonPicture:
             self.stats.issued += 1
 
     def _groups(self, t_s: float) -> dict[str, list[_Report]]:
-        """Partners' live reports by number in use, those too old dropped."""
-        oldest = t_s - self.config.max_report_age_s
+        """Partners' live reports by number in use at ``t_s`` (those ``partner_lag_s`` old and
+        older), those too old dropped."""
+        upto = t_s - self.config.partner_lag_s
+        self._apply(upto)
+        oldest = upto - self.config.max_report_age_s
         groups: dict[str, list[_Report]] = {}
         for (owner, number), report in list(self._reports.items()):
             if report.t_s < oldest:
@@ -633,8 +665,8 @@ class CommonPicture:
             track_id=np.array(gone, dtype=str),
             x=np.array([s[1] for s in last]),
             cov_pos=np.array([s[2] for s in last]),
-            kind=np.full(len(gone), "unknown", dtype=str),
-            status=np.full(len(gone), "deleted", dtype=str),
+            kind=np.full(len(gone), "unknown"),
+            status=np.full(len(gone), "deleted"),
             nations=np.full(len(gone), "", dtype=str),
             local_id=np.full(len(gone), "", dtype=str),
             sources=np.full(len(gone), "", dtype=str),
