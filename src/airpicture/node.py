@@ -55,7 +55,7 @@ import numpy as np
 from airpicture.assess import AssessConfig, Assessor, WarningAreas, read_warning_areas
 from airpicture.config import Interval, load_config, load_toml
 from airpicture.errors import ConfigError
-from airpicture.fusion import CommonPicture, FusionConfig, TrackReports
+from airpicture.fusion import CommonPicture, FusionConfig, LocalFrame, TrackReports
 from airpicture.net.bus import Bus, BusError, Message, Subscription, connect_bus
 from airpicture.net.messages import (
     Alert,
@@ -785,6 +785,8 @@ class Node:
         self.common = CommonPicture(config.nation, config.sensors, config.fusion)
         # partners' tracks waiting for the tracker thread (appended by the event loop)
         self._tracks_in: collections.deque[tuple[str, TrackReports]] = collections.deque()
+        # tracker frames waiting for the partners' tracks up to them (see _track)
+        self._frames: collections.deque[LocalFrame] = collections.deque()
         # network numbers with an alert in force (threats: shared under a threats release)
         self._alerted: frozenset[str] = frozenset()
         self.labels = LabelSpace(config.network)
@@ -1468,19 +1470,20 @@ class Node:
         """Whether a partner that shares tracks with this node holds its frames back."""
         if not peer.shares_tracks or peer.track_final or peer.heard_mono is None:
             return False
+        if not math.isfinite(peer.track_through_s):
+            return False  # no picture yet: nothing of it to wait for
         return now - peer.heard_mono < self.config.peer_timeout_s
 
     def _barrier(self) -> float:
-        """Detections that arrived before this time may go to the tracker: every nation's
-        clock has passed it, and no frame would run more than ``fusion.partner_lag_s`` ahead of
-        the picture of a partner that shares its tracks with this node."""
         now = time.monotonic()
         clocks = [p.clock_s for p in self._peers.values() if self._holds_barrier(p, now)]
-        lead = self.config.tracker.latency_window_s + self.config.fusion.partner_lag_s
-        clocks += [
-            p.track_through_s + lead for p in self._peers.values() if self._holds_tracks(p, now)
-        ]
         return min(clocks, default=math.inf)
+
+    def _steppable(self) -> bool:
+        """Whether a frame waiting for partners' tracks may now be stepped."""
+        return bool(self._frames) and self._frames[0].t_s <= (
+            self._partners_through() + self.config.fusion.partner_lag_s
+        )
 
     def _partners_through(self) -> float:
         """How far every partner sharing tracks with this node has sent its picture."""
@@ -1505,10 +1508,12 @@ class Node:
                 return
             final = self._input_ended()
             chunks = self._take_ready(math.inf if final else self._barrier())
-            if not chunks and not final and not self._tracks_in:
+            if not chunks and not final and not self._tracks_in and not self._steppable():
                 return  # nothing new for the tracker or from partners: the picture stands
             # The tracker runs in a worker thread so that the bus connection stays served.
-            rows, impacts, alerts, reports = await asyncio.to_thread(self._track, chunks, final)
+            rows, impacts, alerts, reports, waiting = await asyncio.to_thread(
+                self._track, chunks, final
+            )
             self._queue_assessment(impacts, alerts)
             self._reports_outbox.extend(reports)
             for chunk in chunks:
@@ -1517,7 +1522,8 @@ class Node:
                 self._flushed = True
                 through = math.inf
             else:
-                through = self._through(self._max_t_fed)
+                # frames waiting for partners' tracks are not in the picture yet
+                through = min(self._through(self._max_t_fed), waiting - self.config.tracker.frame_s)
             rows = [r for r in rows if len(r)]
             if not rows and through <= self._through_s:
                 return
@@ -1536,17 +1542,19 @@ class Node:
 
     def _track(
         self, chunks: list[Detections], flush: bool
-    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows], list[TrackReports]]:
-        """Run the tracker on each chunk in turn (and flush it); after every frame, classify,
-        number, fuse with partners' tracks and warn (:meth:`CommonPicture.step`).
+    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows], list[TrackReports], float]:
+        """Run the tracker on each chunk in turn (and flush it), taking every frame it makes
+        (:meth:`LocalFrame.take`: classified, with what the network picture needs); then step
+        the network picture (:meth:`CommonPicture.step_local`: number, fuse with partners'
+        tracks, warn) over the frames that the partners sharing tracks with this node allow:
+        those at most ``fusion.partner_lag_s`` ahead of every such partner's picture.
 
-        Partners' tracks received meanwhile join at the first frame (or, with no detections to
-        track, at the newest of their times). Returns the network frames' rows, impact
-        predictions, alert changes and this node's tracks to share; at the end of input the
-        alerts still in force are closed (:meth:`~airpicture.assess.Assessor.finish`). The
-        tracker trusts its input (validated at this node's edge); should it or the assessment
-        still fail, the node logs and counts it and goes on (the frame is lost to the picture,
-        the tracks go on).
+        Returns the network frames' rows, impact predictions, alert changes, this node's tracks
+        to share and the end of the first frame still waiting (inf for none); at the end of
+        input every frame is stepped and the alerts still in force are closed
+        (:meth:`~airpicture.assess.Assessor.finish`). The tracker trusts its input (validated
+        at this node's edge); should it or the assessment still fail, the node logs and counts
+        it and goes on (the frame is lost to the picture, the tracks go on).
         """
         rows: list[TrackRows] = []
         impacts: list[ImpactRows] = []
@@ -1557,36 +1565,10 @@ class Node:
         def on_frame(frame: TrackRows, t_s: float) -> None:
             self._last_frame_s = max(self._last_frame_s, t_s)
             try:
-                assessed, own = self.common.step(self.assessor, self.tracker, frame, t_s)
+                self._frames.append(LocalFrame.take(self.assessor, self.tracker, frame, t_s))
             except Exception:
                 self.counters["assess_errors"] += 1
                 log.exception("%s: the assessment of a frame failed", self.config.node_id)
-                return
-            rows.append(assessed.rows)
-            impacts.append(assessed.impacts)
-            alerts.append(assessed.alerts)
-            reports.append(own)
-            book = self.assessor.alert_book
-            if book is not None and len(assessed.alerts):
-                self._alerted = frozenset(track for _, _, track in book.active())
-
-        if self.tracker.stats.received == 0 and not chunks:
-            # no detections to track (yet): the partners' tracks alone make the frames, on
-            # the tracker's grid, as far as every sharing partner's picture allows
-            step = self.config.tracker.frame_s
-            lag = self.config.fusion.partner_lag_s
-            oldest, newest = self.common.report_span()
-            if math.isfinite(newest):
-                through = math.inf if flush else self._partners_through()
-                end = min(through, newest + step) + lag
-                t = (
-                    self._last_frame_s + step
-                    if math.isfinite(self._last_frame_s)
-                    else math.floor(oldest / step) * step + step
-                )
-                while t <= end:
-                    on_frame(TrackRows.empty(), t)
-                    t += step
 
         for chunk in chunks:
             try:
@@ -1602,12 +1584,51 @@ class Node:
             except Exception:
                 self.counters["tracker_errors"] += 1
                 log.exception("%s: the tracker failed at the end of input", self.config.node_id)
+        if self.tracker.stats.received == 0:
+            self._partner_frames(flush)
+        limit = math.inf if flush else self._partners_through() + self.config.fusion.partner_lag_s
+        while self._frames and self._frames[0].t_s <= limit:
+            local = self._frames.popleft()
+            try:
+                assessed, own = self.common.step_local(self.assessor, local)
+            except Exception:
+                self.counters["assess_errors"] += 1
+                log.exception("%s: the network picture of a frame failed", self.config.node_id)
+                continue
+            rows.append(assessed.rows)
+            impacts.append(assessed.impacts)
+            alerts.append(assessed.alerts)
+            reports.append(own)
+            book = self.assessor.alert_book
+            if book is not None and len(assessed.alerts):
+                self._alerted = frozenset(track for _, _, track in book.active())
+        if flush:
             try:
                 alerts.append(self.assessor.finish(self._last_frame_s))
             except Exception:
                 self.counters["assess_errors"] += 1
                 log.exception("%s: closing the alerts failed", self.config.node_id)
-        return rows, impacts, alerts, reports
+        waiting = self._frames[0].t_s if self._frames else math.inf
+        return rows, impacts, alerts, reports, waiting
+
+    def _partner_frames(self, flush: bool) -> None:
+        """With no detections to track (yet), the partners' tracks alone make the frames, on the
+        tracker's grid, as far as every sharing partner's picture allows."""
+        step = self.config.tracker.frame_s
+        oldest, newest = self.common.report_span()
+        if not math.isfinite(newest):
+            return
+        through = math.inf if flush else self._partners_through()
+        end = min(through, newest + step) + self.config.fusion.partner_lag_s
+        t = (
+            self._last_frame_s + step
+            if math.isfinite(self._last_frame_s)
+            else math.floor(oldest / step) * step + step
+        )
+        while t <= end:
+            self._frames.append(LocalFrame.empty(t))
+            self._last_frame_s = t
+            t += step
 
     def _take_partner_tracks(self) -> None:
         """Hand the partners' tracks received so far to the network picture (in the tracker's
@@ -1778,7 +1799,9 @@ class Node:
         level = track_levels(reports.rows, share.recipient, cfg.release, self.labels, threat)
         out, change, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
         n = len(out)
-        news = through >= share.sent_through_s + 0.5 * cfg.fusion.partner_lag_s
+        news = math.isfinite(through) and (
+            through >= share.sent_through_s + 0.5 * cfg.fusion.partner_lag_s
+        )
         if n == 0 and not final and not news:
             return
         share.sent_through_s = through

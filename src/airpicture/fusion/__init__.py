@@ -12,6 +12,7 @@ from airpicture.fusion.picture import (
     CommonPicture,
     FusionConfig,
     FusionStats,
+    LocalFrame,
     NetworkFrame,
     TrackReports,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "CommonPicture",
     "FusionConfig",
     "FusionStats",
+    "LocalFrame",
     "NetworkFrame",
     "NumberBlocks",
     "TrackReports",

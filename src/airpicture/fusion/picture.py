@@ -55,7 +55,14 @@ from airpicture.tables import (
 )
 from airpicture.tracker import Tracker
 
-__all__ = ["CommonPicture", "FusionConfig", "FusionStats", "NetworkFrame", "TrackReports"]
+__all__ = [
+    "CommonPicture",
+    "FusionConfig",
+    "FusionStats",
+    "LocalFrame",
+    "NetworkFrame",
+    "TrackReports",
+]
 
 _FIRM = ("confirmed", "coasting")
 
@@ -210,6 +217,82 @@ class NetworkFrame:
     renumbered: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class LocalFrame:
+    """One tracker frame as the network picture needs it, taken when the tracker made it.
+
+    Attributes
+    ----------
+    rows : TrackRows
+        The frame's rows under the tracker's ids, ``kind`` filled in (n rows).
+    states : TrackStates
+        The live rows' tracks as the assessment sees them.
+    t_s : float
+        Time up to which the frame is complete, s.
+    live : ndarray of bool, shape (n,)
+        Rows of tracks the tracker still holds (the others ended in the frame).
+    first_row : ndarray of int64, shape (n,)
+        Network-wide key of each live track's first report (-1 elsewhere).
+    t_first_s : ndarray, shape (n,)
+        Its time.
+    x, P : ndarray, shapes (n, 6) and (n, 6, 6)
+        Each live track's state and covariance (position and velocity) at ``t_state_s``.
+    t_state_s : ndarray, shape (n,)
+    """
+
+    rows: TrackRows
+    states: TrackStates
+    t_s: float
+    live: np.ndarray
+    first_row: np.ndarray
+    t_first_s: np.ndarray
+    x: np.ndarray
+    P: np.ndarray
+    t_state_s: np.ndarray
+
+    @classmethod
+    def take(cls, assessor: Assessor, tracker: Tracker, rows: TrackRows, t_s: float) -> LocalFrame:
+        """Classify a frame's rows and take what the network picture needs of the tracker."""
+        classified = assessor.classify(tracker, rows)
+        idx = tracker.track_index(np.asarray(rows.track_id, dtype=str))
+        live = (rows.status != "deleted") & (idx >= 0)
+        T = tracker.tracks
+        n = len(rows)
+        k = idx[live]
+        first_row = np.full(n, -1, np.int64)
+        t_first = np.zeros(n)
+        x, P, t_state = np.zeros((n, 6)), np.zeros((n, 6, 6)), np.zeros(n)
+        first_row[live], t_first[live] = T.first_row[k], T.t_first_s[k]
+        x[live], P[live], t_state[live] = T.x[k, :6], T.P[k, :6, :6], T.t_s[k]
+        return cls(
+            classified,
+            assessor.states(tracker, classified),
+            float(t_s),
+            live,
+            first_row,
+            t_first,
+            x,
+            P,
+            t_state,
+        )
+
+    @classmethod
+    def empty(cls, t_s: float) -> LocalFrame:
+        """A frame with no own tracks (a node that has no detections to track)."""
+        z = np.empty(0)
+        return cls(
+            _empty_network_rows(),
+            TrackStates.concat([]),
+            float(t_s),
+            np.empty(0, bool),
+            np.empty(0, np.int64),
+            z,
+            np.empty((0, 6)),
+            np.empty((0, 6, 6)),
+            z,
+        )
+
+
 @dataclass
 class _Report:
     """A partner's latest report of one network track."""
@@ -349,8 +432,14 @@ class CommonPicture:
         and alert changes under network numbers; the alerts of a retired number cancelled as
         ``renumbered``) and this node's own tracks to share.
         """
-        classified = assessor.classify(tracker, rows)
-        net = self.frame(classified, tracker, assessor.states(tracker, classified), t_s)
+        return self.step_local(assessor, LocalFrame.take(assessor, tracker, rows, t_s))
+
+    def step_local(self, assessor: Assessor, local: LocalFrame) -> tuple[Assessment, TrackReports]:
+        """:meth:`step` on a frame taken earlier (:meth:`LocalFrame.take`): a node takes its
+        frames as its tracker makes them and steps them once its partners' tracks up to them
+        have arrived."""
+        net = self.frame(local)
+        t_s = local.t_s
         changes = []
         if net.renumbered and assessor.alert_book is not None:
             old = [o for o, _ in net.renumbered]
@@ -362,34 +451,18 @@ class CommonPicture:
         all_alerts = AlertRows.concat(parts) if parts else AlertRows.empty()
         return Assessment(net.rows, impacts, all_alerts), net.reports
 
-    def frame(
-        self, rows: TrackRows, tracker: Tracker, states: TrackStates, t_s: float
-    ) -> NetworkFrame:
-        """Turn one tracker frame (classified) into network rows.
-
-        Parameters
-        ----------
-        rows : TrackRows
-            The frame's rows under the tracker's ids, ``kind`` filled in.
-        tracker : Tracker
-            The tracker, with its tracks at the end of the frame.
-        states : TrackStates
-            The live rows' tracks as the assessment sees them
-            (:meth:`~airpicture.assess.Assessor.states`).
-        t_s : float
-            Time up to which the frame is complete, s.
-        """
-        T = tracker.tracks
+    def frame(self, frame: LocalFrame) -> NetworkFrame:
+        """Turn one classified tracker frame into network rows."""
+        rows, states, t_s = frame.rows, frame.states, frame.t_s
         local = np.asarray(rows.track_id, dtype=str)
-        idx = tracker.track_index(local)
-        live = (rows.status != "deleted") & (idx >= 0)
-        self._number_new(local[live], T.first_row[idx[live]], T.t_first_s[idx[live]])
+        live = frame.live
+        self._number_new(local[live], frame.first_row[live], frame.t_first_s[live])
         firm = live & np.isin(rows.status, _FIRM)
         groups = self._groups(t_s)
-        renumbered = self._settle(local[firm], idx[firm], tracker, groups, t_s)
+        renumbered = self._settle(local[firm], np.flatnonzero(firm), frame, groups, t_s)
         for lid in local[firm]:
             self._firm.add(str(lid))
-        out, out_states = self._own_rows(rows, local, idx, live, firm, tracker, states, groups)
+        out, out_states = self._own_rows(rows, local, live, firm, frame, states, groups)
         reports = self._own_reports(rows, local, states)
         ended = {self._number.get(str(i), "") for i in local[rows.status == "deleted"]}
         for lid in local[rows.status == "deleted"]:
@@ -457,7 +530,7 @@ class CommonPicture:
         self,
         local: np.ndarray,
         idx: np.ndarray,
-        tracker: Tracker,
+        frame: LocalFrame,
         groups: dict[str, list[_Report]],
         t_s: float,
     ) -> tuple[tuple[str, str], ...]:
@@ -465,11 +538,10 @@ class CommonPicture:
         cfg = self.config
         if len(local) == 0 or not groups:
             return ()
-        T = tracker.tracks
         numbers = list(groups)
         at = np.full(len(numbers), t_s)
         xg, Pg = self._predicted([groups[n] for n in numbers], at)
-        xl, Pl = cv_predict(T.x[idx, :6], T.P[idx, :6, :6], t_s - T.t_s[idx], cfg.q_mps2)
+        xl, Pl = cv_predict(frame.x[idx], frame.P[idx], t_s - frame.t_state_s[idx], cfg.q_mps2)
         ia, ib, d2 = pair_distances(xl, Pl, xg, Pg, self._keep_gate)
         own_number = np.array([self._number[str(i)] for i in local])
         same = own_number[ia] == np.array(numbers, dtype=str)[ib] if len(ia) else np.empty(0, bool)
@@ -536,15 +608,13 @@ class CommonPicture:
         self,
         rows: TrackRows,
         local: np.ndarray,
-        idx: np.ndarray,
         live: np.ndarray,
         firm: np.ndarray,
-        tracker: Tracker,
+        frame: LocalFrame,
         states: TrackStates,
         groups: dict[str, list[_Report]],
     ) -> tuple[TrackRows, TrackStates]:
         """The frame's own rows under network numbers, fused with partners' tracks."""
-        T = tracker.tracks
         number = np.array([self._number.get(str(i), "") for i in local], dtype=object)
         keep = number != ""
         # an own track that ends while partners still hold its number goes on as theirs
@@ -562,10 +632,10 @@ class CommonPicture:
         )
         if len(fuse):
             reps = [groups[str(number[i])] for i in fuse]
-            t_l = T.t_s[idx[fuse]]
+            t_l = frame.t_state_s[fuse]
             xg, Pg = self._predicted(reps, t_l)
-            xs = np.stack([T.x[idx[fuse], :6], xg], axis=1)
-            Ps = np.stack([T.P[idx[fuse], :6, :6], Pg], axis=1)
+            xs = np.stack([frame.x[fuse], xg], axis=1)
+            Ps = np.stack([frame.P[fuse], Pg], axis=1)
             xf, Pf = covariance_intersection(xs, Ps, np.ones((len(fuse), 2), bool))
             x[fuse], cov[fuse] = xf, cov_pos_from_matrix(Pf)
             for f, group in zip(fuse, reps, strict=True):
