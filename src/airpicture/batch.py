@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airpicture.assess import AssessConfig, Assessor, TrackStates, WarningAreas
-from airpicture.fusion import CommonPicture
+from airpicture.assess import AssessConfig, Assessor, WarningAreas
+from airpicture.fusion import CommonPicture, LocalFrame
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
 from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
@@ -131,7 +131,7 @@ def track_scenario(
             nonlocal last_t_s
             last_t_s = max(last_t_s, t_s)
             if assessor is None:
-                net = picture.frame(rows, tracker, TrackStates.concat([]), t_s)
+                net = picture.frame(LocalFrame.take(None, tracker, rows, t_s))
                 parts: tuple[Any, ...] = (net.rows,)
             else:
                 result, _ = picture.step(assessor, tracker, rows, t_s)

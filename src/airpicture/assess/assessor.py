@@ -323,9 +323,11 @@ class Assessor:
             self._forget(gone)
         return replace(rows, kind=kind.astype(str))
 
-    def states(self, tracker: Tracker, rows: TrackRows) -> TrackStates:
-        """What :meth:`warn` needs of the live rows' tracks, from the tracker: the free-flight
-        model's state where the IMM has one (the state an impact is predicted from)."""
+    @staticmethod
+    def states(tracker: Tracker, rows: TrackRows) -> TrackStates:
+        """What :meth:`warn` needs of the live rows' tracks, from the tracker: for a ``ballistic``
+        track, the free-flight model's state (the state an impact is predicted from), for the
+        others the IMM's combined state."""
         live = np.flatnonzero(rows.status != "deleted")
         ids = np.asarray(rows.track_id[live], dtype=str)
         idx = tracker.track_index(ids)
@@ -333,16 +335,16 @@ class Assessor:
         live, ids, idx = live[have], ids[have], idx[have]
         T = tracker.tracks
         labels = tracker.model_labels
+        x, P = T.x[idx].copy(), T.P[idx].copy()
         if "ballistic" in labels:
             j = labels.index("ballistic")
-            x, P = T.xm[idx, j], T.Pm[idx, j]
-        else:
-            x, P = T.x[idx], T.P[idx]
+            free = np.asarray(rows.kind[live]) == "ballistic"
+            x[free], P[free] = T.xm[idx[free], j], T.Pm[idx[free], j]
         return TrackStates(
             track_id=ids,
             t_s=T.t_s[idx].copy(),
-            x=x.copy(),
-            P=P.copy(),
+            x=x,
+            P=P,
             hits=T.hits[idx].astype(np.int64),
             kind=np.asarray(rows.kind[live], dtype=str),
             firm=np.isin(rows.status[live], _FIRM),

@@ -41,10 +41,10 @@ from airpicture.fusion.numbers import NumberBlocks, precedes
 from airpicture.fusion.t2t import (
     covariance_intersection,
     pair_distances,
+    predict_tracks,
     spd_problems,
     track_quality,
 )
-from airpicture.models.motion import cv_predict
 from airpicture.tables import (
     RELEASE_ALL,
     AlertRows,
@@ -235,8 +235,9 @@ class LocalFrame:
         Network-wide key of each live track's first report (-1 elsewhere).
     t_first_s : ndarray, shape (n,)
         Its time.
-    x, P : ndarray, shapes (n, 6) and (n, 6, 6)
-        Each live track's state and covariance (position and velocity) at ``t_state_s``.
+    x, P : ndarray, shapes (n, 7) and (n, 7, 7)
+        Each live track's state and covariance at ``t_state_s``, as the assessment sees it
+        (:class:`~airpicture.assess.TrackStates`).
     t_state_s : ndarray, shape (n,)
     """
 
@@ -251,22 +252,26 @@ class LocalFrame:
     t_state_s: np.ndarray
 
     @classmethod
-    def take(cls, assessor: Assessor, tracker: Tracker, rows: TrackRows, t_s: float) -> LocalFrame:
-        """Classify a frame's rows and take what the network picture needs of the tracker."""
-        classified = assessor.classify(tracker, rows)
+    def take(
+        cls, assessor: Assessor | None, tracker: Tracker, rows: TrackRows, t_s: float
+    ) -> LocalFrame:
+        """Classify a frame's rows (not without an assessor: kinds stay as they are) and take
+        what the network picture needs of the tracker."""
+        classified = assessor.classify(tracker, rows) if assessor is not None else rows
+        states = Assessor.states(tracker, classified)
         idx = tracker.track_index(np.asarray(rows.track_id, dtype=str))
-        live = (rows.status != "deleted") & (idx >= 0)
+        live = (rows.status != "deleted") & (idx >= 0)  # the rows of ``states``, in order
         T = tracker.tracks
         n = len(rows)
         k = idx[live]
         first_row = np.full(n, -1, np.int64)
         t_first = np.zeros(n)
-        x, P, t_state = np.zeros((n, 6)), np.zeros((n, 6, 6)), np.zeros(n)
+        x, P, t_state = np.zeros((n, 7)), np.broadcast_to(np.eye(7), (n, 7, 7)).copy(), np.zeros(n)
         first_row[live], t_first[live] = T.first_row[k], T.t_first_s[k]
-        x[live], P[live], t_state[live] = T.x[k, :6], T.P[k, :6, :6], T.t_s[k]
+        x[live], P[live], t_state[live] = states.x, states.P, states.t_s
         return cls(
             classified,
-            assessor.states(tracker, classified),
+            states,
             float(t_s),
             live,
             first_row,
@@ -287,8 +292,8 @@ class LocalFrame:
             np.empty(0, bool),
             np.empty(0, np.int64),
             z,
-            np.empty((0, 6)),
-            np.empty((0, 6, 6)),
+            np.empty((0, 7)),
+            np.empty((0, 7, 7)),
             z,
         )
 
@@ -519,10 +524,11 @@ class CommonPicture:
             return np.empty((0, 6)), np.empty((0, 6, 6))
         gi = np.array([g for g, _, _ in flat])
         ji = np.array([j for _, j, _ in flat])
-        xs = np.array([r.state[:6] for _, _, r in flat])
-        Ps = np.array([r.cov[:6, :6] for _, _, r in flat])
+        xs = np.array([r.state for _, _, r in flat])
+        Ps = np.array([r.cov for _, _, r in flat])
         dt = t_s[gi] - np.array([r.t_s for _, _, r in flat])
-        xs, Ps = cv_predict(xs, Ps, dt, self.config.q_mps2)
+        free = np.array([r.kind == "ballistic" for _, _, r in flat], dtype=bool)
+        xs, Ps = predict_tracks(xs, Ps, dt, free, self.config.q_mps2)
         x[gi, ji], P[gi, ji], valid[gi, ji] = xs, Ps, True
         return covariance_intersection(x, P, valid)
 
@@ -541,7 +547,13 @@ class CommonPicture:
         numbers = list(groups)
         at = np.full(len(numbers), t_s)
         xg, Pg = self._predicted([groups[n] for n in numbers], at)
-        xl, Pl = cv_predict(frame.x[idx], frame.P[idx], t_s - frame.t_state_s[idx], cfg.q_mps2)
+        xl, Pl = predict_tracks(
+            frame.x[idx],
+            frame.P[idx],
+            t_s - frame.t_state_s[idx],
+            frame.rows.kind[idx] == "ballistic",
+            cfg.q_mps2,
+        )
         ia, ib, d2 = pair_distances(xl, Pl, xg, Pg, self._keep_gate)
         own_number = np.array([self._number[str(i)] for i in local])
         same = own_number[ia] == np.array(numbers, dtype=str)[ib] if len(ia) else np.empty(0, bool)
@@ -582,15 +594,10 @@ class CommonPicture:
             if mine in groups and other != mine:
                 missed = self._missed.get(lid, 0) + 1
                 self._missed[lid] = missed
-                if missed >= cfg.decorrelate_after:
-                    fallback = self._own[lid]
-                    if fallback == mine:
-                        first = {r.owner for r in groups[mine]}
-                        if not all(self.nation < owner for owner in first):
-                            continue  # the partners' track yields the number
-                        fallback = f"{mine}/{self.nation}"
-                        self._key.setdefault(fallback, self._key.get(mine, math.inf))
-                    renumbered.append(self._renumber(lid, fallback, retire=False))
+                # a number issued for this track's own first report stays: the partners' tracks
+                # of it started on the same report
+                if missed >= cfg.decorrelate_after and self._own[lid] != mine:
+                    renumbered.append(self._renumber(lid, self._own[lid], retire=False))
                     self.stats.decorrelated += 1
         return tuple(r for r in renumbered if r[0] != r[1])
 
@@ -634,8 +641,8 @@ class CommonPicture:
             reps = [groups[str(number[i])] for i in fuse]
             t_l = frame.t_state_s[fuse]
             xg, Pg = self._predicted(reps, t_l)
-            xs = np.stack([frame.x[fuse], xg], axis=1)
-            Ps = np.stack([frame.P[fuse], Pg], axis=1)
+            xs = np.stack([frame.x[fuse, :6], xg], axis=1)
+            Ps = np.stack([frame.P[fuse, :6, :6], Pg], axis=1)
             xf, Pf = covariance_intersection(xs, Ps, np.ones((len(fuse), 2), bool))
             x[fuse], cov[fuse] = xf, cov_pos_from_matrix(Pf)
             for f, group in zip(fuse, reps, strict=True):

@@ -12,9 +12,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from airpicture.models.motion import cv_predict
+from airpicture.tracker.dynamics import ballistic_transition
+
 __all__ = [
     "covariance_intersection",
     "pair_distances",
+    "predict_tracks",
     "spd_problems",
     "track_quality",
 ]
@@ -174,3 +178,54 @@ def pair_distances(
     d2 = np.einsum("ki,ki->k", e, np.linalg.solve(S, e[:, :, None])[:, :, 0])
     ok = d2 <= gate
     return ia[ok], ib[ok], d2[ok]
+
+
+def predict_tracks(
+    x: np.ndarray,
+    P: np.ndarray,
+    dt_s: np.ndarray,
+    free_flight: np.ndarray,
+    q_mps2: float,
+    q_free_mps2: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bring tracks' states forward (or back) by ``dt_s``, each with the motion it is in.
+
+    A body in free flight (a ballistic track: ``free_flight``) follows gravity, drag (with its
+    inverse ballistic coefficient, the state's seventh element) and the Earth's rotation
+    (:func:`~airpicture.tracker.dynamics.ballistic_transition`, the tracker's own free-flight
+    model): over two seconds a constant velocity would miss it by some 20 m and 20 m/s, far
+    outside a missile track's covariance. Anything else moves at nearly constant velocity with
+    acceleration noise ``q_mps2``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, 7)
+        ECEF position and velocity (m, m/s) and the inverse ballistic coefficient (m^2/kg).
+    P : ndarray, shape (n, 7, 7)
+    dt_s : ndarray, shape (n,)
+    free_flight : ndarray of bool, shape (n,)
+    q_mps2, q_free_mps2 : float
+        Acceleration noise densities (constant velocity, free flight), m^2/s^3.
+
+    Returns
+    -------
+    x, P : ndarray, shapes (n, 6) and (n, 6, 6)
+    """
+    n = len(x)
+    dt = np.broadcast_to(np.asarray(dt_s, dtype=float), (n,))
+    out_x, out_P = np.empty((n, 6)), np.empty((n, 6, 6))
+    cv = ~np.asarray(free_flight, dtype=bool)
+    if cv.any():
+        out_x[cv], out_P[cv] = cv_predict(x[cv, :6], P[cv, :6, :6], dt[cv], q_mps2)
+    ff = ~cv
+    if ff.any():
+        xb, F = ballistic_transition(x[ff], dt[ff])
+        Pb = F @ P[ff] @ np.swapaxes(F, 1, 2)
+        d = np.abs(dt[ff])[:, None, None]
+        eye = np.eye(3)
+        Pb[:, :3, :3] += q_free_mps2 * d**3 / 3.0 * eye
+        Pb[:, :3, 3:] += q_free_mps2 * d**2 / 2.0 * eye
+        Pb[:, 3:, :3] += q_free_mps2 * d**2 / 2.0 * eye
+        Pb[:, 3:, 3:] += q_free_mps2 * d * eye
+        out_x[ff], out_P[ff] = xb, 0.5 * (Pb + np.swapaxes(Pb, 1, 2))
+    return out_x, out_P

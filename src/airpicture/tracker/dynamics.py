@@ -61,7 +61,14 @@ from airpicture.models.ballistic import (
 from airpicture.models.motion import ct_transition, cv_transition
 from airpicture.tracker.config import TrackerConfig
 
-__all__ = ["KAPPA_MIN", "STATE_DIM", "MotionModelSet", "approximate_height", "project_kappa"]
+__all__ = [
+    "KAPPA_MIN",
+    "STATE_DIM",
+    "MotionModelSet",
+    "approximate_height",
+    "ballistic_transition",
+    "project_kappa",
+]
 
 STATE_DIM = 7
 """Filter state size: ECEF position and velocity, and the inverse ballistic coefficient."""
@@ -437,7 +444,7 @@ class MotionModelSet:
         j = self._ballistic
         if j is not None and (closed is None or not closed.all()):
             free = slice(None) if closed is None else np.flatnonzero(~closed)
-            x_pred[free, j, :6], F[free, j] = _ballistic_transition(x[free, j], dt[free])
+            x_pred[free, j, :6], F[free, j] = ballistic_transition(x[free, j], dt[free])
         P_pred = _propagate_covariance(
             P.reshape(m * r, STATE_DIM, STATE_DIM), F.reshape(m * r, 6, STATE_DIM)
         )
@@ -494,7 +501,7 @@ def _destinations(labels: tuple[str, ...]) -> np.ndarray:
     return W / W.sum(axis=1, keepdims=True)
 
 
-def _ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Ballistic prediction of m states ``[x, v, kappa]`` and its 6 x 7 transition matrix.
 
     The state is propagated with :func:`~airpicture.models.ballistic.propagate_ballistic`
