@@ -787,6 +787,7 @@ class Node:
         self._tracks_in: collections.deque[tuple[str, TrackReports]] = collections.deque()
         # tracker frames waiting for the partners' tracks up to them (see _track)
         self._frames: collections.deque[LocalFrame] = collections.deque()
+        self._tracker_flushed = False
         # network numbers with an alert in force (threats: shared under a threats release)
         self._alerted: frozenset[str] = frozenset()
         self.labels = LabelSpace(config.network)
@@ -1087,7 +1088,8 @@ class Node:
         for recipient in cfg.network:
             channel = _Channel(recipient)
             if source is not None and len(source):
-                channel.mask = self.labels.level(self._own_labels, recipient) == FULL
+                released = self.labels.level(self._own_labels, recipient) == FULL
+                channel.mask = released & cfg.release.sends_plots(recipient)
             for kind in ("det", "hb"):
                 found = await self._last_own(f"air.{kind}.{cfg.nation}.{recipient}")
                 if found is None:
@@ -1389,7 +1391,8 @@ class Node:
             )
         reports, _, coarse = share.to_reports(self.labels)
         peer = self._peers[envelope.nation]
-        peer.shares_tracks = True
+        # a partner holds this node's picture back once it has shared a track with it
+        peer.shares_tracks = peer.shares_tracks or len(reports) > 0
         peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
         peer.track_final = peer.track_final or share.picture.final
         rows = reports.rows
@@ -1496,23 +1499,21 @@ class Node:
         own = self._peers.get(self.config.nation)
         if own is not None and not own.final:
             return False
-        return all(
-            (p.final or not self._holds_barrier(p, now)) and not self._holds_tracks(p, now)
-            for p in self._peers.values()
-        )
+        return all(p.final or not self._holds_barrier(p, now) for p in self._peers.values())
 
     async def _advance(self) -> None:
         """Feed the tracker what the barrier allows; flush once every input has ended."""
         async with self._lock:
             if self._flushed:
                 return
-            final = self._input_ended()
-            chunks = self._take_ready(math.inf if final else self._barrier())
-            if not chunks and not final and not self._tracks_in and not self._steppable():
+            ended = self._input_ended()
+            flush = ended and not self._tracker_flushed
+            chunks = self._take_ready(math.inf if ended else self._barrier())
+            if not (chunks or flush or self._tracks_in or self._steppable() or ended):
                 return  # nothing new for the tracker or from partners: the picture stands
             # The tracker runs in a worker thread so that the bus connection stays served.
-            rows, impacts, alerts, reports, waiting = await asyncio.to_thread(
-                self._track, chunks, final
+            rows, impacts, alerts, reports, waiting, final = await asyncio.to_thread(
+                self._track, chunks, flush
             )
             self._queue_assessment(impacts, alerts)
             self._reports_outbox.extend(reports)
@@ -1523,7 +1524,8 @@ class Node:
                 through = math.inf
             else:
                 # frames waiting for partners' tracks are not in the picture yet
-                through = min(self._through(self._max_t_fed), waiting - self.config.tracker.frame_s)
+                tracked = math.inf if self._tracker_flushed else self._through(self._max_t_fed)
+                through = min(tracked, waiting - self.config.tracker.frame_s)
             rows = [r for r in rows if len(r)]
             if not rows and through <= self._through_s:
                 return
@@ -1542,7 +1544,7 @@ class Node:
 
     def _track(
         self, chunks: list[Detections], flush: bool
-    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows], list[TrackReports], float]:
+    ) -> tuple[list[TrackRows], list[ImpactRows], list[AlertRows], list[TrackReports], float, bool]:
         """Run the tracker on each chunk in turn (and flush it), taking every frame it makes
         (:meth:`LocalFrame.take`: classified, with what the network picture needs); then step
         the network picture (:meth:`CommonPicture.step_local`: number, fuse with partners'
@@ -1550,11 +1552,13 @@ class Node:
         those at most ``fusion.partner_lag_s`` ahead of every such partner's picture.
 
         Returns the network frames' rows, impact predictions, alert changes, this node's tracks
-        to share and the end of the first frame still waiting (inf for none); at the end of
-        input every frame is stepped and the alerts still in force are closed
-        (:meth:`~airpicture.assess.Assessor.finish`). The tracker trusts its input (validated
-        at this node's edge); should it or the assessment still fail, the node logs and counts
-        it and goes on (the frame is lost to the picture, the tracks go on).
+        to share, the end of the first frame still waiting (inf for none) and whether the
+        picture is final: the input has ended (the tracker is flushed), every frame is stepped
+        (and, for a node with nothing to track, no partner's picture is still to come); then
+        the alerts still in force are closed (:meth:`~airpicture.assess.Assessor.finish`). The
+        tracker trusts its input (validated at this node's edge); should it or the assessment
+        still fail, the node logs and counts it and goes on (the frame is lost to the picture,
+        the tracks go on).
         """
         rows: list[TrackRows] = []
         impacts: list[ImpactRows] = []
@@ -1584,9 +1588,12 @@ class Node:
             except Exception:
                 self.counters["tracker_errors"] += 1
                 log.exception("%s: the tracker failed at the end of input", self.config.node_id)
-        if self.tracker.stats.received == 0:
-            self._partner_frames(flush)
-        limit = math.inf if flush else self._partners_through() + self.config.fusion.partner_lag_s
+            self._tracker_flushed = True
+        through = self._partners_through()
+        sensorless = self.tracker.stats.received == 0
+        if sensorless:
+            self._partner_frames(through)
+        limit = through + self.config.fusion.partner_lag_s
         while self._frames and self._frames[0].t_s <= limit:
             local = self._frames.popleft()
             try:
@@ -1602,23 +1609,28 @@ class Node:
             book = self.assessor.alert_book
             if book is not None and len(assessed.alerts):
                 self._alerted = frozenset(track for _, _, track in book.active())
-        if flush:
+        final = (
+            self._tracker_flushed
+            and not self._frames
+            and not (sensorless and math.isfinite(self._partners_through()))
+        )
+        if final:
             try:
                 alerts.append(self.assessor.finish(self._last_frame_s))
             except Exception:
                 self.counters["assess_errors"] += 1
                 log.exception("%s: closing the alerts failed", self.config.node_id)
         waiting = self._frames[0].t_s if self._frames else math.inf
-        return rows, impacts, alerts, reports, waiting
+        return rows, impacts, alerts, reports, waiting, final
 
-    def _partner_frames(self, flush: bool) -> None:
+    def _partner_frames(self, through: float) -> None:
         """With no detections to track (yet), the partners' tracks alone make the frames, on the
-        tracker's grid, as far as every sharing partner's picture allows."""
+        tracker's grid, as far as every sharing partner's picture (complete ``through``)
+        allows."""
         step = self.config.tracker.frame_s
         oldest, newest = self.common.report_span()
         if not math.isfinite(newest):
             return
-        through = math.inf if flush else self._partners_through()
         end = min(through, newest + step) + self.config.fusion.partner_lag_s
         t = (
             self._last_frame_s + step

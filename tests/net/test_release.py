@@ -89,6 +89,18 @@ def test_defaults_release_everything_own_to_everyone():
     assert all(releasable("JPN-R1", n, policy) for n in NATIONS)
 
 
+def test_plots_go_only_where_plots_says_and_always_to_the_owner():
+    policy = _policy({"default": ["*"], "plots": ["USA"], "tracks": {"to": ["*"]}})
+    assert policy.sends_plots("JPN") and policy.sends_plots("USA")
+    assert not policy.sends_plots("AUS")
+    assert policy.reach() == {"det": frozenset({"JPN", "USA"}), "trk": frozenset({"*"})}
+    tracks_only = _policy({"default": ["USA"], "plots": []})
+    assert tracks_only.reach()["det"] == frozenset() and tracks_only.sends_plots("JPN")
+    # releasing still follows the rules: tracks built on the plots may go where they are
+    assert releasable("JPN-R1", "USA", tracks_only)
+    assert ReleasePolicy(owner="JPN").sends_plots("AUS")  # every nation by default
+
+
 def test_per_sensor_rules_and_the_owner_always_sees_its_own():
     policy = ReleasePolicy(
         owner="JPN", default=frozenset({"USA"}), sensors={"JPN-IR1": frozenset()}
@@ -532,10 +544,11 @@ def test_from_mapping_reads_every_rule(tmp_path):
         ({"coarse": [1]}, "key release.coarse: expected a list of nation codes"),
         (
             {"defaults": ["USA"]},
-            "key release.defaults: expected 'default', 'sensors', 'coarse', 'threats', 'areas' "
-            "or 'tracks', got an unknown key",
+            "key release.defaults: expected 'default', 'sensors', 'coarse', 'threats', 'plots', "
+            "'areas' or 'tracks', got an unknown key",
         ),
         ({"threats": "*"}, "key release.threats: expected a list of nation codes"),
+        ({"plots": "USA"}, "key release.plots: expected a list of nation codes"),
         ({"areas": {"name": "x"}}, "key release.areas: expected an array of tables"),
         (
             {"areas": [{"name": "x", "to": ["USA"]}]},

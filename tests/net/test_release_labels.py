@@ -298,3 +298,36 @@ async def test_fused_tracks_reach_a_nation_in_full_only_if_every_contributor_was
     )
     assert not any(":track" in s for s in jpn.sources)
     assert any("JPN:track" in s for s in usa_picture.sources)
+
+
+async def test_nations_that_share_tracks_and_no_plots_hold_each_other_by_fusion(tmp_path: Path):
+    """Every nation keeps its plots (``plots = []``) and shares all its tracks: each receives
+    no other nation's detections, and holds the others' objects under the numbers their owners
+    issued, fused with its own tracks where it sees them too."""
+    scenario = synthetic_scenario(n_targets=8, duration_s=40.0, seed=4)
+    scenario_dir = scenario.write(tmp_path / "scenario")
+    bus = MemoryBus()
+    start = time.time() + 0.3
+    nodes = {}
+    for nation in NATIONS:
+        values = node_values(nation, scenario_dir, speed=100.0)
+        values["source"]["start_at_unix_s"] = start
+        values["release"] = {"plots": [], "tracks": {"to": ["*"]}}
+        nodes[nation] = Node(NodeConfig.from_mapping(values), bus=bus)
+    await asyncio.wait_for(asyncio.gather(*(n.run() for n in nodes.values())), timeout=90)
+    sensors = scenario.sensors
+    for nation, node in nodes.items():
+        own = sum(
+            int(np.count_nonzero(scenario.detections.sensor_index == sensors.index_of(s.sensor_id)))
+            for s in sensors
+            if s.nation == nation
+        )
+        assert node.health()["received"]["detections"] == own, nation
+    usa = nodes["USA"].picture
+    firm = np.isin(usa.status, ("confirmed", "coasting"))
+    jpn_numbers = {t for t in usa.track_id[firm] if str(t).startswith("JPN")}
+    assert jpn_numbers, "JPN's tracks are in the USA's picture under JPN's numbers"
+    sources = set(usa.sources[firm])
+    assert any("JPN:track" in s and "USA:plots" in s for s in sources)  # fused
+    assert any(s == "JPN:track" for s in sources)  # held through JPN only
+    assert nodes["USA"].health()["fusion"]["rejected"] == {}

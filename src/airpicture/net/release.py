@@ -47,6 +47,7 @@ In a node's TOML file::
     default = ["USA", "AUS"]        # every own sensor not listed below; "*" means every nation
     threats = ["*"]                 # may receive tracks of threats built on our detections
     coarse = ["KOR"]                # may receive tracks built on our detections, position-only
+    plots = ["*"]                   # are sent the detections themselves ([]: tracks only)
     [release.sensors]
     JPN-ASR-2 = ["USA"]             # this sensor goes to the USA only
     [[release.areas]]               # detections and tracks inside go at most to these nations
@@ -619,6 +620,10 @@ class ReleasePolicy:
     threats : frozenset of str
         Nations that may receive tracks of threats built on the owner's detections in full,
         beyond those the detections are released to (and any of its tracks position-only).
+    plots : frozenset of str
+        Nations that are sent the owner's detections themselves (``"*"``: every nation the
+        rules release them to, the default); the rules still decide which tracks built on
+        them may go where, so ``plots = []`` with ``[release.tracks]`` shares tracks only.
     areas : tuple of ReleaseArea
         Areas whose contents go at most to their ``to`` nations.
     tracks : TrackSharing
@@ -630,6 +635,7 @@ class ReleasePolicy:
     sensors: Mapping[str, frozenset[str]] = field(default_factory=dict)
     coarse: frozenset[str] = frozenset()
     threats: frozenset[str] = frozenset()
+    plots: frozenset[str] = frozenset({ALL_NATIONS})
     areas: tuple[ReleaseArea, ...] = ()
     tracks: TrackSharing = field(default_factory=TrackSharing)
 
@@ -645,7 +651,16 @@ class ReleasePolicy:
         are generated from this (:func:`airpicture.net.security.permissions`).
         """
         det = frozenset(self.default).union(*self.sensors.values())
+        if ALL_NATIONS not in self.plots:
+            det = frozenset(
+                n for n in self.plots | {self.owner} if ALL_NATIONS in det or n in det
+            )
         return {"det": det, "trk": frozenset(self.tracks.to)}
+
+    def sends_plots(self, nation: str) -> bool:
+        """Whether the owner's node sends its detections themselves to ``nation`` (those the
+        rules release to it): always to the owner's own node, else as ``plots`` says."""
+        return nation == self.owner or _allows(self.plots, nation)
 
     @classmethod
     def from_mapping(
@@ -679,17 +694,19 @@ class ReleasePolicy:
             bad area or a bad ``tracks`` table: naming the file, the key, what was expected and
             what was found.
         """
-        unknown = set(values) - {"default", "sensors", "coarse", "threats", "areas", "tracks"}
+        keys = {"default", "sensors", "coarse", "threats", "plots", "areas", "tracks"}
+        unknown = set(values) - keys
         if unknown:
             raise ConfigError(
                 source,
                 key="release." + sorted(unknown)[0],
-                expected="'default', 'sensors', 'coarse', 'threats', 'areas' or 'tracks'",
+                expected="'default', 'sensors', 'coarse', 'threats', 'plots', 'areas' or 'tracks'",
                 got="an unknown key",
             )
         default = _nations(values.get("default", [ALL_NATIONS]), source, "release.default")
         coarse = _nations(values.get("coarse", []), source, "release.coarse")
         threats = _nations(values.get("threats", []), source, "release.threats")
+        plots = _nations(values.get("plots", [ALL_NATIONS]), source, "release.plots")
         table = values.get("sensors", {})
         if not isinstance(table, Mapping):
             raise ConfigError(
@@ -723,6 +740,7 @@ class ReleasePolicy:
             sensors=rules,
             coarse=coarse,
             threats=threats,
+            plots=plots,
             areas=areas,
             tracks=tracks,
         )
