@@ -1794,6 +1794,14 @@ class Node:
                 self.counters["picture_deltas"] += 1
             for share in self._shares.values():
                 await self._share_tracks(share, reports, through, final)
+            if self._shares:
+                shared_with: dict[str, set[str]] = {}
+                for share in self._shares.values():
+                    for number, (_, _, coarse) in share.live.items():
+                        if not coarse:  # a position-only track is not fused, nor numbered
+                            shared_with.setdefault(number, set()).add(share.recipient)
+                # one new mapping, swapped in whole: the tracker thread reads it
+                self.common.shared_with = {k: frozenset(v) for k, v in shared_with.items()}
             if final:
                 self._final_sent.set()
                 return

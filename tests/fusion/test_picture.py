@@ -179,3 +179,32 @@ def test_a_bad_covariance_is_refused_and_counted():
     assert picture.stats.received == 1
     with pytest.raises(ValueError, match="own"):
         picture.receive("AUS", TrackReports.empty())
+
+
+def test_a_nation_takes_the_number_of_a_partner_that_cannot_see_its_track():
+    """AUS tracks on the USA's radar only and shares with JPN; JPN (JPN and USA radars) does not
+    share back, so AUS can never learn JPN's numbers: JPN takes AUS's numbers, even where its
+    own go back further (its first report was often JPN's radar's, earlier)."""
+    sc = synthetic_scenario(n_targets=14, duration_s=150.0, seed=11)
+    jpn = _Nation("JPN", sc.sensors, ("JPN-R1", "USA-R1"))
+    aus = _Nation("AUS", sc.sensors, ("USA-R1",))
+    _run([jpn, aus], {"AUS": ("JPN",)}, seed=11, duration_s=150.0)
+    rj, ra = jpn.table(), aus.table()
+    end = min(rj.t_s.max(), ra.t_s.max()) - 10.0
+
+    def live_at(rows, t):
+        last = {}
+        for i in np.flatnonzero(rows.t_s <= t):
+            last[str(rows.track_id[i])] = i
+        return {k: i for k, i in last.items() if rows.status[i] in _FIRM}
+
+    lj, la = live_at(rj, end), live_at(ra, end)
+    pairs = [
+        (k, m)
+        for k, i in lj.items()
+        for m, j in la.items()
+        if np.linalg.norm(rj.x[i, :3] - ra.x[j, :3]) < 3_000.0
+    ]
+    assert len(pairs) >= 5
+    assert sum(k == m for k, m in pairs) / len(pairs) >= 0.9, pairs
+    assert jpn.picture.stats.merged > 0  # it gave up some of its own numbers

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -347,6 +348,9 @@ class CommonPicture:
         self._streak: dict[tuple[str, str], int] = {}  # (own id, other number) -> frames met
         self._missed: dict[str, int] = {}  # own id -> frames its number's partner track missed
         self._shown: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}  # live in the output
+        # per number of this node's own tracks, the partners it is shared with (the node keeps
+        # it up to date; nothing is shared in a batch run)
+        self.shared_with: Mapping[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ input
     def number_of(self, local_id: str) -> str | None:
@@ -572,6 +576,9 @@ class CommonPicture:
             if other == mine:
                 self._missed.pop(lid, None)
             elif other is not None:
+                # a partner that cannot see this track's number cannot come to it: take theirs
+                owners = {r.owner for r in groups[other]}
+                unseen = not owners <= self.shared_with.get(mine, frozenset())
                 if lid not in self._firm and other not in held:
                     # just confirmed: take the number the partners already show
                     renumbered.append(self._renumber(lid, other, retire=False))
@@ -583,9 +590,12 @@ class CommonPicture:
                 if (
                     streak >= cfg.merge_after
                     and other not in held
-                    and precedes(
-                        (self._key.get(other, math.inf), other),
-                        (self._key.get(mine, math.inf), mine),
+                    and (
+                        unseen
+                        or precedes(
+                            (self._key.get(other, math.inf), other),
+                            (self._key.get(mine, math.inf), mine),
+                        )
                     )
                 ):
                     renumbered.append(self._renumber(lid, other, retire=True))

@@ -756,8 +756,10 @@ def preset_tables(
     - ``"full"``: every nation releases everything to every nation;
     - ``"threats"``: sensors as in ``"hub"`` (without the USA: to no other nation), and every
       nation lets tracks of threats built on its detections go to every nation in full
-      (``threats = ["*"]``) and shares its tracks of threats with every nation
-      (``[release.tracks]`` ``to = ["*"]``, ``only = "threats"``).
+      (``threats = ["*"]``) and shares its tracks with every nation (``[release.tracks]``
+      ``to = ["*"]``): its tracks of threats go to every partner, its other tracks to the
+      partners their detections are released to (which already see those detections: the
+      tracks let them agree on the objects' numbers).
 
     Parameters
     ----------
@@ -790,7 +792,7 @@ def preset_tables(
     }
     if mode == "threats":
         for table in tables.values():
-            table.update(threats=[ALL_NATIONS], tracks={"to": [ALL_NATIONS], "only": "threats"})
+            table.update(threats=[ALL_NATIONS], tracks={"to": [ALL_NATIONS]})
     return tables
 
 
