@@ -76,9 +76,15 @@ def _run(nations, share, *, seed=3, duration_s=120.0):
                 n.rows.append(result.rows)
         for n in nations:
             out = n.send()
-            for recipient in share.get(n.nation, ()):
+            recipients = share.get(n.nation, ())
+            for recipient in recipients:
                 if len(out):
                     in_flight.append((n.nation, recipient, out))
+            # what a node knows of where its numbers go (a node keeps it from its shares)
+            seen = dict(n.picture.shared_with)
+            for number in out.rows.track_id:
+                seen[str(number)] = frozenset(recipients)
+            n.picture.shared_with = seen
     return sc
 
 

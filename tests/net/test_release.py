@@ -472,11 +472,11 @@ def test_presets_give_every_nation_a_valid_release_table(nations):
         assert threats[n] == {
             "default": plots,
             "threats": ["*"],
-            "tracks": {"to": ["*"], "only": "threats"},
+            "tracks": {"to": ["*"]},
         }
         own = tuple(s.sensor_id for s in SENSORS if s.nation == n)
         policy = ReleasePolicy.from_mapping(threats[n], owner=n, own_sensors=own, source="t")
-        assert policy.threats == {"*"} and policy.tracks.only == "threats"
+        assert policy.threats == {"*"} and policy.tracks.to == {"*"}
     with pytest.raises(
         ConfigError, match="network up, key --release: expected one of hub, full, threats"
     ):

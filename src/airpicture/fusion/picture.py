@@ -347,6 +347,9 @@ class CommonPicture:
         self._pending: dict[tuple[str, str], collections.deque[_Report]] = {}
         self._streak: dict[tuple[str, str], int] = {}  # (own id, other number) -> frames met
         self._missed: dict[str, int] = {}  # own id -> frames its number's partner track missed
+        # partners' numbers joined to an own track of another number (own id), and last frame's
+        self._absorbed: dict[str, str] = {}
+        self._absorbed_before: dict[str, str] = {}
         self._shown: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}  # live in the output
         # per number of this node's own tracks, the partners it is shared with (the node keeps
         # it up to date; nothing is shared in a batch run)
@@ -477,8 +480,9 @@ class CommonPicture:
         for lid in local[rows.status == "deleted"]:
             self._forget_own(str(lid))
         own = set(self._number.values())
-        partner, partner_states = self._partner_rows(groups, own, ended)
-        gone = self._gone_rows(own | set(groups), t_s)
+        shown = {n: g for n, g in groups.items() if n not in self._absorbed}
+        partner, partner_states = self._partner_rows(shown, own, ended)
+        gone = self._gone_rows(own | set(shown), t_s)
         parts = [p for p in (out, partner, gone) if len(p)]
         return NetworkFrame(
             TrackRows.concat(parts) if parts else _empty_network_rows(),
@@ -568,6 +572,7 @@ class CommonPicture:
         ta, tb = gnn_assign(ia, ib, cost, len(local), len(numbers))
         match = dict(zip(ta.tolist(), tb.tolist(), strict=True))
         held = set(own_number.tolist())
+        self._absorb(local, own_number, ia, ib, d2, set(tb.tolist()), numbers, held)
         renumbered: list[tuple[str, str]] = []
         for i, lid in enumerate(local.tolist()):
             mine = own_number[i]
@@ -611,6 +616,37 @@ class CommonPicture:
                     self.stats.decorrelated += 1
         return tuple(r for r in renumbered if r[0] != r[1])
 
+    def _absorb(
+        self,
+        local: np.ndarray,
+        own_number: np.ndarray,
+        ia: np.ndarray,
+        ib: np.ndarray,
+        d2: np.ndarray,
+        assigned: set[int],
+        numbers: list[str],
+        held: set[str],
+    ) -> None:
+        """Partners' tracks of an object this node holds under another number, left over by
+        the one-to-one assignment (several partners that cannot see each other's tracks, each
+        with its own number): they join the node's track (fused into it, not shown apart)."""
+        best: dict[int, tuple[float, int]] = {}
+        for a, b, d in zip(ia.tolist(), ib.tolist(), d2.tolist(), strict=True):
+            if b in assigned or numbers[b] in held:
+                continue
+            if b not in best or d < best[b][0]:
+                best[b] = (d, a)
+        seen = {str(lid) for lid in local}
+        for number, lid in list(self._absorbed.items()):
+            if lid in seen:  # looked at again below
+                del self._absorbed[number]
+        for b, (d, a) in best.items():
+            lid = str(local[a])
+            kept = self._absorbed_before.get(numbers[b]) == lid
+            if d <= self._gate or (kept and d <= self._keep_gate):
+                self._absorbed[numbers[b]] = lid
+        self._absorbed_before = dict(self._absorbed)
+
     def _renumber(self, lid: str, number: str, *, retire: bool) -> tuple[str, str]:
         old = self._number[lid]
         self._number[lid] = number
@@ -644,11 +680,17 @@ class CommonPicture:
         own_nations = [str(s) for s in rows.nations]
         sources = np.array([_plots(s) for s in own_nations], dtype=object)
         nations = np.array(own_nations, dtype=object)
-        fuse = np.flatnonzero(
-            firm & keep & np.array([str(k) in groups for k in number], dtype=bool)
-        )
+        joined: dict[str, list[_Report]] = {}
+        for n, lid in self._absorbed.items():
+            if n in groups:
+                joined.setdefault(lid, []).extend(groups[n])
+        own_groups = [
+            groups.get(str(k), []) + joined.get(str(lid), [])
+            for k, lid in zip(number, local, strict=True)
+        ]
+        fuse = np.flatnonzero(firm & keep & np.array([bool(g) for g in own_groups], dtype=bool))
         if len(fuse):
-            reps = [groups[str(number[i])] for i in fuse]
+            reps = [own_groups[i] for i in fuse]
             t_l = frame.t_state_s[fuse]
             xg, Pg = self._predicted(reps, t_l)
             xs = np.stack([frame.x[fuse, :6], xg], axis=1)
@@ -785,6 +827,8 @@ class CommonPicture:
         return TrackReports(out, state, cov, hits, first)
 
     def _forget_own(self, lid: str) -> None:
+        for number in [n for n, owner in self._absorbed.items() if owner == lid]:
+            del self._absorbed[number]
         self._number.pop(lid, None)
         self._own.pop(lid, None)
         self._firm.discard(lid)

@@ -90,9 +90,10 @@ __all__ = [
     "signing_input",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this module writes and reads (2: release labels on detections, shared
-tracks)."""
+tracks; 3: labels of three fields, shared tracks with their states, covariances and numbers'
+keys, picture deltas with local ids, sources and quality)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""
