@@ -88,6 +88,24 @@ def _run(nations, share, *, seed=3, duration_s=120.0):
     return sc
 
 
+def _numbers_of_the_same_objects(a: TrackRows, b: TrackRows) -> list[tuple[str, str]]:
+    """Pairs of numbers of firm tracks of two pictures within 3 km of each other, 10 s before
+    the end of the shorter one."""
+    end = min(a.t_s.max(), b.t_s.max()) - 10.0
+
+    def firm_at(rows: TrackRows) -> dict[str, int]:
+        last = {str(rows.track_id[i]): i for i in np.flatnonzero(rows.t_s <= end)}
+        return {k: i for k, i in last.items() if rows.status[i] in _FIRM}
+
+    fa, fb = firm_at(a), firm_at(b)
+    return [
+        (k, m)
+        for k, i in fa.items()
+        for m, j in fb.items()
+        if np.linalg.norm(a.x[i, :3] - b.x[j, :3]) < 3_000.0
+    ]
+
+
 def _latest(rows: TrackRows) -> dict[str, int]:
     """Each number's last row index."""
     return {str(t): i for i, t in enumerate(rows.track_id)}
@@ -141,21 +159,7 @@ def test_partial_pictures_converge_on_one_number_per_object():
     rj, ra = jpn.table(), aus.table()
     # at the end: every firm own track of one nation that the other also tracks itself shows
     # the same number at both (matched by position)
-    end = min(rj.t_s.max(), ra.t_s.max()) - 10.0
-
-    def live_at(rows, t):
-        last = {}
-        for i in np.flatnonzero(rows.t_s <= t):
-            last[str(rows.track_id[i])] = i
-        return {k: i for k, i in last.items() if rows.status[i] in _FIRM}
-
-    lj, la = live_at(rj, end), live_at(ra, end)
-    both = [
-        (k, la_k)
-        for k, i in lj.items()
-        for la_k, j in la.items()
-        if np.linalg.norm(rj.x[i, :3] - ra.x[j, :3]) < 3_000.0
-    ]
+    both = _numbers_of_the_same_objects(rj, ra)
     assert len(both) >= 5
     same = sum(k == m for k, m in both)
     assert same / len(both) >= 0.9, both
@@ -195,22 +199,7 @@ def test_a_nation_takes_the_number_of_a_partner_that_cannot_see_its_track():
     jpn = _Nation("JPN", sc.sensors, ("JPN-R1", "USA-R1"))
     aus = _Nation("AUS", sc.sensors, ("USA-R1",))
     _run([jpn, aus], {"AUS": ("JPN",)}, seed=11, duration_s=150.0)
-    rj, ra = jpn.table(), aus.table()
-    end = min(rj.t_s.max(), ra.t_s.max()) - 10.0
-
-    def live_at(rows, t):
-        last = {}
-        for i in np.flatnonzero(rows.t_s <= t):
-            last[str(rows.track_id[i])] = i
-        return {k: i for k, i in last.items() if rows.status[i] in _FIRM}
-
-    lj, la = live_at(rj, end), live_at(ra, end)
-    pairs = [
-        (k, m)
-        for k, i in lj.items()
-        for m, j in la.items()
-        if np.linalg.norm(rj.x[i, :3] - ra.x[j, :3]) < 3_000.0
-    ]
+    pairs = _numbers_of_the_same_objects(jpn.table(), aus.table())
     assert len(pairs) >= 5
     assert sum(k == m for k, m in pairs) / len(pairs) >= 0.9, pairs
     assert jpn.picture.stats.merged > 0  # it gave up some of its own numbers
