@@ -574,38 +574,55 @@ class CommonPicture:
         held = set(own_number.tolist())
         self._absorb(local, own_number, ia, ib, d2, set(tb.tolist()), numbers, held)
         renumbered: list[tuple[str, str]] = []
+        joined: dict[str, list[str]] = {}
+        for number, owner_lid in self._absorbed.items():
+            joined.setdefault(owner_lid, []).append(number)
+
+        def blind(number: str, mine: str) -> bool:
+            """Whether a partner holding ``number`` cannot see this node's track ``mine``."""
+            owners = {r.owner for r in groups[number]}
+            return not owners <= self.shared_with.get(mine, frozenset())
+
         for i, lid in enumerate(local.tolist()):
             mine = own_number[i]
             j = match.get(i)
             other = numbers[j] if j is not None else None
             if other == mine:
                 self._missed.pop(lid, None)
-            elif other is not None:
-                # a partner that cannot see this track's number cannot come to it: take theirs
-                owners = {r.owner for r in groups[other]}
-                unseen = not owners <= self.shared_with.get(mine, frozenset())
-                if lid not in self._firm and other not in held:
-                    # just confirmed: take the number the partners already show
-                    renumbered.append(self._renumber(lid, other, retire=False))
-                    held.add(other)
-                    self.stats.adopted += 1
-                    continue
-                streak = self._streak.get((lid, other), 0) + 1
-                self._streak[(lid, other)] = streak
-                if (
-                    streak >= cfg.merge_after
-                    and other not in held
-                    and (
-                        unseen
-                        or precedes(
-                            (self._key.get(other, math.inf), other),
-                            (self._key.get(mine, math.inf), mine),
-                        )
-                    )
-                ):
-                    renumbered.append(self._renumber(lid, other, retire=True))
-                    held.add(other)
+            elif other is not None and lid not in self._firm and other not in held:
+                # just confirmed: take the number the partners already show
+                renumbered.append(self._renumber(lid, other, retire=False))
+                held.add(other)
+                self.stats.adopted += 1
+                continue
+            # A partner that cannot see this node's track cannot come to its number: the node
+            # takes the partner's (the oldest of several such), and keeps a number that such a
+            # partner holds. Between partners that see each other, the oldest number stays.
+            anchored = mine in groups and blind(mine, mine)
+            seen_here = [other] if other is not None else []
+            candidates = [c for c in seen_here + joined.get(lid, []) if c != mine]
+            blind_ones = [c for c in candidates if blind(c, mine)]
+            target = None
+            if blind_ones and not anchored:
+                target = min(blind_ones, key=lambda c: (self._key.get(c, math.inf), c))
+            elif (
+                other is not None
+                and other != mine
+                and not anchored
+                and precedes(
+                    (self._key.get(other, math.inf), other),
+                    (self._key.get(mine, math.inf), mine),
+                )
+            ):
+                target = other
+            if target is not None and target not in held:
+                streak = self._streak.get((lid, target), 0) + 1
+                self._streak[(lid, target)] = streak
+                if streak >= cfg.merge_after:
+                    renumbered.append(self._renumber(lid, target, retire=True))
+                    held.add(target)
                     self.stats.merged += 1
+                    continue
             if mine in groups and other != mine:
                 missed = self._missed.get(lid, 0) + 1
                 self._missed[lid] = missed
