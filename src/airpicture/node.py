@@ -781,6 +781,9 @@ class Node:
         self._given_bus = bus
         self._given_source = source
         self.tracker = Tracker(config.sensors, config.tracker)
+        self.labels = LabelSpace(config.network)
+        # a track's number comes from its first report that every nation of the network holds
+        self.tracker.wide_release = self.labels.bits(config.network)
         self.assessor = Assessor(config.assess, areas=config.areas)
         self.common = CommonPicture(config.nation, config.sensors, config.fusion)
         # partners' tracks waiting for the tracker thread (appended by the event loop)
@@ -790,7 +793,6 @@ class Node:
         self._tracker_flushed = False
         # network numbers with an alert in force (threats: shared under a threats release)
         self._alerted: frozenset[str] = frozenset()
-        self.labels = LabelSpace(config.network)
         self._own_labels = np.zeros(0, dtype=np.uint64)
         self._shares = {
             n: _Share(n)

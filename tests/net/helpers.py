@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
 from airpicture.fusion import CommonPicture
 from airpicture.io import find_scenario_files, read_detections, read_sensors
+from airpicture.net.release import LabelSpace
 from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
@@ -40,9 +42,13 @@ def node_values(
     return values
 
 
-def batch_picture(scenario_dir: Path, *, drop_sensor: str | None = None) -> TrackRows:
+def batch_picture(
+    scenario_dir: Path, *, drop_sensor: str | None = None, not_to: tuple[str, str] | None = None
+) -> TrackRows:
     """The batch picture of the scenario's detections (optionally without one sensor): the
-    tracker's rows with their kinds assessed, as ``airpicture track`` writes them."""
+    tracker's rows with their kinds assessed, as ``airpicture track`` writes them. With
+    ``not_to = (sensor, nation)`` that sensor's detections are labelled as not released to that
+    nation (so they are not released to every nation, as a node holding them sees them)."""
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
     detections = SensorSequence(len(sensors)).network_rows(
@@ -51,6 +57,13 @@ def batch_picture(scenario_dir: Path, *, drop_sensor: str | None = None) -> Trac
     if drop_sensor is not None:
         detections = detections.take(detections.sensor_index != sensors.index_of(drop_sensor))
     tracker = Tracker(sensors, TrackerConfig(**TRACKER))
+    if not_to is not None:
+        space = LabelSpace(NATIONS)
+        narrow = detections.sensor_index == sensors.index_of(not_to[0])
+        others = [n for n in NATIONS if n != not_to[1]]
+        labels = np.where(narrow, space.label(others), space.label(NATIONS)).astype(np.uint64)
+        detections = replace(detections, release=labels)
+        tracker.wide_release = space.bits(NATIONS)
     assessor = Assessor(AssessConfig(), areas=read_warning_areas())
     picture = CommonPicture("", sensors)
     parts: list[TrackRows] = []

@@ -193,9 +193,7 @@ class TrackStates:
                 np.empty(0, dtype=str),
                 np.empty(0, bool),
             )
-        return cls(
-            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls))
-        )
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
 
 class Assessor:

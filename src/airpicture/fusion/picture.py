@@ -233,7 +233,8 @@ class LocalFrame:
     live : ndarray of bool, shape (n,)
         Rows of tracks the tracker still holds (the others ended in the frame).
     first_row : ndarray of int64, shape (n,)
-        Network-wide key of each live track's first report (-1 elsewhere).
+        Network-wide key of the report each live track's number comes from (-1 elsewhere): its
+        first report released to every nation, or its first report if it has none.
     t_first_s : ndarray, shape (n,)
         Its time.
     x, P : ndarray, shapes (n, 7) and (n, 7, 7)
@@ -268,7 +269,10 @@ class LocalFrame:
         first_row = np.full(n, -1, np.int64)
         t_first = np.zeros(n)
         x, P, t_state = np.zeros((n, 7)), np.broadcast_to(np.eye(7), (n, 7, 7)).copy(), np.zeros(n)
-        first_row[live], t_first[live] = T.first_row[k], T.t_first_s[k]
+        # the report the number comes from: the first one every nation holds, else the first
+        wide = T.first_wide_row[k] >= 0
+        first_row[live] = np.where(wide, T.first_wide_row[k], T.first_row[k])
+        t_first[live] = np.where(wide, T.first_wide_t_s[k], T.t_first_s[k])
         x[live], P[live], t_state[live] = states.x, states.P, states.t_s
         return cls(
             classified,
@@ -471,7 +475,8 @@ class CommonPicture:
         self._number_new(local[live], frame.first_row[live], frame.t_first_s[live])
         firm = live & np.isin(rows.status, _FIRM)
         groups = self._groups(t_s)
-        renumbered = self._settle(local[firm], np.flatnonzero(firm), frame, groups, t_s)
+        reissued = self._reissue(local, firm, frame)
+        renumbered = reissued + self._settle(local[firm], np.flatnonzero(firm), frame, groups, t_s)
         for lid in local[firm]:
             self._firm.add(str(lid))
         out, out_states = self._own_rows(rows, local, live, firm, frame, states, groups)
@@ -503,6 +508,26 @@ class CommonPicture:
             self._number[str(lid)] = self._own[str(lid)] = str(number)
             self._key.setdefault(str(number), float(t))
             self.stats.issued += 1
+
+    def _reissue(
+        self, local: np.ndarray, firm: np.ndarray, frame: LocalFrame
+    ) -> tuple[tuple[str, str], ...]:
+        """Tracks confirmed in the frame take the number of the report every nation holds,
+        when one has joined them since they started (their number is then final)."""
+        new = firm & np.array([str(i) not in self._firm for i in local], dtype=bool)
+        if not new.any():
+            return ()
+        out = []
+        numbers = self._blocks.issue(frame.first_row[new])
+        for lid, number, t in zip(local[new], numbers, frame.t_first_s[new], strict=True):
+            lid, number = str(lid), str(number)
+            if number == self._own[lid]:
+                continue
+            self._key.setdefault(number, float(t))
+            if self._number[lid] == self._own[lid]:
+                out.append(self._renumber(lid, number, retire=False))
+            self._own[lid] = number
+        return tuple(out)
 
     def _groups(self, t_s: float) -> dict[str, list[_Report]]:
         """Partners' live reports by number in use at ``t_s`` (those ``partner_lag_s`` old and

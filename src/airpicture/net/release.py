@@ -652,9 +652,7 @@ class ReleasePolicy:
         """
         det = frozenset(self.default).union(*self.sensors.values())
         if ALL_NATIONS not in self.plots:
-            det = frozenset(
-                n for n in self.plots | {self.owner} if ALL_NATIONS in det or n in det
-            )
+            det = frozenset(n for n in self.plots | {self.owner} if ALL_NATIONS in det or n in det)
         return {"det": det, "trk": frozenset(self.tracks.to)}
 
     def sends_plots(self, nation: str) -> bool:

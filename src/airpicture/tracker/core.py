@@ -179,6 +179,15 @@ class Tracker:
     config : TrackerConfig, optional
         Settings; defaults when omitted.
 
+    Attributes
+    ----------
+    wide_release : int
+        Release label bits that make a report *widely released* (every bit set in its label);
+        0, the default, makes every report so. Each track keeps its first such report
+        (``TrackTable.first_wide_row``): a node sets the full-release bits of every nation of
+        its network, so that the report a track's network number is issued from is one that
+        every nation holds (:mod:`airpicture.fusion.numbers`).
+
     Examples
     --------
     >>> tracker = Tracker(sensors)                       # doctest: +SKIP
@@ -189,6 +198,7 @@ class Tracker:
         self.sensors = sensors
         self.config = config if config is not None else TrackerConfig()
         self.stats = TrackerStats()
+        self.wide_release = 0
         self._nations = sensors.nations
         self._models = [self._sensor_model(i) for i in range(len(sensors))]
         self._scan_period_s = sensors.column("scan_period_s").astype(float)
@@ -295,6 +305,11 @@ class Tracker:
     def model_labels(self) -> tuple[str, ...]:
         """Names of the IMM models, in the order of the table's ``mu`` columns."""
         return self._dynamics.labels
+
+    def _wide(self, labels: np.ndarray) -> np.ndarray:
+        """Reports released to every nation of :attr:`wide_release` (all, without it)."""
+        mask = np.uint64(self.wide_release)
+        return (np.asarray(labels, dtype=np.uint64) & mask) == mask
 
     def track_ids(self, numbers: np.ndarray) -> np.ndarray:
         """Track id strings of track numbers."""
@@ -486,6 +501,9 @@ class Tracker:
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
             table.release[at] &= labels[ad]
+            wide = (table.first_wide_row[at] < 0) & self._wide(labels[ad])
+            table.first_wide_row[at[wide]] = group.row[ad[wide]]
+            table.first_wide_t_s[at[wide]] = group.t_s[ad[wide]]
             table.last_seen_s[at, sensor] = group.t_s[ad]
             updated[at] = True
             took[at] = True
@@ -858,6 +876,8 @@ class Tracker:
                 last_report_sensor=np.full(m, sensor, np.int32),
                 first_reports=np.stack([report_ids, np.full(m, -1)], axis=1),
                 first_row=dets.row.astype(np.int64),
+                first_wide_row=np.where(self._wide(_labels(dets)), dets.row, -1).astype(np.int64),
+                first_wide_t_s=dets.t_s.copy(),
                 score=np.zeros(m),
                 xm=xm,
                 Pm=Pm,

@@ -54,6 +54,9 @@ class TrackTable:
         The detection ``row`` of the track's first report (of the one-report track whose number
         a track took at confirmation, the same report); names the track across the network
         (:mod:`airpicture.fusion`).
+    first_wide_row, first_wide_t_s : ndarray of int64 and float, shape (n,)
+        ``row`` and time of the track's first report released to every nation of the network
+        (``Tracker.wide_release``; -1 for none yet).
     score : ndarray, shape (n,)
         Sum of the track's association costs (Mahalanobis distance plus log-determinant of the
         innovation covariance) over its updates after the first: of tracks sharing a
@@ -79,6 +82,8 @@ class TrackTable:
     last_report_sensor: np.ndarray
     first_reports: np.ndarray
     first_row: np.ndarray
+    first_wide_row: np.ndarray
+    first_wide_t_s: np.ndarray
     score: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
@@ -102,6 +107,8 @@ class TrackTable:
             np.empty(0, np.int32),
             np.empty((0, 2), np.int64),
             np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0),
             np.empty(0),
             np.empty((0, n_models, 7)),
             np.empty((0, n_models, 7, 7)),
