@@ -66,6 +66,8 @@ __all__ = [
 ]
 
 _FIRM = ("confirmed", "coasting")
+_LATE_RENUMBER_KINDS = ("aircraft", "helicopter/uav")
+"""Kinds whose firm tracks still take the number of a report every nation holds."""
 
 
 def _check(low: float, high: float, *, integer: bool = False) -> dict[str, Any]:
@@ -343,6 +345,7 @@ class CommonPicture:
         self._keep_gate = float(chi2.ppf(self.config.keep_probability, 6))
         self._number: dict[str, str] = {}  # own tracker's id -> network number
         self._own: dict[str, str] = {}  # own tracker's id -> the number its first report issued
+        self._origin_row: dict[str, int] = {}  # own tracker's id -> the report it came from
         self._firm: set[str] = set()  # own tracker ids seen firm
         self._key: dict[str, float] = {}  # network number -> time of its first report
         self._retired: dict[str, str] = {}  # retired number -> the number that replaced it
@@ -512,20 +515,32 @@ class CommonPicture:
     def _reissue(
         self, local: np.ndarray, firm: np.ndarray, frame: LocalFrame
     ) -> tuple[tuple[str, str], ...]:
-        """Tracks confirmed in the frame take the number of the report every nation holds,
-        when one has joined them since they started (their number is then final)."""
-        new = firm & np.array([str(i) not in self._firm for i in local], dtype=bool)
-        if not new.any():
+        """Tracks whose report every nation holds has changed (one joined them since they
+        started) take the number issued from it: at confirmation any track, later only an
+        aircraft's (a threat keeps the number its alerts and operators know)."""
+        idx = np.flatnonzero(firm)
+        changed = [
+            i
+            for i in idx
+            if int(frame.first_row[i]) != self._origin_row.get(str(local[i]), -1)
+            and (str(local[i]) not in self._firm or frame.rows.kind[i] in _LATE_RENUMBER_KINDS)
+        ]
+        for i in idx:
+            self._origin_row.setdefault(str(local[i]), int(frame.first_row[i]))
+        if not changed:
             return ()
         out = []
-        numbers = self._blocks.issue(frame.first_row[new])
-        for lid, number, t in zip(local[new], numbers, frame.t_first_s[new], strict=True):
-            lid, number = str(lid), str(number)
+        sel = np.array(changed, dtype=np.int64)
+        numbers = self._blocks.issue(frame.first_row[sel])
+        for i, number, t in zip(sel, numbers, frame.t_first_s[sel], strict=True):
+            lid, number = str(local[i]), str(number)
+            self._origin_row[lid] = int(frame.first_row[i])
             if number == self._own[lid]:
                 continue
             self._key.setdefault(number, float(t))
             if self._number[lid] == self._own[lid]:
-                out.append(self._renumber(lid, number, retire=False))
+                firm_before = lid in self._firm
+                out.append(self._renumber(lid, number, retire=firm_before))
             self._own[lid] = number
         return tuple(out)
 
@@ -766,10 +781,22 @@ class CommonPicture:
                 self._shown.pop(k, None)
             else:
                 self._shown[k] = (float(rows.t_s[i]), x[i], cov[i])
-        # the states the assessment takes, under network numbers
+        # the states the assessment takes, under network numbers: of a track partners hold too,
+        # the best one (highest quality: the reporting responsibility of coalition links), so
+        # that every nation predicts the impact of one missile from the same state
         pos = {str(lid): j for j, lid in enumerate(states.track_id)}
         sel = [pos[str(lid)] for lid in local[live & keep] if str(lid) in pos]
         st = states.take(np.array(sel, dtype=np.int64))
+        at = {str(lid): k for k, lid in enumerate(st.track_id)}
+        if len(fuse):
+            own_q = track_quality(frame.P[fuse, :3, :3])
+            x7, P7, t7, hits = st.x.copy(), st.P.copy(), st.t_s.copy(), st.hits.copy()
+            for f, q, group in zip(fuse, own_q, reps, strict=True):
+                j = at.get(str(local[f]))
+                best = max(group, key=lambda r: (r.quality, r.hits, r.owner))
+                if j is not None and best.quality > q:
+                    x7[j], P7[j], t7[j], hits[j] = best.state, best.cov, best.t_s, best.hits
+            st = replace(st, x=x7, P=P7, t_s=t7, hits=hits)
         st = replace(st, track_id=np.array([self._number[str(i)] for i in st.track_id], dtype=str))
         return out, st
 
@@ -869,6 +896,7 @@ class CommonPicture:
         return TrackReports(out, state, cov, hits, first)
 
     def _forget_own(self, lid: str) -> None:
+        self._origin_row.pop(lid, None)
         for number in [n for n, owner in self._absorbed.items() if owner == lid]:
             del self._absorbed[number]
         self._number.pop(lid, None)
