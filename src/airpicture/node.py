@@ -108,7 +108,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MAX_DELTA_ROWS = 4096
-"""Rows per picture delta or track share message."""
+"""Rows per picture delta message."""
+
+_MAX_SHARE_ROWS = 1024
+"""Rows per track share message: each carries a full state and covariance (about 600 bytes),
+and a message must stay under the bus's payload limit (1 MiB on NATS by default)."""
 
 _LAG_REFRESH_S = 1.0
 """How often a node asks the bus for its last sequence number (the lag in ``/health``), s."""
@@ -1828,8 +1832,8 @@ class Node:
             return
         share.sent_through_s = through
         subject = f"air.trk.{cfg.nation}.{share.recipient}"
-        for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
-            sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
+        for k in range(0, max(n, 1), _MAX_SHARE_ROWS):
+            sl = slice(k, min(n, k + _MAX_SHARE_ROWS))
             payload = TrackShare.from_reports(
                 out.take(np.arange(n)[sl]),
                 change[sl],
@@ -1838,7 +1842,7 @@ class Node:
                 recipient=share.recipient,
                 through_s=through,
                 label_nations=self.labels.nations,
-                final=final and k + _MAX_DELTA_ROWS >= n,
+                final=final and k + _MAX_SHARE_ROWS >= n,
             )
             await self._send("trk", subject, payload)
 
