@@ -1397,8 +1397,9 @@ class Node:
             )
         reports, _, coarse = share.to_reports(self.labels)
         peer = self._peers[envelope.nation]
-        # a partner holds this node's picture back once it has shared a track with it
-        peer.shares_tracks = peer.shares_tracks or len(reports) > 0
+        # a partner that shares tracks with this node (even none yet: its threats may come at
+        # any time) holds its picture back to its own
+        peer.shares_tracks = True
         peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
         peer.track_final = peer.track_final or share.picture.final
         rows = reports.rows

@@ -43,12 +43,15 @@ def node_values(
 
 
 def batch_picture(
-    scenario_dir: Path, *, drop_sensor: str | None = None, not_to: tuple[str, str] | None = None
+    scenario_dir: Path,
+    *,
+    drop_sensor: str | None = None,
+    released: dict[str, tuple[str, ...]] | None = None,
 ) -> TrackRows:
     """The batch picture of the scenario's detections (optionally without one sensor): the
-    tracker's rows with their kinds assessed, as ``airpicture track`` writes them. With
-    ``not_to = (sensor, nation)`` that sensor's detections are labelled as not released to that
-    nation (so they are not released to every nation, as a node holding them sees them)."""
+    tracker's rows with their kinds assessed, as ``airpicture track`` writes them. ``released``
+    labels the named sensors' detections as released to those nations only (so not to every
+    nation, as a node holding them sees them)."""
     files = find_scenario_files(scenario_dir)
     sensors = read_sensors(files.sensors)
     detections = SensorSequence(len(sensors)).network_rows(
@@ -57,11 +60,11 @@ def batch_picture(
     if drop_sensor is not None:
         detections = detections.take(detections.sensor_index != sensors.index_of(drop_sensor))
     tracker = Tracker(sensors, TrackerConfig(**TRACKER))
-    if not_to is not None:
+    if released:
         space = LabelSpace(NATIONS)
-        narrow = detections.sensor_index == sensors.index_of(not_to[0])
-        others = [n for n in NATIONS if n != not_to[1]]
-        labels = np.where(narrow, space.label(others), space.label(NATIONS)).astype(np.uint64)
+        labels = np.full(len(detections), space.label(NATIONS), dtype=np.uint64)
+        for sensor_id, nations in released.items():
+            labels[detections.sensor_index == sensors.index_of(sensor_id)] = space.label(nations)
         detections = replace(detections, release=labels)
         tracker.wide_release = space.bits(NATIONS)
     assessor = Assessor(AssessConfig(), areas=read_warning_areas())

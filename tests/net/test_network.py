@@ -240,7 +240,10 @@ def test_network_up_applies_a_release_file(scenario_dir, tmp_path):
     nations = {n: set(";".join(read_tracks(result.records[n]).nations).split(";")) for n in NATIONS}
     assert "JPN" in nations["JPN"] and "JPN" in nations["USA"]  # the JPN IR sensor goes to the USA
     assert "JPN" not in nations["AUS"]  # nothing of Japan's reaches Australia
-    assert_same_picture(read_tracks(result.records["JPN"]), batch_picture(scenario_dir))
+    released = {"JPN-R1": ("JPN",), "JPN-IR1": ("JPN", "USA")}
+    assert_same_picture(
+        read_tracks(result.records["JPN"]), batch_picture(scenario_dir, released=released)
+    )
 
 
 def test_a_bad_release_file_is_refused_before_anything_starts(scenario_dir, tmp_path):

@@ -92,7 +92,7 @@ async def test_withholding_a_sensor_removes_exactly_its_contribution(scenario_di
     configs["JPN"]["release"] = policy
     nodes = {n: network.node(v) for n, v in configs.items()}
     await _run_nodes(list(nodes.values()))
-    full = batch_picture(scenario_dir, not_to=("JPN-R1", "USA"))
+    full = batch_picture(scenario_dir, released={"JPN-R1": ("JPN", "AUS")})
     without = batch_picture(scenario_dir, drop_sensor="JPN-R1")
     assert_same_picture(nodes["JPN"].picture, full)
     assert_same_picture(nodes["AUS"].picture, full)
