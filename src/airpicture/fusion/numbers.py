@@ -3,11 +3,11 @@ the same detections issue the same numbers without a word between them.
 
 A detection is known network-wide by its sensor and the sensor's own sequence number
 (:data:`~airpicture.tables.ROW_SEQ_BITS`). A track's number is issued from the block of the
-sensor that made its first report: ``<nation><k>-<sequence>``, ``k`` the sensor's place among
-its nation's sensors (1-based, in sensor-table order), so ``JPN2-13842`` is the track started
-on the 13,842nd report of Japan's second sensor. Every track has exactly one first report and
-a report starts at most one confirmed track, so a number is never issued twice in a run; two
-nodes that started their tracks of an object on the same report issue the same number.
+sensor that made its first report every nation holds (or its first report, without one):
+``<nation><k>-<sequence>``, ``k`` the sensor's place among its nation's sensors (1-based, in
+sensor-table order), so ``JPN2-13842`` is issued from the 13,842nd report of Japan's second
+sensor. A report is that report of at most one confirmed track, so a number is never issued
+twice in a run; two nodes whose tracks of an object share that report issue the same number.
 
 Where nodes started their tracks on different reports (they did not see the same
 detections), the numbers meet when their tracks are found to be one object; the number that

@@ -6,7 +6,9 @@ tracks come from the node's tracker (built on the detections the node receives, 
 its partners'); its partners' tracks come as :class:`TrackReports` (each partner shares its own
 tracks, never what it received, so nothing echoes back). Per frame it
 
-1. numbers every new own track from its first report (:mod:`airpicture.fusion.numbers`);
+1. numbers every new own track from its first report that every nation holds
+   (:mod:`airpicture.fusion.numbers`), again at confirmation and, for aircraft, later when such
+   a report joins it;
 2. associates its firm tracks with the partners' tracks, grouped by network number: exact
    chi-square distance over position and velocity, one global assignment, a wider gate for a
    track and the partner track that already carries its number (hysteresis: a pair does not
