@@ -795,9 +795,8 @@ class CommonPicture:
             x7, P7, t7, hits = st.x.copy(), st.P.copy(), st.t_s.copy(), st.hits.copy()
             for f, q, group in zip(fuse, own_q, reps, strict=True):
                 j = at.get(str(local[f]))
-                # the same choice at every nation: best quality, then the nation's code
-                best = max(group, key=lambda r: (r.quality, r.owner))
-                if j is not None and (best.quality, best.owner) > (int(q), self.nation):
+                best = max(group, key=lambda r: (r.quality, r.hits, r.owner))
+                if j is not None and best.quality > q:
                     x7[j], P7[j], t7[j], hits[j] = best.state, best.cov, best.t_s, best.hits
             st = replace(st, x=x7, P=P7, t_s=t7, hits=hits)
         st = replace(st, track_id=np.array([self._number[str(i)] for i in st.track_id], dtype=str))
@@ -816,7 +815,7 @@ class CommonPicture:
         reps = [groups[n] for n in numbers]
         t = np.array([max(r.t_s for r in g) for g in reps])
         x, P = self._predicted(reps, t)
-        best = [max(g, key=lambda r: (r.quality, r.owner)) for g in reps]
+        best = [max(g, key=lambda r: (r.quality, r.hits, r.owner)) for g in reps]
         for g in reps:
             for r in g:
                 r.fresh = False
