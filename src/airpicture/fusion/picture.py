@@ -729,11 +729,16 @@ class CommonPicture:
         """The frame's own rows under network numbers, fused with partners' tracks."""
         number = np.array([self._number.get(str(i), "") for i in local], dtype=object)
         keep = number != ""
-        # an own track that ends while partners still hold its number goes on as theirs
-        ended_held = (rows.status == "deleted") & np.array(
-            [str(k) in groups for k in number], dtype=bool
+        deleted = rows.status == "deleted"
+        # An own track that ends while its number lives on does not end the number: partners
+        # still hold it (it goes on as theirs), or another own track does (the tentative
+        # branches of one report above the aircraft ceiling share their first report's number).
+        ending = {str(lid) for lid in local[deleted]}
+        others = {n for lid, n in self._number.items() if lid not in ending}
+        lives_on = deleted & np.array(
+            [str(k) in groups or str(k) in others for k in number], dtype=bool
         )
-        keep &= ~ended_held
+        keep &= ~lives_on
         x = rows.x.copy()
         cov = rows.cov_pos.copy()
         own_nations = [str(s) for s in rows.nations]
