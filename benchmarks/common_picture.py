@@ -195,11 +195,15 @@ def main() -> None:
     parser.add_argument("--bus", choices=("nats", "memory"), default="nats")
     parser.add_argument("--out", type=Path, default=Path("common-picture-runs"))
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--score-only", action="store_true", help="score the pictures already recorded in --out"
+    )
     args = parser.parse_args()
 
     spec = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
     scenario_dir = args.out / "scenario"
-    simulate(spec, scenario_dir)
+    if not args.score_only:
+        simulate(spec, scenario_dir)
     truth = read_truth(scenario_dir / "truth.csv")
     duration_s = float(truth.t_s.max() - truth.t_s.min())
     missiles = sorted(
@@ -208,8 +212,11 @@ def main() -> None:
     report: dict[str, Any] = {"scenario": spec.name, "seed": spec.seed, "modes": {}}
     rmse: dict[str, dict[str, float]] = {}
     for mode in args.modes:
-        print(f"{mode}: running the network ...", file=sys.stderr)
-        run = run_mode(mode, scenario_dir, args.out, args.speed, args.bus)
+        if args.score_only:
+            run = {"record": args.out / mode, "wall_s": math.nan, "cpu_s": {}, "bytes": {}}
+        else:
+            print(f"{mode}: running the network ...", file=sys.stderr)
+            run = run_mode(mode, scenario_dir, args.out, args.speed, args.bus)
         pictures = {n: read_tracks(run["record"] / n / "tracks.csv") for n in NATIONS}
         alerts = {n: read_alerts(run["record"] / n / "alerts.csv") for n in NATIONS}
         c = picture_commonality(truth, pictures, step_s=2.0)

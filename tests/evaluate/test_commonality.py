@@ -79,3 +79,14 @@ def test_tentative_and_deleted_tracks_are_not_held():
         ]
     )
     assert len(tracks_at(d, 0.5)[0]) == 1 and len(tracks_at(d, 1.5)[0]) == 0
+
+
+def test_objects_no_radar_could_see_are_held_by_nobody():
+    truth = _truth(np.arange(4.0), 2)
+    ids = {"O0": "JPN1-1", "O1": "JPN1-2"}
+    a, b = _picture(truth, ids), _picture(truth, {"O0": "JPN1-1", "O1": "USA1-5"})
+    seen = Truth(truth.t_s, truth.object_id, truth.kind, truth.x, truth.object_id == "O0")
+    c = picture_commonality(seen, {"JPN": a, "USA": b})
+    assert c.number_commonality == 1.0 and set(c.first_held_s) == {"O0"}
+    every = picture_commonality(seen, {"JPN": a, "USA": b}, detectable_only=False)
+    assert every.number_commonality == 0.5

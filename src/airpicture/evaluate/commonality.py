@@ -96,6 +96,7 @@ def picture_commonality(
     *,
     association_distance_m: float = 10_000.0,
     step_s: float = 1.0,
+    detectable_only: bool = True,
 ) -> Commonality:
     """Score the commonality of several nations' pictures against the truth.
 
@@ -109,12 +110,18 @@ def picture_commonality(
         A track is on an object only within this distance, m.
     step_s : float
         Truth times closer than this to the previous one used are skipped, s.
+    detectable_only : bool
+        Only the truth rows marked ``detectable`` (when the table has the column), as
+        :func:`~airpicture.evaluate.metrics.evaluate_picture` scores: an object no radar could
+        see (a missile on its pad) is held by nobody, and a track near it is not on it.
 
     Returns
     -------
     Commonality
     """
     nations = tuple(pictures)
+    if detectable_only and truth.detectable is not None:
+        truth = truth.take(np.asarray(truth.detectable, dtype=bool))
     times = np.unique(truth.t_s)
     keep = [0]
     for i in range(1, len(times)):
