@@ -733,12 +733,13 @@ class CommonPicture:
         # An own track that ends while its number lives on does not end the number: partners
         # still hold it (it goes on as theirs), or another own track does (the tentative
         # branches of one report above the aircraft ceiling share their first report's number).
-        ending = {str(lid) for lid in local[deleted]}
-        others = {n for lid, n in self._number.items() if lid not in ending}
-        lives_on = deleted & np.array(
-            [str(k) in groups or str(k) in others for k in number], dtype=bool
-        )
-        keep &= ~lives_on
+        if deleted.any():
+            ending = {str(lid) for lid in local[deleted]}
+            others = {n for lid, n in self._number.items() if lid not in ending}
+            lives_on = deleted & np.array(
+                [str(k) in groups or str(k) in others for k in number], dtype=bool
+            )
+            keep &= ~lives_on
         x = rows.x.copy()
         cov = rows.cov_pos.copy()
         own_nations = [str(s) for s in rows.nations]
