@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from airpicture.assess.classify import KINDS
@@ -186,8 +186,39 @@ def _check_tracks(
                 assert _allows(area["to"], recipient), (key, area)
 
 
+_TRACKS_OF_ALL_KINDS = {k: [] for k in KINDS}
+_NOTHING = {"default": [], "sensors": {}, "coarse": [], "threats": [], "areas": []}
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies())
+# A partner's shared track fused into the recipient's picture makes the partner a contributor.
+@example(
+    tables={
+        "AUS": {
+            **_NOTHING,
+            "areas": [{"name": "a0", "to": [], "box": _BOXES[0]}],
+            "tracks": {
+                "to": ["AUS", "JPN"],
+                "kinds": {"ballistic": [], "unknown": []},
+                "downgrade": "none",
+            },
+        },
+        **{
+            n: {
+                **_NOTHING,
+                "default": ["AUS", "JPN"] if n == "USA" else [],
+                "tracks": {
+                    "to": [],
+                    "kinds": dict(_TRACKS_OF_ALL_KINDS),
+                    "downgrade": "none",
+                    "only": "threats",
+                },
+            }
+            for n in ("JPN", "USA")
+        },
+    }
+)
 def test_no_nation_receives_a_detection_or_track_not_released_to_it(tables):
     received, nodes = asyncio.run(_run(tables))
     policy = {
@@ -214,6 +245,10 @@ def test_no_nation_receives_a_detection_or_track_not_released_to_it(tables):
             assert all(recipient in _SPACE.full(label) for label in expected)
             got[sender] += len(payload)
             if len(payload):
+                contributors.add(sender)
+        # Partners' tracks shared with the recipient are fused into its picture too.
+        for sender, payload in received[recipient]:
+            if isinstance(payload, TrackShare) and len(payload):
                 contributors.add(sender)
         for sender, payload in received[recipient]:
             if isinstance(payload, PictureDelta):

@@ -107,10 +107,12 @@ def test_demo_selecting_a_track_opens_its_details(demo_page) -> None:  # type: i
     for label in ("Position", "Altitude", "Course / speed", "Contributing", "Sources", "TQ "):
         assert label in details
     watch.shot("demo-4-details")
-    # From the table: the row's track opens.
-    row = page.locator("#track-rows tr").first
-    row_id = row.get_attribute("data-id")
-    row.click()
+    # From the table: the row's track opens. The table is redrawn as the picture changes (its
+    # first row may be another track a moment later), so the row is read and clicked at once.
+    row_id = page.evaluate(
+        "() => { const row = document.querySelector('#track-rows tr[data-id]');"
+        " row.click(); return row.dataset.id; }"
+    )
     page.wait_for_function(
         f"document.querySelector('[data-testid=details-id]')?.textContent === {row_id!r}"
     )
