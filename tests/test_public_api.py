@@ -39,7 +39,9 @@ def test_every_public_module_declares_all_and_defines_it():
             missing.append(name)
             continue
         for symbol in module.__all__:
-            assert hasattr(module, symbol), f"{name}.__all__ names {symbol}, which it does not define"
+            assert hasattr(module, symbol), (
+                f"{name}.__all__ names {symbol}, which it does not define"
+            )
     assert not missing, f"public modules without __all__: {missing}"
 
 

@@ -41,9 +41,8 @@ def test_gnn_matches_brute_force(n_t, n_d, seed, density):
     assert all((int(t), int(d)) in lookup for t, d in zip(at, ad, strict=True))
     k, total = brute_force(n_t, n_d, lookup)
     assert len(at) == k
-    assert sum(lookup[(int(t), int(d))] for t, d in zip(at, ad, strict=True)) == np.float64(total) or np.isclose(
-        sum(lookup[(int(t), int(d))] for t, d in zip(at, ad, strict=True)), total
-    )
+    found = sum(lookup[(int(t), int(d))] for t, d in zip(at, ad, strict=True))
+    assert found == np.float64(total) or np.isclose(found, total)
 
 
 def test_gnn_permutation_invariant():
@@ -69,4 +68,5 @@ def test_candidate_pairs_equal_full_scan(seed, n, m):
     ti, dj = candidate_pairs(tracks, radius, dets)
     d = np.linalg.norm(tracks[:, None] - dets[None], axis=2)
     rt, rd = np.nonzero(d <= radius[:, None])
-    assert set(zip(ti.tolist(), dj.tolist())) == set(zip(rt.tolist(), rd.tolist()))
+    found = set(zip(ti.tolist(), dj.tolist(), strict=True))
+    assert found == set(zip(rt.tolist(), rd.tolist(), strict=True))

@@ -68,9 +68,11 @@ def test_updated_covariance_stays_spd(seed, r_scale):
 
 def test_measurement_jacobian_matches_finite_differences():
     rng = np.random.default_rng(2)
-    geom = SensorGeometry.from_geodetic(np.radians([38.0] * 5), np.radians([135.0] * 5), np.full(5, 20.0))
-    p = np.stack(aer2ecef(rng.uniform(0, 6.28, 5), rng.uniform(0.01, 0.5, 5), rng.uniform(3e4, 2e5, 5),
-                          np.radians(38.0), np.radians(135.0), 20.0), axis=-1)
+    geom = SensorGeometry.from_geodetic(
+        np.radians([38.0] * 5), np.radians([135.0] * 5), np.full(5, 20.0)
+    )
+    aer = (rng.uniform(0, 6.28, 5), rng.uniform(0.01, 0.5, 5), rng.uniform(3e4, 2e5, 5))
+    p = np.stack(aer2ecef(*aer, np.radians(38.0), np.radians(135.0), 20.0), axis=-1)
     x = np.concatenate([p, rng.normal(0, 200, (5, 3))], axis=1)
     z, H = predict_measurements(x, geom, with_range=True, with_range_rate=True)
     steps = np.array([1.0, 1.0, 1.0, 0.01, 0.01, 0.01])
@@ -90,11 +92,16 @@ def run_nees(n_runs=200, n_steps=60, dt=1.0, q=0.5, seed=11):
     lat, lon, alt = np.radians(38.0), np.radians(135.0), 20.0
     sig = np.array([50.0, np.radians(0.2), np.radians(0.2)])
     R = np.diag(sig**2)
-    p0 = np.stack(aer2ecef(np.full(n_runs, 1.0), np.full(n_runs, 0.05), np.full(n_runs, 80e3), lat, lon, alt), axis=-1)
+    p0 = np.stack(
+        aer2ecef(np.full(n_runs, 1.0), np.full(n_runs, 0.05), np.full(n_runs, 80e3), lat, lon, alt),
+        axis=-1,
+    )
     truth = np.concatenate([p0, np.tile([200.0, -100.0, 50.0], (n_runs, 1))], axis=1)
     P = np.broadcast_to(np.diag([300.0**2] * 3 + [100.0**2] * 3), (n_runs, 6, 6)).copy()
     x = truth + rng.multivariate_normal(np.zeros(6), P[0], n_runs)
-    geom = SensorGeometry.from_geodetic(np.full(n_runs, lat), np.full(n_runs, lon), np.full(n_runs, alt))
+    geom = SensorGeometry.from_geodetic(
+        np.full(n_runs, lat), np.full(n_runs, lon), np.full(n_runs, alt)
+    )
     Qd = cv_process_noise(np.array([dt]), q)[0]
     nees, nis = [], []
     for _ in range(n_steps):

@@ -75,7 +75,14 @@ def test_geodetic_matches_pymap3d_and_round_trips(lat, lon, alt):
 
 
 @settings(max_examples=200, deadline=None)
-@given(lat_deg, lon_deg, st.floats(-500.0, 9000.0), st.floats(-3e5, 3e5), st.floats(-3e5, 3e5), st.floats(-1e4, 3e5))
+@given(
+    lat_deg,
+    lon_deg,
+    st.floats(-500.0, 9000.0),
+    st.floats(-3e5, 3e5),
+    st.floats(-3e5, 3e5),
+    st.floats(-1e4, 3e5),
+)
 def test_enu_aer_match_pymap3d_and_round_trip(lat0, lon0, h0, e, n, u):
     assume(np.hypot(np.hypot(e, n), u) > 1.0)  # AER is degenerate at the origin itself
     lat, lon = np.radians(lat0), np.radians(lon0)
@@ -107,7 +114,9 @@ def test_aer_conventions():
 
 def test_rotation_is_orthonormal_and_up_is_ellipsoid_normal():
     R = enu_rotation(np.radians([38.0, -60.0]), np.radians([135.0, -170.0]))
-    np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), (2, 3, 3)), atol=1e-15)
+    np.testing.assert_allclose(
+        R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), (2, 3, 3)), atol=1e-15
+    )
     # Up is the direction in which geodetic height grows.
     p0 = np.array(geodetic2ecef(np.radians(38.0), np.radians(135.0), 0.0))
     p1 = np.array(geodetic2ecef(np.radians(38.0), np.radians(135.0), 1.0))

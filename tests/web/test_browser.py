@@ -43,7 +43,8 @@ def test_demo_tracks_appear_and_move(demo_page) -> None:  # type: ignore[no-unty
     watch.shot("demo-1-tracks")
     first = {tid: (lat, lon, t) for tid, lat, lon, t, st in _tracks(page) if st == "confirmed"}
     page.wait_for_function(
-        f"""(ids) => ids.some(([id, t]) => {{ const r = {STATE}.tracks.get(id); return r && r.t > t; }})""",
+        f"(ids) => ids.some(([id, t]) => {{"
+        f" const r = {STATE}.tracks.get(id); return r && r.t > t; }})",
         arg=[[tid, v[2]] for tid, v in first.items()],
         timeout=40_000,
     )
@@ -351,7 +352,8 @@ def test_antimeridian_geometry_is_whole(injected) -> None:  # type: ignore[no-un
     # A warning area across 180° is 4° wide, not 356°.
     span = page.evaluate(
         """() => { const g = window.__airpicture.geo;
-          const polys = g.placeGeometry({type: 'Polygon', coordinates: [[[178, 48], [-178, 48], [-178, 53], [178, 53], [178, 48]]]});
+          const polys = g.placeGeometry({type: 'Polygon',
+            coordinates: [[[178, 48], [-178, 48], [-178, 53], [178, 53], [178, 48]]]});
           const lons = polys.flat(3).filter((_, i) => i % 2 === 0);
           return [polys.length, Math.min(...lons), Math.max(...lons)]; }"""
     )
@@ -362,7 +364,8 @@ def test_antimeridian_geometry_is_whole(injected) -> None:  # type: ignore[no-un
     width_px = page.evaluate("document.querySelector('path.area-id-dateline').getBBox().width")
     degree_px = page.evaluate(
         "(() => { const m = window.__airpicture.map;"
-        " return m.latLngToContainerPoint([50, 181]).x - m.latLngToContainerPoint([50, 180]).x; })()"
+        " return m.latLngToContainerPoint([50, 181]).x"
+        " - m.latLngToContainerPoint([50, 180]).x; })()"
     )
     assert width_px == pytest.approx(4 * degree_px, abs=3.0)
     # The track just west of 180° is drawn next to the area, not at the far side of the world.

@@ -216,7 +216,8 @@ def test_alerts_impacts_and_their_past_state() -> None:
         ),
         (
             Alert("A1", "tokyo", "B1", "active", 1.0),
-            "alert 'A1', column area_id: expected the id of a loaded warning area (niigata), got 'tokyo'",
+            "alert 'A1', column area_id: expected the id of a loaded warning area (niigata),"
+            " got 'tokyo'",
         ),
         (
             Alert("", "niigata", "B1", "active", 1.0),
@@ -256,7 +257,8 @@ def test_bad_impact_and_unknown_nation() -> None:
                 "type": "FeatureCollection",
                 "features": [{"type": "Feature", "properties": {}, "geometry": None}],
             },
-            "warning areas feature 0, column properties.id: expected a non-empty string id, got None",
+            "warning areas feature 0, column properties.id: expected a non-empty string id,"
+            " got None",
         ),
         (
             {
@@ -269,7 +271,8 @@ def test_bad_impact_and_unknown_nation() -> None:
                     }
                 ],
             },
-            "warning areas feature 0, column geometry: expected a Polygon or MultiPolygon with coordinates, got 'Point'",
+            "warning areas feature 0, column geometry: expected a Polygon or MultiPolygon"
+            " with coordinates, got 'Point'",
         ),
         (
             {
@@ -285,7 +288,8 @@ def test_bad_impact_and_unknown_nation() -> None:
                     }
                 ],
             },
-            "warning areas feature 0 ring 0 position 2: expected a finite latitude in [-90, 90] deg, got 95",
+            "warning areas feature 0 ring 0 position 2: expected a finite latitude"
+            " in [-90, 90] deg, got 95",
         ),
     ],
 )
