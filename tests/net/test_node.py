@@ -4,17 +4,24 @@ identical pictures, late start, release policy, bad input, health."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 
+import httpx
 import msgspec
 import numpy as np
 import pytest
 
 from airpicture.errors import ConfigError
 from airpicture.net.bus import Bus, MemoryBus, NatsBus
-from airpicture.net.messages import DetectionBatch, Heartbeat, encode_message
+from airpicture.net.messages import (
+    CHANGE_NAMES,
+    DetectionBatch,
+    Heartbeat,
+    PictureDelta,
+    decode_message,
+    encode_message,
+)
 from airpicture.net.release import LabelSpace
 from airpicture.net.server import NatsServer
 from airpicture.node import Node, NodeConfig
@@ -228,25 +235,20 @@ async def test_health_over_http(scenario_dir):
     run = asyncio.create_task(node.run(stop))
     await wait_until(lambda: node.health_port is not None and node.done)
 
-    async def get(path: str) -> tuple[str, bytes]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", node.health_port)
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        await writer.drain()
-        response = await reader.read()
-        writer.close()
-        head, _, body = response.partition(b"\r\n\r\n")
-        return head.decode().splitlines()[0], body
-
-    status, body = await get("/health")
-    assert status == "HTTP/1.1 200 OK"
-    health = json.loads(body)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.health_port}") as client:
+        response = await client.get("/health")
+        missing = await client.get("/nope")
+        posted = await client.post("/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    health = response.json()
     assert health["nation"] == "JPN" and health["done"] is True
     for key in ("received", "rejected", "late", "processed", "lag_s", "tracks", "peers", "pending"):
         assert key in health
     assert isinstance(health["registration"], dict)
     assert health["received"]["detections"] == health["processed"] > 0
-    status, _ = await get("/nope")
-    assert status == "HTTP/1.1 404 Not Found"
+    assert missing.status_code == 404 and "GET /health" in missing.json()["error"]
+    assert posted.status_code == 404
     stop.set()
     await run
 
@@ -330,8 +332,8 @@ def test_time_is_not_needed_for_identity():
     """Node identities and sequence numbers: a restarted sender keeps numbering upwards."""
     before = time.time_ns()
     node = Node(NodeConfig.from_mapping({"nation": "JPN", "sensors": _one_sensor()}))
-    first = node._next_seq()
-    assert first >= before and node._next_seq() > first
+    first = node.sender.next_seq()
+    assert first >= before and node.sender.next_seq() > first
 
 
 def _one_sensor():
@@ -369,6 +371,58 @@ async def test_reports_later_than_the_window_still_give_one_picture_everywhere(t
         for n in NATIONS
     ]
     await _run_nodes(nodes, stagger_s=0.2)
-    assert nodes[0].tracker.stats.late > 0
+    assert nodes[0].health()["late"] > 0
     for node in nodes[1:]:
         assert_same_picture(node.picture, nodes[0].picture)
+
+
+def _change_names(statuses: list[str]) -> list[str]:
+    """The change names one recipient must get for the rows of one track, in order: created
+    first, updated after, dropped for the row that deletes it (its last)."""
+    names = ["created"] + ["updated"] * (len(statuses) - 1)
+    if statuses[-1] == "deleted":
+        names[-1] = "dropped"
+    return names
+
+
+async def test_a_track_goes_out_created_then_updated_then_dropped(tmp_path):
+    """The change codes of the pictures (``air.pic``) and shared tracks (``air.trk``) on the
+    wire. No detection in the middle of the run: the tracks then end, and new ones start."""
+    from tests.net.synthetic import T0_S, SyntheticScenario, synthetic_scenario
+
+    assert CHANGE_NAMES == ("created", "updated", "dropped")  # the codes 0, 1, 2 on the wire
+    full = synthetic_scenario(n_targets=4, duration_s=60.0, seed=3)
+    kept = (full.detections.t_s < T0_S + 20.0) | (full.detections.t_s > T0_S + 45.0)
+    folder = SyntheticScenario(
+        full.sensors, full.detections.take(kept), full.arrival_s[kept]
+    ).write(tmp_path)
+    bus = MemoryBus()
+    start = time.time() + 0.2
+    nodes = []
+    for nation in NATIONS:
+        values = node_values(nation, folder, speed=100.0, release={"tracks": {"to": ["*"]}})
+        values["source"]["start_at_unix_s"] = start
+        nodes.append(Node(NodeConfig.from_mapping(values), bus=bus))
+    await _run_nodes(nodes)
+
+    rows: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (subject, track): (change, status)
+
+    async def keep(message):
+        _, payload = decode_message(message.data)
+        delta = payload if isinstance(payload, PictureDelta) else payload.picture
+        tracks, change = delta.to_rows()
+        for track_id, status, code in zip(tracks.track_id, tracks.status, change, strict=True):
+            rows.setdefault((message.subject, str(track_id)), []).append(
+                (CHANGE_NAMES[code], str(status))
+            )
+
+    await bus.replay("air.pic.*", keep)
+    await bus.replay("air.trk.*.*", keep)
+    seen = set()
+    for (subject, track_id), sent in rows.items():
+        names, statuses = [n for n, _ in sent], [s for _, s in sent]
+        assert "deleted" not in statuses[:-1], (subject, track_id)
+        assert names == _change_names(statuses), (subject, track_id, sent)
+        seen |= {(subject.split(".")[1], name) for name in names}
+    # Both kinds of message carried every change.
+    assert seen == {(kind, name) for kind in ("pic", "trk") for name in CHANGE_NAMES}

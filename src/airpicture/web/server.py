@@ -95,6 +95,7 @@ def start_server(
     port: int = DEFAULT_PORT,
     fallback: bool = True,
     timeout_s: float = 10.0,
+    what: str = "map",
 ) -> WebServer:
     """Serve an ASGI app with uvicorn on a loopback address, in a daemon thread.
 
@@ -110,6 +111,8 @@ def start_server(
         When ``port`` is taken, take a free one instead of failing.
     timeout_s : float
         How long to wait for the server to start, s.
+    what : str
+        What is served, for the log line.
 
     Returns
     -------
@@ -157,5 +160,5 @@ def start_server(
                 got="none",
             )
         time.sleep(0.02)
-    logger.info("map served on http://%s:%d/", host, bound_port)
+    logger.info("%s served on http://%s:%d/", what, host, bound_port)
     return WebServer(host, bound_port, server, thread, sock)

@@ -1,0 +1,116 @@
+"""A node's own detections: a scenario directory replayed on a clock mapped from wall time."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from airpicture.node.config import SourceConfig
+from airpicture.tables import Detections, SensorTable, per_sensor_sequence
+
+__all__ = ["ReplaySource"]
+
+
+class ReplaySource:
+    """A node's own detections, released on a clock mapped from wall time.
+
+    Parameters
+    ----------
+    detections : Detections
+        The node's own detections in arrival order; ``sensor_index`` indexes the shared table.
+    arrival_s : ndarray, shape (n,)
+        When each detection reaches the node (scenario time, s), non-decreasing.
+    sensor_seq : ndarray of int, shape (n,)
+        Each detection's number among its sensor's detections (arrival order).
+    t0_s : float
+        Scenario time that plays at ``start_at_unix_s``.
+    speed : float
+        Scenario seconds per wall-clock second.
+    start_at_unix_s : float
+        Wall time at which ``t0_s`` plays.
+    """
+
+    def __init__(
+        self,
+        detections: Detections,
+        arrival_s: np.ndarray,
+        sensor_seq: np.ndarray,
+        *,
+        t0_s: float,
+        speed: float,
+        start_at_unix_s: float,
+    ) -> None:
+        self.detections = detections
+        self.arrival_s = np.asarray(arrival_s, dtype=np.float64)
+        self.sensor_seq = np.asarray(sensor_seq, dtype=np.int64)
+        self.t0_s = float(t0_s)
+        self.speed = float(speed)
+        self.start_at_unix_s = float(start_at_unix_s)
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def clock(self, wall_s: float) -> float:
+        """Scenario time at wall time ``wall_s``: ``t0_s + (wall_s - start_at_unix_s) * speed``."""
+        return self.t0_s + (wall_s - self.start_at_unix_s) * self.speed
+
+    @classmethod
+    def from_scenario(
+        cls,
+        config: SourceConfig,
+        sensors: SensorTable,
+        own_sensors: tuple[str, ...],
+        *,
+        now_unix_s: float | None = None,
+    ) -> ReplaySource:
+        """Read a scenario directory and keep the rows of ``own_sensors``.
+
+        A data-contract detections file lists reports in arrival order without their arrival
+        time; a report cannot arrive before any report above it was measured, so its arrival is
+        taken as the running maximum of ``t_s`` down the whole file (all nations), which every
+        node computes alike.
+
+        Raises
+        ------
+        DataError
+            When the files break the data contract or name sensors outside ``sensors``.
+        """
+        from airpicture.io import find_scenario_files, iter_detections
+
+        files = find_scenario_files(config.scenario_dir)
+        own = np.zeros(len(sensors), dtype=bool)
+        for sensor_id in own_sensors:
+            own[sensors.index_of(sensor_id)] = True
+        parts: list[Detections] = []
+        arrivals: list[np.ndarray] = []
+        running = -math.inf
+        first_t = math.inf
+        for chunk in iter_detections(files.detections, sensors, chunk_rows=200_000):
+            if not len(chunk):
+                continue
+            arrival = np.maximum.accumulate(np.r_[running, chunk.t_s])[1:]
+            running = float(arrival[-1])
+            first_t = min(first_t, float(chunk.t_s.min()))
+            keep = own[chunk.sensor_index]
+            parts.append(chunk.take(keep))
+            arrivals.append(arrival[keep])
+        detections = Detections.concat(parts) if parts else Detections.empty()
+        arrival_s = np.concatenate(arrivals) if arrivals else np.empty(0)
+        t0 = (
+            config.t0_s if config.t0_s is not None else (first_t if math.isfinite(first_t) else 0.0)
+        )
+        start = config.start_at_unix_s
+        if start is None:
+            start = time.time() if now_unix_s is None else now_unix_s
+        return cls(
+            detections,
+            arrival_s,
+            per_sensor_sequence(detections.sensor_index),
+            t0_s=t0,
+            speed=config.speed,
+            start_at_unix_s=start,
+        )
+
+
