@@ -37,6 +37,8 @@ from typing import Self
 
 import numpy as np
 
+from airpicture.codes import ALERT_EVENTS, ALERT_STATES, SENSOR_KINDS, STATUS_NAMES
+
 __all__ = [
     "ALERT_EVENTS",
     "ALERT_STATES",
@@ -57,18 +59,6 @@ __all__ = [
     "SensorSequence",
     "per_sensor_sequence",
 ]
-
-SENSOR_KINDS = ("radar", "ir")
-"""Sensor kinds of the data contract: ``radar`` measures range and angles, ``ir`` angles only."""
-
-STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
-"""Track status names; a status code is the index into this tuple."""
-
-ALERT_STATES = ("active", "cancelled")
-"""States of a warning: in force, or withdrawn."""
-
-ALERT_EVENTS = ("issued", "updated", "cancelled")
-"""What an alert row records: the alert raised, its prediction changed, or the alert withdrawn."""
 
 RELEASE_ALL = 0xFFFF_FFFF_FFFF_FFFF
 """Release label with every bit set: what a detection without a label counts as (no restriction)."""

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from airpicture.codes import is_nation_code
 from airpicture.errors import ConfigError
 
 __all__ = [
@@ -221,7 +222,7 @@ def init_keys(
     root = Path(directory)
     nations = tuple(dict.fromkeys(n.strip().upper() for n in nations if n.strip()))
     for nation in nations:
-        if len(nation) != 3 or not nation.isalpha():
+        if not is_nation_code(nation):
             raise ConfigError(
                 "keys init", key="--nations", expected="alpha-3 codes such as JPN", got=nation
             )

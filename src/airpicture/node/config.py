@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from airpicture.assess import AssessConfig, WarningAreas, read_warning_areas
+from airpicture.codes import is_nation_code
 from airpicture.config import Interval, load_config, load_toml
 from airpicture.errors import ConfigError
 from airpicture.fusion import FusionConfig
@@ -324,7 +325,7 @@ def _resolve(base: Path, text: str) -> Path:
 
 
 def _nation(value: Any, source: str, key: str) -> str:
-    if not isinstance(value, str) or len(value) != 3 or not value.isalpha() or not value.isupper():
+    if not is_nation_code(value):
         raise ConfigError(
             source, key=key, expected="an ISO 3166-1 alpha-3 code such as 'JPN'", got=repr(value)
         )

@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from airpicture.codes import CONFIRMED, json_number
+
 if TYPE_CHECKING:
     from airpicture.node.node import Node
     from airpicture.web.server import WebServer
 
 __all__ = ["health_report", "serve_health"]
-
-
-def _json_number(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 def health_report(node: Node) -> dict[str, Any]:
@@ -46,10 +44,13 @@ def health_report(node: Node) -> dict[str, Any]:
         "processed": stats.processed,
         "tracker_errors": counters.tracker_errors,
         "pending": node.inbound.pending,
-        "through_s": _json_number(through_s),
-        "lag_s": _json_number(clock - through_s) if math.isfinite(through_s) else None,
+        "through_s": json_number(through_s),
+        "lag_s": json_number(clock - through_s) if math.isfinite(through_s) else None,
         "lag_messages": max(0, node.bus_last_seq - node.inbound.last_delivered_seq),
-        "tracks": {"live": int(len(status)), "confirmed": int(np.count_nonzero(status == 1))},
+        "tracks": {
+            "live": int(len(status)),
+            "confirmed": int(np.count_nonzero(status == CONFIRMED)),
+        },
         "registration": tracker.registration.informed(),
         "assessment": {
             "impacts": counters.impacts,
@@ -77,7 +78,7 @@ def health_report(node: Node) -> dict[str, Any]:
         },
         "peers": {
             nation: {
-                "clock_s": _json_number(peer.clock_s),
+                "clock_s": json_number(peer.clock_s),
                 "final": peer.final,
                 "heard_s_ago": None if peer.heard_mono is None else round(now - peer.heard_mono, 3),
                 "holding_barrier": peers.holds_barrier(peer, now),

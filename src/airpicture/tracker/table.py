@@ -6,9 +6,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from airpicture.codes import COASTING, CONFIRMED, DELETED, TENTATIVE
+
 __all__ = ["CONFIRMED", "COASTING", "DELETED", "TENTATIVE", "TrackTable"]
 
-TENTATIVE, CONFIRMED, COASTING, DELETED = 0, 1, 2, 3
 
 
 @dataclass

@@ -57,6 +57,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from airpicture.assess import WarningAreas
+from airpicture.codes import DELETED, STATUS_CODES, STATUS_NAMES
 from airpicture.errors import DataError
 from airpicture.geo import ecef2geodetic, enu_rotation
 from airpicture.tables import (
@@ -83,9 +84,6 @@ logger = logging.getLogger(__name__)
 Listener = Callable[[dict[str, Any]], None]
 """A subscriber: called with each JSON-ready message (``{"type": "delta", "nation": ...}``)."""
 
-_STATUS_CODES = {"tentative": 0, "confirmed": 1, "coasting": 2, "deleted": 3}
-_STATUS_NAMES = ("tentative", "confirmed", "coasting", "deleted")
-_DELETED = 3
 _MAX_EVENTS = 100_000
 """Impact and alert events kept per view at most (the oldest go first)."""
 
@@ -503,7 +501,7 @@ _HISTORY_COLUMNS: dict[str, Any] = {
     "t": np.float64,  # time of the row, s
     "track": np.int32,  # code in the view's ids
     **dict.fromkeys(_TEXT_COLUMNS, np.int32),  # codes in the view's texts
-    "status": np.int8,  # index in _STATUS_NAMES
+    "status": np.int8,  # index in STATUS_NAMES
     "tq": np.int8,  # track quality, -1 when not carried
 }
 
@@ -594,7 +592,7 @@ def _history_records(
         h["t"][rows],
         {k: f[:, j] for j, k in enumerate(_HISTORY_FLOATS)},
         {
-            "st": [_STATUS_NAMES[i] for i in h["status"][rows].tolist()],
+            "st": [STATUS_NAMES[i] for i in h["status"][rows].tolist()],
             **{k: view.texts[k].names_of(h[k][rows]) for k in _TEXT_COLUMNS},
         },
         h["tq"][rows],
@@ -738,14 +736,14 @@ class PictureStore:
         if n == 0:
             return None
         status = np.asarray(rows.status).astype(str)
-        bad = ~np.isin(status, _STATUS_NAMES)
+        bad = ~np.isin(status, STATUS_NAMES)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"track rows for {nation}",
                 row=k,
                 column="status",
-                expected="one of " + ", ".join(_STATUS_NAMES),
+                expected="one of " + ", ".join(STATUS_NAMES),
                 got=repr(status[k]),
             )
         cols = _display_columns(rows)
@@ -768,7 +766,7 @@ class PictureStore:
                     "t": t_s,
                     "track": view.ids.codes(ids.tolist()),
                     **{k: view.texts[k].codes(v.tolist()) for k, v in texts.items()},
-                    "status": np.array([_STATUS_CODES[s] for s in status], dtype=np.int8),
+                    "status": np.array([STATUS_CODES[s] for s in status], dtype=np.int8),
                     "tq": quality,
                     "f": np.column_stack([cols[k] for k in _HISTORY_FLOATS]).astype(np.float32),
                 }
@@ -1112,7 +1110,7 @@ class PictureStore:
 
     def _tracks_at(self, view: _View, t_s: float) -> list[dict[str, Any]]:
         h, rows = self._latest_rows(view, t_s)
-        return _history_records(view, h, rows[h["status"][rows] != _DELETED])
+        return _history_records(view, h, rows[h["status"][rows] != DELETED])
 
     def _impacts_at(self, view: _View, t_s: float, alive: set[str]) -> list[dict[str, Any]]:
         latest: dict[str, dict[str, Any] | None] = {}
@@ -1131,7 +1129,7 @@ class PictureStore:
     def _trails(self, view: _View, t_s: float, alive: set[str]) -> dict[str, list[float]]:
         h = view.history.view()
         sel = np.flatnonzero(
-            (h["t"] <= t_s) & (h["t"] > t_s - self.trail_s) & (h["status"] != _DELETED)
+            (h["t"] <= t_s) & (h["t"] > t_s - self.trail_s) & (h["status"] != DELETED)
         )
         if sel.size == 0:
             return {}
