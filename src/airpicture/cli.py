@@ -2,6 +2,8 @@
 
 Each subcommand is a function ``_cmd_<name>(args) -> int`` registered in :func:`build_parser`.
 Errors of airpicture (bad data, bad configuration) print one line and exit with status 2.
+A subcommand's options are added, and its modules imported, only when that subcommand is
+parsed, so ``airpicture --help`` and the other commands do not pay for them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from airpicture import __version__
 from airpicture.errors import AirpictureError
@@ -20,12 +23,48 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 
+class _LazySubcommands(argparse._SubParsersAction):
+    """Subcommands whose options are added when the subcommand is parsed.
+
+    :meth:`add_lazy` registers a subcommand's name, help and description at once (all that the
+    parent's ``--help`` shows) and keeps the function that adds its options (and imports what
+    they need) until the subcommand is on the command line.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+    def add_lazy(
+        self, name: str, add_options: Callable[[argparse.ArgumentParser], None], **kwargs: Any
+    ) -> None:
+        self.add_parser(name, **kwargs)
+        self._pending[name] = add_options
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        add_options = self._pending.pop(values[0], None)
+        if add_options is not None:
+            add_options(self._name_parser_map[values[0]])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str) -> _LazySubcommands:
+    sub = parser.add_subparsers(dest=dest, required=True, metavar=metavar, action=_LazySubcommands)
+    return cast(_LazySubcommands, sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="airpicture", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"airpicture {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = _subcommands(parser, "command", "COMMAND")
     # Subcommands register here, one block each.
     _add_simulate(sub)
     _add_evaluate(sub)
@@ -37,19 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_track(sub: argparse._SubParsersAction) -> None:
-    from dataclasses import fields
-
-    from airpicture.tracker import TrackerConfig
-
-    p = sub.add_parser(
+def _add_track(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
         "track",
+        _track_options,
         help="track a scenario directory's detections into a tracks table (and impacts, alerts)",
         description="Track the detections of SCENARIO_DIR (sensors and detections tables, CSV or "
         "Parquet) and write the picture as the data contract's tracks table, with every track's "
         "kind; the predicted impacts of ballistic tracks and the warnings for the areas they "
         "threaten go to impacts and alerts tables next to it.",
     )
+
+
+def _track_options(p: argparse.ArgumentParser) -> None:
+    from dataclasses import fields
+
+    from airpicture.tracker import TrackerConfig
+
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
     p.add_argument("-o", "--output", required=True, help="tracks table to write (.csv or .parquet)")
     p.add_argument(
@@ -153,16 +196,20 @@ def _print_registration(estimate: RegistrationEstimate | None) -> None:
         )
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:
-    from airpicture.net.release import RELEASE_PRESETS
-    from airpicture.web.server import DEFAULT_PORT
-
-    p = sub.add_parser(
+def _add_demo(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
         "demo",
+        _demo_options,
         help="play a scenario live through one node per nation and show the picture on a map",
         description="Simulate SCENARIO, play it live through one node per nation on the in-process "
         "bus and serve the common operational picture on http://127.0.0.1:PORT/ until Ctrl-C.",
     )
+
+
+def _demo_options(p: argparse.ArgumentParser) -> None:
+    from airpicture.net.release import RELEASE_PRESETS
+    from airpicture.web.server import DEFAULT_PORT
+
     p.add_argument(
         "--scenario",
         default="sea-of-japan-raid",
@@ -229,15 +276,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def _add_evaluate(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
         "evaluate",
+        _evaluate_options,
         help="score a tracks table against a scenario's truth (GOSPA, SIAP, RMSE)",
         description="Score TRACKS_FILE (the data contract's tracks table) against the truth table "
         "of SCENARIO_DIR (truth.csv or truth.parquet) at every truth time, and print a summary. "
         "When the truth table has the detectable column, only detectable objects are scored and "
         "tracks on undetectable ones are set aside (neither missed nor false).",
     )
+
+
+def _evaluate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
     p.add_argument("tracks_file", metavar="TRACKS_FILE")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -296,14 +347,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_node(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def _add_node(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
         "node",
+        _node_options,
         help="run one nation's node (ingest, release, bus, tracker, picture)",
         description="Run the node described by CONFIG (TOML: nation, sensors, source, bus URL, "
         "release policy, tracker settings) until Ctrl-C, or until its input ends when the file "
         "says exit_when_done = true.",
     )
+
+
+def _node_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", metavar="CONFIG.toml")
     p.set_defaults(func=_cmd_node)
 
@@ -316,16 +371,23 @@ def _cmd_node(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_network(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("network", help="run a local network of nodes (one per nation)")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    up = actions.add_parser(
+def _add_network(sub: _LazySubcommands) -> None:
+    sub.add_lazy("network", _network_options, help="run a local network of nodes (one per nation)")
+
+
+def _network_options(p: argparse.ArgumentParser) -> None:
+    actions = _subcommands(p, "action", "ACTION")
+    actions.add_lazy(
         "up",
+        _network_up_options,
         help="simulate a scenario and run one node per nation on a local NATS server",
         description="Simulate SCENARIO (a library name, a scenario TOML file, or a data-contract "
         "directory), start a local NATS server and one node process per nation fed with its own "
         "sensors, and run until every picture is final or Ctrl-C.",
     )
+
+
+def _network_up_options(up: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--scenario", required=True, help="library scenario, scenario TOML or scenario directory"
     )
@@ -401,16 +463,25 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
     return 0 if all(code == 0 for code in result.exit_codes.values()) else 1
 
 
-def _add_keys(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("keys", help="make the keys of a network (CA, signing keys, NATS users)")
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    init = actions.add_parser(
+def _add_keys(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
+        "keys", _keys_options, help="make the keys of a network (CA, signing keys, NATS users)"
+    )
+
+
+def _keys_options(p: argparse.ArgumentParser) -> None:
+    actions = _subcommands(p, "action", "ACTION")
+    actions.add_lazy(
         "init",
+        _keys_init_options,
         help="create a keys folder: local CA, per nation a signing key, TLS certificate, nkey",
         description="Create DIR with a local certificate authority, the NATS server's "
         "certificate, and per nation an Ed25519 signing key, a TLS certificate (SAN 127.0.0.1, "
         "localhost) and a NATS nkey; trust.json lists the public keys. Private files are 0600.",
     )
+
+
+def _keys_init_options(init: argparse.ArgumentParser) -> None:
     init.add_argument("--nations", required=True, help="comma-separated nations, e.g. JPN,USA,AUS")
     init.add_argument("directory", metavar="DIR")
     init.set_defaults(func=_cmd_keys_init)
@@ -440,13 +511,17 @@ class _progress_bar:
         self._bar.close()
 
 
-def _add_simulate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+def _add_simulate(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
         "simulate",
+        _simulate_options,
         help="simulate a scenario into data-contract tables",
         description="Simulate SCENARIO (a library name or a .toml file) and write sensors.csv, "
         "detections.csv (in arrival order), truth.csv and biases.csv into DIR.",
     )
+
+
+def _simulate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="library name or .toml path")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder (created if needed)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
