@@ -1,10 +1,19 @@
 """``airpicture track`` end to end: files in, tracks table out, clear errors on bad input."""
 
+import os
+
 import numpy as np
 import pytest
 
 from airpicture.cli import main
-from airpicture.io import read_tracks, write_detections, write_sensors, write_truth
+from airpicture.io import (
+    read_alerts,
+    read_impacts,
+    read_tracks,
+    write_detections,
+    write_sensors,
+    write_truth,
+)
 from airpicture.sim.single_radar import single_radar_scenario
 
 
@@ -74,3 +83,94 @@ def test_bad_input_is_one_line_and_status_2(scenario_dir, tmp_path, capsys, muta
 def test_missing_directory(tmp_path, capsys):
     assert main(["track", str(tmp_path / "nowhere"), "-o", str(tmp_path / "t.csv")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_two_runs_into_one_folder_keep_their_own_impacts_and_alerts(scenario_dir, tmp_path):
+    for name in ("a.csv", "b.csv", "c.parquet"):
+        assert main(["track", str(scenario_dir), "-o", str(tmp_path / name)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        "a.alerts.csv",
+        "a.csv",
+        "a.impacts.csv",
+        "b.alerts.csv",
+        "b.csv",
+        "b.impacts.csv",
+        "c.alerts.parquet",
+        "c.impacts.parquet",
+        "c.parquet",
+    ]
+    # Each run's tables are whole and readable (empty here: aircraft only).
+    for name in ("a", "b"):
+        assert len(read_impacts(tmp_path / f"{name}.impacts.csv")) == 0
+        assert len(read_alerts(tmp_path / f"{name}.alerts.csv")) == 0
+    assert len(read_impacts(tmp_path / "c.impacts.parquet")) == 0
+    # Without assessment only the tracks table is written.
+    assert main(["track", str(scenario_dir), "-o", str(tmp_path / "d.csv"), "--no-assess"]) == 0
+    assert not (tmp_path / "d.impacts.csv").exists() and not (tmp_path / "d.alerts.csv").exists()
+
+
+def test_a_missing_output_folder_is_created(scenario_dir, tmp_path, capsys):
+    out = tmp_path / "new" / "deeper" / "run.csv"
+    assert main(["track", str(scenario_dir), "-o", str(out)]) == 0
+    assert out.is_file()
+    assert (out.parent / "run.impacts.csv").is_file() and (out.parent / "run.alerts.csv").is_file()
+    assert str(out.parent / "run.impacts.csv") in capsys.readouterr().out
+
+
+@pytest.fixture
+def no_tracking(monkeypatch):
+    """Fail the test if tracking starts: destination errors must come before any work."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tracking started before the destination was checked")
+
+    monkeypatch.setattr("airpicture.batch.track_scenario", refuse)
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_an_output_folder_under_a_file_fails_at_once(scenario_dir, tmp_path, capsys, no_tracking):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    for out in (blocker / "t.csv", blocker / "sub" / "t.csv"):
+        assert main(["track", str(scenario_dir), "-o", str(out)]) == 2
+        err = _one_line_error(capsys)
+        assert f"{out.parent}: expected a folder the output tables can be written into" in err
+        assert f"got a file at {blocker}" in err
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="permissions do not bind root"
+)
+def test_an_unwritable_output_folder_fails_at_once(scenario_dir, tmp_path, capsys, no_tracking):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        for out in (locked / "t.csv", locked / "sub" / "t.csv"):
+            assert main(["track", str(scenario_dir), "-o", str(out)]) == 2
+            err = _one_line_error(capsys)
+            assert f"{out.parent}: expected a folder the output tables can be written into" in err
+            assert "permission denied" in err
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_an_output_that_is_a_folder_or_not_a_table_fails_at_once(
+    scenario_dir, tmp_path, capsys, no_tracking
+):
+    (tmp_path / "x.csv").mkdir()
+    assert main(["track", str(scenario_dir), "-o", str(tmp_path / "x.csv")]) == 2
+    err = _one_line_error(capsys)
+    assert "x.csv: expected a file name for an output table, got a folder" in err
+    out = tmp_path / "new" / "t.txt"
+    assert main(["track", str(scenario_dir), "-o", str(out)]) == 2
+    assert "expected a file name ending in .csv or .parquet" in _one_line_error(capsys)
+    assert not out.parent.exists(), "no folder is created for a command that fails"

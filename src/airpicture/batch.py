@@ -73,6 +73,7 @@ def track_scenario(
     areas: WarningAreas | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = 200_000,
+    assessment_outputs: tuple[str | Path, str | Path] | None = None,
 ) -> TrackResult:
     """Track a scenario directory's detections and write the tracks table.
 
@@ -96,6 +97,9 @@ def track_scenario(
         Called with the number of detections taken in, chunk by chunk.
     chunk_rows : int
         Detections read per chunk (bounds memory).
+    assessment_outputs : (path, path), optional
+        The impacts and alerts tables to write when assessing (default:
+        :func:`assessment_paths` of ``output``).
 
     Returns
     -------
@@ -116,7 +120,11 @@ def track_scenario(
         for chunk in iter_detections(files.detections, sensors, chunk_rows=chunk_rows)
     )
     assessor = Assessor(assess, areas=areas) if assess is not None else None
-    impacts_path, alerts_path = assessment_paths(output)
+    impacts_path, alerts_path = (
+        assessment_paths(output)
+        if assessment_outputs is None
+        else (Path(assessment_outputs[0]), Path(assessment_outputs[1]))
+    )
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(open_table_writer(output, "tracks"))
         sinks = [writer]

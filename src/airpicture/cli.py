@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from airpicture import __version__
@@ -84,7 +85,10 @@ def _add_track(sub: _LazySubcommands) -> None:
         description="Track the detections of SCENARIO_DIR (sensors and detections tables, CSV or "
         "Parquet) and write the picture as the data contract's tracks table, with every track's "
         "kind; the predicted impacts of ballistic tracks and the warnings for the areas they "
-        "threaten go to impacts and alerts tables next to it.",
+        "threaten go to impacts and alerts tables next to it, named after it: -o out/run1.csv "
+        "also writes out/run1.impacts.csv and out/run1.alerts.csv (out/run1.impacts.parquet "
+        "and out/run1.alerts.parquet for -o out/run1.parquet). The output folder is created if "
+        "needed and must be writable.",
     )
 
 
@@ -94,7 +98,13 @@ def _track_options(p: argparse.ArgumentParser) -> None:
     from airpicture.tracker import TrackerConfig
 
     p.add_argument("scenario_dir", metavar="SCENARIO_DIR")
-    p.add_argument("-o", "--output", required=True, help="tracks table to write (.csv or .parquet)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="tracks table to write (.csv or .parquet); the impacts and alerts tables go next "
+        "to it as <name>.impacts.<ext> and <name>.alerts.<ext>",
+    )
     p.add_argument(
         "--config",
         help="TOML file with tracker settings ([tracker] table) and "
@@ -155,9 +165,18 @@ def _cmd_track(args: argparse.Namespace) -> int:
             assess_values.setdefault("cancel_confidence", args.confidence)
         assess = AssessConfig.from_mapping(assess_values, source=source)
         areas = read_warning_areas(args.areas)
+    output = Path(args.output)
+    assessment_outputs = _assessment_outputs(output)
+    _prepare_outputs([output] if args.no_assess else [output, *assessment_outputs])
     with _progress_bar("detections") as bar:
         result = track_scenario(
-            args.scenario_dir, args.output, config=config, assess=assess, areas=areas, progress=bar
+            args.scenario_dir,
+            output,
+            config=config,
+            assess=assess,
+            areas=areas,
+            progress=bar,
+            assessment_outputs=assessment_outputs,
         )
     stats = result.stats
     print(
@@ -179,6 +198,47 @@ def _cmd_track(args: argparse.Namespace) -> int:
         print(f"  late report not used: {example}")
     _print_registration(result.registration)
     return 0
+
+
+def _assessment_outputs(output: Path) -> tuple[Path, Path]:
+    """The impacts and alerts tables ``track -o OUTPUT`` writes next to OUTPUT, named after it.
+
+    ``out/run1.csv`` gives ``out/run1.impacts.csv`` and ``out/run1.alerts.csv``, so runs into
+    one folder under different names keep their own.
+    """
+    return (
+        output.with_name(f"{output.stem}.impacts{output.suffix}"),
+        output.with_name(f"{output.stem}.alerts{output.suffix}"),
+    )
+
+
+def _prepare_outputs(paths: list[Path]) -> None:
+    """Create the folder of the output tables and check they can be written there.
+
+    Run before any work, so a wrong destination fails at once instead of after the tracking.
+    """
+    import tempfile
+
+    from airpicture.errors import DataError
+
+    for path in paths:
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise DataError(
+                str(path), expected="a file name ending in .csv or .parquet", got=repr(path.name)
+            )
+        if path.is_dir():
+            raise DataError(str(path), expected="a file name for an output table", got="a folder")
+    folder = paths[0].parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        blocking = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        got = f"a file at {blocking}" if blocking else (exc.strerror or str(exc)).lower()
+        raise DataError(
+            str(folder), expected="a folder the output tables can be written into", got=got
+        ) from None
 
 
 def _print_registration(estimate: RegistrationEstimate | None) -> None:

@@ -1,4 +1,4 @@
-"""``airpicture track`` with assessment: kinds, impacts.csv, alerts.csv, --areas, --confidence."""
+"""``airpicture track`` with assessment: kinds, impacts and alerts tables, --areas, --confidence."""
 
 from __future__ import annotations
 
@@ -30,16 +30,17 @@ def test_track_fills_kind_and_writes_impacts_and_alerts(scenario_dir, tmp_path, 
     assert set(firm.kind) <= {"aircraft", "unknown"} and (firm.kind == "aircraft").mean() > 0.9
     # aircraft only: the tables are there, with their headers, and empty
     assert (
-        len(read_impacts(tmp_path / "impacts.csv")) == 0
-        and len(read_alerts(tmp_path / "alerts.csv")) == 0
+        len(read_impacts(tmp_path / "tracks.impacts.csv")) == 0
+        and len(read_alerts(tmp_path / "tracks.alerts.csv")) == 0
     )
-    assert (tmp_path / "impacts.csv").read_text().startswith("t_s,track_id,impact_t_s,")
+    assert (tmp_path / "tracks.impacts.csv").read_text().startswith("t_s,track_id,impact_t_s,")
 
 
 def test_no_assess_leaves_kind_unknown(scenario_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "tracks.parquet"
     assert main(["track", str(scenario_dir), "-o", str(out), "--no-assess"]) == 0
-    assert set(read_tracks(out).kind) == {"unknown"} and not (tmp_path / "impacts.parquet").exists()
+    assert set(read_tracks(out).kind) == {"unknown"}
+    assert not (tmp_path / "tracks.impacts.parquet").exists()
 
 
 def test_bad_areas_and_settings_are_one_line_errors(scenario_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
