@@ -99,17 +99,22 @@ class _Columns:
         )
 
     @classmethod
+    def empty(cls) -> Self:
+        """A table with no rows and the right dtypes."""
+        raise NotImplementedError
+
+    @classmethod
     def concat(cls, parts: Sequence[Self]) -> Self:
-        """Concatenate tables of the same kind row-wise (``parts`` must not be empty).
+        """Concatenate tables of the same kind row-wise; no parts give an empty table.
 
         Raises
         ------
         ValueError
-            If ``parts`` is empty, or some parts carry an optional column that others leave out
-            (None): the rows without it would have no value for it.
+            If some parts carry an optional column that others leave out (None): the rows
+            without it would have no value for it.
         """
         if not parts:
-            raise ValueError(f"{cls.__name__}.concat: expected at least one table, got none")
+            return cls.empty()
         columns: dict[str, np.ndarray | None] = {}
         table: type = cls
         for name in _column_names(table):
@@ -247,6 +252,12 @@ class Truth(_Columns):
     kind: np.ndarray
     x: np.ndarray
     detectable: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls) -> Truth:
+        """A table with no rows and the right dtypes."""
+        s = np.empty(0, dtype=str)
+        return cls(np.empty(0), s, s, np.empty((0, 6)))
 
 
 @dataclass(frozen=True)

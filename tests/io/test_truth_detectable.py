@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from airpicture.errors import DataError
 from airpicture.io import TABLE_COLUMNS, open_table_writer, read_truth, write_truth
-from airpicture.tables import Truth
+from airpicture.tables import AlertRows, Detections, ImpactRows, TrackRows, Truth
 
 FORMATS = ("csv", "parquet")
 TRUTH_HEADER = ",".join(TABLE_COLUMNS["truth"])
@@ -80,8 +80,15 @@ def test_take_and_concat_carry_detectable():
 def test_concat_refuses_parts_with_and_without_detectable():
     with pytest.raises(ValueError, match="carry column detectable or none, got 1 with it and 1"):
         Truth.concat([make_truth(2, detectable=True), make_truth(3, detectable=False)])
-    with pytest.raises(ValueError, match="expected at least one table"):
-        Truth.concat([])
+
+
+def test_concat_of_no_parts_is_an_empty_table():
+    for table in (Truth, Detections, TrackRows, ImpactRows, AlertRows):
+        empty, reference = table.concat([]), table.empty()
+        assert len(empty) == 0
+        for name, column in vars(reference).items():
+            got = getattr(empty, name)
+            assert (got is None) if column is None else got.dtype == column.dtype, name
 
 
 # ------------------------------------------------------------------------------------------

@@ -504,6 +504,4 @@ class Assessor:
 
 def _concat_alerts(parts: list[AlertRows]) -> AlertRows:
     parts = [p for p in parts if len(p)]
-    if not parts:
-        return AlertRows.empty()
-    return parts[0] if len(parts) == 1 else AlertRows.concat(parts)
+    return AlertRows.concat(parts)

@@ -101,8 +101,7 @@ class Node:
     @property
     def picture(self) -> TrackRows:
         """Every track row produced so far, in production order."""
-        parts = [r for r in self.publisher.rows if len(r)]
-        return TrackRows.concat(parts) if parts else TrackRows.empty()
+        return TrackRows.concat([r for r in self.publisher.rows if len(r)])
 
     @property
     def shared(self) -> SharedTracks:
@@ -113,14 +112,12 @@ class Node:
     @property
     def impacts(self) -> ImpactRows:
         """Every impact prediction made so far, in production order."""
-        parts = self.publisher.impacts
-        return ImpactRows.concat(parts) if parts else ImpactRows.empty()
+        return ImpactRows.concat(self.publisher.impacts)
 
     @property
     def alerts(self) -> AlertRows:
         """Every alert change so far, in production order."""
-        parts = self.publisher.alerts
-        return AlertRows.concat(parts) if parts else AlertRows.empty()
+        return AlertRows.concat(self.publisher.alerts)
 
     @property
     def done(self) -> bool:
@@ -255,12 +252,7 @@ class Node:
             if not rows and through <= self.publisher.through_s:
                 return
             self.publisher.through_s = max(self.publisher.through_s, through)
-            out = (
-                TrackRows.concat(rows)
-                if len(rows) > 1
-                else (rows[0] if rows else TrackRows.empty())
-            )
-            self.publisher.queue_picture(out, frames.final)
+            self.publisher.queue_picture(TrackRows.concat(rows), frames.final)
             if frames.final:
                 log.info(
                     "%s: input ended; picture final (%s)", self.config.node_id, self._summary()

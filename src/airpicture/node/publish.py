@@ -193,7 +193,7 @@ class Publisher:
             # Impacts and alerts first: a track dropped later in this delta takes its impact away.
             await self._publish_assessment(impacts, alerts)
             rows_parts = [r for r, _ in parts if len(r)]
-            rows = TrackRows.concat(rows_parts) if rows_parts else TrackRows.empty()
+            rows = TrackRows.concat(rows_parts)
             change = np.concatenate([c for _, c in parts]) if parts else np.empty(0, np.uint8)
             n = len(rows)
             for k in range(0, max(n, 1), _MAX_DELTA_ROWS):

@@ -96,7 +96,7 @@ class ReplaySource:
             keep = own[chunk.sensor_index]
             parts.append(chunk.take(keep))
             arrivals.append(arrival[keep])
-        detections = Detections.concat(parts) if parts else Detections.empty()
+        detections = Detections.concat(parts)
         arrival_s = np.concatenate(arrivals) if arrivals else np.empty(0)
         t0 = (
             config.t0_s if config.t0_s is not None else (first_t if math.isfinite(first_t) else 0.0)
