@@ -35,10 +35,11 @@ _KEYS = Path(tempfile.mkdtemp(prefix="airpicture-fuzz-keys-")) / "keys"
 init_keys(_KEYS, ["JPN", "USA"])
 _SIGNER = Signer("USA", "usa-node", load_signing_key(nation_paths(_KEYS, "USA").signing_key))
 _VERIFIER = Verifier(Trust.load(_KEYS / "trust.json"))
+_VALID_HB = Heartbeat(recipient="JPN", clock_s=1.0)
 _VALID = [
     encode_message(
         "hb",
-        Heartbeat(recipient="JPN", clock_s=1.0),
+        _VALID_HB,
         sender="usa-node",
         nation="USA",
         seq=1,
@@ -137,26 +138,50 @@ _SAMPLES = _samples()
 _WORK = Path(tempfile.mkdtemp(prefix="airpicture-fuzz-files-"))
 
 
-def _read(kind: str, data: bytes) -> None:
+def _load(kind: str, data: bytes) -> int:
+    """Read ``data`` as a file of ``kind``; the number of rows read (raises what the reader
+    raises)."""
     path = _WORK / f"{kind}.csv"
     path.write_bytes(data)
+    if kind == "sensors":
+        return len(read_sensors(path))
+    if kind == "detections":
+        return sum(len(c) for c in iter_detections(path, _SCENARIO.sensors, chunk_rows=7))
+    if kind == "truth":
+        return len(read_truth(path))
+    return len(read_tracks(path))
+
+
+def _read(kind: str, data: bytes) -> None:
+    """Read ``data`` as a file of ``kind``; a refusal with the project's errors is fine."""
     try:
-        if kind == "sensors":
-            read_sensors(path)
-        elif kind == "detections":
-            for _ in iter_detections(path, _SCENARIO.sensors, chunk_rows=7):
-                pass
-        elif kind == "truth":
-            read_truth(path)
-        else:
-            read_tracks(path)
+        _load(kind, data)
     except AirpictureError:
         pass
 
 
-def test_the_samples_are_valid():
-    for kind, data in _SAMPLES.items():
-        _read(kind, data)
+def test_the_message_seeds_decode_and_verify_and_garbage_does_not():
+    # The mutation tests start from these: were they refused already, every mutant would be too.
+    for data in _VALID:
+        envelope, payload = decode_message(data)
+        assert (envelope.kind, envelope.nation, payload) == ("hb", "USA", _VALID_HB)
+        assert _VERIFIER.verify(data, "air.hb.USA.JPN") == envelope
+    for garbage in (b"", b"\x93garbage", _VALID[0][:-9], bytes(reversed(_VALID[0]))):
+        with pytest.raises(MessageError):
+            decode_message(garbage)
+        with pytest.raises(MessageError):
+            _VERIFIER.verify(garbage, "air.hb.USA.JPN")
+
+
+@pytest.mark.parametrize("kind", sorted(_SAMPLES))
+def test_the_samples_are_valid_and_garbage_is_refused(kind):
+    # The mutation tests start from these: were they refused already, every mutant would be too.
+    lines = _SAMPLES[kind].count(b"\n") - 1  # a header, then one row per line
+    assert lines > 1 and _load(kind, _SAMPLES[kind]) == lines
+    header = _SAMPLES[kind].split(b"\n", 1)[0] + b"\n"
+    for garbage in (b"", b"\x93garbage\n", header + b"garbage\n", header + b"1,x,nan,y\n"):
+        with pytest.raises(AirpictureError):
+            _load(kind, garbage)
 
 
 # pyarrow decodes a rejected row as UTF-8 before calling the reader's invalid-row handler; on

@@ -29,6 +29,7 @@ from airpicture.net.security import PolicyBus
 from airpicture.node import Node, NodeConfig
 from airpicture.tables import Detections
 from airpicture.tracker import Tracker, TrackerConfig
+from tests.net.conftest import wait_until
 from tests.net.helpers import NATIONS
 from tests.net.synthetic import synthetic_scenario
 
@@ -77,14 +78,21 @@ def policies(draw) -> dict[str, dict]:
     return out
 
 
+_MARKER = b"every message published before this one has been delivered"
+
+
 async def _run(tables: dict[str, dict]) -> tuple[dict[str, list], dict[str, Node]]:
     bus = MemoryBus()
     received: dict[str, list[tuple[str, object]]] = {n: [] for n in NATIONS}
+    markers = dict.fromkeys(NATIONS, 0)
     subs = []
     for nation in NATIONS:
         view = PolicyBus(bus, nation)
 
         async def keep(message: Message, nation: str = nation) -> None:
+            if message.data == _MARKER:
+                markers[nation] += 1
+                return
             envelope, payload = decode_message(message.data)
             received[nation].append((envelope.nation, payload))
 
@@ -112,7 +120,12 @@ async def _run(tables: dict[str, dict]) -> tuple[dict[str, list], dict[str, Node
         }
         nodes[nation] = Node(NodeConfig.from_mapping(values), bus=bus)
     await asyncio.wait_for(asyncio.gather(*(n.run() for n in nodes.values())), timeout=60)
-    await asyncio.sleep(0.05)
+    # A marker on each subscription, behind everything the nodes published: a subscription
+    # delivers in order, so once its marker is in, nothing the nodes sent is still on its way.
+    for nation in NATIONS:
+        await bus.publish(f"air.hb.MARKER.{nation}", _MARKER)
+        await bus.publish(f"air.pic.{nation}", _MARKER)
+    await wait_until(lambda: all(count == 2 for count in markers.values()))
     for sub in subs:
         await sub.unsubscribe()
     await bus.close()

@@ -337,9 +337,15 @@ def test_alert_appears_and_clears_with_its_area_highlighted(injected) -> None:  
     assert "cancelled (down)" in page.inner_text("#alerts li.cancelled[data-alert='JPN-A1']")
     assert page.is_hidden("[data-testid=alert-banner]")
     assert page.locator("path.area-alert").count() == 0
-    # Alerts belong to a view: another nation's alert does not show in Japan's.
+    # Alerts belong to a view: another nation's alert does not show in Japan's. Japan's view
+    # gets one delta after it (its cancellation again, no change) and only that one: once it is
+    # in, the USA's alert would have been too (one ordered stream per page).
+    deltas = page.evaluate(f"{STATE}.stats.deltas")
     store.set_alert("USA", Alert("USA-A1", "niigata", "B1", "active", 1125.0))
-    page.wait_for_timeout(300)
+    store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "cancelled", 1125.0, reason="down"))
+    page.wait_for_function(f"{STATE}.stats.deltas > {deltas}", timeout=10_000)
+    assert page.evaluate(f"{STATE}.stats.deltas") == deltas + 1
+    assert not page.evaluate(f"{STATE}.alerts.has('USA-A1')")
     assert page.locator("#alerts li.alert").count() == 0
 
 
@@ -391,9 +397,11 @@ def test_scrubbing_back_shows_the_past_picture_and_live_returns(injected) -> Non
     assert "PAUSED" in page.inner_text("[data-testid=mode]")
     past = {r[0]: r[3] for r in _tracks(page)}
     assert set(past.values()) == {1030.0}
-    # New data keeps arriving while paused; the display stays in the past.
+    assert page.evaluate(f"{STATE}.tLive") == live_t
+    # New data keeps arriving while paused (the live time moves on); the display stays in the
+    # past.
     store.apply("JPN", flights(1125.0, [38.0], [131.0], ids=["T000000"], t0_s=1000.0))
-    page.wait_for_timeout(300)
+    page.wait_for_function(f"{STATE}.tLive === 1125", timeout=10_000)
     assert page.evaluate(f"{STATE}.tracks.get('T000000').t") == 1030.0
     watch.shot("injected-3-paused")
     page.click("[data-testid=live]")
