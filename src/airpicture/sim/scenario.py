@@ -23,21 +23,45 @@ Example
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import math
 import os
-import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from airpicture.errors import ConfigError
+from airpicture.sim._scenario_rules import (
+    _ANGLE_SIGMA,
+    _ANY,
+    _BIAS_ANGLE,
+    _ELEVATION,
+    _INT_SEED,
+    _NAME,
+    _NON_NEGATIVE,
+    _POSITIVE,
+    _PROBABILITY,
+    _SIGMA,
+    _boolean,
+    _point,
+    _real,
+    _Rule,
+    _sector,
+    _show,
+    _Table,
+    _text,
+    _timestamp,
+    _waypoints,
+)
 from airpicture.sim.platforms import FixedPlatform, Platform, RacetrackPath, WaypointPath
-from airpicture.tables import Sensor
+from airpicture.sim.scenario_types import (
+    DEFAULT_REFRACTION_K,
+    PLATFORMS,
+    Nation,
+    Scenario,
+    SensorConfig,
+)
 
 __all__ = [
     "DEFAULT_REFRACTION_K",
@@ -50,443 +74,10 @@ __all__ = [
     "parse_scenario",
 ]
 
-DEFAULT_REFRACTION_K = 4.0 / 3.0
-"""Effective earth radius factor of the standard atmosphere (the 4/3-earth model)."""
-
-PLATFORMS = ("ground", "ship", "airborne", "space")
-"""Platform kinds of a sensor."""
-
 _SCANS = ("rotating", "staring")
 _DETECTS = ("all", "boosting")
 _SHIP_SPEED_MPS = (5.0, 15.0)
 _SPACE_MIN_ALT_M = 100e3
-
-
-@dataclass(frozen=True)
-class Nation:
-    """A nation taking part: ISO 3166-1 alpha-3 ``code``, display ``name``, optional ``colour``."""
-
-    code: str
-    name: str
-    colour: str | None = None
-
-
-@dataclass(frozen=True)
-class SensorConfig:
-    """One validated ``[[sensors]]`` table; angles in radians, NaN where a value does not apply.
-
-    Attributes
-    ----------
-    sensor_id, nation, kind, platform : str
-        Identity; ``kind`` is ``radar`` or ``ir``, ``platform`` one of :data:`PLATFORMS`.
-    path : Platform
-        Where the sensor is at any time (:mod:`airpicture.sim.platforms`).
-    max_range_m : float
-        Instrumented range, m.
-    min_elevation_rad, max_elevation_rad : float
-        Elevation limits in the sensor's ENU frame, rad.
-    sector_rad : tuple of float or None
-        ``(az_min, az_max)`` azimuth sector clockwise from north, rad, in [0, 2*pi); the sector
-        runs clockwise from ``az_min`` to ``az_max`` (it may cross north). None: all round.
-    scan : str
-        ``rotating`` (the beam sweeps the sector once per period; each object is seen when the
-        beam passes it) or ``staring`` (every object in view is measured at the frame time).
-    scan_period_s : float
-        Revisit period, s.
-    sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad, sigma_range_rate_mps : float
-        1-sigma Gaussian measurement noise; ``sigma_range_m`` is NaN for ``ir``,
-        ``sigma_range_rate_mps`` NaN when the sensor reports no range rate.
-    p_detect : float
-        Fixed probability of detection, or NaN when the radar equation is used.
-    reference_snr_db, reference_range_m, p_false_alarm : float
-        Radar-equation detection model (NaN when ``p_detect`` is fixed): the SNR of a 1 m^2
-        target at the reference range, and the false-alarm probability of the detector.
-    clutter_per_scan : float
-        Mean of the Poisson number of false detections per scan.
-    bias_range_m, bias_azimuth_rad, bias_elevation_rad : float
-        Registration biases added to every measurement of the sensor (NaN range bias for ``ir``).
-    latency_mean_s, latency_jitter_s : float
-        Mean and standard deviation of the log-normal report delay, s.
-    detects : str
-        ``all`` objects, or only ``boosting`` ones (hot plumes, ``ir`` only).
-    refraction_k : float
-        Effective earth radius factor for the line-of-sight check (4/3 by default).
-    """
-
-    sensor_id: str
-    nation: str
-    kind: str
-    platform: str
-    path: Platform
-    max_range_m: float
-    min_elevation_rad: float
-    max_elevation_rad: float
-    sector_rad: tuple[float, float] | None
-    scan: str
-    scan_period_s: float
-    sigma_range_m: float
-    sigma_azimuth_rad: float
-    sigma_elevation_rad: float
-    sigma_range_rate_mps: float
-    p_detect: float
-    reference_snr_db: float
-    reference_range_m: float
-    p_false_alarm: float
-    clutter_per_scan: float
-    bias_range_m: float
-    bias_azimuth_rad: float
-    bias_elevation_rad: float
-    latency_mean_s: float
-    latency_jitter_s: float
-    detects: str
-    refraction_k: float
-
-    @property
-    def has_range(self) -> bool:
-        """True for radars (they measure range)."""
-        return self.kind == "radar"
-
-    @property
-    def has_range_rate(self) -> bool:
-        """True when the sensor reports range rate."""
-        return not math.isnan(self.sigma_range_rate_mps)
-
-    def table_row(self, lat_rad: float, lon_rad: float, alt_m: float) -> Sensor:
-        """The data-contract :class:`~airpicture.tables.Sensor` row, at the given position."""
-        return Sensor(
-            sensor_id=self.sensor_id,
-            nation=self.nation,
-            kind=self.kind,
-            lat_rad=float(lat_rad),
-            lon_rad=float(lon_rad),
-            alt_m=float(alt_m),
-            sigma_range_m=self.sigma_range_m,
-            sigma_azimuth_rad=self.sigma_azimuth_rad,
-            sigma_elevation_rad=self.sigma_elevation_rad,
-            sigma_range_rate_mps=self.sigma_range_rate_mps,
-            max_range_m=self.max_range_m,
-            scan_period_s=self.scan_period_s,
-            p_detect=self.p_detect,
-            clutter_per_scan=self.clutter_per_scan,
-        )
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario.
-
-    Attributes
-    ----------
-    name, description : str
-    source : str
-        The file it came from (used in every error message about it).
-    t0_s : float
-        Start time, s since the Unix epoch (``start_utc``).
-    duration_s : float
-        Length of the simulation, s.
-    seed : int
-        Seed of every random draw: the same seed gives byte-identical output.
-    truth_interval_s : float
-        Spacing of the truth table, s.
-    nations : tuple of Nation
-    sensors : tuple of SensorConfig
-        In file order.
-    objects : tuple of dict
-        The raw ``[[objects]]`` tables, for :func:`airpicture.sim.objects.build_objects`.
-    """
-
-    name: str
-    description: str
-    source: str
-    t0_s: float
-    duration_s: float
-    seed: int
-    truth_interval_s: float
-    nations: tuple[Nation, ...]
-    sensors: tuple[SensorConfig, ...]
-    objects: tuple[dict[str, Any], ...]
-
-    @property
-    def t_end_s(self) -> float:
-        """End time, s since the epoch."""
-        return self.t0_s + self.duration_s
-
-    def with_overrides(
-        self, *, seed: int | None = None, duration_s: float | None = None
-    ) -> Scenario:
-        """A copy with another seed and/or duration (as given on the command line).
-
-        A shorter duration leaves out the objects that would start (``start_s``, ``launch_s``)
-        only after the new end, so the first minutes of a long scenario can be run on their own.
-
-        Raises
-        ------
-        ConfigError
-            A negative seed or a duration that is not a positive finite number.
-        """
-        changes: dict[str, Any] = {}
-        if seed is not None:
-            changes["seed"] = _INT_SEED.check(seed, "command line", "--seed")
-        if duration_s is not None:
-            duration = _POSITIVE.check(duration_s, "command line", "--duration")
-            changes["duration_s"] = duration
-            changes["objects"] = tuple(o for o in self.objects if _starts_before(o, duration))
-        return dataclasses.replace(self, **changes) if changes else self
-
-
-def _starts_before(spec: dict[str, Any], duration_s: float) -> bool:
-    """Whether an object table's own start time (if it gives one as a number) is before the end."""
-    for key in ("start_s", "launch_s"):
-        value = spec.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= duration_s:
-            return False
-    return True
-
-
-# ----------------------------------------------------------------------------------------------
-# Constraints as data: each rule converts a TOML value or raises with what it expected.
-
-
-class _Bad(Exception):
-    """A value that broke a rule (internal; becomes a ConfigError with the key)."""
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, str):
-        text = repr(value)
-        return (text[:60] + "...'") if len(text) > 64 else text
-    if isinstance(value, dict):
-        return f"a table with keys {sorted(value)}"
-    if isinstance(value, list):
-        text = repr(value)
-        return text if len(text) <= 80 else text[:76] + " ...]"
-    return repr(value)
-
-
-@dataclass(frozen=True)
-class _Rule:
-    expected: str
-    convert: Callable[[Any], Any]
-
-    def check(self, value: Any, source: str, key: str) -> Any:
-        try:
-            return self.convert(value)
-        except _Bad:
-            raise ConfigError(source, key=key, expected=self.expected, got=_show(value)) from None
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad
-    out = float(value)
-    if not math.isfinite(out):
-        raise _Bad
-    return out
-
-
-def _real(
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> _Rule:
-    left = "(" if lo_open else "["
-    right = ")" if hi_open else "]"
-    lo_text = "-inf" if lo is None else f"{lo:g}"
-    hi_text = "inf" if hi is None else f"{hi:g}"
-    if lo is None and hi is None:
-        expected = "a finite number"
-    else:
-        expected = f"a number in {left}{lo_text}, {hi_text}{right}"
-
-    def convert(value: Any) -> float:
-        x = _number(value)
-        if lo is not None and (x < lo or (lo_open and x == lo)):
-            raise _Bad
-        if hi is not None and (x > hi or (hi_open and x == hi)):
-            raise _Bad
-        return x
-
-    return _Rule(expected, convert)
-
-
-def _integer(lo: int, hi: int) -> _Rule:
-    def convert(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise _Bad
-        return int(value)
-
-    return _Rule(f"an integer in [{lo}, {hi}]", convert)
-
-
-def _text(
-    *,
-    choices: tuple[str, ...] | None = None,
-    pattern: str | None = None,
-    what: str = "a non-empty string",
-) -> _Rule:
-    if choices is not None:
-        expected = "one of " + ", ".join(repr(c) for c in choices)
-    else:
-        expected = what
-
-    def convert(value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise _Bad
-        if choices is not None and value not in choices:
-            raise _Bad
-        if pattern is not None and re.fullmatch(pattern, value) is None:
-            raise _Bad
-        return value
-
-    return _Rule(expected, convert)
-
-
-def _boolean() -> _Rule:
-    def convert(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise _Bad
-        return value
-
-    return _Rule("true or false", convert)
-
-
-def _lat_lon(value: Any) -> tuple[float, float]:
-    lat, lon = _number(value[0]), _number(value[1])
-    if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 360.0:
-        raise _Bad
-    lon = (lon + 180.0) % 360.0 - 180.0  # the data contract's [-180, 180)
-    return math.radians(lat), math.radians(lon)
-
-
-def _point(*, alt_required: bool) -> _Rule:
-    if alt_required:
-        expected = "[lat_deg, lon_deg, alt_m] with lat in [-90, 90] and lon in [-180, 360]"
-    else:
-        expected = "[lat_deg, lon_deg] or [lat_deg, lon_deg, alt_m] with lat in [-90, 90]"
-
-    def convert(value: Any) -> tuple[float, ...]:
-        sizes = (3,) if alt_required else (2, 3)
-        if not isinstance(value, list) or len(value) not in sizes:
-            raise _Bad
-        lat, lon = _lat_lon(value)
-        alt = _number(value[2]) if len(value) == 3 else 0.0
-        return (lat, lon, alt) if alt_required or len(value) == 3 else (lat, lon)
-
-    return _Rule(expected, convert)
-
-
-def _waypoints() -> _Rule:
-    def convert(value: Any) -> tuple[tuple[float, float, float], ...]:
-        if not isinstance(value, list) or len(value) < 2:
-            raise _Bad
-        out = []
-        for item in value:
-            if not isinstance(item, list) or len(item) not in (2, 3):
-                raise _Bad
-            lat, lon = _lat_lon(item)
-            out.append((lat, lon, _number(item[2]) if len(item) == 3 else 0.0))
-        return tuple(out)
-
-    return _Rule(
-        "an array of at least two [lat_deg, lon_deg] or [lat_deg, lon_deg, alt_m] points", convert
-    )
-
-
-def _sector() -> _Rule:
-    def convert(value: Any) -> tuple[float, float]:
-        if not isinstance(value, list) or len(value) != 2:
-            raise _Bad
-        lo, hi = _number(value[0]), _number(value[1])
-        if not (0.0 <= lo <= 360.0 and 0.0 <= hi <= 360.0) or lo % 360.0 == hi % 360.0:
-            raise _Bad
-        return math.radians(lo % 360.0), math.radians(hi % 360.0)
-
-    return _Rule(
-        "[az_min_deg, az_max_deg], two different azimuths in [0, 360] (clockwise from az_min)",
-        convert,
-    )
-
-
-def _timestamp() -> _Rule:
-    def convert(value: Any) -> float:
-        if isinstance(value, str):
-            try:
-                value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise _Bad from None
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise _Bad
-        return value.timestamp()
-
-    return _Rule("an ISO-8601 date and time with a time zone, e.g. '2025-01-15T03:00:00Z'", convert)
-
-
-_POSITIVE = _real(0.0, None, lo_open=True)
-_NON_NEGATIVE = _real(0.0, None)
-_ANY = _real()
-_INT_SEED = _integer(0, 2**63 - 1)
-_SIGMA = _real(0.0, None, lo_open=True)
-_ANGLE_SIGMA = _real(0.0, 90.0, lo_open=True)
-_ELEVATION = _real(-90.0, 90.0)
-_BIAS_ANGLE = _real(-180.0, 180.0)
-_PROBABILITY = _real(0.0, 1.0, lo_open=True)
-_NAME = _text()
-_MISSING = object()
-
-
-class _Table:
-    """Reads the keys of one TOML table, remembering which it used to reject the rest."""
-
-    def __init__(self, data: Any, *, source: str, prefix: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(
-                source, key=prefix or "(top level)", expected="a table", got=_show(data)
-            )
-        self.data: dict[str, Any] = data
-        self.source = source
-        self.prefix = prefix
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def has(self, name: str) -> bool:
-        return name in self.data
-
-    def get(self, name: str, rule: _Rule, default: Any = _MISSING) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if default is _MISSING:
-                raise ConfigError(
-                    self.source, key=self.key(name), expected=rule.expected, got="nothing (missing)"
-                )
-            return default
-        return rule.check(self.data[name], self.source, self.key(name))
-
-    def forbid(self, name: str, reason: str) -> None:
-        """Reject a key that does not apply here (``reason`` completes "expected no <key> ...")."""
-        if name in self.data:
-            raise ConfigError(
-                self.source,
-                key=self.key(name),
-                expected=f"no {name} {reason}",
-                got=_show(self.data[name]),
-            )
-
-    def finish(self, known: tuple[str, ...]) -> None:
-        for name in self.data:
-            if name not in known:
-                raise ConfigError(
-                    self.source,
-                    key=self.key(name),
-                    expected="one of the keys " + ", ".join(known),
-                    got=f"unknown key {name!r}",
-                )
-
 
 _TOP_KEYS = (
     "name",
