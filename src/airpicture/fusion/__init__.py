@@ -4,7 +4,8 @@
 intersection, track quality, covariance checks); ``numbers`` issues network track numbers from
 the detections that start tracks; ``picture`` composes them into :class:`CommonPicture`, which
 turns a node's own tracker frames and its partners' shared tracks into one picture under
-numbers that are the same at every node holding an object.
+numbers that are the same at every node holding an object. ``frames`` holds what it takes and
+gives (tracker frames, network frames, shared tracks), ``config`` its settings.
 """
 
 from airpicture.fusion.numbers import NumberBlocks
