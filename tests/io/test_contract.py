@@ -31,6 +31,7 @@ from airpicture.io import (
     write_tracks,
     write_truth,
 )
+from airpicture.io.contract.arrow import _rad_to_deg
 from airpicture.tables import COV_POS_COLUMNS, Detections, Sensor, SensorTable, TrackRows, Truth
 
 FORMATS = ("csv", "parquet")
@@ -378,7 +379,7 @@ def test_detections_round_trip_property(case: tuple[Detections, SensorTable], fm
 @given(st.lists(st.floats(0, 2 * np.pi, exclude_max=True), min_size=1, max_size=50))
 def test_any_radians_come_back_within_one_ulp(values: list[float]) -> None:
     rad = np.array(values)
-    deg = contract._rad_to_deg(rad)
+    deg = _rad_to_deg(rad)
     np.testing.assert_array_max_ulp(np.deg2rad(deg), rad, maxulp=1)
     assert np.all(deg < 360.0)
 
@@ -386,7 +387,7 @@ def test_any_radians_come_back_within_one_ulp(values: list[float]) -> None:
 def test_radians_from_degrees_come_back_exactly() -> None:
     deg = np.random.default_rng(5).uniform(-360, 360, 200_000)
     rad = np.deg2rad(deg)
-    np.testing.assert_array_equal(np.deg2rad(contract._rad_to_deg(rad)), rad)
+    np.testing.assert_array_equal(np.deg2rad(_rad_to_deg(rad)), rad)
 
 
 # ------------------------------------------------------------------------------------------
