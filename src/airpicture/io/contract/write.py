@@ -273,6 +273,7 @@ def open_table_writer(
     --------
     >>> import pathlib, tempfile
     >>> import numpy as np
+    >>> from airpicture.io.contract import read_truth
     >>> from airpicture.tables import Truth
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "truth.csv"
     >>> chunk = Truth(np.array([0.0]), np.array(["T1"]), np.array(["uav"]), np.zeros((1, 6)))
