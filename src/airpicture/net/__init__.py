@@ -5,6 +5,7 @@ module                 concept
 =====================  ===================================================================
 ``net.bus``            the :class:`~airpicture.net.bus.Bus` protocol, ``MemoryBus``, ``NatsBus``
 ``net.messages``       the versioned MessagePack wire schema, validated on decode
+``net.payloads``       the payload of each message kind, packed from and into the tables
 ``net.release``        release policy and labels: which nations may see a detection or track
 ``net.server``         a local ``nats-server`` with JetStream (tests, ``network up``)
 ``net.keys``           key material: local CA, signing keys, TLS certificates, nkeys

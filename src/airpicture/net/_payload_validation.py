@@ -1,0 +1,331 @@
+"""Validation of decoded payloads, once, at the edge
+(:func:`airpicture.net.messages.decode_payload`): column lengths, finite numbers, ranges, codes
+and labels, one validator per message kind; each failure raises
+:class:`~airpicture.net.payloads.MessageError` with its ``reason`` code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from airpicture.assess.warning import CANCEL_REASONS
+from airpicture.net.payloads import (
+    _IMPACT_FLOAT_COLUMNS,
+    CHANGE_NAMES,
+    Alert,
+    DetectionBatch,
+    Heartbeat,
+    Impact,
+    MessageError,
+    PictureDelta,
+    SensorStatus,
+    TrackShare,
+)
+from airpicture.net.release import MAX_NATIONS, invalid_labels
+from airpicture.tables import ALERT_EVENTS, ALERT_STATES, ROW_SEQ_BITS, STATUS_NAMES
+
+
+def _validate_detections(batch: DetectionBatch, where: str) -> None:
+    n = _length(batch.sensor_ref, 2, "sensor_ref", where)
+    _length(batch.sensor_seq, 8, "sensor_seq", where, n)
+    for name in _DET_FLOAT_COLUMNS:
+        _length(getattr(batch, name), 8, name, where, n)
+    if math.isnan(batch.clock_s) or math.isinf(batch.clock_s):
+        raise _error(where, "non-finite", "clock_s", "a finite time, s", batch.clock_s)
+    if not 1 <= len(batch.sensor_ids) <= 65535 and n:
+        raise _error(where, "length", "sensor_ids", "1 to 65535 sensor ids", len(batch.sensor_ids))
+    _validate_labels(batch.label, batch.label_nations, n, where)
+    if n == 0:
+        return
+    ref = np.frombuffer(batch.sensor_ref, "<u2")
+    if int(ref.max()) >= len(batch.sensor_ids):
+        raise _error(
+            where, "range", "sensor_ref", f"indices below {len(batch.sensor_ids)}", int(ref.max())
+        )
+    seq = np.frombuffer(batch.sensor_seq, "<u8")
+    if int(seq.max()) >= 1 << ROW_SEQ_BITS:
+        raise _error(
+            where, "range", "sensor_seq", f"numbers below 2**{ROW_SEQ_BITS}", int(seq.max())
+        )
+    for name in (
+        "arrival_s",
+        "t_s",
+        "azimuth_rad",
+        "elevation_rad",
+        "sensor_lat_rad",
+        "sensor_lon_rad",
+        "sensor_alt_m",
+    ):
+        _finite(getattr(batch, name), name, where)
+    for name in ("range_m", "range_rate_mps"):
+        values = np.frombuffer(getattr(batch, name), "<f8")
+        if np.isinf(values).any():
+            raise _error(where, "non-finite", name, "a finite number or NaN (not measured)", "inf")
+    _within(batch.range_m, 0.0, math.inf, "range_m", where, nan_ok=True)
+    _within(batch.azimuth_rad, 0.0, 2 * math.pi, "azimuth_rad", where)
+    _within(batch.elevation_rad, -math.pi / 2, math.pi / 2, "elevation_rad", where)
+    _within(batch.sensor_lat_rad, -math.pi / 2, math.pi / 2, "sensor_lat_rad", where)
+    _within(batch.sensor_lon_rad, -math.pi, math.pi, "sensor_lon_rad", where)
+    arrival = np.frombuffer(batch.arrival_s, "<f8")
+    if float(arrival.max()) > batch.clock_s:
+        raise _error(
+            where,
+            "range",
+            "arrival_s",
+            f"times at or before clock_s ({batch.clock_s!r})",
+            float(arrival.max()),
+        )
+
+
+def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> None:
+    """A label column: n uint64 over at most MAX_NATIONS distinct nations, every field within
+    range and nested (:func:`~airpicture.net.release.invalid_labels`)."""
+    _length(label, 8, "label", where, n)
+    if len(nations) > MAX_NATIONS or len(set(nations)) != len(nations):
+        raise _error(
+            where, "label", "label_nations", f"at most {MAX_NATIONS} distinct nations", nations
+        )
+    if n == 0:
+        return
+    values = np.frombuffer(label, "<u8")
+    bad = invalid_labels(values, len(nations))
+    if bad.any():
+        raise _error(
+            where,
+            "label",
+            "label",
+            f"bits of the {len(nations)} label nations, the full field within the threat field "
+            "and the threat field within the coarse field",
+            f"{int(values[np.flatnonzero(bad)[0]]):#x}",
+        )
+
+
+def _validate_heartbeat(hb: Heartbeat, where: str) -> None:
+    if math.isnan(hb.clock_s) or (math.isinf(hb.clock_s) and not (hb.final and hb.clock_s > 0)):
+        raise _error(where, "non-finite", "clock_s", "a finite time, or inf with final", hb.clock_s)
+
+
+def _validate_status(status: SensorStatus, where: str) -> None:
+    n = len(status.sensor_ids)
+    _length(status.state, 1, "state", where, n)
+    _length(status.detections, 8, "detections", where, n)
+    if not math.isfinite(status.t_s):
+        raise _error(where, "non-finite", "t_s", "a finite time, s", status.t_s)
+    if n and int(np.frombuffer(status.state, "<u1").max()) > 1:
+        raise _error(
+            where,
+            "range",
+            "state",
+            "0 (down) or 1 (up)",
+            int(np.frombuffer(status.state, "<u1").max()),
+        )
+
+
+def _validate_alert(alert: Alert, where: str) -> None:
+    n = len(alert.alert_id)
+    _length(alert.t_s, 8, "t_s", where, n)
+    _length(alert.impact_t_s, 8, "impact_t_s", where, n)
+    for name in ("area_id", "track_id", "state", "event", "reason"):
+        if len(getattr(alert, name)) != n:
+            raise _error(where, "length", name, f"{n} values", len(getattr(alert, name)))
+    _finite(alert.t_s, "t_s", where)
+    _not_infinite(alert.impact_t_s, "impact_t_s", where)
+    for name, allowed in (
+        ("state", ALERT_STATES),
+        ("event", ALERT_EVENTS),
+        ("reason", ("", *CANCEL_REASONS)),
+    ):
+        bad = set(getattr(alert, name)) - set(allowed)
+        if bad:
+            raise _error(where, "range", name, "names of " + ", ".join(allowed), sorted(bad))
+    cancelled = np.asarray(alert.state) == "cancelled"
+    if n and ((np.asarray(alert.reason) == "") == cancelled).any():
+        raise _error(where, "range", "reason", "a reason for a cancelled alert only", "a mismatch")
+
+
+def _validate_impact(impact: Impact, where: str) -> None:
+    n = len(impact.track_id)
+    for name in _IMPACT_FLOAT_COLUMNS:
+        _length(getattr(impact, name), 8, name, where, n)
+    for name in _IMPACT_FLOAT_COLUMNS[:8]:
+        _finite(getattr(impact, name), name, where)
+    for name in _IMPACT_FLOAT_COLUMNS[8:]:
+        _not_infinite(getattr(impact, name), name, where)
+    for name, nan_ok in (("impact_lat_rad", False), ("launch_lat_rad", True)):
+        _within(getattr(impact, name), -math.pi / 2, math.pi / 2, name, where, nan_ok=nan_ok)
+    for name, nan_ok in (("impact_lon_rad", False), ("launch_lon_rad", True)):
+        _within(getattr(impact, name), -math.pi, math.pi, name, where, nan_ok=nan_ok)
+    _within(impact.semi_minor_m, 0.0, math.inf, "semi_minor_m", where)
+    _within(impact.orientation_rad, 0.0, math.pi, "orientation_rad", where)
+    _within(impact.confidence, 0.0, 1.0, "confidence", where)
+    major, minor = (np.frombuffer(b, "<f8") for b in (impact.semi_major_m, impact.semi_minor_m))
+    if (major < minor).any():
+        first = int(np.flatnonzero(major < minor)[0])
+        raise _error(
+            where,
+            "range",
+            "semi_major_m",
+            "at least semi_minor_m",
+            f"{major[first]!r} at index {first}",
+        )
+
+
+def _validate_picture(delta: PictureDelta, where: str) -> None:
+    n = len(delta.change)
+    _length(delta.t_s, 8, "t_s", where, n)
+    _length(delta.x, 8 * 6, "x", where, n)
+    _length(delta.cov_pos, 8 * 6, "cov_pos", where, n)
+    if len(delta.track_id) != n:
+        raise _error(where, "length", "track_id", f"{n} track ids", len(delta.track_id))
+    if delta.quality or delta.local_id or delta.sources:  # a network picture's columns
+        if len(delta.local_id) != n:
+            raise _error(where, "length", "local_id", f"{n} local ids", len(delta.local_id))
+        _length(delta.quality, 1, "quality", where, n)
+        if n and int(np.frombuffer(delta.quality, "<u1").max()) > 15:
+            raise _error(
+                where,
+                "range",
+                "quality",
+                "track qualities 0 to 15",
+                int(np.frombuffer(delta.quality, "<u1").max()),
+            )
+        _length(delta.sources, 2, "sources", where, n)
+        if n and int(np.frombuffer(delta.sources, "<u2").max()) >= len(delta.sources_labels):
+            raise _error(
+                where,
+                "range",
+                "sources",
+                f"codes below {len(delta.sources_labels)}",
+                int(np.frombuffer(delta.sources, "<u2").max()),
+            )
+    if math.isnan(delta.through_s):
+        raise _error(where, "non-finite", "through_s", "a time or inf", delta.through_s)
+    for name in ("kind", "status", "nations"):
+        labels = getattr(delta, name + "_labels")
+        _length(getattr(delta, name), 2, name, where, n)
+        if n and int(np.frombuffer(getattr(delta, name), "<u2").max()) >= len(labels):
+            raise _error(
+                where,
+                "range",
+                name,
+                f"codes below {len(labels)}",
+                int(np.frombuffer(getattr(delta, name), "<u2").max()),
+            )
+    if n == 0:
+        return
+    if int(np.frombuffer(delta.change, "<u1").max()) >= len(CHANGE_NAMES):
+        raise _error(
+            where,
+            "range",
+            "change",
+            f"codes below {len(CHANGE_NAMES)}",
+            int(np.frombuffer(delta.change, "<u1").max()),
+        )
+    bad = set(delta.status_labels) - set(STATUS_NAMES)
+    if bad:
+        raise _error(
+            where, "range", "status_labels", "names of " + ", ".join(STATUS_NAMES), sorted(bad)
+        )
+    for name in ("t_s", "x", "cov_pos"):
+        _finite(getattr(delta, name), name, where)
+
+
+def _validate_track_share(share: TrackShare, where: str) -> None:
+    _validate_picture(share.picture, where)
+    n = len(share.picture)
+    _length(share.coarse, 1, "coarse", where, n)
+    if n and int(np.frombuffer(share.coarse, "<u1").max()) > 1:
+        raise _error(
+            where,
+            "range",
+            "coarse",
+            "0 (full) or 1 (position-only)",
+            int(np.frombuffer(share.coarse, "<u1").max()),
+        )
+    _validate_labels(share.label, share.label_nations, n, where)
+    _length(share.state, 8 * 7, "state", where, n)
+    _length(share.cov, 8 * 49, "cov", where, n)
+    _length(share.hits, 4, "hits", where, n)
+    _length(share.first_t_s, 8, "first_t_s", where, n)
+    for name in ("state", "cov", "first_t_s"):
+        _finite(getattr(share, name), name, where)
+
+
+_VALIDATORS: dict[str, Any] = {
+    "det": _validate_detections,
+    "hb": _validate_heartbeat,
+    "status": _validate_status,
+    "alert": _validate_alert,
+    "impact": _validate_impact,
+    "pic": _validate_picture,
+    "trk": _validate_track_share,
+}
+
+_DET_FLOAT_COLUMNS = (
+    "arrival_s",
+    "t_s",
+    "range_m",
+    "azimuth_rad",
+    "elevation_rad",
+    "range_rate_mps",
+    "sensor_lat_rad",
+    "sensor_lon_rad",
+    "sensor_alt_m",
+)
+
+
+def _length(buffer: bytes, itemsize: int, name: str, where: str, n: int | None = None) -> int:
+    size = len(buffer)
+    if size % itemsize or (n is not None and size != n * itemsize):
+        expected = (
+            f"{n} values of {itemsize} bytes"
+            if n is not None
+            else f"a multiple of {itemsize} bytes"
+        )
+        raise _error(where, "length", name, expected, f"{size} bytes")
+    return size // itemsize
+
+
+def _finite(buffer: bytes, name: str, where: str) -> None:
+    values = np.frombuffer(buffer, "<f8")
+    if not np.isfinite(values).all():
+        first = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise _error(
+            where, "non-finite", name, "finite numbers", f"{values[first]!r} at index {first}"
+        )
+
+
+def _not_infinite(buffer: bytes, name: str, where: str) -> None:
+    if np.isinf(np.frombuffer(buffer, "<f8")).any():
+        raise _error(where, "non-finite", name, "finite numbers or NaN (unknown)", "inf")
+
+
+def _within(
+    buffer: bytes, low: float, high: float, name: str, where: str, *, nan_ok: bool = False
+) -> None:
+    values = np.frombuffer(buffer, "<f8")
+    if nan_ok:
+        values = values[~np.isnan(values)]
+    bad = (values < low) | (values > high)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise _error(
+            where,
+            "range",
+            name,
+            f"values in [{low:g}, {high:g}]",
+            f"{values[first]!r} at index {first}",
+        )
+
+
+def _error(where: str, reason: str, column: str, expected: str, got: object) -> MessageError:
+    text = got if isinstance(got, str) else _show(got)
+    return MessageError(where, reason=reason, column=column, expected=expected, got=text)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
