@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from airpicture.geo.wgs84 import WGS84_A_M, WGS84_B_M, WGS84_E2
 
@@ -22,8 +23,12 @@ __all__ = [
 
 _TWO_PI = 2.0 * np.pi
 
+Array = npt.NDArray[np.float64]
+"""A float array (a 0-d one, or a NumPy scalar, for scalar inputs)."""
+Triple = tuple[Array, Array, Array]
 
-def geodetic2ecef(lat_rad, lon_rad, alt_m):
+
+def geodetic2ecef(lat_rad: npt.ArrayLike, lon_rad: npt.ArrayLike, alt_m: npt.ArrayLike) -> Triple:
     """Geodetic latitude, longitude and ellipsoidal height to ECEF.
 
     x = (N + h) cos(lat) cos(lon), y = (N + h) cos(lat) sin(lon), z = (N (1 - e^2) + h) sin(lat),
@@ -54,7 +59,7 @@ def geodetic2ecef(lat_rad, lon_rad, alt_m):
     )
 
 
-def ecef2geodetic(x, y, z):
+def ecef2geodetic(x: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike) -> Triple:
     """ECEF to geodetic latitude, longitude and ellipsoidal height, in closed form.
 
     Heikkinen's exact solution [Heikkinen, M. (1982), "Geschlossene Formeln zur Berechnung
@@ -104,7 +109,7 @@ def ecef2geodetic(x, y, z):
     return lat, lon, alt
 
 
-def enu_rotation(lat_rad, lon_rad):
+def enu_rotation(lat_rad: npt.ArrayLike, lon_rad: npt.ArrayLike) -> Array:
     """Rotation matrices whose rows are the local east, north and up unit vectors in ECEF.
 
     ``R @ (p_ecef - origin_ecef)`` gives ENU; ``R.T @ enu`` gives the ECEF offset.
@@ -134,7 +139,14 @@ def enu_rotation(lat_rad, lon_rad):
     )
 
 
-def ecef2enu(x, y, z, lat0_rad, lon0_rad, alt0_m):
+def ecef2enu(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    z: npt.ArrayLike,
+    lat0_rad: npt.ArrayLike,
+    lon0_rad: npt.ArrayLike,
+    alt0_m: npt.ArrayLike,
+) -> Triple:
     """ECEF points to east, north, up offsets (m) from a geodetic origin.
 
     Parameters
@@ -161,7 +173,14 @@ def ecef2enu(x, y, z, lat0_rad, lon0_rad, alt0_m):
     return -so * dx + co * dy, -sl * t + cl * dz, cl * t + sl * dz
 
 
-def enu2ecef(e, n, u, lat0_rad, lon0_rad, alt0_m):
+def enu2ecef(
+    e: npt.ArrayLike,
+    n: npt.ArrayLike,
+    u: npt.ArrayLike,
+    lat0_rad: npt.ArrayLike,
+    lon0_rad: npt.ArrayLike,
+    alt0_m: npt.ArrayLike,
+) -> Triple:
     """East, north, up offsets (m) from a geodetic origin to ECEF points (m)."""
     x0, y0, z0 = geodetic2ecef(lat0_rad, lon0_rad, alt0_m)
     e = np.asarray(e, dtype=float)
@@ -175,7 +194,7 @@ def enu2ecef(e, n, u, lat0_rad, lon0_rad, alt0_m):
     return x0 + co * t - so * e, y0 + so * t + co * e, z0 + cl * n + sl * u
 
 
-def enu2aer(e, n, u):
+def enu2aer(e: npt.ArrayLike, n: npt.ArrayLike, u: npt.ArrayLike) -> Triple:
     """ENU offsets (m) to azimuth in [0, 2*pi), elevation (rad) and slant range (m)."""
     e = np.asarray(e, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -187,7 +206,7 @@ def enu2aer(e, n, u):
     return az, np.arctan2(u, horizontal), np.hypot(horizontal, u)
 
 
-def aer2enu(az_rad, el_rad, range_m):
+def aer2enu(az_rad: npt.ArrayLike, el_rad: npt.ArrayLike, range_m: npt.ArrayLike) -> Triple:
     """Azimuth, elevation (rad) and slant range (m) to ENU offsets (m)."""
     az = np.asarray(az_rad, dtype=float)
     el = np.asarray(el_rad, dtype=float)
@@ -196,17 +215,31 @@ def aer2enu(az_rad, el_rad, range_m):
     return horizontal * np.sin(az), horizontal * np.cos(az), r * np.sin(el)
 
 
-def ecef2aer(x, y, z, lat0_rad, lon0_rad, alt0_m):
+def ecef2aer(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    z: npt.ArrayLike,
+    lat0_rad: npt.ArrayLike,
+    lon0_rad: npt.ArrayLike,
+    alt0_m: npt.ArrayLike,
+) -> Triple:
     """ECEF points (m) to azimuth, elevation (rad) and range (m) seen from a geodetic origin."""
     return enu2aer(*ecef2enu(x, y, z, lat0_rad, lon0_rad, alt0_m))
 
 
-def aer2ecef(az_rad, el_rad, range_m, lat0_rad, lon0_rad, alt0_m):
+def aer2ecef(
+    az_rad: npt.ArrayLike,
+    el_rad: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    lat0_rad: npt.ArrayLike,
+    lon0_rad: npt.ArrayLike,
+    alt0_m: npt.ArrayLike,
+) -> Triple:
     """Azimuth, elevation (rad) and range (m) from a geodetic origin to ECEF points (m)."""
     return enu2ecef(*aer2enu(az_rad, el_rad, range_m), lat0_rad, lon0_rad, alt0_m)
 
 
-def aer_jacobian_enu(e, n, u):
+def aer_jacobian_enu(e: npt.ArrayLike, n: npt.ArrayLike, u: npt.ArrayLike) -> Array:
     """Jacobian of (azimuth, elevation, range) with respect to (east, north, up).
 
     d az/d(e, n, u) = (n, -e, 0) / rho^2,
@@ -243,7 +276,7 @@ def aer_jacobian_enu(e, n, u):
     return J
 
 
-def enu_jacobian_aer(az_rad, el_rad, range_m):
+def enu_jacobian_aer(az_rad: npt.ArrayLike, el_rad: npt.ArrayLike, range_m: npt.ArrayLike) -> Array:
     """Jacobian of (east, north, up) with respect to (azimuth, elevation, range).
 
     Parameters
