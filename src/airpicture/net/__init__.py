@@ -1,16 +1,18 @@
 """The network between nodes: message bus, wire schema, release policy and a local NATS server.
 
-=====================  ===================================================================
-module                 concept
-=====================  ===================================================================
-``net.bus``            the :class:`~airpicture.net.bus.Bus` protocol, ``MemoryBus``, ``NatsBus``
-``net.messages``       the versioned MessagePack wire schema, validated on decode
-``net.payloads``       the payload of each message kind, packed from and into the tables
-``net.release``        release policy and labels: which nations may see a detection or track
-``net.server``         a local ``nats-server`` with JetStream (tests, ``network up``)
-``net.keys``           key material: local CA, signing keys, TLS certificates, nkeys
-``net.security``       signatures, verification, subject permissions, audit log
-=====================  ===================================================================
+======================  ===================================================================
+module                  concept
+======================  ===================================================================
+``net.bus``             the :class:`~airpicture.net.bus.Bus` protocol, ``MemoryBus``, ``NatsBus``
+``net.messages``        the versioned MessagePack wire schema, validated on decode
+``net.payloads``        the payload of each message kind, packed from and into the tables
+``net.release``         release policy and labels: which nations may see a detection or track
+``net.release_labels``  the label space and the release levels of a label
+``net.release_policy``  release policies, areas and track sharing read from ``[release]``
+``net.server``          a local ``nats-server`` with JetStream (tests, ``network up``)
+``net.keys``            key material: local CA, signing keys, TLS certificates, nkeys
+``net.security``        signatures, verification, subject permissions, audit log
+======================  ===================================================================
 
 Subjects: ``air.<kind>.<SENDER>.<RECIPIENT>`` for everything a node sends to one nation
 (``det`` detection batches, ``hb`` heartbeats, ``status`` sensor status, ``trk`` shared tracks), so
