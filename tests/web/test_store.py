@@ -241,9 +241,16 @@ def test_bad_impact_and_unknown_nation() -> None:
     store = PictureStore(nations=["JPN"])
     with pytest.raises(
         DataError,
-        match=r"impact of track 'B1', column semi_minor_m: expected a finite number in \[0, 100\]",
+        match=r"impact of track 'B1' row 1, column semi_minor_m: expected at most semi_major_m",
     ):
         store.set_impact("JPN", Impact("B1", 0.0, 37.0, 139.0, 10.0, 100.0, 200.0, 0.0))
+    # the impacts table's rules: an orientation of 180 degrees is written as 0
+    with pytest.raises(
+        DataError, match=r"column orientation_deg: expected a finite float in \[0, 180\)"
+    ):
+        store.set_impact("JPN", Impact("B1", 0.0, 37.0, 139.0, 10.0, 200.0, 100.0, 180.0))
+    with pytest.raises(DataError, match=r"column confidence: expected a finite float in \(0, 1\)"):
+        store.set_impact("JPN", Impact("B1", 0.0, 37.0, 139.0, 10.0, 200.0, 100.0, 0.0, 1.0))
     with pytest.raises(DataError, match="nation: expected one of JPN, got 'XXX'"):
         store.apply("XXX", flights(0.0, [38.0], [135.0]))
 

@@ -284,6 +284,8 @@ def ellipse_axes(
     w = np.clip(w, 0.0, None)
     major = V[:, :, 1]  # eigenvector of the larger eigenvalue: (east, north)
     orientation = np.mod(np.arctan2(major[:, 0], major[:, 1]), np.pi)
+    # mod can return pi itself for tiny negative angles; fold that onto 0 (the contract's [0, pi)).
+    orientation = np.where(orientation >= np.pi, 0.0, orientation)
     return k * np.sqrt(w[:, 1]), k * np.sqrt(w[:, 0]), orientation
 
 

@@ -19,7 +19,7 @@ from airpicture.errors import ConfigError
 from airpicture.fusion import FusionConfig
 from airpicture.net.release import LabelSpace, ReleasePolicy
 from airpicture.net.security import SecuritySettings
-from airpicture.tables import Sensor, SensorTable
+from airpicture.tables import SensorTable
 from airpicture.tracker import TrackerConfig
 
 __all__ = ["NodeConfig", "SourceConfig"]
@@ -171,7 +171,7 @@ class NodeConfig:
         ConfigError
             On a missing file, bad TOML, an unknown key or a value out of its range.
         DataError
-            When the sensors file breaks the data contract.
+            When the sensors file, or the ``[[sensors]]`` tables, break the data contract.
         """
         path = Path(path)
         return cls.from_mapping(load_toml(path), source=str(path), base_dir=path.parent)
@@ -332,104 +332,18 @@ def _nation(value: Any, source: str, key: str) -> str:
     return value
 
 
-_SENSOR_REQUIRED = (
-    "sensor_id",
-    "nation",
-    "kind",
-    "lat_deg",
-    "lon_deg",
-    "alt_m",
-    "sigma_azimuth_deg",
-    "sigma_elevation_deg",
-    "max_range_m",
-    "scan_period_s",
-)
-_SENSOR_OPTIONAL = ("sigma_range_m", "sigma_range_rate_mps", "p_detect", "clutter_per_scan")
-
-
 def _inline_sensors(items: Any, source: str) -> SensorTable:
-    """Sensors given as ``[[sensors]]`` tables with the data contract's column names."""
+    """Sensors given as ``[[sensors]]`` tables with the data contract's column names, checked
+    as a sensors file is (:func:`airpicture.io.contract.sensors_from_rows`)."""
+    from airpicture.io import sensors_from_rows
+
     if not isinstance(items, list) or not items:
         raise ConfigError(
             source, key="sensors", expected="a non-empty array of tables", got=repr(items)
         )
-    out = []
     for i, item in enumerate(items):
-        key = f"sensors[{i}]"
         if not isinstance(item, Mapping):
-            raise ConfigError(source, key=key, expected="a table", got=repr(item))
-        unknown = set(item) - set(_SENSOR_REQUIRED) - set(_SENSOR_OPTIONAL)
-        if unknown:
-            raise ConfigError(
-                source,
-                key=f"{key}.{sorted(unknown)[0]}",
-                expected="a sensors-table column",
-                got="an unknown key",
-            )
-        for name in _SENSOR_REQUIRED:
-            if name not in item:
-                raise ConfigError(source, key=f"{key}.{name}", expected="a value", got="nothing")
-        kind = item["kind"]
-        if kind not in ("radar", "ir"):
-            raise ConfigError(source, key=f"{key}.kind", expected="'radar' or 'ir'", got=repr(kind))
-
-        if kind == "radar" and "sigma_range_m" not in item:
-            raise ConfigError(
-                source, key=f"{key}.sigma_range_m", expected="a value for a radar", got="nothing"
-            )
-        out.append(
-            Sensor(
-                sensor_id=str(item["sensor_id"]),
-                nation=_nation(item["nation"], source, f"{key}.nation"),
-                kind=kind,
-                lat_rad=math.radians(_number(item, source, key, "lat_deg", -90, 90)),
-                lon_rad=math.radians(_number(item, source, key, "lon_deg", -180, 180)),
-                alt_m=_number(item, source, key, "alt_m", -1e4, 1e8),
-                sigma_range_m=_number(item, source, key, "sigma_range_m", 1e-9, 1e6, optional=True),
-                sigma_azimuth_rad=math.radians(
-                    _number(item, source, key, "sigma_azimuth_deg", 1e-9, 90)
-                ),
-                sigma_elevation_rad=math.radians(
-                    _number(item, source, key, "sigma_elevation_deg", 1e-9, 90)
-                ),
-                sigma_range_rate_mps=_number(
-                    item, source, key, "sigma_range_rate_mps", 1e-9, 1e4, optional=True
-                ),
-                max_range_m=_number(item, source, key, "max_range_m", 1e-9, 1e9),
-                scan_period_s=_number(item, source, key, "scan_period_s", 1e-6, 1e5),
-                p_detect=_number(item, source, key, "p_detect", 0, 1, optional=True),
-                clutter_per_scan=_number(
-                    item, source, key, "clutter_per_scan", 0, 1e9, optional=True
-                ),
-            )
-        )
-    ids = [s.sensor_id for s in out]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(source, key="sensors", expected="unique sensor ids", got="a repeated id")
-    return SensorTable(tuple(out))
-
-
-def _number(
-    item: Mapping[str, Any],
-    source: str,
-    key: str,
-    name: str,
-    low: float,
-    high: float,
-    *,
-    optional: bool = False,
-) -> float:
-    """One numeric column of an inline sensor, checked against [low, high]; NaN if optional."""
-    if name not in item and optional:
-        return math.nan
-    value = item[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ConfigError(
-            source,
-            key=f"{key}.{name}",
-            expected=f"a number in [{low:g}, {high:g}]",
-            got=repr(value),
-        )
-    return float(value)
+            raise ConfigError(source, key=f"sensors[{i}]", expected="a table", got=repr(item))
+    return sensors_from_rows(items, f"{source} [[sensors]]")
 
 

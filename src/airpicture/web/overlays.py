@@ -12,8 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from airpicture.codes import ALERT_STATES
 from airpicture.errors import DataError
-from airpicture.tables import ALERT_STATES, SensorTable
+from airpicture.io import check_rows
+from airpicture.tables import ImpactRows, SensorTable
 
 __all__ = ["Alert", "Impact", "SensorSite"]
 
@@ -73,21 +77,56 @@ class Impact:
     launch_lon_deg: float = math.nan
     launch_t_s: float = math.nan
 
-    def validated(self) -> Impact:
-        """The impact itself, after checking every field; raises :class:`DataError` otherwise."""
+    @classmethod
+    def from_rows(cls, rows: ImpactRows, i: int) -> Impact:
+        """Row ``i`` of an impacts table (radians) as the map's record (degrees)."""
+        deg = math.degrees
+        return cls(
+            str(rows.track_id[i]),
+            float(rows.t_s[i]),
+            deg(rows.impact_lat_rad[i]),
+            deg(rows.impact_lon_rad[i]),
+            float(rows.impact_t_s[i]),
+            float(rows.semi_major_m[i]),
+            float(rows.semi_minor_m[i]),
+            deg(rows.orientation_rad[i]),
+            float(rows.confidence[i]),
+            deg(rows.launch_lat_rad[i]),
+            deg(rows.launch_lon_rad[i]),
+            float(rows.launch_t_s[i]),
+        )
+
+    def rows(self) -> ImpactRows:
+        """The impact as a one-row impacts table (radians)."""
         src = f"impact of track {self.track_id!r}"
-        if not isinstance(self.track_id, str) or not self.track_id:
-            raise DataError(
-                "impact", column="track_id", expected="a non-empty string", got=repr(self.track_id)
+        if not isinstance(self.track_id, str):
+            raise DataError(src, column="track_id", expected="a string", got=repr(self.track_id))
+        values = {}
+        for name in (
+            "t_s",
+            "impact_t_s",
+            "impact_lat_deg",
+            "impact_lon_deg",
+            "semi_major_m",
+            "semi_minor_m",
+            "orientation_deg",
+            "confidence",
+            "launch_t_s",
+            "launch_lat_deg",
+            "launch_lon_deg",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DataError(src, column=name, expected="a number", got=repr(value))
+            values[name.replace("_deg", "_rad")] = np.array(
+                [math.radians(value) if name.endswith("_deg") else float(value)]
             )
-        _finite(src, "t_s", self.t_s)
-        _finite(src, "impact_lat_deg", self.impact_lat_deg, low=-90.0, high=90.0)
-        _finite(src, "impact_lon_deg", self.impact_lon_deg, low=-360.0, high=360.0)
-        _finite(src, "impact_t_s", self.impact_t_s)
-        _finite(src, "semi_major_m", self.semi_major_m, low=0.0)
-        _finite(src, "semi_minor_m", self.semi_minor_m, low=0.0, high=float(self.semi_major_m))
-        _finite(src, "orientation_deg", self.orientation_deg, low=-360.0, high=360.0)
-        _finite(src, "confidence", self.confidence, low=0.0, high=1.0)
+        return ImpactRows(track_id=np.array([self.track_id]), **values)
+
+    def validated(self) -> Impact:
+        """The impact itself, after the impacts table's checks
+        (:func:`airpicture.io.check_rows`); raises :class:`DataError` otherwise."""
+        check_rows(self.rows(), f"impact of track {self.track_id!r}")
         return self
 
     def as_json(self) -> dict[str, Any]:

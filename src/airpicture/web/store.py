@@ -324,25 +324,7 @@ class PictureStore:
         DataError
             An unknown nation.
         """
-        deg = np.degrees
-        impacts = []
-        for i in range(len(rows)):
-            impacts.append(
-                Impact(
-                    str(rows.track_id[i]),
-                    float(rows.t_s[i]),
-                    float(deg(rows.impact_lat_rad[i])),
-                    float(deg(rows.impact_lon_rad[i])),
-                    float(rows.impact_t_s[i]),
-                    float(rows.semi_major_m[i]),
-                    float(rows.semi_minor_m[i]),
-                    float(deg(rows.orientation_rad[i])),
-                    float(rows.confidence[i]),
-                    float(deg(rows.launch_lat_rad[i])),
-                    float(deg(rows.launch_lon_rad[i])),
-                    float(rows.launch_t_s[i]),
-                )
-            )
+        impacts = [Impact.from_rows(rows, i) for i in range(len(rows))]
         with self._lock:
             view = self._view(nation)
             return self._put_impacts(view, self._valid(view, impacts, Impact.validated))

@@ -31,6 +31,7 @@ the writers. The public names are those re-exported here.
 
 from airpicture.io.contract.files import ScenarioFiles, find_scenario_files
 from airpicture.io.contract.read import (
+    check_rows,
     iter_detections,
     read_alerts,
     read_detections,
@@ -38,6 +39,7 @@ from airpicture.io.contract.read import (
     read_sensors,
     read_tracks,
     read_truth,
+    sensors_from_rows,
 )
 from airpicture.io.contract.schema import TABLE_COLUMNS
 from airpicture.io.contract.write import (
@@ -53,6 +55,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "ScenarioFiles",
     "TableWriter",
+    "check_rows",
     "find_scenario_files",
     "iter_detections",
     "open_table_writer",
@@ -62,6 +65,7 @@ __all__ = [
     "read_sensors",
     "read_tracks",
     "read_truth",
+    "sensors_from_rows",
     "write_detections",
     "write_sensors",
     "write_tracks",

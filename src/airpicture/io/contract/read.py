@@ -7,18 +7,19 @@ detections can be streamed in chunks of a chosen size.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
-from airpicture.errors import ConfigError
+from airpicture.errors import ConfigError, DataError
 from airpicture.io.contract.arrow import _Conversion, _conversion, _sensor_table
 from airpicture.io.contract.files import _PARQUET_BATCH_ROWS, _iter_converted, _open_converted
-from airpicture.io.contract.schema import _Schema
+from airpicture.io.contract.schema import _Float, _Schema, _Text
 from airpicture.tables import AlertRows, Detections, ImpactRows, SensorTable, TrackRows, Truth
 
 _R = TypeVar("_R")
@@ -321,3 +322,73 @@ def read_alerts(path: str | os.PathLike[str]) -> AlertRows:
     """
     _, parts = _open_rows(path, _conversion("alerts"), AlertRows)
     return _joined(list(parts), AlertRows.empty, AlertRows.concat)
+
+
+_TABLE_OF: dict[type, str] = {
+    Truth: "truth",
+    TrackRows: "tracks",
+    ImpactRows: "impacts",
+    AlertRows: "alerts",
+}
+
+
+def check_rows(rows: Truth | TrackRows | ImpactRows | AlertRows, source: str) -> None:
+    """Check rows held in memory against their table's contract, as a file of them would be.
+
+    The wire decoders and the map's store check what they take in with this, so a row is
+    accepted or refused by one rule wherever it comes from.
+
+    Raises
+    ------
+    DataError
+        On the first value the contract refuses, naming ``source``, the row (1-based) and the
+        column.
+    """
+    conversion = _conversion(_TABLE_OF[type(rows)])
+    conversion.from_batch(conversion.to_batch(rows, source, 0), 0, source)
+
+
+def sensors_from_rows(items: Sequence[Mapping[str, Any]], source: str) -> SensorTable:
+    """A sensors table from rows given as mappings of its contract columns (a node file's
+    ``[[sensors]]`` tables), checked as the sensors file would be (:func:`read_sensors`).
+
+    Raises
+    ------
+    DataError
+        On an unknown column, a value of the wrong type, or anything :func:`read_sensors`
+        refuses; the row counts from 1.
+    """
+    schema = _conversion("sensors").schema
+    known = {c.name: c for c in schema.present([c.name for c in schema.optional])}
+    columns: dict[str, list[Any]] = {name: [] for name in known}
+    for i, item in enumerate(items):
+        for name in item:
+            if name not in known:
+                raise DataError(
+                    source, row=i + 1, column=name, expected="a sensors-table column", got="a key"
+                )
+        for name, col in known.items():
+            value = item.get(name)
+            if isinstance(col, _Float):
+                ok = value is None or (
+                    isinstance(value, int | float) and not isinstance(value, bool)
+                )
+                value = math.nan if value is None else value
+            else:
+                ok = isinstance(value, str) or (value is None and isinstance(col, _Text))
+            if not ok:
+                raise DataError(
+                    source, row=i + 1, column=name, expected=col.expected(), got=repr(value)
+                )
+            columns[name].append(value)
+    batch = pa.record_batch(
+        [
+            pa.array(values, pa.float64(), from_pandas=True)
+            if isinstance(known[name], _Float)
+            else pa.array(values, pa.string())
+            for name, values in columns.items()
+        ],
+        names=list(columns),
+    )
+    parts = [_conversion("sensors").from_batch(batch, 0, source)] if len(batch) else []
+    return _sensor_table(parts, source)

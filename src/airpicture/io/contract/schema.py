@@ -23,6 +23,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
+from airpicture.codes import NATION_CODE
 from airpicture.tables import (
     ALERT_EVENTS,
     ALERT_STATES,
@@ -190,7 +191,7 @@ class _Schema:
         return groups
 
 
-_NATION = r"[A-Z]{3}"
+_NATION = NATION_CODE.pattern
 
 
 def _positive(name: str, *, optional: bool = False) -> _Float:
