@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import msgspec
 import numpy as np
@@ -341,6 +342,19 @@ def test_bad_picture_delta():
         _reason(_encode("pic", msgspec.structs.replace(delta, change=b"\x07\x00\x00"))).reason
         == "range"
     )
+    # the values are checked by the tracks table's schema, as a tracks file would be
+    bad_x = np.frombuffer(delta.x, "<f8").copy()
+    bad_x[4] = np.inf
+    err = _reason(_encode("pic", msgspec.structs.replace(delta, x=bad_x.tobytes())))
+    assert (err.reason, err.column) == ("non-finite", "vy_mps")
+    err = _reason(_encode("pic", msgspec.structs.replace(delta, nations_labels=["JPN", "jpn"])))
+    assert (err.reason, err.column) == ("range", "nations")
+    network = replace(
+        rows, local_id=rows.track_id, sources=np.full(3, "JPN:plots"), quality=np.full(3, 7)
+    )
+    ok = PictureDelta.from_rows(network, change, nation="USA", through_s=1.0)
+    err = _reason(_encode("pic", msgspec.structs.replace(ok, quality=bytes([7, 16, 7]))))
+    assert (err.reason, err.column) == ("range", "quality")
 
 
 def test_encoding_a_mismatched_kind_is_a_programming_error():

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from airpicture.assess.warning import CANCEL_REASONS
+from airpicture.errors import DataError
+from airpicture.io import check_rows
 from airpicture.net.payloads import (
     _IMPACT_FLOAT_COLUMNS,
     CHANGE_NAMES,
@@ -25,7 +27,7 @@ from airpicture.net.payloads import (
     TrackShare,
 )
 from airpicture.net.release import MAX_NATIONS, invalid_labels
-from airpicture.tables import ALERT_EVENTS, ALERT_STATES, ROW_SEQ_BITS, STATUS_NAMES
+from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows
 
 
 def _validate_detections(batch: DetectionBatch, where: str) -> None:
@@ -131,16 +133,10 @@ def _validate_alert(alert: Alert, where: str) -> None:
     for name in ("area_id", "track_id", "state", "event", "reason"):
         if len(getattr(alert, name)) != n:
             raise _error(where, "length", name, f"{n} values", len(getattr(alert, name)))
-    _finite(alert.t_s, "t_s", where)
-    _not_infinite(alert.impact_t_s, "impact_t_s", where)
-    for name, allowed in (
-        ("state", ALERT_STATES),
-        ("event", ALERT_EVENTS),
-        ("reason", ("", *CANCEL_REASONS)),
-    ):
-        bad = set(getattr(alert, name)) - set(allowed)
-        if bad:
-            raise _error(where, "range", name, "names of " + ", ".join(allowed), sorted(bad))
+    _contract(alert.to_rows(), where)
+    bad = set(alert.reason) - {"", *CANCEL_REASONS}
+    if bad:
+        raise _error(where, "range", "reason", "names of " + ", ".join(CANCEL_REASONS), sorted(bad))
     cancelled = np.asarray(alert.state) == "cancelled"
     if n and ((np.asarray(alert.reason) == "") == cancelled).any():
         raise _error(where, "range", "reason", "a reason for a cancelled alert only", "a mismatch")
@@ -150,27 +146,21 @@ def _validate_impact(impact: Impact, where: str) -> None:
     n = len(impact.track_id)
     for name in _IMPACT_FLOAT_COLUMNS:
         _length(getattr(impact, name), 8, name, where, n)
-    for name in _IMPACT_FLOAT_COLUMNS[:8]:
-        _finite(getattr(impact, name), name, where)
-    for name in _IMPACT_FLOAT_COLUMNS[8:]:
-        _not_infinite(getattr(impact, name), name, where)
-    for name, nan_ok in (("impact_lat_rad", False), ("launch_lat_rad", True)):
-        _within(getattr(impact, name), -math.pi / 2, math.pi / 2, name, where, nan_ok=nan_ok)
-    for name, nan_ok in (("impact_lon_rad", False), ("launch_lon_rad", True)):
-        _within(getattr(impact, name), -math.pi, math.pi, name, where, nan_ok=nan_ok)
-    _within(impact.semi_minor_m, 0.0, math.inf, "semi_minor_m", where)
-    _within(impact.orientation_rad, 0.0, math.pi, "orientation_rad", where)
-    _within(impact.confidence, 0.0, 1.0, "confidence", where)
-    major, minor = (np.frombuffer(b, "<f8") for b in (impact.semi_major_m, impact.semi_minor_m))
-    if (major < minor).any():
-        first = int(np.flatnonzero(major < minor)[0])
-        raise _error(
-            where,
-            "range",
-            "semi_major_m",
-            "at least semi_minor_m",
-            f"{major[first]!r} at index {first}",
-        )
+    _contract(impact.to_rows(), where)
+
+
+def _contract(rows: ImpactRows | AlertRows | TrackRows, where: str) -> None:
+    """The values of decoded rows, checked by their table's schema (the files' rules): a
+    failure names the wire's column (radians where the file has degrees) and its row index."""
+    try:
+        check_rows(rows, where)
+    except DataError as exc:
+        column = exc.column or ""
+        if column.endswith("_deg"):
+            column = column.removesuffix("_deg") + "_rad"
+        reason = "non-finite" if exc.got in ("nan", "inf", "-inf") else "range"
+        index = f" at index {exc.row - 1}" if exc.row is not None else ""
+        raise _error(where, reason, column, exc.expected, f"{exc.got}{index}") from None
 
 
 def _validate_picture(delta: PictureDelta, where: str) -> None:
@@ -184,14 +174,6 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
         if len(delta.local_id) != n:
             raise _error(where, "length", "local_id", f"{n} local ids", len(delta.local_id))
         _length(delta.quality, 1, "quality", where, n)
-        if n and int(np.frombuffer(delta.quality, "<u1").max()) > 15:
-            raise _error(
-                where,
-                "range",
-                "quality",
-                "track qualities 0 to 15",
-                int(np.frombuffer(delta.quality, "<u1").max()),
-            )
         _length(delta.sources, 2, "sources", where, n)
         if n and int(np.frombuffer(delta.sources, "<u2").max()) >= len(delta.sources_labels):
             raise _error(
@@ -224,13 +206,7 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
             f"codes below {len(CHANGE_NAMES)}",
             int(np.frombuffer(delta.change, "<u1").max()),
         )
-    bad = set(delta.status_labels) - set(STATUS_NAMES)
-    if bad:
-        raise _error(
-            where, "range", "status_labels", "names of " + ", ".join(STATUS_NAMES), sorted(bad)
-        )
-    for name in ("t_s", "x", "cov_pos"):
-        _finite(getattr(delta, name), name, where)
+    _contract(delta.to_rows()[0], where)
 
 
 def _validate_track_share(share: TrackShare, where: str) -> None:
