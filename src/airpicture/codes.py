@@ -21,6 +21,7 @@ __all__ = [
     "STATUS_CODES",
     "STATUS_NAMES",
     "TENTATIVE",
+    "TRACK_KINDS",
     "is_nation_code",
     "json_number",
 ]
@@ -36,6 +37,10 @@ TENTATIVE, CONFIRMED, COASTING, DELETED = range(len(STATUS_NAMES))
 
 STATUS_CODES = {name: code for code, name in enumerate(STATUS_NAMES)}
 """Track status code of each status name."""
+
+TRACK_KINDS = ("ballistic", "aircraft", "cruise", "helicopter/uav", "unknown")
+"""What a track is classified as (:mod:`airpicture.assess.classify`); the last is also given when
+no kind is probable enough."""
 
 ALERT_STATES = ("active", "cancelled")
 """States of a warning: in force, or withdrawn."""

@@ -297,7 +297,13 @@ def _play(
     from airpicture.errors import DataError
     from airpicture.io import find_scenario_files, read_sensors
     from airpicture.net.bus import MemoryBus
-    from airpicture.net.messages import Alert, Impact, MessageError, PictureDelta, decode_message
+    from airpicture.net.messages import (
+        AlertMessage,
+        ImpactMessage,
+        MessageError,
+        PictureDelta,
+        decode_message,
+    )
     from airpicture.node import Node, NodeConfig
 
     files = find_scenario_files(work)
@@ -329,9 +335,9 @@ def _play(
                         store.apply(payload.nation, rows)
                     if payload.final:
                         finals.add(payload.nation)
-                elif isinstance(payload, Impact):
+                elif isinstance(payload, ImpactMessage):
                     store.apply_impacts(payload.nation, payload.to_rows())
-                elif isinstance(payload, Alert):
+                elif isinstance(payload, AlertMessage):
                     store.apply_alerts(payload.nation, payload.to_rows())
             except DataError as exc:
                 logger.warning("%s message not shown: %s", envelope.kind, exc)

@@ -8,7 +8,6 @@ from scipy import integrate
 from scipy.stats import norm
 
 from airpicture.assess.classify import (
-    KINDS,
     ClassifierConfig,
     TrackFeatures,
     _log_box,
@@ -17,6 +16,7 @@ from airpicture.assess.classify import (
     smooth_log_likelihoods,
     track_features,
 )
+from airpicture.codes import TRACK_KINDS
 from airpicture.errors import ConfigError
 from airpicture.geo import enu_rotation, geodetic2ecef
 
@@ -97,7 +97,7 @@ def test_above_the_aircraft_ceiling_only_free_flight_is_ballistic() -> None:
     free = np.array([0.0, 0.2, 0.9])
     kind, _, post = classify(kind_log_likelihoods(f, free, np.ones(3), cfg), cfg)
     assert kind.tolist() == ["unknown", "ballistic", "ballistic"]
-    assert (np.diff(post[:, KINDS.index("ballistic")]) > 0).all()
+    assert (np.diff(post[:, TRACK_KINDS.index("ballistic")]) > 0).all()
 
 
 def test_batch_equals_loop_and_permutation() -> None:
@@ -161,4 +161,4 @@ def test_config_is_checked() -> None:
         ConfigError, match="key min_confidence: expected a number in \\[0, 1\\], got 2"
     ):
         ClassifierConfig(min_confidence=2)
-    assert KINDS[-1] == "unknown" and len(ClassifierConfig().log_prior) == len(KINDS)
+    assert TRACK_KINDS[-1] == "unknown" and len(ClassifierConfig().log_prior) == len(TRACK_KINDS)

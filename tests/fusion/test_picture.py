@@ -8,7 +8,7 @@ import pytest
 from tests.net.synthetic import synthetic_scenario
 
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
-from airpicture.assess.classify import KINDS
+from airpicture.codes import TRACK_KINDS
 from airpicture.fusion import CommonPicture, TrackReports
 from airpicture.tables import STATUS_NAMES, Detections, SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
@@ -48,7 +48,7 @@ class _Nation:
 
     def table(self) -> TrackRows:
         rows = TrackRows.concat([r for r in self.rows if len(r)])
-        assert set(rows.status) <= set(STATUS_NAMES) and set(rows.kind) <= set(KINDS)
+        assert set(rows.status) <= set(STATUS_NAMES) and set(rows.kind) <= set(TRACK_KINDS)
         return rows
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from airpicture.net.messages import (
     SCHEMA_VERSION,
-    Alert,
-    Impact,
+    AlertMessage,
+    ImpactMessage,
     MessageError,
     decode_message,
     encode_message,
@@ -59,7 +59,7 @@ def _alerts(n: int, seed: int = 0) -> AlertRows:
     )
 
 
-def _encode(kind: str, payload: Alert | Impact) -> bytes:
+def _encode(kind: str, payload: AlertMessage | ImpactMessage) -> bytes:
     return encode_message(kind, payload, sender="jpn-node", nation="JPN", seq=3, sent_ns=1)
 
 
@@ -73,15 +73,17 @@ def _same(a: ImpactRows | AlertRows, b: ImpactRows | AlertRows) -> None:
 @given(n=st.integers(0, 30), seed=st.integers(0, 2**32 - 1))
 def test_round_trips(n: int, seed: int) -> None:
     impacts, alerts = _impacts(n, seed), _alerts(n, seed)
-    envelope, back = decode_message(_encode("impact", Impact.from_rows(impacts, nation="JPN")))
-    assert envelope.kind == "impact" and isinstance(back, Impact) and back.nation == "JPN"
+    envelope, back = decode_message(
+        _encode("impact", ImpactMessage.from_rows(impacts, nation="JPN"))
+    )
+    assert envelope.kind == "impact" and isinstance(back, ImpactMessage) and back.nation == "JPN"
     _same(back.to_rows(), impacts)
-    envelope, again = decode_message(_encode("alert", Alert.from_rows(alerts, nation="JPN")))
-    assert envelope.kind == "alert" and isinstance(again, Alert) and len(again) == n
+    envelope, again = decode_message(_encode("alert", AlertMessage.from_rows(alerts, nation="JPN")))
+    assert envelope.kind == "alert" and isinstance(again, AlertMessage) and len(again) == n
     _same(again.to_rows(), alerts)
 
 
-def _reject(kind: str, payload: Alert | Impact) -> MessageError:
+def _reject(kind: str, payload: AlertMessage | ImpactMessage) -> MessageError:
     with pytest.raises(MessageError) as info:
         decode_message(_encode(kind, payload), source="air.x.JPN #9")
     assert str(info.value).startswith(f"air.x.JPN #9 ({kind} from jpn-node)")
@@ -106,7 +108,7 @@ def test_bad_impacts(column: str, value: float, reason: str, blamed: str) -> Non
     rows = _impacts(3)
     bad = getattr(rows, column).copy()
     bad[1] = value
-    payload = Impact.from_rows(rows, nation="JPN")
+    payload = ImpactMessage.from_rows(rows, nation="JPN")
     payload = msgspec.structs.replace(payload, **{column: bad.astype("<f8").tobytes()})
     error = _reject("impact", payload)
     assert (error.reason, error.column) == (reason, blamed)
@@ -128,7 +130,7 @@ def test_bad_alerts(column: str, value: object, reason: str) -> None:
     rows = AlertRows(
         **{**rows.__dict__, "state": np.array(["cancelled"]), "reason": np.array(["down"])}
     )
-    payload = Alert.from_rows(rows, nation="JPN")
+    payload = AlertMessage.from_rows(rows, nation="JPN")
     if isinstance(value, float):
         payload = msgspec.structs.replace(payload, **{column: np.array([value], "<f8").tobytes()})
     else:
@@ -138,10 +140,10 @@ def test_bad_alerts(column: str, value: object, reason: str) -> None:
 
 
 def test_columns_of_different_lengths() -> None:
-    alert = Alert.from_rows(_alerts(3), nation="JPN")
+    alert = AlertMessage.from_rows(_alerts(3), nation="JPN")
     assert _reject("alert", msgspec.structs.replace(alert, track_id=["T1"])).reason == "length"
     assert _reject("alert", msgspec.structs.replace(alert, t_s=b"\0" * 9)).reason == "length"
-    impact = Impact.from_rows(_impacts(3), nation="JPN")
+    impact = ImpactMessage.from_rows(_impacts(3), nation="JPN")
     assert _reject("impact", msgspec.structs.replace(impact, confidence=b"")).reason == "length"
     assert (
         _reject("impact", msgspec.structs.replace(impact, track_id=["T1"] * 4)).reason == "length"
@@ -149,8 +151,8 @@ def test_columns_of_different_lengths() -> None:
 
 
 _VALID = [
-    _encode("impact", Impact.from_rows(_impacts(4), nation="JPN")),
-    _encode("alert", Alert.from_rows(_alerts(4), nation="JPN")),
+    _encode("impact", ImpactMessage.from_rows(_impacts(4), nation="JPN")),
+    _encode("alert", AlertMessage.from_rows(_alerts(4), nation="JPN")),
 ]
 _edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6)
 

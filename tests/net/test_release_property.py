@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from airpicture.assess.classify import KINDS
+from airpicture.codes import TRACK_KINDS
 from airpicture.geo import ecef2geodetic
 from airpicture.net.bus import BusError, MemoryBus, Message
 from airpicture.net.keys import init_keys
@@ -60,7 +60,7 @@ def policies(draw) -> dict[str, dict]:
             for k, box in enumerate(_BOXES)
             if draw(st.booleans())
         ]
-        kinds = {k: draw(_recipients) for k in KINDS if draw(st.integers(0, 3)) == 0}
+        kinds = {k: draw(_recipients) for k in TRACK_KINDS if draw(st.integers(0, 3)) == 0}
         out[nation] = {
             "default": draw(_recipients),
             "sensors": sensors,
@@ -199,7 +199,7 @@ def _check_tracks(
                 assert _allows(area["to"], recipient), (key, area)
 
 
-_TRACKS_OF_ALL_KINDS = {k: [] for k in KINDS}
+_TRACKS_OF_ALL_KINDS = {k: [] for k in TRACK_KINDS}
 _NOTHING = {"default": [], "sensors": {}, "coarse": [], "threats": [], "areas": []}
 
 

@@ -14,7 +14,7 @@ from airpicture.geo import ecef2geodetic, enu_rotation
 from airpicture.models.ballistic import propagate_ballistic
 from airpicture.sim.flight import STANDARD_GRAVITY_MPS2, FlightLimits, simulate_flights
 from airpicture.sim.missiles import MissilePlan, fly_missiles
-from airpicture.sim.objects import KINDS, ObjectSet, build_objects
+from airpicture.sim.objects import OBJECT_KINDS, ObjectSet, build_objects
 from airpicture.sim.routes import AIRPORTS, airliner_routes, gc_distance, random_routes
 
 T0 = 1.7e9
@@ -59,7 +59,7 @@ def _heights(x: np.ndarray) -> np.ndarray:
 def test_object_set_columns(raid: ObjectSet) -> None:
     k = len(raid)
     assert k == 40 + 5 + 4
-    assert set(raid.kind) <= set(KINDS)
+    assert set(raid.kind) <= set(OBJECT_KINDS)
     assert len(set(raid.object_id)) == k
     assert raid.object_id[0] == "AL01" and raid.object_id[-1] == "BM4"
     assert np.all(raid.t_end_s > raid.t_start_s)
@@ -615,7 +615,7 @@ def test_public_names_are_pinned() -> None:
     import airpicture.sim.trajectory as trajectory
 
     assert set(objects.__all__) == {
-        "BALLISTIC_DEFAULTS", "FLIGHT_KINDS", "FLIGHT_STEP_S", "KINDS", "MAX_AIM_MISS_M",
+        "BALLISTIC_DEFAULTS", "FLIGHT_KINDS", "FLIGHT_STEP_S", "OBJECT_KINDS", "MAX_AIM_MISS_M",
         "OBJECT_TYPES", "FlightKind", "ObjectSet", "build_objects",
     }  # fmt: skip
     assert set(flight.__all__) == {"STANDARD_GRAVITY_MPS2", "FlightLimits", "simulate_flights"}

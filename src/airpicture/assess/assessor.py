@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from airpicture.assess.classify import (
-    KINDS,
     ClassifierConfig,
     classify,
     kind_log_likelihoods,
@@ -34,6 +33,7 @@ from airpicture.assess.classify import (
 )
 from airpicture.assess.impact import predict_impacts
 from airpicture.assess.warning import AlertBook, WarningAreas, ellipses_meet_areas
+from airpicture.codes import TRACK_KINDS
 from airpicture.config import Interval, check_fields, load_config
 from airpicture.errors import ConfigError
 from airpicture.tables import AlertRows, ImpactRows, TrackRows
@@ -160,7 +160,7 @@ class TrackStates:
     hits : ndarray of int64, shape (n,)
         Detections the track has assimilated.
     kind : ndarray of str, shape (n,)
-        Current kind (:data:`~airpicture.assess.classify.KINDS`).
+        Current kind (:data:`~airpicture.codes.TRACK_KINDS`).
     firm : ndarray of bool, shape (n,)
         Confirmed or coasting.
     """
@@ -230,7 +230,7 @@ class Assessor:
         )
         # per-track state, sorted by track id
         self._ids = np.empty(0, dtype=str)
-        self._loglik = np.empty((0, len(KINDS)))
+        self._loglik = np.empty((0, len(TRACK_KINDS)))
         self._t_s = np.empty(0)
         self._kind = np.empty(0, dtype=object)
         # per track id: the state time of its latest impact prediction (see warn)
@@ -268,7 +268,7 @@ class Assessor:
     def kinds(self, track_ids: np.ndarray) -> np.ndarray:
         """Current kind of tracks (``unknown`` for tracks not seen)."""
         pos = self._lookup(np.asarray(track_ids, dtype=str))
-        out = np.full(len(pos), KINDS[-1], dtype=object)
+        out = np.full(len(pos), TRACK_KINDS[-1], dtype=object)
         out[pos >= 0] = self._kind[pos[pos >= 0]]
         return out
 
@@ -307,7 +307,7 @@ class Assessor:
         rows : TrackRows
             The frame's rows (at most one per track).
         """
-        kind = np.full(len(rows), KINDS[-1], dtype=object)
+        kind = np.full(len(rows), TRACK_KINDS[-1], dtype=object)
         deleted = rows.status == "deleted"
         live = np.flatnonzero(~deleted)
         if len(live):

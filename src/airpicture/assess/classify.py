@@ -51,14 +51,14 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from airpicture.codes import TRACK_KINDS
 from airpicture.config import Interval, check_fields
 from airpicture.geo import ecef2geodetic
 
 __all__ = [
     "ENVELOPES",
-    "KINDS",
     "ClassifierConfig",
-    "Envelope",
+    "FlightEnvelope",
     "TrackFeatures",
     "classify",
     "kind_log_likelihoods",
@@ -66,12 +66,9 @@ __all__ = [
     "track_features",
 ]
 
-KINDS = ("ballistic", "aircraft", "cruise", "helicopter/uav", "unknown")
-"""Labels of the classifier; the last is also given when no kind is probable enough."""
-
 
 @dataclass(frozen=True)
-class Envelope:
+class FlightEnvelope:
     """The flight envelope of one kind of object: closed intervals of each feature.
 
     Attributes
@@ -89,22 +86,22 @@ class Envelope:
     climb_mps: tuple[float, float]
 
 
-_EVERYTHING = Envelope((0.0, 7000.0), (-500.0, 1.5e6), (-7000.0, 7000.0))
+_EVERYTHING = FlightEnvelope((0.0, 7000.0), (-500.0, 1.5e6), (-7000.0, 7000.0))
 
-ENVELOPES: dict[str, Envelope] = {
+ENVELOPES: dict[str, FlightEnvelope] = {
     # Rockets and re-entering bodies: from a standing start to beyond IRBM speeds, up to
     # 1500 km, climbing or falling at up to 7 km/s.
     "ballistic": _EVERYTHING,
     # Aircraft of the scenarios (40-700 m/s, 0-20 km, 15 m/s climb), with margins.
-    "aircraft": Envelope((40.0, 700.0), (-500.0, 20_000.0), (-25.0, 25.0)),
+    "aircraft": FlightEnvelope((40.0, 700.0), (-500.0, 20_000.0), (-25.0, 25.0)),
     # Sea-skimming and terrain-following cruise missiles (150-350 m/s, 30-200 m).
-    "cruise": Envelope((150.0, 350.0), (-100.0, 500.0), (-15.0, 15.0)),
+    "cruise": FlightEnvelope((150.0, 350.0), (-100.0, 500.0), (-15.0, 15.0)),
     # Helicopters (10-90 m/s, up to 6 km) and UAVs (10-200 m/s, up to 20 km).
-    "helicopter/uav": Envelope((0.0, 200.0), (-500.0, 20_000.0), (-10.0, 10.0)),
+    "helicopter/uav": FlightEnvelope((0.0, 200.0), (-500.0, 20_000.0), (-10.0, 10.0)),
     # Anything in scope whose motion no other kind explains: the widest envelope.
     "unknown": _EVERYTHING,
 }
-"""Flight envelope of each kind of :data:`KINDS`."""
+"""Flight envelope of each kind of :data:`TRACK_KINDS`."""
 
 
 def _check(low: float, high: float) -> Any:
@@ -152,7 +149,7 @@ class ClassifierConfig:
 
     @property
     def log_prior(self) -> np.ndarray:
-        """Log prior probabilities of the kinds, in the order of :data:`KINDS`."""
+        """Log prior probabilities of the kinds, in the order of :data:`TRACK_KINDS`."""
         p = np.array(
             [
                 self.prior_ballistic,
@@ -257,7 +254,7 @@ def kind_log_likelihoods(
     Returns
     -------
     log_lik : ndarray, shape (n, 5)
-        In the order of :data:`KINDS`; each at least the best minus ``max_update_log_odds``.
+        In the order of :data:`TRACK_KINDS`; each at least the best minus ``max_update_log_odds``.
     """
     f = features
     sv = np.hypot(f.sd_speed_mps, config.speed_sd_floor_mps)
@@ -267,8 +264,8 @@ def kind_log_likelihoods(
     free = np.clip(free_flight_probability, 0.0, 1.0)
     rocket = np.clip(rocket_probability, 0.0, 1.0)
     imm_factor = {"ballistic": free, "unknown": 1.0 - free}
-    out = np.empty((len(f.speed_mps), len(KINDS)))
-    for j, kind in enumerate(KINDS):
+    out = np.empty((len(f.speed_mps), len(TRACK_KINDS)))
+    for j, kind in enumerate(TRACK_KINDS):
         env = ENVELOPES[kind]
         imm = imm_factor.get(kind, 1.0 - rocket)
         out[:, j] = (
@@ -318,7 +315,7 @@ def classify(
     Parameters
     ----------
     log_lik : ndarray, shape (n, 5)
-        Per kind, in the order of :data:`KINDS`.
+        Per kind, in the order of :data:`TRACK_KINDS`.
     config : ClassifierConfig
 
     Returns
@@ -351,6 +348,6 @@ def classify(
     post /= post.sum(axis=1, keepdims=True)
     best = post.argmax(axis=1)
     confidence = post[np.arange(len(best)), best]
-    labels = np.asarray(KINDS)[best]
-    kind = np.where(confidence >= config.min_confidence, labels, KINDS[-1])
+    labels = np.asarray(TRACK_KINDS)[best]
+    kind = np.where(confidence >= config.min_confidence, labels, TRACK_KINDS[-1])
     return kind, confidence, post

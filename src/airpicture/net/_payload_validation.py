@@ -17,10 +17,10 @@ from airpicture.io import check_rows
 from airpicture.net.payloads import (
     _IMPACT_FLOAT_COLUMNS,
     CHANGE_NAMES,
-    Alert,
+    AlertMessage,
     DetectionBatch,
     Heartbeat,
-    Impact,
+    ImpactMessage,
     MessageError,
     PictureDelta,
     SensorStatus,
@@ -126,7 +126,7 @@ def _validate_status(status: SensorStatus, where: str) -> None:
         )
 
 
-def _validate_alert(alert: Alert, where: str) -> None:
+def _validate_alert(alert: AlertMessage, where: str) -> None:
     n = len(alert.alert_id)
     _length(alert.t_s, 8, "t_s", where, n)
     _length(alert.impact_t_s, 8, "impact_t_s", where, n)
@@ -142,7 +142,7 @@ def _validate_alert(alert: Alert, where: str) -> None:
         raise _error(where, "range", "reason", "a reason for a cancelled alert only", "a mismatch")
 
 
-def _validate_impact(impact: Impact, where: str) -> None:
+def _validate_impact(impact: ImpactMessage, where: str) -> None:
     n = len(impact.track_id)
     for name in _IMPACT_FLOAT_COLUMNS:
         _length(getattr(impact, name), 8, name, where, n)

@@ -5,17 +5,17 @@ repeated on the wire):
 
 ``Envelope = [version, kind, sender, nation, seq, sent_ns, payload, signature]``
 
-========  ===================  ==============================================================
-kind      payload              content
-========  ===================  ==============================================================
-``det``   :class:`DetectionBatch`  detections released to one nation, as column arrays
-``hb``    :class:`Heartbeat`       the sender's source clock (and its end), to one nation
-``status`` :class:`SensorStatus`   state of the sender's sensors, to one nation
-``alert`` :class:`Alert`           a node's alert changes (issued, updated, cancelled)
-``impact`` :class:`Impact`         a node's impact (and launch) predictions of ballistic tracks
-``pic``   :class:`PictureDelta`    a node's tracks created, updated and dropped
-``trk``   :class:`TrackShare`      a node's tracks released to one other nation
-========  ===================  ==============================================================
+==========  =======================  ========================================================
+kind        payload                  content
+==========  =======================  ========================================================
+``det``     :class:`DetectionBatch`  detections released to one nation, as column arrays
+``hb``      :class:`Heartbeat`       the sender's source clock (and its end), to one nation
+``status``  :class:`SensorStatus`    state of the sender's sensors, to one nation
+``alert``   :class:`AlertMessage`    a node's alert changes (issued, updated, cancelled)
+``impact``  :class:`ImpactMessage`   a node's impact (and launch) predictions
+``pic``     :class:`PictureDelta`    a node's tracks created, updated and dropped
+``trk``     :class:`TrackShare`      a node's tracks released to one other nation
+==========  =======================  ========================================================
 
 Column arrays travel as little-endian bytes (``float64``, ``uint64``, ``uint16``, ``uint8``),
 one buffer per column, never one object per detection. Units: times float seconds since the
@@ -57,10 +57,10 @@ import msgspec
 from airpicture.net._payload_validation import _VALIDATORS, _show
 from airpicture.net.payloads import (
     CHANGE_NAMES,
-    Alert,
+    AlertMessage,
     DetectionBatch,
     Heartbeat,
-    Impact,
+    ImpactMessage,
     MessageError,
     PictureDelta,
     SensorStatus,
@@ -70,14 +70,14 @@ from airpicture.net.payloads import (
 
 __all__ = [
     "CHANGE_NAMES",
-    "KINDS",
+    "MESSAGE_KINDS",
     "MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",
-    "Alert",
+    "AlertMessage",
     "DetectionBatch",
     "Envelope",
     "Heartbeat",
-    "Impact",
+    "ImpactMessage",
     "MessageError",
     "PictureDelta",
     "SensorStatus",
@@ -114,18 +114,26 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
     signature: bytes = b""
 
 
-KINDS: dict[str, type[msgspec.Struct]] = {
+MESSAGE_KINDS: dict[str, type[msgspec.Struct]] = {
     "det": DetectionBatch,
     "hb": Heartbeat,
     "status": SensorStatus,
-    "alert": Alert,
-    "impact": Impact,
+    "alert": AlertMessage,
+    "impact": ImpactMessage,
     "pic": PictureDelta,
     "trk": TrackShare,
 }
 """Message kinds and their payload types."""
 
-Payload = DetectionBatch | Heartbeat | SensorStatus | Alert | Impact | PictureDelta | TrackShare
+Payload = (
+    DetectionBatch
+    | Heartbeat
+    | SensorStatus
+    | AlertMessage
+    | ImpactMessage
+    | PictureDelta
+    | TrackShare
+)
 
 # What msgspec may raise on hostile bytes: its own errors, invalid UTF-8 (a ValueError), too-deep
 # nesting and integers out of range.
@@ -134,9 +142,8 @@ _DECODE_ERRORS = (msgspec.DecodeError, ValueError, OverflowError, RecursionError
 _ENCODER = msgspec.msgpack.Encoder()
 _ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
 _PAYLOAD_DECODERS: dict[str, msgspec.msgpack.Decoder[Payload]] = {
-    kind: msgspec.msgpack.Decoder(cls) for kind, cls in KINDS.items()
+    kind: msgspec.msgpack.Decoder(cls) for kind, cls in MESSAGE_KINDS.items()
 }
-_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
 
 # ---------------------------------------------------------------------------- encode
@@ -156,7 +163,7 @@ def encode_message(
     Parameters
     ----------
     kind : str
-        A key of :data:`KINDS`, matching the payload's type.
+        A key of :data:`MESSAGE_KINDS`, matching the payload's type.
     payload : msgspec.Struct
         The payload.
     sender, nation : str
@@ -175,9 +182,10 @@ def encode_message(
     ValueError
         When ``kind`` is unknown or does not match the payload type (a programming error).
     """
-    if KINDS.get(kind) is not type(payload):
+    if MESSAGE_KINDS.get(kind) is not type(payload):
         raise ValueError(
-            f"kind {kind!r}: expected one of {sorted(KINDS)} matching {type(payload).__name__}"
+            f"kind {kind!r}: expected one of {sorted(MESSAGE_KINDS)} "
+            f"matching {type(payload).__name__}"
         )
     envelope = Envelope(
         version=SCHEMA_VERSION,
@@ -234,7 +242,7 @@ def decode_message(data: bytes, *, source: str = "message") -> tuple[Envelope, P
     Returns
     -------
     envelope : Envelope
-    payload : DetectionBatch, Heartbeat, SensorStatus, Alert, Impact or PictureDelta
+    payload : DetectionBatch, Heartbeat, SensorStatus, AlertMessage, ImpactMessage or PictureDelta
 
     Raises
     ------
@@ -281,12 +289,12 @@ def decode_envelope(data: bytes, *, source: str = "message") -> Envelope:
         ) from None
     if envelope.version != SCHEMA_VERSION:
         raise _version_error(source, envelope.version)
-    if envelope.kind not in KINDS:
+    if envelope.kind not in MESSAGE_KINDS:
         raise MessageError(
             source,
             reason="kind",
             column="kind",
-            expected="one of " + ", ".join(sorted(KINDS)),
+            expected="one of " + ", ".join(sorted(MESSAGE_KINDS)),
             got=_show(envelope.kind),
         )
     return envelope
@@ -309,7 +317,7 @@ def decode_payload(envelope: Envelope, *, source: str = "message") -> Payload:
             where,
             reason=reason,
             column="payload",
-            expected=f"a {KINDS[envelope.kind].__name__}",
+            expected=f"a {MESSAGE_KINDS[envelope.kind].__name__}",
             got=str(exc),
         ) from None
     _VALIDATORS[envelope.kind](payload, where)

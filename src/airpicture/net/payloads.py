@@ -27,10 +27,10 @@ from airpicture.tables import (
 
 __all__ = [
     "CHANGE_NAMES",
-    "Alert",
+    "AlertMessage",
     "DetectionBatch",
     "Heartbeat",
-    "Impact",
+    "ImpactMessage",
     "MessageError",
     "PictureDelta",
     "SensorStatus",
@@ -220,7 +220,7 @@ class SensorStatus(msgspec.Struct, array_like=True, frozen=True):
     detections: bytes
 
 
-class Alert(msgspec.Struct, array_like=True, frozen=True):
+class AlertMessage(msgspec.Struct, array_like=True, frozen=True):
     """A node's alert changes, one row per change, as in :class:`~airpicture.tables.AlertRows`.
 
     ``t_s`` (time of the change) and ``impact_t_s`` (predicted impact time, NaN when unknown) are
@@ -244,7 +244,7 @@ class Alert(msgspec.Struct, array_like=True, frozen=True):
         return len(self.alert_id)
 
     @classmethod
-    def from_rows(cls, rows: AlertRows, *, nation: str) -> Alert:
+    def from_rows(cls, rows: AlertRows, *, nation: str) -> AlertMessage:
         """Pack alert changes of a node's assessment."""
         return cls(
             nation=nation,
@@ -272,7 +272,7 @@ class Alert(msgspec.Struct, array_like=True, frozen=True):
         )
 
 
-class Impact(msgspec.Struct, array_like=True, frozen=True):
+class ImpactMessage(msgspec.Struct, array_like=True, frozen=True):
     """A node's impact predictions, one row per track update, as in
     :class:`~airpicture.tables.ImpactRows` (every column float64 but ``track_id``).
 
@@ -300,7 +300,7 @@ class Impact(msgspec.Struct, array_like=True, frozen=True):
         return len(self.track_id)
 
     @classmethod
-    def from_rows(cls, rows: ImpactRows, *, nation: str) -> Impact:
+    def from_rows(cls, rows: ImpactRows, *, nation: str) -> ImpactMessage:
         """Pack impact predictions of a node's assessment."""
         return cls(
             nation=nation,
@@ -499,7 +499,7 @@ _IMPACT_FLOAT_COLUMNS = (
     "launch_lat_rad",
     "launch_lon_rad",
 )
-"""Float columns of an :class:`Impact`: the first eight required finite, the launch ones NaN
+"""Float columns of an :class:`ImpactMessage`: the first eight required finite, the launch ones NaN
 when not estimated."""
 
 

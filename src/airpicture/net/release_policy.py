@@ -313,7 +313,7 @@ class TrackSharing:
         ConfigError
             On an unknown key or kind, or a value of the wrong type.
         """
-        from airpicture.assess.classify import KINDS
+        from airpicture.codes import TRACK_KINDS
 
         if not isinstance(values, Mapping):
             raise ConfigError(source, key="release.tracks", expected="a table", got=repr(values))
@@ -333,11 +333,11 @@ class TrackSharing:
             )
         kinds = {}
         for kind, nations in table.items():
-            if kind not in KINDS:
+            if kind not in TRACK_KINDS:
                 raise ConfigError(
                     source,
                     key=f"release.tracks.kinds.{kind}",
-                    expected="a track kind (" + ", ".join(KINDS) + ")",
+                    expected="a track kind (" + ", ".join(TRACK_KINDS) + ")",
                     got=repr(kind),
                 )
             kinds[kind] = _nations(nations, source, f"release.tracks.kinds.{kind}")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from airpicture.fusion import TrackReports
-from airpicture.net.messages import Alert, Impact, PictureDelta, TrackShare
+from airpicture.net.messages import AlertMessage, ImpactMessage, PictureDelta, TrackShare
 from airpicture.net.release import COARSE, LabelSpace, coarsen, threat_mask, track_levels
 from airpicture.node.config import NodeConfig
 from airpicture.node.counters import NodeCounters
@@ -217,9 +217,7 @@ class Publisher:
                         if not coarse:  # a position-only track is not fused, nor numbered
                             shared_with.setdefault(number, set()).add(share.recipient)
                 # one new mapping, swapped in whole: the tracker thread reads it
-                self.pipeline.common.shared_with = {
-                    k: frozenset(v) for k, v in shared_with.items()
-                }
+                self.pipeline.common.shared_with = {k: frozenset(v) for k, v in shared_with.items()}
             if final:
                 self.final_sent.set()
                 return
@@ -230,8 +228,8 @@ class Publisher:
         nation = self.config.nation
         # Loosely typed: mypy cannot pair each kind's rows with its table and message classes.
         outputs: tuple[tuple[str, list[Any], Any, Any], ...] = (
-            ("impact", impacts, ImpactRows, Impact),
-            ("alert", alerts, AlertRows, Alert),
+            ("impact", impacts, ImpactRows, ImpactMessage),
+            ("alert", alerts, AlertRows, AlertMessage),
         )
         for kind, parts, table, message in outputs:
             if not parts:

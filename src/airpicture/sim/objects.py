@@ -57,7 +57,7 @@ __all__ = [
     "BALLISTIC_DEFAULTS",
     "FLIGHT_KINDS",
     "FLIGHT_STEP_S",
-    "KINDS",
+    "OBJECT_KINDS",
     "MAX_AIM_MISS_M",
     "OBJECT_TYPES",
     "FlightKind",
@@ -67,7 +67,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("aircraft", "helicopter", "uav", "cruise", "ballistic")
+OBJECT_KINDS = ("aircraft", "helicopter", "uav", "cruise", "ballistic")
 """Object kinds, as written in the truth table."""
 
 OBJECT_TYPES = (
@@ -173,7 +173,7 @@ class ObjectSet:
     object_id : ndarray of str, shape (k,)
         Unique ids.
     kind : ndarray of str, shape (k,)
-        One of :data:`KINDS`.
+        One of :data:`OBJECT_KINDS`.
     rcs_m2 : ndarray, shape (k,)
         Mean radar cross section, m^2.
     t_start_s : ndarray, shape (k,)
