@@ -20,7 +20,6 @@ from airpicture.net.messages import (
     Heartbeat,
     MessageError,
     PictureDelta,
-    SensorStatus,
     decode_message,
     encode_message,
 )
@@ -176,16 +175,6 @@ def test_picture_delta_round_trip(n):
     [
         ("hb", Heartbeat(recipient="AUS", clock_s=1.79e9)),
         ("hb", Heartbeat(recipient="AUS", clock_s=math.inf, final=True)),
-        (
-            "status",
-            SensorStatus(
-                recipient="AUS",
-                t_s=1.0,
-                sensor_ids=["JPN-R1"],
-                state=b"\x01",
-                detections=np.array([5], "<u8").tobytes(),
-            ),
-        ),
     ],
 )
 def test_small_kinds_round_trip(kind, payload):

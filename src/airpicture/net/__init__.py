@@ -15,7 +15,7 @@ module                  concept
 ======================  ===================================================================
 
 Subjects: ``air.<kind>.<SENDER>.<RECIPIENT>`` for everything a node sends to one nation
-(``det`` detection batches, ``hb`` heartbeats, ``status`` sensor status, ``trk`` shared tracks), so
+(``det`` detection batches, ``hb`` heartbeats, ``trk`` shared tracks), so
 ``air.*.*.<NATION>`` is everything addressed to a nation; ``air.pic.<NATION>`` carries a node's
 picture deltas. Times on the wire are float seconds since the Unix epoch (measurement time),
 angles radians, positions WGS-84 ECEF metres, as in :mod:`airpicture.tables`.

@@ -23,7 +23,6 @@ from airpicture.net.payloads import (
     ImpactMessage,
     MessageError,
     PictureDelta,
-    SensorStatus,
     TrackShare,
 )
 from airpicture.net.release import MAX_NATIONS, invalid_labels
@@ -108,22 +107,6 @@ def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> No
 def _validate_heartbeat(hb: Heartbeat, where: str) -> None:
     if math.isnan(hb.clock_s) or (math.isinf(hb.clock_s) and not (hb.final and hb.clock_s > 0)):
         raise _error(where, "non-finite", "clock_s", "a finite time, or inf with final", hb.clock_s)
-
-
-def _validate_status(status: SensorStatus, where: str) -> None:
-    n = len(status.sensor_ids)
-    _length(status.state, 1, "state", where, n)
-    _length(status.detections, 8, "detections", where, n)
-    if not math.isfinite(status.t_s):
-        raise _error(where, "non-finite", "t_s", "a finite time, s", status.t_s)
-    if n and int(np.frombuffer(status.state, "<u1").max()) > 1:
-        raise _error(
-            where,
-            "range",
-            "state",
-            "0 (down) or 1 (up)",
-            int(np.frombuffer(status.state, "<u1").max()),
-        )
 
 
 def _validate_alert(alert: AlertMessage, where: str) -> None:
@@ -233,7 +216,6 @@ def _validate_track_share(share: TrackShare, where: str) -> None:
 _VALIDATORS: dict[str, Any] = {
     "det": _validate_detections,
     "hb": _validate_heartbeat,
-    "status": _validate_status,
     "alert": _validate_alert,
     "impact": _validate_impact,
     "pic": _validate_picture,

@@ -10,7 +10,6 @@ kind        payload                  content
 ==========  =======================  ========================================================
 ``det``     :class:`DetectionBatch`  detections released to one nation, as column arrays
 ``hb``      :class:`Heartbeat`       the sender's source clock (and its end), to one nation
-``status``  :class:`SensorStatus`    state of the sender's sensors, to one nation
 ``alert``   :class:`AlertMessage`    a node's alert changes (issued, updated, cancelled)
 ``impact``  :class:`ImpactMessage`   a node's impact (and launch) predictions
 ``pic``     :class:`PictureDelta`    a node's tracks created, updated and dropped
@@ -63,7 +62,6 @@ from airpicture.net.payloads import (
     ImpactMessage,
     MessageError,
     PictureDelta,
-    SensorStatus,
     TrackShare,
     _Name,
 )
@@ -80,7 +78,6 @@ __all__ = [
     "ImpactMessage",
     "MessageError",
     "PictureDelta",
-    "SensorStatus",
     "TrackShare",
     "decode_envelope",
     "decode_message",
@@ -89,10 +86,10 @@ __all__ = [
     "signing_input",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this module writes and reads (2: release labels on detections, shared
 tracks; 3: labels of three fields, shared tracks with their states, covariances and numbers'
-keys, picture deltas with local ids, sources and quality)."""
+keys, picture deltas with local ids, sources and quality; 4: no sensor status messages)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""
@@ -117,7 +114,6 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
 MESSAGE_KINDS: dict[str, type[msgspec.Struct]] = {
     "det": DetectionBatch,
     "hb": Heartbeat,
-    "status": SensorStatus,
     "alert": AlertMessage,
     "impact": ImpactMessage,
     "pic": PictureDelta,
@@ -128,7 +124,6 @@ MESSAGE_KINDS: dict[str, type[msgspec.Struct]] = {
 Payload = (
     DetectionBatch
     | Heartbeat
-    | SensorStatus
     | AlertMessage
     | ImpactMessage
     | PictureDelta
@@ -242,7 +237,7 @@ def decode_message(data: bytes, *, source: str = "message") -> tuple[Envelope, P
     Returns
     -------
     envelope : Envelope
-    payload : DetectionBatch, Heartbeat, SensorStatus, AlertMessage, ImpactMessage or PictureDelta
+    payload : DetectionBatch, Heartbeat, AlertMessage, ImpactMessage or PictureDelta
 
     Raises
     ------

@@ -33,7 +33,6 @@ __all__ = [
     "ImpactMessage",
     "MessageError",
     "PictureDelta",
-    "SensorStatus",
     "TrackShare",
 ]
 
@@ -207,17 +206,6 @@ class Heartbeat(msgspec.Struct, array_like=True, frozen=True):
     recipient: _Name
     clock_s: float
     final: bool = False
-
-
-class SensorStatus(msgspec.Struct, array_like=True, frozen=True):
-    """State of the sender's sensors at ``t_s``: ``state`` uint8 per sensor (0 down, 1 up)
-    and ``detections`` uint64, the number of detections each has reported so far."""
-
-    recipient: _Name
-    t_s: float
-    sensor_ids: list[_Name]
-    state: bytes
-    detections: bytes
 
 
 class AlertMessage(msgspec.Struct, array_like=True, frozen=True):

@@ -321,7 +321,7 @@ def permissions(
     if policy is None:
         channels: tuple[str, ...] = (f"air.*.{nation}.*",)
     else:
-        channels = (f"air.hb.{nation}.*", f"air.status.{nation}.*")
+        channels = (f"air.hb.{nation}.*",)
         reach = policy.reach()
         reach["det"] |= {nation}  # a node's own detections reach it through the bus too
         for kind, nations in sorted(reach.items()):

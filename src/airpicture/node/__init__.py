@@ -7,9 +7,9 @@ the bus), runs one :class:`~airpicture.tracker.Tracker` over it, assesses every 
 picture, impact predictions and alerts.
 
 Subjects (see :mod:`airpicture.net`): ``air.det.<SENDER>.<RECIPIENT>`` detection batches,
-``air.hb.<SENDER>.<RECIPIENT>`` heartbeats, ``air.status.<SENDER>.<RECIPIENT>`` sensor status,
-``air.trk.<SENDER>.<RECIPIENT>`` tracks shared with another nation (fused into the
-receiver's network picture; :attr:`Node.shared` keeps them as received),
+``air.hb.<SENDER>.<RECIPIENT>`` heartbeats, ``air.trk.<SENDER>.<RECIPIENT>`` tracks shared with
+another nation (fused into the receiver's network picture; :attr:`Node.shared` keeps them as
+received),
 ``air.pic.<NATION>`` picture deltas, ``air.impact.<NATION>`` impact predictions and
 ``air.alert.<NATION>`` alert changes (the last three for the node's own nation only). A node
 subscribes to ``air.*.*.<NATION>`` from the start of the bus history, so one that starts late or

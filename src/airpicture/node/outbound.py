@@ -21,11 +21,10 @@ from airpicture.net.messages import (
     DetectionBatch,
     Heartbeat,
     MessageError,
-    SensorStatus,
     decode_message,
     encode_message,
 )
-from airpicture.net.release import FULL, LabelSpace, detection_labels, releasable
+from airpicture.net.release import FULL, LabelSpace, detection_labels
 from airpicture.net.security import NodeSecurity
 from airpicture.node.config import NodeConfig
 from airpicture.node.counters import NodeCounters
@@ -34,10 +33,6 @@ from airpicture.node.sources import ReplaySource
 __all__ = ["Outbound", "Sender"]
 
 log = logging.getLogger("airpicture.node")
-
-_STATUS_PERIOD_S = 10.0
-"""How often a node sends its sensors' status to each recipient, s of wall time."""
-
 
 class Sender:
     """Encodes, signs and publishes a node's messages, each with a rising sequence number."""
@@ -208,7 +203,6 @@ class Outbound:
         return once every channel is final."""
         cfg = self.config
         source = self.source
-        last_status = -math.inf
         while not self.sender.stopping:
             now = time.time()
             if source is None:
@@ -222,9 +216,6 @@ class Outbound:
             for channel in self.channels.values():
                 if not channel.final:
                     await self._publish_channel(source, channel, clock, end)
-            if time.monotonic() - last_status >= _STATUS_PERIOD_S:
-                last_status = time.monotonic()
-                await self._publish_status(source, clock)
             if all(c.final for c in self.channels.values()):
                 return
             await asyncio.sleep(cfg.tick_s)
@@ -270,39 +261,3 @@ class Outbound:
         if channel.cursor >= len(source):
             await self._heartbeat(channel.recipient, math.inf, final=True)
             channel.final = True
-
-    async def _publish_status(self, source: ReplaySource, clock: float) -> None:
-        cfg = self.config
-        if not math.isfinite(clock):
-            return
-        for channel in self.channels.values():
-            sites = [cfg.sensors[cfg.sensors.index_of(s)] for s in cfg.own_sensors]
-            ids = [
-                s.sensor_id
-                for s in sites
-                if releasable(
-                    s.sensor_id,
-                    channel.recipient,
-                    cfg.release,
-                    lat_rad=s.lat_rad,
-                    lon_rad=s.lon_rad,
-                )
-            ]
-            if not ids:
-                continue
-            index = np.array([cfg.sensors.index_of(s) for s in ids])
-            # Count only what the recipient was sent: withheld detections stay unseen.
-            sent_mask = channel.mask[: channel.cursor]
-            sent = source.detections.sensor_index[: channel.cursor][sent_mask]
-            counts = np.array([np.count_nonzero(sent == i) for i in index], dtype="<u8")
-            await self.sender.send(
-                "status",
-                f"air.status.{cfg.nation}.{channel.recipient}",
-                SensorStatus(
-                    recipient=channel.recipient,
-                    t_s=clock,
-                    sensor_ids=ids,
-                    state=np.ones(len(ids), dtype="<u1").tobytes(),
-                    detections=counts.tobytes(),
-                ),
-            )
