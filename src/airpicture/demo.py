@@ -330,7 +330,7 @@ def _play(
                 return
             try:
                 if isinstance(payload, PictureDelta):
-                    rows, _ = payload.to_rows()
+                    rows = payload.to_rows()
                     if len(rows):
                         store.apply(payload.nation, rows)
                     if payload.final:

@@ -237,8 +237,15 @@ def test_coverage_guided_fuzzing_of_the_decoder(tmp_path):
     for i, data in enumerate([*SEEDS, *_VALID]):
         (corpus / f"seed-{i}").write_bytes(data)
     done = subprocess.run(
-        [sys.executable, "-m", "tests.net.fuzz_decoder", "-runs=200000", "-max_len=65536",
-         "-seed=1", str(corpus)],
+        [
+            sys.executable,
+            "-m",
+            "tests.net.fuzz_decoder",
+            "-runs=200000",
+            "-max_len=65536",
+            "-seed=1",
+            str(corpus),
+        ],
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,

@@ -75,7 +75,7 @@ def _batch(n: int = 5, seed: int = 0, recipient: str = "USA") -> DetectionBatch:
     )
 
 
-def _rows(n: int) -> tuple[TrackRows, np.ndarray]:
+def _rows(n: int) -> TrackRows:
     rng = np.random.default_rng(n)
     rows = TrackRows(
         t_s=1.79e9 + np.arange(n, dtype=float),
@@ -86,7 +86,7 @@ def _rows(n: int) -> tuple[TrackRows, np.ndarray]:
         status=np.array(["tentative", "confirmed", "coasting", "deleted"] * n, dtype=str)[:n],
         nations=np.array(["JPN", "JPN;USA", "AUS;JPN;USA"] * n, dtype=str)[:n],
     )
-    return rows, rng.integers(0, 3, n).astype(np.uint8)
+    return rows
 
 
 def _encode(kind, payload, **overrides):
@@ -160,11 +160,10 @@ def test_detections_cost_bytes_not_objects():
 
 @pytest.mark.parametrize("n", [0, 1, 9])
 def test_picture_delta_round_trip(n):
-    rows, change = _rows(n)
-    delta = PictureDelta.from_rows(rows, change, nation="USA", through_s=1.79e9 + 5, final=n == 9)
+    rows = _rows(n)
+    delta = PictureDelta.from_rows(rows, nation="USA", through_s=1.79e9 + 5, final=n == 9)
     _, payload = decode_message(_encode("pic", delta, nation="USA"))
-    back, back_change = payload.to_rows()
-    np.testing.assert_array_equal(back_change, change)
+    back = payload.to_rows()
     for name in ("t_s", "x", "cov_pos", "track_id", "kind", "status", "nations"):
         np.testing.assert_array_equal(getattr(back, name), getattr(rows, name))
     assert payload.final == (n == 9) and payload.through_s == 1.79e9 + 5
@@ -318,17 +317,13 @@ def test_payload_of_the_wrong_shape():
 
 
 def test_bad_picture_delta():
-    rows, change = _rows(3)
-    delta = PictureDelta.from_rows(rows, change, nation="USA", through_s=1.0)
+    rows = _rows(3)
+    delta = PictureDelta.from_rows(rows, nation="USA", through_s=1.0)
     assert (
         _reason(_encode("pic", msgspec.structs.replace(delta, track_id=["T1"]))).reason == "length"
     )
     assert (
         _reason(_encode("pic", msgspec.structs.replace(delta, status_labels=["lost"] * 4))).reason
-        == "range"
-    )
-    assert (
-        _reason(_encode("pic", msgspec.structs.replace(delta, change=b"\x07\x00\x00"))).reason
         == "range"
     )
     # the values are checked by the tracks table's schema, as a tracks file would be
@@ -341,7 +336,7 @@ def test_bad_picture_delta():
     network = replace(
         rows, local_id=rows.track_id, sources=np.full(3, "JPN:plots"), quality=np.full(3, 7)
     )
-    ok = PictureDelta.from_rows(network, change, nation="USA", through_s=1.0)
+    ok = PictureDelta.from_rows(network, nation="USA", through_s=1.0)
     err = _reason(_encode("pic", msgspec.structs.replace(ok, quality=bytes([7, 16, 7]))))
     assert (err.reason, err.column) == ("range", "quality")
 
@@ -366,7 +361,7 @@ def test_random_bytes_raise_only_message_errors(data):
 _VALID = [
     _encode("det", _batch(4)),
     _encode("hb", Heartbeat(recipient="USA", clock_s=1.0)),
-    _encode("pic", PictureDelta.from_rows(*_rows(2), nation="USA", through_s=1.0)),
+    _encode("pic", PictureDelta.from_rows(_rows(2), nation="USA", through_s=1.0)),
 ]
 
 

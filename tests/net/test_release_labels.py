@@ -117,7 +117,6 @@ def _share(labels, coarse, *, owner="USA", recipient="JPN", final=False) -> Trac
     )
     return TrackShare.from_reports(
         reports,
-        np.zeros(n, np.uint8),
         np.asarray(coarse, bool),
         owner=owner,
         recipient=recipient,
@@ -142,9 +141,9 @@ def test_labels_and_shared_tracks_round_trip_in_the_receivers_order():
     assert other.full(dets.release[1]) == {"JPN", "USA"}
     share = _share([label, label], [False, True])
     _, back = decode_message(_encode("trk", share))
-    reports, change, coarse = back.to_reports(SPACE)
+    reports, coarse = back.to_reports(SPACE)
     rows = reports.rows
-    assert back == share and coarse.tolist() == [False, True] and change.tolist() == [0, 0]
+    assert back == share and coarse.tolist() == [False, True]
     np.testing.assert_array_equal(rows.release, [label, label])
 
 

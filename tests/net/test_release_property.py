@@ -167,7 +167,7 @@ def _check_tracks(
     """Every row shared with ``recipient`` is released to it by the owner's rules and by the
     labels of every detection the track was built on."""
     assert share.recipient == recipient and share.picture.nation == owner
-    reports, _, coarse = share.to_reports(_SPACE)
+    reports, coarse = share.to_reports(_SPACE)
     rows = reports.rows
     tracks = table["tracks"]
     for i in range(len(rows)):

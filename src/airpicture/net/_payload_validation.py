@@ -16,7 +16,6 @@ from airpicture.errors import DataError
 from airpicture.io import check_rows
 from airpicture.net.payloads import (
     _IMPACT_FLOAT_COLUMNS,
-    CHANGE_NAMES,
     AlertMessage,
     DetectionBatch,
     Heartbeat,
@@ -147,8 +146,7 @@ def _contract(rows: ImpactRows | AlertRows | TrackRows, where: str) -> None:
 
 
 def _validate_picture(delta: PictureDelta, where: str) -> None:
-    n = len(delta.change)
-    _length(delta.t_s, 8, "t_s", where, n)
+    n = _length(delta.t_s, 8, "t_s", where)
     _length(delta.x, 8 * 6, "x", where, n)
     _length(delta.cov_pos, 8 * 6, "cov_pos", where, n)
     if len(delta.track_id) != n:
@@ -181,15 +179,7 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
             )
     if n == 0:
         return
-    if int(np.frombuffer(delta.change, "<u1").max()) >= len(CHANGE_NAMES):
-        raise _error(
-            where,
-            "range",
-            "change",
-            f"codes below {len(CHANGE_NAMES)}",
-            int(np.frombuffer(delta.change, "<u1").max()),
-        )
-    _contract(delta.to_rows()[0], where)
+    _contract(delta.to_rows(), where)
 
 
 def _validate_track_share(share: TrackShare, where: str) -> None:

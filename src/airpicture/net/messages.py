@@ -55,7 +55,6 @@ import msgspec
 
 from airpicture.net._payload_validation import _VALIDATORS, _show
 from airpicture.net.payloads import (
-    CHANGE_NAMES,
     AlertMessage,
     DetectionBatch,
     Heartbeat,
@@ -67,7 +66,6 @@ from airpicture.net.payloads import (
 )
 
 __all__ = [
-    "CHANGE_NAMES",
     "MESSAGE_KINDS",
     "MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",

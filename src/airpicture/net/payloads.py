@@ -26,7 +26,6 @@ from airpicture.tables import (
 )
 
 __all__ = [
-    "CHANGE_NAMES",
     "AlertMessage",
     "DetectionBatch",
     "Heartbeat",
@@ -35,9 +34,6 @@ __all__ = [
     "PictureDelta",
     "TrackShare",
 ]
-
-CHANGE_NAMES = ("created", "updated", "dropped")
-"""Change codes of a :class:`PictureDelta` row (index = code)."""
 
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -305,19 +301,17 @@ class ImpactMessage(msgspec.Struct, array_like=True, frozen=True):
 
 
 class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
-    """A node's picture change: one row per track created, updated or dropped.
+    """A node's picture change: one row per track state, a ``deleted`` one when a track ends.
 
     ``through_s``: every detection the node holds with ``t_s`` before it is in the picture
-    (``inf`` once the input has ended, then ``final``). ``change`` (uint8) codes index
-    :data:`CHANGE_NAMES`; ``x`` and ``cov_pos`` are float64 (n, 6) as in
-    :class:`~airpicture.tables.TrackRows`; ``kind``, ``status`` and ``nations`` are
-    dictionary-encoded: labels plus uint16 codes per row.
+    (``inf`` once the input has ended, then ``final``). ``x`` and ``cov_pos`` are float64
+    (n, 6) as in :class:`~airpicture.tables.TrackRows`; ``kind``, ``status`` and ``nations``
+    are dictionary-encoded: labels plus uint16 codes per row.
     """
 
     nation: _Name
     through_s: float
     final: bool
-    change: bytes
     t_s: bytes
     track_id: list[Annotated[str, msgspec.Meta(max_length=64)]]
     x: bytes
@@ -334,19 +328,18 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
     quality: bytes = b""
 
     def __len__(self) -> int:
-        return len(self.change)
+        return len(self.t_s) // 8
 
     @classmethod
     def from_rows(
         cls,
         rows: TrackRows,
-        change: np.ndarray,
         *,
         nation: str,
         through_s: float,
         final: bool = False,
     ) -> PictureDelta:
-        """Pack track rows and their change codes (``CHANGE_NAMES`` indices), shape (n,)."""
+        """Pack track rows."""
         kind_labels, kind = _dictionary(rows.kind)
         status_labels, status = _dictionary(rows.status)
         nations_labels, nations = _dictionary(rows.nations)
@@ -363,7 +356,6 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
             nation=nation,
             through_s=float(through_s),
             final=final,
-            change=np.asarray(change).astype("<u1").tobytes(),
             t_s=_f8(rows.t_s),
             track_id=[str(t) for t in rows.track_id],
             x=_f8(rows.x),
@@ -377,8 +369,8 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
             **network,
         )
 
-    def to_rows(self) -> tuple[TrackRows, np.ndarray]:
-        """The rows as :class:`~airpicture.tables.TrackRows` and the change codes (uint8, (n,))."""
+    def to_rows(self) -> TrackRows:
+        """The rows as :class:`~airpicture.tables.TrackRows`."""
         n = len(self)
         rows = TrackRows(
             t_s=_col(self.t_s),
@@ -396,18 +388,17 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
                 sources=_undictionary(self.sources_labels, self.sources),
                 quality=np.frombuffer(self.quality, "<u1").astype(np.int8),
             )
-        return rows, np.frombuffer(self.change, "<u1").copy()
+        return rows
 
 
 class TrackShare(msgspec.Struct, array_like=True, frozen=True):
     """A node's tracks released to one other nation (``air.trk.<OWNER>.<RECIPIENT>``).
 
-    ``picture`` holds the rows as a :class:`PictureDelta` of the owner's nation; change codes are
-    as the recipient sees them (a track first released to it is ``created``; a track no longer
-    releasable to it is ``dropped``, carrying the last state it was given). ``coarse`` (uint8,
-    0 or 1) marks position-only rows (:func:`airpicture.net.release.coarsen`: velocity zero);
-    ``label`` (uint64) is each row's track label over ``label_nations``
-    (:mod:`airpicture.net.release`).
+    ``picture`` holds the rows as a :class:`PictureDelta` of the owner's nation; a track no
+    longer releasable to the recipient comes as ``deleted``, with the last state it was given
+    (as one that ended). ``coarse`` (uint8, 0 or 1) marks position-only rows
+    (:func:`airpicture.net.release.coarsen`: velocity zero); ``label`` (uint64) is each row's
+    track label over ``label_nations`` (:mod:`airpicture.net.release`).
     """
 
     recipient: _Name
@@ -427,7 +418,6 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
     def from_reports(
         cls,
         reports: TrackReports,
-        change: np.ndarray,
         coarse: np.ndarray,
         *,
         owner: str,
@@ -436,15 +426,13 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
         label_nations: Sequence[str],
         final: bool = False,
     ) -> TrackShare:
-        """Pack released tracks (``reports.rows.release`` their labels), change codes and
-        coarse flags."""
+        """Pack released tracks (``reports.rows.release`` their labels) and coarse flags."""
         rows = reports.rows
         labels = rows.release if rows.release is not None else np.zeros(len(rows), np.uint64)
         return cls(
             recipient=recipient,
             picture=PictureDelta.from_rows(
                 replace(rows, local_id=None, sources=None, quality=None),
-                change,
                 nation=owner,
                 through_s=through_s,
                 final=final,
@@ -458,10 +446,10 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
             first_t_s=_f8(reports.first_t_s),
         )
 
-    def to_reports(self, space: LabelSpace) -> tuple[TrackReports, np.ndarray, np.ndarray]:
-        """The tracks (``rows.release`` expressed in ``space``), change codes (uint8) and
-        coarse flags (bool), each of length n."""
-        rows, change = self.picture.to_rows()
+    def to_reports(self, space: LabelSpace) -> tuple[TrackReports, np.ndarray]:
+        """The tracks (``rows.release`` expressed in ``space``) and coarse flags (bool), each of
+        length n."""
+        rows = self.picture.to_rows()
         n = len(rows)
         labels = space.remap(np.frombuffer(self.label, "<u8"), self.label_nations)
         reports = TrackReports(
@@ -471,7 +459,7 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
             np.frombuffer(self.hits, "<u4").astype(np.int64),
             _col(self.first_t_s),
         )
-        return reports, change, np.frombuffer(self.coarse, "<u1").astype(bool)
+        return reports, np.frombuffer(self.coarse, "<u1").astype(bool)
 
 
 _IMPACT_FLOAT_COLUMNS = (

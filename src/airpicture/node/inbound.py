@@ -232,7 +232,7 @@ class Inbound:
                 expected=f"tracks of {envelope.nation}, another nation",
                 got=repr(share.picture.nation),
             )
-        reports, _, coarse = share.to_reports(self.labels)
+        reports, coarse = share.to_reports(self.labels)
         peer = self.peers.by_nation[envelope.nation]
         # a partner that shares tracks with this node (even none yet: its threats may come at
         # any time) holds its picture back to its own

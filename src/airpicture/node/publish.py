@@ -45,14 +45,13 @@ class Share:
 
     def select(
         self, reports: TrackReports, level: np.ndarray, coarse_m: float
-    ) -> tuple[TrackReports, np.ndarray, np.ndarray]:
+    ) -> tuple[TrackReports, np.ndarray]:
         """What to send for ``rows`` released at ``level`` (:func:`track_levels`).
 
-        Released rows go (position-only ones coarsened) as ``created`` the first time the
-        recipient sees the track, then ``updated``, or ``dropped`` when deleted; a track the
-        recipient holds that is no longer releasable to it is ``dropped`` there, with the last
-        row it was given (nothing new). Returns the tracks, change codes and coarse flags in
-        order; a position-only row carries no state beyond its coarse position.
+        Released rows go, position-only ones coarsened; a track the recipient holds that is no
+        longer releasable to it goes as ``deleted``, with the last row it was given (nothing
+        new). Returns the tracks and coarse flags in order; a position-only row carries no
+        state beyond its coarse position.
         """
         rows = reports.rows
         coarse_rows = level == COARSE
@@ -66,7 +65,6 @@ class Share:
         picked: list[int] = []
         withdrawn: list[TrackReports] = []
         position: list[int] = []
-        change: list[int] = []
         coarse: list[bool] = []
         for i, (track_id, status, lev) in enumerate(
             zip(rows.track_id, rows.status, level, strict=True)
@@ -74,13 +72,11 @@ class Share:
             tid = str(track_id)
             if lev:
                 picked.append(i)
-                position.append(len(change))
+                position.append(len(coarse))
                 coarse.append(bool(lev == COARSE))
                 if status == "deleted":
-                    change.append(2)
                     self.live.pop(tid, None)
                 else:
-                    change.append(1 if tid in self.live else 0)
                     self.live[tid] = (shown, i, bool(lev == COARSE))
             elif tid in self.live:
                 table, j, was_coarse = self.live.pop(tid)
@@ -88,18 +84,17 @@ class Share:
                 withdrawn.append(
                     replace(last, rows=replace(last.rows, status=np.array(["deleted"])))
                 )
-                change.append(2)
                 coarse.append(was_coarse)
-        if not change:
-            return TrackReports.empty(), np.empty(0, np.uint8), np.empty(0, bool)
+        if not coarse:
+            return TrackReports.empty(), np.empty(0, bool)
         out = TrackReports.concat([shown.take(np.array(picked, dtype=np.int64)), *withdrawn])
-        order = np.r_[position, np.setdiff1d(np.arange(len(change)), position)]
+        order = np.r_[position, np.setdiff1d(np.arange(len(coarse)), position)]
         out = out.take(np.argsort(order, kind="stable"))
         coarse_flags = np.array(coarse, dtype=bool)
         self.rows += len(out)
         self.position_only += int(coarse_flags.sum())
         self.withdrawn += len(withdrawn)
-        return out, np.array(change, dtype=np.uint8), coarse_flags
+        return out, coarse_flags
 
 
 class Publisher:
@@ -134,8 +129,7 @@ class Publisher:
         self.through_s = -math.inf
         """Detections before this time are in the published picture."""
         self.final_sent = asyncio.Event()
-        self._live_ids: set[str] = set()
-        self._outbox: list[tuple[TrackRows, np.ndarray]] = []
+        self._outbox: list[TrackRows] = []
         self._reports_outbox: list[TrackReports] = []
         self._impact_outbox: list[ImpactRows] = []
         self._alert_outbox: list[AlertRows] = []
@@ -147,17 +141,9 @@ class Publisher:
         self._reports_outbox.extend(reports)
 
     def queue_picture(self, rows: TrackRows, final: bool) -> None:
-        """Keep new rows in the picture and queue them, with their change codes, for publishing."""
+        """Keep new rows in the picture and queue them for publishing."""
         self.rows.append(rows)
-        change = np.ones(len(rows), dtype=np.uint8)
-        for i, (track_id, status) in enumerate(zip(rows.track_id, rows.status, strict=True)):
-            if status == "deleted":
-                change[i] = 2
-                self._live_ids.discard(str(track_id))
-            elif track_id not in self._live_ids:
-                change[i] = 0
-                self._live_ids.add(str(track_id))
-        self._outbox.append((rows, change))
+        self._outbox.append(rows)
         self._outbox_final = self._outbox_final or final
         self._outbox_ready.set()
 
@@ -192,16 +178,13 @@ class Publisher:
             final = self._outbox_final
             # Impacts and alerts first: a track dropped later in this delta takes its impact away.
             await self._publish_assessment(impacts, alerts)
-            rows_parts = [r for r, _ in parts if len(r)]
-            rows = TrackRows.concat(rows_parts)
-            change = np.concatenate([c for _, c in parts]) if parts else np.empty(0, np.uint8)
+            rows = TrackRows.concat([r for r in parts if len(r)])
             n = len(rows)
             for k in range(0, max(n, 1), _MAX_DELTA_ROWS):
                 sl = slice(k, min(n, k + _MAX_DELTA_ROWS))
                 last = k + _MAX_DELTA_ROWS >= n
                 delta = PictureDelta.from_rows(
                     rows.take(sl),
-                    change[sl],
                     nation=self.config.nation,
                     through_s=self.through_s,
                     final=final and last,
@@ -256,7 +239,7 @@ class Publisher:
         cfg = self.config
         threat = threat_mask(reports.rows, self.pipeline.alerted, cfg.tracker.aircraft_ceiling_m)
         level = track_levels(reports.rows, share.recipient, cfg.release, self.labels, threat)
-        out, change, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
+        out, coarse = share.select(reports, level, cfg.release.tracks.coarse_m)
         n = len(out)
         news = math.isfinite(through) and (
             through >= share.sent_through_s + 0.5 * cfg.fusion.partner_lag_s
@@ -269,7 +252,6 @@ class Publisher:
             sl = slice(k, min(n, k + _MAX_SHARE_ROWS))
             payload = TrackShare.from_reports(
                 out.take(np.arange(n)[sl]),
-                change[sl],
                 coarse[sl],
                 owner=cfg.nation,
                 recipient=share.recipient,
