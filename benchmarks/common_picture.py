@@ -42,13 +42,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from airpicture.evaluate.commonality import picture_commonality
-from airpicture.evaluate.metrics import evaluate_picture
+from airpicture.evaluate import picture_commonality
+from airpicture.evaluate import evaluate_picture
 from airpicture.io import read_alerts, read_tracks, read_truth
-from airpicture.net.release import preset_tables
+from airpicture.net import preset_tables
 from airpicture.network import network_up
-from airpicture.sim.run import simulate
-from airpicture.sim.scenario import load_scenario
+from airpicture.sim import simulate
+from airpicture.sim import load_scenario
 from airpicture.tables import TrackRows, Truth, cov_pos_to_matrix
 
 NATIONS = ("JPN", "USA", "AUS")

@@ -5,7 +5,7 @@ Two studies, each over independent sensor noise (every run draws new measurement
 detection and clutter from its own seed):
 
 * ``reentry`` (the library's re-entry benchmark, one radar): position and velocity RMSE of the
-  track against the posterior Cramér-Rao lower bound (``airpicture.evaluate.pcrlb``) at every
+  track against the posterior Cramér-Rao lower bound (``airpicture.evaluate._pcrlb``) at every
   update, and the NEES of the IMM output and of its ballistic model;
 * ``sea-of-japan-raid`` (four missiles among airliners and cruise missiles, eleven sensors):
   whether each missile is held as one track, the time from confirmation to the ``ballistic``
@@ -42,18 +42,18 @@ import numpy as np  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas  # noqa: E402
-from airpicture.evaluate.metrics import evaluate_picture  # noqa: E402
-from airpicture.evaluate.missiles import TrueImpacts, score_missiles  # noqa: E402
-from airpicture.evaluate.pcrlb import ballistic_radar_pcrlb  # noqa: E402
+from airpicture.evaluate._metrics import evaluate_picture  # noqa: E402
+from airpicture.evaluate._missiles import TrueImpacts, score_missiles  # noqa: E402
+from airpicture.evaluate._pcrlb import ballistic_radar_pcrlb  # noqa: E402
 from airpicture.geo import ecef2geodetic  # noqa: E402
-from airpicture.models.measurement import SensorGeometry, measurement_noise  # noqa: E402
-from airpicture.sim.detectable import DetectableMarker  # noqa: E402
-from airpicture.sim.objects import ObjectSet, build_objects  # noqa: E402
-from airpicture.sim.run import object_rng, stream_detections, truth_times  # noqa: E402
-from airpicture.sim.scenario import Scenario, load_scenario  # noqa: E402
+from airpicture.models._measurement import SensorGeometry, measurement_noise  # noqa: E402
+from airpicture.sim._detectable import DetectableMarker  # noqa: E402
+from airpicture.sim._objects import ObjectSet, build_objects  # noqa: E402
+from airpicture.sim._run import object_rng, stream_detections, truth_times  # noqa: E402
+from airpicture.sim._scenario import Scenario, load_scenario  # noqa: E402
 from airpicture.tables import AlertRows, Detections, ImpactRows, SensorTable, TrackRows  # noqa: E402
 from airpicture.tracker import Tracker, TrackerConfig  # noqa: E402
-from airpicture.tracker.core import KAPPA_PRIOR  # noqa: E402
+from airpicture.tracker._core import KAPPA_PRIOR  # noqa: E402
 
 _SCENARIOS: dict[tuple[str, int | None], tuple[Scenario, ObjectSet]] = {}
 _DRAWN_KAPPA = {"sea-of-japan-raid"}

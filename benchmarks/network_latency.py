@@ -1,7 +1,7 @@
 """Detection-publish to picture-update latency across three node processes on one NATS server.
 
 Set-up, all on 127.0.0.1: a ``nats-server`` with JetStream
-(:class:`airpicture.net.server.NatsServer`), three ``airpicture node`` processes (JPN, USA, AUS,
+(:class:`airpicture.net._server.NatsServer`), three ``airpicture node`` processes (JPN, USA, AUS,
 full release) replaying the seeded three-nation scenario of ``tests/net/synthetic.py`` in real
 time, each detection reported as it is made (up to 10 ms late), and an observer in this process
 subscribed to ``air.>``.
@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.net.synthetic import synthetic_scenario  # noqa: E402
 
-from airpicture.net.bus import Message, NatsBus  # noqa: E402
-from airpicture.net.messages import DetectionBatch, MessageError, PictureDelta, decode_message  # noqa: E402
-from airpicture.net.server import NatsServer  # noqa: E402
+from airpicture.net._bus import Message, NatsBus  # noqa: E402
+from airpicture.net._messages import DetectionBatch, MessageError, PictureDelta, decode_message  # noqa: E402
+from airpicture.net._server import NatsServer  # noqa: E402
 from airpicture.network import node_config_toml  # noqa: E402
 
 NATIONS = ("AUS", "JPN", "USA")
@@ -125,7 +125,7 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
     t0 = float(scenario.detections.t_s.min())
     keys = None
     if not args.insecure:
-        from airpicture.net.keys import init_keys
+        from airpicture.net import init_keys
 
         keys = work / f"keys-{int(rate)}"
         init_keys(keys, NATIONS)
@@ -169,8 +169,8 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
         async def observe() -> None:
             options = {}
             if keys is not None:
-                from airpicture.net.keys import ADMIN
-                from airpicture.net.security import nats_options
+                from airpicture.net import ADMIN
+                from airpicture.net._security import nats_options
 
                 options = nats_options(keys, ADMIN)
             bus = await NatsBus.connect(server.url, name="observer", **options)

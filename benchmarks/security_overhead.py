@@ -33,16 +33,16 @@ sys.path.insert(0, str(ROOT))
 
 from tests.net.synthetic import synthetic_scenario  # noqa: E402
 
-from airpicture.net.bus import MemoryBus  # noqa: E402
-from airpicture.net.keys import Trust, init_keys, load_signing_key, nation_paths  # noqa: E402
-from airpicture.net.messages import (  # noqa: E402
+from airpicture.net._bus import MemoryBus  # noqa: E402
+from airpicture.net._keys import Trust, init_keys, load_signing_key, nation_paths  # noqa: E402
+from airpicture.net._messages import (  # noqa: E402
     DetectionBatch,
     Heartbeat,
     decode_message,
     encode_message,
 )
-from airpicture.net.release import FULL, LabelSpace, ReleasePolicy, detection_labels  # noqa: E402
-from airpicture.net.security import Signer, Verifier  # noqa: E402
+from airpicture.net._release import FULL, LabelSpace, ReleasePolicy, detection_labels  # noqa: E402
+from airpicture.net._security import Signer, Verifier  # noqa: E402
 from airpicture.node import Node, NodeConfig  # noqa: E402
 
 NATIONS = ("AUS", "JPN", "USA")

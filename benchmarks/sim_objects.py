@@ -24,7 +24,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from airpicture.sim.objects import ObjectSet, build_objects  # noqa: E402
+from airpicture.sim._objects import ObjectSet, build_objects  # noqa: E402
 
 T0 = 1.7e9
 

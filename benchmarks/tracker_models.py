@@ -22,7 +22,7 @@ from pathlib import Path
 _ONE = """
 import json, sys, time
 import numpy as np
-from airpicture.sim.single_radar import single_radar_scenario
+from airpicture.sim import single_radar_scenario
 from airpicture.tracker import Tracker, TrackerConfig
 sc = single_radar_scenario({targets}, seed=1)
 scans = len(np.unique(sc.detections.t_s))

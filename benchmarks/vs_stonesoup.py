@@ -1,11 +1,11 @@
 """airpicture against Stone Soup on one seeded single-radar scenario: time per scan and GOSPA.
 
-The scenario (``airpicture.sim.single_radar.single_radar_scenario``): one radar at 38.0 N 135.0 E,
+The scenario (``airpicture.sim._single_radar.single_radar_scenario``): one radar at 38.0 N 135.0 E,
 20 m; N nearly-constant-velocity targets 30-250 km out, 1-12 km high, 150-300 m/s; 1 s scans;
 noise 50 m / 0.2 deg / 0.2 deg; Pd 0.9; Poisson clutter, 10 per scan.
 
 Both trackers run in the same process on the same detections and are scored by the same
-evaluator (``airpicture.evaluate.metrics.evaluate_picture``) against the same truth.
+evaluator (``airpicture.evaluate._metrics.evaluate_picture``) against the same truth.
 
 * airpicture tracks in WGS-84 ECEF with its defaults (``TrackerConfig``), except for the settings
   shared with Stone Soup below. Detections are fed one scan per chunk.
@@ -67,10 +67,10 @@ from typing import Any
 
 import numpy as np
 
-from airpicture.evaluate.metrics import evaluate_picture
+from airpicture.evaluate import evaluate_picture
 from airpicture.geo import enu2ecef, enu_rotation
 from airpicture.runtime import keep_freed_memory
-from airpicture.sim.single_radar import SingleRadarScenario, single_radar_scenario
+from airpicture.sim import SingleRadarScenario, single_radar_scenario
 from airpicture.tables import Detections, TrackRows, Truth, cov_pos_from_matrix
 from airpicture.tracker import Tracker, TrackerConfig
 

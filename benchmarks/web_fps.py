@@ -22,10 +22,10 @@ import numpy as np
 
 from airpicture.geo import enu_rotation, geodetic2ecef
 from airpicture.tables import TrackRows
-from airpicture.web.app import create_app
-from airpicture.web.browser import launch_chromium
-from airpicture.web.server import start_server
-from airpicture.web.store import PictureStore
+from airpicture.web import create_app
+from airpicture.web._browser import launch_chromium
+from airpicture.web import start_server
+from airpicture.web import PictureStore
 
 FPS_JS = """(seconds) => { window.__fps = null; (async () => {
   const draws = [];

@@ -14,7 +14,7 @@ from airpicture.io import (
     write_sensors,
     write_truth,
 )
-from airpicture.sim.single_radar import single_radar_scenario
+from airpicture.sim import single_radar_scenario
 
 
 @pytest.fixture(scope="module")

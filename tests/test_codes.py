@@ -15,7 +15,7 @@ from airpicture.codes import (
     json_number,
 )
 from airpicture.errors import ConfigError
-from airpicture.net.keys import init_keys
+from airpicture.net import init_keys
 from airpicture.node import NodeConfig
 
 

@@ -1,8 +1,10 @@
 """The public surface: every public module declares ``__all__`` and the list is pinned.
 
-Module paths are the public API (``airpicture.filters.kalman.predict``); private modules start
-with an underscore. ``tests/public_api.txt`` pins the exported names, so the surface changes only
-on purpose: after an intended change, regenerate it with
+The public API is the names each package exports (``airpicture.filters.predict``), plus the
+top-level modules (``airpicture.tables``) and the plotting modules; the implementation lives in
+private modules, whose names start with an underscore. ``tests/public_api.txt`` pins the
+exported names once, so the surface changes only on purpose: after an intended change,
+regenerate it with
 ``python -m tests.test_public_api > tests/public_api.txt``.
 """
 

@@ -23,8 +23,8 @@ import pytest
 
 pytest.importorskip("stonesoup")
 
-from airpicture.evaluate.metrics import evaluate_picture  # noqa: E402
-from airpicture.sim.single_radar import single_radar_scenario  # noqa: E402
+from airpicture.evaluate._metrics import evaluate_picture  # noqa: E402
+from airpicture.sim._single_radar import single_radar_scenario  # noqa: E402
 from airpicture.tracker import Tracker  # noqa: E402
 
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "vs_stonesoup.py"

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from airpicture.web.browser import launch_chromium
+from airpicture.web._browser import launch_chromium
 
 STATE = "window.__airpicture.state"
 

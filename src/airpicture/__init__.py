@@ -8,8 +8,11 @@ Units and frames, everywhere in the library:
 * sensor measurements: the sensor's local ENU frame (azimuth clockwise from true north,
   elevation above the local horizontal plane, slant range, range rate positive when receding).
 
-The public API lives in the subpackages named after their concepts (``airpicture.geo``,
-``airpicture.filters.kalman``, ``airpicture.tracker`` ...).
+The public API is what each package exports (``from airpicture.tracker import Tracker``,
+``from airpicture.net import MemoryBus``), the top-level modules (``airpicture.tables``,
+``airpicture.codes``, ``airpicture.errors``, ``airpicture.config``) and the plotting modules
+(``airpicture.sim.plot``, ``airpicture.evaluate.plot``); the implementation lives in private
+modules (``airpicture.tracker._core``) that may change without notice.
 """
 
 __version__ = "0.1.0"

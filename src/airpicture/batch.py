@@ -20,7 +20,7 @@ from airpicture.fusion import CommonPicture, LocalFrame
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
 from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
-from airpicture.tracker.registration import RegistrationEstimate
+from airpicture.tracker._registration import RegistrationEstimate
 
 __all__ = ["TrackResult", "assessment_paths", "track_scenario"]
 

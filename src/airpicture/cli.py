@@ -19,7 +19,7 @@ from airpicture import __version__
 from airpicture.errors import AirpictureError
 
 if TYPE_CHECKING:
-    from airpicture.tracker.registration import RegistrationEstimate
+    from airpicture.tracker._registration import RegistrationEstimate
 
 __all__ = ["build_parser", "main"]
 
@@ -267,8 +267,8 @@ def _add_demo(sub: _LazySubcommands) -> None:
 
 
 def _demo_options(p: argparse.ArgumentParser) -> None:
-    from airpicture.net.release import RELEASE_PRESETS
-    from airpicture.web.server import DEFAULT_PORT
+    from airpicture.net._release import RELEASE_PRESETS
+    from airpicture.web._server import DEFAULT_PORT
 
     p.add_argument(
         "--scenario",
@@ -374,7 +374,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from airpicture.errors import DataError
-    from airpicture.evaluate.metrics import evaluate_picture, format_summary, to_json_dict
+    from airpicture.evaluate._metrics import evaluate_picture, format_summary, to_json_dict
     from airpicture.io import find_scenario_files, read_sensors, read_tracks, read_truth
 
     files = find_scenario_files(args.scenario_dir)
@@ -480,7 +480,7 @@ def _network_up_options(up: argparse.ArgumentParser) -> None:
 
 
 def _cmd_network_up(args: argparse.Namespace) -> int:
-    from airpicture.net.release import RELEASE_PRESETS
+    from airpicture.net._release import RELEASE_PRESETS
     from airpicture.network import network_up, read_release_file
     from airpicture.tracker import TrackerConfig
 
@@ -548,7 +548,7 @@ def _keys_init_options(init: argparse.ArgumentParser) -> None:
 
 
 def _cmd_keys_init(args: argparse.Namespace) -> int:
-    from airpicture.net.keys import init_keys
+    from airpicture.net._keys import init_keys
 
     trust = init_keys(args.directory, args.nations.split(","))
     print(f"keys written to {trust.parent} (public keys in {trust.name})")
@@ -599,7 +599,7 @@ def _simulate_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from airpicture.errors import ConfigError
-    from airpicture.sim.scenario import list_scenarios, load_scenario
+    from airpicture.sim._scenario import list_scenarios, load_scenario
 
     if args.list:
         entries = list_scenarios()
@@ -614,7 +614,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             expected="a scenario and an output folder (or --list)",
             got="SCENARIO missing" if args.scenario is None else "-o DIR missing",
         )
-    from airpicture.sim.run import simulate
+    from airpicture.sim._run import simulate
 
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
     with _fraction_bar() as bar:

@@ -39,7 +39,7 @@ STATUS_CODES = {name: code for code, name in enumerate(STATUS_NAMES)}
 """Track status code of each status name."""
 
 TRACK_KINDS = ("ballistic", "aircraft", "cruise", "helicopter/uav", "unknown")
-"""What a track is classified as (:mod:`airpicture.assess.classify`); the last is also given when
+"""What a track is classified as (:mod:`airpicture.assess._classify`); the last is also given when
 no kind is probable enough."""
 
 ALERT_STATES = ("active", "cancelled")

@@ -1,18 +1,17 @@
 """``airpicture demo``: a scenario played live through one node per nation, on a map in the browser.
 
-:func:`run_demo` serves the map on 127.0.0.1 at once, simulates the scenario (a few seconds),
-then plays it in real time (or ``speed`` times faster) through three
-:class:`~airpicture.node.Node` instances, one per nation, on one in-process
-:class:`~airpicture.net.bus.MemoryBus`. Each node ingests its own nation's sensors, releases
-detections as the release policy allows, tracks and assesses everything released to it and
-publishes its picture, its impact predictions and its alerts; the demo subscribes to every
-node's picture deltas, impacts and alerts and feeds them to a
-:class:`~airpicture.web.store.PictureStore`, whose views the map shows: tracks, the predicted
-impact points of ballistic missiles with their ellipses and launch points, the warning areas
-(the nodes' areas: the illustrative ones shipped with the package unless ``areas`` is given) and
-the alerts as they are issued and cancelled.
+:func:`run_demo` serves the map on 127.0.0.1 at once, simulates the scenario in memory (a few
+seconds; no files), hands each node its own nation's detections and plays them in real time (or
+``speed`` times faster) through three :class:`~airpicture.node.Node` instances, one per nation, on
+one in-process :class:`~airpicture.net.MemoryBus`. Each node ingests its own nation's sensors,
+releases detections as the release policy allows, tracks and assesses everything released to it and
+publishes its picture, its impact predictions and its alerts; the demo subscribes to every node's
+picture deltas, impacts and alerts and feeds them to a :class:`~airpicture.web.PictureStore`, whose
+views the map shows: tracks, the predicted impact points of ballistic missiles with their ellipses
+and launch points, the warning areas (the nodes' areas: the illustrative ones shipped with the
+package unless ``areas`` is given) and the alerts as they are issued and cancelled.
 
-Release policies (``release``, the presets of :func:`airpicture.net.release.preset_tables`):
+Release policies (``release``, the presets of :func:`airpicture.net.preset_tables`):
 
 * ``"threats"`` (default): detections as in ``"hub"``, and every nation lets tracks of threats
   built on its detections go to every partner and shares its tracks of threats with every
@@ -33,9 +32,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from airpicture.errors import ConfigError
+from airpicture.tables import Detections, SensorTable
 
 __all__ = ["DemoSummary", "run_demo"]
 
@@ -85,7 +83,7 @@ def _views_of_sensors(
     sensors: Any, release: dict[str, dict[str, Any]], nations: tuple[str, ...]
 ) -> dict[str, list[str]]:
     """For each nation, the sensor ids whose detections reach its picture."""
-    from airpicture.net.release import ReleasePolicy, releasable
+    from airpicture.net._release import ReleasePolicy, releasable
 
     policies = {
         n: ReleasePolicy.from_mapping(
@@ -115,7 +113,7 @@ def _lighten(colour: str | None) -> str | None:
 
 
 def _sites(scenario: Any, views: dict[str, list[str]], t_s: float) -> list[Any]:
-    from airpicture.web.store import SensorSite
+    from airpicture.web._store import SensorSite
 
     reach: dict[str, list[str]] = {}
     for nation, ids in views.items():
@@ -168,10 +166,10 @@ def run_demo(
     speed : float
         Scenario seconds per wall-clock second (1 = real time).
     port : int, optional
-        Port of the map on 127.0.0.1 (:data:`~airpicture.web.server.DEFAULT_PORT` by default,
+        Port of the map on 127.0.0.1 (:data:`~airpicture.web.DEFAULT_PORT` by default,
         another free port when that one is taken; 0 for any free port).
     release : str
-        Release policy, one of :data:`~airpicture.net.release.RELEASE_PRESETS` (see the module
+        Release policy, one of :data:`~airpicture.net.RELEASE_PRESETS` (see the module
         docstring).
     areas : path, optional
         Warning areas of the nodes' alerts, shown on the map: a GeoJSON FeatureCollection file
@@ -197,12 +195,12 @@ def run_demo(
         A warning areas file that is missing or not valid.
     """
     from airpicture.assess import read_warning_areas
-    from airpicture.net.release import preset_tables
-    from airpicture.sim.run import simulate
-    from airpicture.sim.scenario import load_scenario
-    from airpicture.web.app import create_app
-    from airpicture.web.server import DEFAULT_PORT, start_server
-    from airpicture.web.store import PictureStore
+    from airpicture.net._release import preset_tables
+    from airpicture.sim import simulate_detections
+    from airpicture.sim._scenario import load_scenario
+    from airpicture.web._app import create_app
+    from airpicture.web._server import DEFAULT_PORT, start_server
+    from airpicture.web._store import PictureStore
 
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not (0 < speed <= 10_000):
         raise ConfigError("demo", key="speed", expected="a number in (0, 10000]", got=repr(speed))
@@ -243,7 +241,6 @@ def run_demo(
         webbrowser.open(server.url)
 
     stop = stop if stop is not None else threading.Event()
-    work = Path(tempfile.mkdtemp(prefix="airpicture-demo-"))
     finished = False
     try:
         logger.info(
@@ -253,18 +250,25 @@ def run_demo(
             len(sc.sensors),
             sc.duration_s,
         )
-        simulate(sc, work)
+        sensors, detections = simulate_detections(sc)
         if stop.is_set():
             return _summary(server.url, sc.name, nations, store, False)
         store.info["status"] = "live"
         finished = _play(
-            sc, work, nations, release_by_nation, store, areas=areas, speed=speed, stop=stop
+            sc,
+            sensors,
+            detections,
+            nations,
+            release_by_nation,
+            store,
+            areas=areas,
+            speed=speed,
+            stop=stop,
         )
     except KeyboardInterrupt:
         logger.info("interrupted")
     finally:
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return _summary(server.url, sc.name, nations, store, finished)
 
 
@@ -284,7 +288,8 @@ def _summary(
 
 def _play(
     sc: Any,
-    work: Path,
+    sensors: SensorTable,
+    detections: Detections,
     nations: tuple[str, ...],
     release: dict[str, dict[str, Any]],
     store: Any,
@@ -293,21 +298,19 @@ def _play(
     speed: float,
     stop: threading.Event,
 ) -> bool:
-    """Run the nodes on a memory bus until ``stop``; True when the scenario played to the end."""
+    """Run the nodes on a memory bus until ``stop``, each handed its own detections in memory;
+    True when the scenario played to the end."""
     from airpicture.errors import DataError
-    from airpicture.io import find_scenario_files, read_sensors
-    from airpicture.net.bus import MemoryBus
-    from airpicture.net.messages import (
+    from airpicture.net import (
         AlertMessage,
         ImpactMessage,
+        MemoryBus,
         MessageError,
         PictureDelta,
         decode_message,
     )
-    from airpicture.node import Node, NodeConfig
+    from airpicture.node import Node, NodeConfig, ReplaySource
 
-    files = find_scenario_files(work)
-    sensors = read_sensors(files.sensors)
     views = _views_of_sensors(sensors, release, nations)
     store.set_sensors(_sites(sc, views, sc.t0_s))
     start_at = time.time() + 0.3
@@ -372,20 +375,22 @@ def _play(
                         "nation": nation,
                         "node_id": f"{nation.lower()}-node",
                         "bus": "memory://",
-                        "sensors_file": str(files.sensors),
                         "network": list(nations),
-                        "source": {
-                            "scenario_dir": str(work),
-                            "speed": float(speed),
-                            "start_at_unix_s": start_at,
-                        },
                         "release": release[nation],
                         "log_interval_s": 30.0,
                         "assess": {"areas": str(areas)} if areas is not None else {},
                     },
                     source=f"demo ({nation})",
+                    sensors=sensors,
                 )
-                nodes.append(Node(config, bus=bus))
+                source = ReplaySource.from_detections(
+                    detections,
+                    sensors,
+                    config.own_sensors,
+                    speed=float(speed),
+                    start_at_unix_s=start_at,
+                )
+                nodes.append(Node(config, bus=bus, source=source))
             runs = [asyncio.create_task(node.run(halt)) for node in nodes]
             watcher = asyncio.create_task(watch())
             await halt.wait()

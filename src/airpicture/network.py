@@ -5,7 +5,7 @@
 nation's sensors from the scenario, and waits until every node's picture is final (or until
 interrupted). With ``record_dir``, each node writes its picture to
 ``<record_dir>/<NATION>/tracks.csv`` when it stops. With ``bus="memory"`` the nodes run in this
-process on one :class:`~airpicture.net.bus.MemoryBus` instead (no server, no processes).
+process on one :class:`~airpicture.net.MemoryBus` instead (no server, no processes).
 
 Clean stop: the node processes run in their own sessions, so a Ctrl-C reaches this process only;
 it asks every node to stop (SIGTERM: the node writes its record and exits), waits, kills what is
@@ -32,7 +32,7 @@ from airpicture.errors import ConfigError
 from airpicture.tracker import TrackerConfig
 
 if TYPE_CHECKING:
-    from airpicture.net.release import ReleasePolicy
+    from airpicture.net._release import ReleasePolicy
 
 __all__ = ["NetworkResult", "network_up", "node_config_toml", "read_release_file"]
 
@@ -85,8 +85,8 @@ def _scenario_files(
     path = Path(scenario)
     if path.is_dir():
         return find_scenario_files(path), None
-    from airpicture.sim.run import simulate
-    from airpicture.sim.scenario import load_scenario
+    from airpicture.sim._run import simulate
+    from airpicture.sim._scenario import load_scenario
 
     spec = load_scenario(scenario).with_overrides(seed=seed, duration_s=duration_s)
     log.info("simulating %s (%.0f s of scenario time)", spec.name, spec.duration_s)
@@ -147,14 +147,14 @@ def network_up(
         client certificates and per-nation nkey users with subject permissions, and every node
         signs and verifies (audit logs in ``<record_dir>/<NATION>/audit.jsonl``).
     keys_dir : path, optional
-        An existing keys folder (:mod:`airpicture.net.keys`) to use instead of fresh keys.
+        An existing keys folder (:mod:`airpicture.net._keys`) to use instead of fresh keys.
     release : dict or str, optional
         Release policies per nation: ``{nation: table}``, each table what that node's
-        ``[release]`` holds (:mod:`airpicture.net.release`); relative ``geojson`` paths in it must
+        ``[release]`` holds (:mod:`airpicture.net._release`); relative ``geojson`` paths in it must
         already be resolved (:func:`read_release_file` does). A nation not given releases
         everything to everyone. Or the name of a preset
-        (:data:`~airpicture.net.release.RELEASE_PRESETS`,
-        :func:`~airpicture.net.release.preset_tables`) for the whole network.
+        (:data:`~airpicture.net.RELEASE_PRESETS`,
+        :func:`~airpicture.net.preset_tables`) for the whole network.
     release_source : str
         Where ``release`` came from, named in errors.
 
@@ -170,7 +170,7 @@ def network_up(
         key).
     """
     from airpicture.io import read_sensors
-    from airpicture.net.release import LabelSpace, preset_tables
+    from airpicture.net._release import LabelSpace, preset_tables
 
     nations = tuple(dict.fromkeys(n.strip().upper() for n in nations if n.strip()))
     if bus not in ("nats", "memory"):
@@ -209,7 +209,7 @@ def network_up(
             if keys_dir is not None:
                 keys = Path(keys_dir).resolve()
             else:
-                from airpicture.net.keys import init_keys
+                from airpicture.net._keys import init_keys
 
                 keys = work / "keys"
                 init_keys(keys, nations)
@@ -310,7 +310,7 @@ def _release_policies(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, ReleasePolicy]]:
     """Each node's ``[release]`` table and its policy (for the server's permissions), checked
     here so a bad policy stops nothing half-started."""
-    from airpicture.net.release import ReleasePolicy
+    from airpicture.net._release import ReleasePolicy
 
     unknown = sorted(set(release) - set(nations))
     if unknown:
@@ -340,7 +340,7 @@ def _run_in_process(
     nations: tuple[str, ...],
     on_started: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[dict[str, int], bool]:
-    from airpicture.net.bus import MemoryBus
+    from airpicture.net._bus import MemoryBus
     from airpicture.node import Node, NodeConfig
 
     async def main() -> bool:
@@ -388,7 +388,7 @@ def _run_processes(
     keys: Path | None = None,
     policies: dict[str, ReleasePolicy] | None = None,
 ) -> tuple[dict[str, int], bool]:
-    from airpicture.net.server import NatsServer, free_port
+    from airpicture.net._server import NatsServer, free_port
 
     server = NatsServer(store_dir=work / "nats", keys_dir=keys, policies=policies)
     processes: dict[str, subprocess.Popen[bytes]] = {}

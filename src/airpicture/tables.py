@@ -211,7 +211,7 @@ class Detections(_Columns):
 
     ``sensor_index`` indexes a :class:`SensorTable`; ``row`` is the detection's 0-based position in
     its arrival order (file row), the last key of the processing order ``(t_s, sensor_id, row)``.
-    ``release`` is the optional release label (uint64, see :mod:`airpicture.net.release`): which
+    ``release`` is the optional release label (uint64, see :mod:`airpicture.net._release`): which
     nations may see the detection; None where the table carries no labels (releasable to all).
     """
 
@@ -268,7 +268,7 @@ class TrackRows(_Columns):
     ECEF position covariance in m^2 in the order of :data:`COV_POS_COLUMNS`; ``status`` holds
     names from :data:`STATUS_NAMES`; ``nations`` is the ``;``-separated list of contributing
     nations; ``release`` the optional release label of each row's track (uint64, the bitwise AND
-    of its contributing detections' labels, see :mod:`airpicture.net.release`), None when not
+    of its contributing detections' labels, see :mod:`airpicture.net._release`), None when not
     carried.
 
     A network picture (:mod:`airpicture.fusion`) also carries: ``local_id``, the node's own

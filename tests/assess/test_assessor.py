@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 
 from airpicture.assess import AssessConfig, Assessor, WarningAreas
-from airpicture.assess.impact import ellipse_scale
+from airpicture.assess._impact import ellipse_scale
 from airpicture.errors import ConfigError
 from airpicture.geo import ecef2enu, ecef2geodetic
-from airpicture.sim.objects import build_objects
-from airpicture.sim.run import object_rng, stream_detections
-from airpicture.sim.scenario import load_scenario
+from airpicture.sim import build_objects, load_scenario, object_rng, stream_detections
 from airpicture.tables import AlertRows, Detections, ImpactRows, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 
-from airpicture.assess.classify import (
+from airpicture.assess._classify import (
     ClassifierConfig,
     TrackFeatures,
     _log_box,

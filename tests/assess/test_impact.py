@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airpicture.assess.impact import (
+from airpicture.assess._impact import (
     cubature_points,
     ellipse_axes,
     ellipse_scale,
@@ -13,7 +13,7 @@ from airpicture.assess.impact import (
     propagate_to_ground,
 )
 from airpicture.geo import ecef2enu, ecef2geodetic, enu_rotation, geodetic2ecef
-from airpicture.models.ballistic import propagate_ballistic
+from airpicture.models import propagate_ballistic
 
 LAT0, LON0 = np.radians(39.0), np.radians(133.0)
 

@@ -9,7 +9,7 @@ import pytest
 
 from airpicture.cli import main
 from airpicture.io import read_alerts, read_impacts, read_tracks, write_detections, write_sensors
-from airpicture.sim.single_radar import single_radar_scenario
+from airpicture.sim import single_radar_scenario
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from airpicture.assess.impact import ellipse_scale
-from airpicture.assess.warning import (
+from airpicture.assess import (
     AlertBook,
     WarningAreas,
     ellipses_meet_areas,
     read_warning_areas,
 )
+from airpicture.assess._impact import ellipse_scale
 from airpicture.errors import DataError
 
 R_M = 6_371_000.0  # sphere of the test geometry; the module's radius differs by < 0.3 %

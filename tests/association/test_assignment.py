@@ -6,8 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airpicture.association.assignment import gnn_assign
-from airpicture.association.gating import candidate_pairs
+from airpicture.association import candidate_pairs, gnn_assign
 
 
 def brute_force(n_t, n_d, pairs):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airpicture.cli import main
-from airpicture.evaluate.metrics import evaluate_picture, format_summary
+from airpicture.evaluate import evaluate_picture, format_summary
 from airpicture.tables import Detections
 
 io = pytest.importorskip("airpicture.io")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from airpicture.evaluate.commonality import picture_commonality, tracks_at
+from airpicture.evaluate import picture_commonality, tracks_at
 from airpicture.tables import TrackRows, Truth
 
 

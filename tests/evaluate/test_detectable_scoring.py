@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from airpicture.cli import main
-from airpicture.evaluate.metrics import evaluate_picture, format_summary, gospa, to_json_dict
+from airpicture.evaluate import evaluate_picture, format_summary, gospa, to_json_dict
 from airpicture.tables import Detections, TrackRows, Truth
 
 C = 10_000.0

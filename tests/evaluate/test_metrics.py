@@ -1,4 +1,4 @@
-"""Tests of airpicture.evaluate.metrics: GOSPA, evaluate_picture, reporting.
+"""Tests of airpicture.evaluate._metrics: GOSPA, evaluate_picture, reporting.
 
 References used here, independent of the code under test:
 
@@ -26,8 +26,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from airpicture.errors import ConfigError, DataError
-from airpicture.evaluate import metrics
-from airpicture.evaluate.metrics import (
+from airpicture.evaluate import (
     Evaluation,
     evaluate_picture,
     format_summary,
@@ -651,17 +650,6 @@ def test_json_dict_has_no_nan_and_round_trips():
     assert d["parameters"]["c_m"] == 10_000.0
     assert d["per_time"]["n_missed"] == [1.0]
     assert json.loads(json.dumps(d, allow_nan=False)) == d
-
-
-def test_public_names():
-    assert sorted(metrics.__all__) == [
-        "Evaluation",
-        "GospaResult",
-        "evaluate_picture",
-        "format_summary",
-        "gospa",
-        "to_json_dict",
-    ]
 
 
 # ------------------------------------------------------------------------------------------

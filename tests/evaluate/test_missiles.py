@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from airpicture.assess.warning import WarningAreas
-from airpicture.evaluate.missiles import TrueImpacts, impact_points_from_truth, score_missiles
+from airpicture.assess import WarningAreas
+from airpicture.evaluate import TrueImpacts, impact_points_from_truth, score_missiles
 from airpicture.geo import geodetic2ecef
 from airpicture.tables import AlertRows, ImpactRows, TrackRows, Truth
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airpicture.evaluate.pcrlb import ballistic_radar_pcrlb, pcrlb_information
+from airpicture.evaluate import ballistic_radar_pcrlb, pcrlb_information
 from airpicture.geo import enu_rotation, geodetic2ecef
-from airpicture.models.ballistic import propagate_ballistic
-from airpicture.models.measurement import SensorGeometry
+from airpicture.models import SensorGeometry, propagate_ballistic
 
 
 def kalman_covariances(P0, F, H, R, Q):  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from airpicture.filters.imm import combine, mix, switch_matrix, update_probabilities
+from airpicture.filters import combine, mix, switch_matrix, update_probabilities
 
 
 def test_mix_and_combine_match_the_sums():

@@ -7,10 +7,15 @@ from hypothesis import strategies as st
 from scipy.stats import chi2
 from tests.reference.kalman_loop import update_one
 
-from airpicture.filters.kalman import cho_solve, innovation, solve_lower, symmetrize, update
+from airpicture.filters import cho_solve, innovation, solve_lower, symmetrize, update
 from airpicture.geo import aer2ecef
-from airpicture.models.measurement import SensorGeometry, predict_measurements, wrap_angle
-from airpicture.models.motion import cv_predict, cv_process_noise
+from airpicture.models import (
+    SensorGeometry,
+    cv_predict,
+    cv_process_noise,
+    predict_measurements,
+    wrap_angle,
+)
 
 
 def random_spd(rng, n, k):

@@ -31,7 +31,7 @@ from airpicture.io import (
     write_tracks,
     write_truth,
 )
-from airpicture.io.contract.arrow import _rad_to_deg
+from airpicture.io.contract._arrow import _rad_to_deg
 from airpicture.tables import COV_POS_COLUMNS, Detections, Sensor, SensorTable, TrackRows, Truth
 
 FORMATS = ("csv", "parquet")

@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airpicture.filters.kalman import predict
-from airpicture.models.motion import cv_predict, cv_process_noise, cv_transition
+from airpicture.filters import predict
+from airpicture.models import cv_predict, cv_process_noise, cv_transition
 
 
 def random_spd(rng, n, k=6):
@@ -59,7 +59,7 @@ def test_inputs_not_modified():
 
 
 def test_coordinated_turn_closed_form():
-    from airpicture.models.motion import ct_transition
+    from airpicture.models import ct_transition
 
     # Turn at 3 deg/s about z for 30 s: a quarter... of 90 deg; speed constant, radius v/omega.
     w = np.radians(3.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airpicture.net.server import NatsServer
+from airpicture.net import NatsServer
 from tests.net.synthetic import SyntheticScenario, synthetic_scenario
 
 

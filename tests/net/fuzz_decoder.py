@@ -4,7 +4,7 @@ Run by ``test_fuzz.py`` for a bounded number of inputs; by hand, for as long as 
 
     python -m tests.net.fuzz_decoder -max_total_time=600 CORPUS_DIR
 
-Any exception other than a :class:`~airpicture.net.messages.MessageError` is a crash: libFuzzer
+Any exception other than a :class:`~airpicture.net.MessageError` is a crash: libFuzzer
 stops, prints the input and exits with a non-zero status.
 """
 
@@ -15,7 +15,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["airpicture"]):
-    from airpicture.net.messages import MessageError, decode_message
+    from airpicture.net import MessageError, decode_message
 
 
 def one_input(data: bytes) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from airpicture.assess import AssessConfig, Assessor, read_warning_areas
 from airpicture.fusion import CommonPicture
 from airpicture.io import find_scenario_files, read_detections, read_sensors
-from airpicture.net.release import LabelSpace
+from airpicture.net import LabelSpace
 from airpicture.tables import SensorSequence, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 
@@ -90,7 +90,7 @@ async def raw_nats_connection(url: str, keys: Path, nation: str) -> tuple[Any, l
     permission violations are appended to (lower case), for tests of what the server refuses."""
     import nats
 
-    from airpicture.net.security import nats_options
+    from airpicture.net._security import nats_options
 
     violations: list[str] = []
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airpicture.net.bus import (
+from airpicture.net import (
     Bus,
     MemoryBus,
     Message,

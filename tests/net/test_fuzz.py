@@ -22,9 +22,18 @@ from airpicture.io import (
     write_tracks,
     write_truth,
 )
-from airpicture.net.keys import Trust, init_keys, load_signing_key, nation_paths
-from airpicture.net.messages import Heartbeat, MessageError, decode_message, encode_message
-from airpicture.net.security import Signer, Verifier
+from airpicture.net import (
+    Heartbeat,
+    MessageError,
+    Signer,
+    Trust,
+    Verifier,
+    decode_message,
+    encode_message,
+    init_keys,
+    load_signing_key,
+    nation_paths,
+)
 from airpicture.tables import Truth
 from tests.net.synthetic import synthetic_scenario
 

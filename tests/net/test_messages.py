@@ -12,18 +12,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airpicture.errors import DataError
-from airpicture.net.messages import (
+from airpicture.net import (
     MAX_MESSAGE_BYTES,
+    MAX_NATIONS,
     SCHEMA_VERSION,
     DetectionBatch,
     Envelope,
     Heartbeat,
+    LabelSpace,
     MessageError,
     PictureDelta,
     decode_message,
     encode_message,
 )
-from airpicture.net.release import MAX_NATIONS, LabelSpace
 from airpicture.tables import ROW_SEQ_BITS, Detections, TrackRows
 from tests.net.synthetic import sensor_table
 

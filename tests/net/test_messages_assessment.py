@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airpicture.net.messages import (
+from airpicture.net import (
     SCHEMA_VERSION,
     AlertMessage,
     ImpactMessage,

@@ -17,8 +17,7 @@ import pytest
 
 from airpicture.cli import main as cli_main
 from airpicture.io import read_tracks
-from airpicture.net.keys import init_keys
-from airpicture.net.server import NatsServer, free_port
+from airpicture.net import NatsServer, free_port, init_keys
 from airpicture.network import NetworkResult, network_up, node_config_toml
 from airpicture.tracker import TrackerConfig
 from tests.net.helpers import NATIONS, TRACKER, assert_same_picture, batch_picture, node_values

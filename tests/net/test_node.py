@@ -13,16 +13,18 @@ import numpy as np
 import pytest
 
 from airpicture.errors import ConfigError
-from airpicture.net.bus import Bus, MemoryBus, NatsBus
-from airpicture.net.messages import (
+from airpicture.net import (
+    Bus,
     DetectionBatch,
     Heartbeat,
+    LabelSpace,
+    MemoryBus,
+    NatsBus,
+    NatsServer,
     PictureDelta,
     decode_message,
     encode_message,
 )
-from airpicture.net.release import LabelSpace
-from airpicture.net.server import NatsServer
 from airpicture.node import Node, NodeConfig
 from airpicture.tables import per_sensor_sequence
 from tests.net.conftest import wait_until

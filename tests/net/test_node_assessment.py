@@ -16,13 +16,10 @@ from airpicture.assess import AssessConfig, read_warning_areas
 from airpicture.batch import track_scenario
 from airpicture.errors import ConfigError, DataError
 from airpicture.io import read_alerts, read_impacts
-from airpicture.net.bus import BusError, MemoryBus, Message
-from airpicture.net.keys import init_keys
-from airpicture.net.messages import decode_message
-from airpicture.net.security import PolicyBus, nats_permissions, pattern_within
+from airpicture.net import BusError, MemoryBus, Message, decode_message, init_keys
+from airpicture.net._security import PolicyBus, nats_permissions, pattern_within
 from airpicture.node import Node, NodeConfig
-from airpicture.sim.run import simulate
-from airpicture.sim.scenario import load_scenario
+from airpicture.sim import load_scenario, simulate
 from airpicture.tables import AlertRows, ImpactRows
 from airpicture.tracker import TrackerConfig
 from tests.net.conftest import wait_until

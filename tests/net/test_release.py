@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from airpicture.errors import ConfigError
 from airpicture.geo import geodetic2ecef
-from airpicture.net.release import (
+from airpicture.net import (
     COARSE,
     FULL,
     MAX_NATIONS,

@@ -16,18 +16,20 @@ import numpy as np
 import pytest
 
 from airpicture.fusion import TrackReports
-from airpicture.net.bus import MemoryBus
-from airpicture.net.keys import init_keys, load_signing_key, nation_paths
-from airpicture.net.messages import (
+from airpicture.net import (
     DetectionBatch,
     Heartbeat,
+    LabelSpace,
+    MemoryBus,
     MessageError,
+    Signer,
     TrackShare,
     decode_message,
     encode_message,
+    init_keys,
+    load_signing_key,
+    nation_paths,
 )
-from airpicture.net.release import LabelSpace
-from airpicture.net.security import Signer
 from airpicture.node import Node, NodeConfig
 from airpicture.tables import RELEASE_ALL, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig

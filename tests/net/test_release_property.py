@@ -21,11 +21,21 @@ from hypothesis import strategies as st
 
 from airpicture.codes import TRACK_KINDS
 from airpicture.geo import ecef2geodetic
-from airpicture.net.bus import BusError, MemoryBus, Message
-from airpicture.net.keys import init_keys
-from airpicture.net.messages import DetectionBatch, PictureDelta, TrackShare, decode_message
-from airpicture.net.release import FULL, LabelSpace, ReleasePolicy, detection_labels
-from airpicture.net.security import PolicyBus
+from airpicture.net import (
+    FULL,
+    BusError,
+    DetectionBatch,
+    LabelSpace,
+    MemoryBus,
+    Message,
+    PictureDelta,
+    PolicyBus,
+    ReleasePolicy,
+    TrackShare,
+    decode_message,
+    detection_labels,
+    init_keys,
+)
 from airpicture.node import Node, NodeConfig
 from airpicture.tables import Detections
 from airpicture.tracker import Tracker, TrackerConfig

@@ -17,10 +17,22 @@ import pytest
 
 from airpicture.cli import main as cli_main
 from airpicture.errors import ConfigError
-from airpicture.net.bus import BusError, MemoryBus, Message, NatsBus
-from airpicture.net.keys import ADMIN, Trust, init_keys, load_signing_key, nation_paths
-from airpicture.net.messages import Heartbeat, MessageError, encode_message
-from airpicture.net.security import (
+from airpicture.net import (
+    ADMIN,
+    BusError,
+    Heartbeat,
+    MemoryBus,
+    Message,
+    MessageError,
+    NatsBus,
+    NatsServer,
+    Trust,
+    encode_message,
+    init_keys,
+    load_signing_key,
+    nation_paths,
+)
+from airpicture.net._security import (
     NodeSecurity,
     PolicyBus,
     SecuritySettings,
@@ -30,7 +42,6 @@ from airpicture.net.security import (
     nats_options,
     pattern_within,
 )
-from airpicture.net.server import NatsServer
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
 from tests.net.helpers import (
@@ -273,7 +284,7 @@ async def test_the_policy_bus_applies_the_same_permissions_in_process():
 
 
 def _japan_withholds_from_australia():
-    from airpicture.net.release import ReleasePolicy
+    from airpicture.net import ReleasePolicy
 
     return ReleasePolicy.from_mapping(
         {"default": ["USA"], "tracks": {"to": ["USA"]}},

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airpicture.net.bus import BusError, Message, NatsBus
-from airpicture.net.keys import ADMIN, init_keys
-from airpicture.net.security import PolicyBus, nats_options
-from airpicture.net.server import NatsServer
+from airpicture.net import ADMIN, BusError, Message, NatsBus, NatsServer, init_keys
+from airpicture.net._security import PolicyBus, nats_options
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
 from tests.net.helpers import NATIONS, node_values, raw_nats_connection
@@ -78,7 +76,7 @@ async def test_a_nation_reads_only_the_track_subjects_addressed_to_it(server, ke
 
 
 def test_the_policy_bus_keeps_track_subjects_to_their_recipient():
-    from airpicture.net.bus import MemoryBus
+    from airpicture.net import MemoryBus
 
     async def run() -> None:
         shared = MemoryBus()

@@ -1,4 +1,4 @@
-"""A tiny stand-in for :class:`airpicture.sim.objects.ObjectSet`, for the sensor tests only.
+"""A tiny stand-in for :class:`airpicture.sim.ObjectSet`, for the sensor tests only.
 
 Objects move at constant ECEF velocity between ``t_start_s`` and ``t_end_s`` (NaN outside) and
 "boost" inside ``[boost_start_s, boost_end_s)``. Straight ECEF lines are fine here: the sensor

@@ -9,11 +9,18 @@ import pytest
 
 from airpicture.geo import ecef2geodetic
 from airpicture.io import read_truth
-from airpicture.sim.detectable import MIN_DETECTIONS, WINDOW_SCANS, DetectableMarker
-from airpicture.sim.objects import build_objects
-from airpicture.sim.run import object_rng, simulate, stream_detections, truth_times
-from airpicture.sim.scenario import parse_scenario
-from airpicture.sim.sensors import line_of_sight
+from airpicture.sim import (
+    MIN_DETECTIONS,
+    WINDOW_SCANS,
+    DetectableMarker,
+    build_objects,
+    line_of_sight,
+    object_rng,
+    parse_scenario,
+    simulate,
+    stream_detections,
+    truth_times,
+)
 
 T0 = 1736910000.0  # 2025-01-15T03:00:00Z
 

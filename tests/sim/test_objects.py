@@ -11,11 +11,21 @@ from hypothesis import strategies as st
 
 from airpicture.errors import ConfigError
 from airpicture.geo import ecef2geodetic, enu_rotation
-from airpicture.models.ballistic import propagate_ballistic
-from airpicture.sim.flight import STANDARD_GRAVITY_MPS2, FlightLimits, simulate_flights
-from airpicture.sim.missiles import MissilePlan, fly_missiles
-from airpicture.sim.objects import OBJECT_KINDS, ObjectSet, build_objects
-from airpicture.sim.routes import AIRPORTS, airliner_routes, gc_distance, random_routes
+from airpicture.models import propagate_ballistic
+from airpicture.sim import (
+    AIRPORTS,
+    OBJECT_KINDS,
+    STANDARD_GRAVITY_MPS2,
+    FlightLimits,
+    MissilePlan,
+    ObjectSet,
+    airliner_routes,
+    build_objects,
+    fly_missiles,
+    gc_distance,
+    random_routes,
+    simulate_flights,
+)
 
 T0 = 1.7e9
 SOURCE = "test.toml"
@@ -606,28 +616,6 @@ def test_validation_errors_name_file_key_expected_and_got(
     assert expected in err.expected
     assert got in err.got
     assert str(err).startswith(f"{SOURCE}, key {key}: expected ")
-
-
-def test_public_names_are_pinned() -> None:
-    import airpicture.sim.flight as flight
-    import airpicture.sim.missiles as missiles
-    import airpicture.sim.objects as objects
-    import airpicture.sim.trajectory as trajectory
-
-    assert set(objects.__all__) == {
-        "BALLISTIC_DEFAULTS", "FLIGHT_KINDS", "FLIGHT_STEP_S", "OBJECT_KINDS", "MAX_AIM_MISS_M",
-        "OBJECT_TYPES", "FlightKind", "ObjectSet", "build_objects",
-    }  # fmt: skip
-    assert set(flight.__all__) == {"STANDARD_GRAVITY_MPS2", "FlightLimits", "simulate_flights"}
-    assert set(missiles.__all__) == {
-        "MissileFlights",
-        "MissilePlan",
-        "aim_missiles",
-        "fly_missiles",
-    }
-    assert set(trajectory.__all__) == {"Trajectories", "hermite"}
-    for module in (flight, missiles, objects, trajectory):
-        assert all(hasattr(module, name) for name in module.__all__)
 
 
 def test_start_window_longer_than_the_scenario_is_refused() -> None:

@@ -16,9 +16,15 @@ import pytest
 from airpicture.cli import main
 from airpicture.errors import ConfigError
 from airpicture.io import read_detections, read_sensors, read_truth
-from airpicture.sim.platforms import FixedPlatform, RacetrackPath, WaypointPath
-from airpicture.sim.run import simulate
-from airpicture.sim.scenario import list_scenarios, load_scenario, parse_scenario
+from airpicture.sim import (
+    FixedPlatform,
+    RacetrackPath,
+    WaypointPath,
+    list_scenarios,
+    load_scenario,
+    parse_scenario,
+    simulate,
+)
 
 LIBRARY = ("dense-traffic", "drill", "reentry", "sea-of-japan-raid")
 
@@ -463,8 +469,8 @@ def test_cli_reports_bad_scenarios_in_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "name",
-    ["airpicture.sim.scenario", "airpicture.sim.sensors", "airpicture.sim.platforms",
-     "airpicture.sim.run", "airpicture.sim.plot", "airpicture.sim.detectable"],
+    ["airpicture.sim._scenario", "airpicture.sim._sensors", "airpicture.sim._platforms",
+     "airpicture.sim._run", "airpicture.sim.plot", "airpicture.sim._detectable"],
 )  # fmt: skip
 def test_public_surface_is_exactly_all(name):
     """Every function and class defined in the module is in ``__all__`` or underscored."""

@@ -16,17 +16,20 @@ import pytest
 from scipy import stats
 
 from airpicture.geo import aer2ecef, ecef2geodetic, geodetic2ecef
-from airpicture.sim.platforms import FixedPlatform, RacetrackPath, WaypointPath
-from airpicture.sim.run import stream_detections
-from airpicture.sim.scenario import Scenario, parse_scenario
-from airpicture.sim.sensors import (
+from airpicture.sim import (
+    FixedPlatform,
+    RacetrackPath,
     Reports,
+    Scenario,
+    WaypointPath,
     detection_probability,
     effective_earth_radius_m,
     line_of_sight,
     observe,
+    parse_scenario,
     report_delays,
     scan_times,
+    stream_detections,
 )
 from tests.sim._standin import ConstantVelocityObjects, objects_around, objects_at_geodetic
 

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import chi2
 
 from airpicture.geo import ecef2aer
-from airpicture.sim.missiles import MissilePlan, fly_missiles
+from airpicture.sim import MissilePlan, fly_missiles
 from airpicture.tables import Detections, Sensor, SensorTable
 from airpicture.tracker import Tracker, TrackerConfig
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from airpicture.geo import geodetic2ecef
 from airpicture.tracker import TrackerConfig
-from airpicture.tracker.dynamics import STATE_DIM, MotionModelSet
+from airpicture.tracker._dynamics import STATE_DIM, MotionModelSet
 
 
 def test_predicted_covariances_equal_f_p_ft_plus_q() -> None:

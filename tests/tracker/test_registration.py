@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airpicture.geo import ecef2aer, geodetic2ecef
-from airpicture.models.measurement import detection_jacobians
+from airpicture.models import detection_jacobians
 from airpicture.tables import Detections, Sensor, SensorTable
-from airpicture.tracker.registration import Registration
+from airpicture.tracker import Registration
 
 SITES = {"A": (37.5, 134.5, 50.0), "B": (36.8, 137.2, 80.0), "C": (39.5, 136.0, 20.0)}
 OFFSETS = {  # range m, azimuth deg, elevation deg

@@ -5,7 +5,7 @@ import pytest
 
 from airpicture.errors import ConfigError
 from airpicture.geo import ecef2aer, geodetic2ecef
-from airpicture.sim.single_radar import single_radar_scenario
+from airpicture.sim import single_radar_scenario
 from airpicture.tables import Detections, Sensor, SensorTable
 from airpicture.tracker import Tracker, TrackerConfig
 

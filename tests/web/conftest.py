@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from airpicture.web.browser import CHROMIUM, launch_chromium
+from airpicture.web._browser import CHROMIUM, launch_chromium
 
 _ARTIFACTS: list[Path] = []
 

@@ -11,9 +11,9 @@ pytest.importorskip("starlette")
 ws_client = pytest.importorskip("websockets.sync.client")
 
 from airpicture.errors import ConfigError  # noqa: E402
-from airpicture.web.app import create_app  # noqa: E402
-from airpicture.web.server import start_server  # noqa: E402
-from airpicture.web.store import Alert, PictureStore, SensorSite  # noqa: E402
+from airpicture.web._app import create_app  # noqa: E402
+from airpicture.web._server import start_server  # noqa: E402
+from airpicture.web._store import Alert, PictureStore, SensorSite  # noqa: E402
 
 from ._synthetic import flights  # noqa: E402
 from .test_store import AREAS  # noqa: E402

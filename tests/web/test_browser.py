@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from airpicture.web.store import Alert, Impact, PictureStore, SensorSite
+from airpicture.web import Alert, Impact, PictureStore, SensorSite
 
 from ._synthetic import flights
 from .conftest import DemoProcess, PageWatch
@@ -203,8 +203,7 @@ AREAS = {
 
 @pytest.fixture(scope="module")
 def injected(browser):  # type: ignore[no-untyped-def]
-    from airpicture.web.app import create_app
-    from airpicture.web.server import start_server
+    from airpicture.web import create_app, start_server
 
     store = PictureStore(nations=["JPN", "USA", "AUS"])
     store.info = {

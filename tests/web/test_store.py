@@ -11,7 +11,7 @@ import pytest
 from airpicture.errors import DataError
 from airpicture.geo import enu_rotation, geodetic2ecef
 from airpicture.tables import AlertRows, ImpactRows, TrackRows, cov_pos_from_matrix
-from airpicture.web.store import Alert, Impact, PictureStore, display_records
+from airpicture.web import Alert, Impact, PictureStore, display_records
 
 from ._synthetic import flights
 

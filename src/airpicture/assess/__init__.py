@@ -10,14 +10,50 @@ latitude and longitude in radians (degrees only in files: GeoJSON positions, ``*
 columns); heights above the WGS-84 ellipsoid in metres; times in seconds since the Unix epoch.
 """
 
-from airpicture.assess.assessor import AssessConfig, Assessment, Assessor, TrackStates
-from airpicture.assess.warning import WarningAreas, read_warning_areas
+from airpicture.assess._assessor import (
+    AssessConfig,
+    Assessment,
+    Assessor,
+    TrackStates,
+)
+from airpicture.assess._classify import (
+    ENVELOPES,
+    ClassifierConfig,
+    FlightEnvelope,
+    TrackFeatures,
+    classify,
+    track_features,
+)
+from airpicture.assess._impact import (
+    ImpactPrediction,
+    predict_impacts,
+)
+from airpicture.assess._warning import (
+    CANCEL_REASONS,
+    AlertBook,
+    WarningAreas,
+    default_areas_path,
+    ellipses_meet_areas,
+    read_warning_areas,
+)
 
 __all__ = [
+    "CANCEL_REASONS",
+    "ENVELOPES",
+    "AlertBook",
     "AssessConfig",
     "Assessment",
     "Assessor",
+    "ClassifierConfig",
+    "FlightEnvelope",
+    "ImpactPrediction",
+    "TrackFeatures",
     "TrackStates",
     "WarningAreas",
+    "classify",
+    "default_areas_path",
+    "ellipses_meet_areas",
+    "predict_impacts",
     "read_warning_areas",
+    "track_features",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from airpicture.errors import ConfigError
-from airpicture.evaluate.metrics import Evaluation
+from airpicture.evaluate._metrics import Evaluation
 from airpicture.geo import ecef2geodetic
 from airpicture.tables import SensorTable, TrackRows, Truth
 
@@ -141,7 +141,7 @@ def plot_evaluation(
     tracks : TrackRows
         Track rows, ``x`` (k, 6) ECEF m, m/s.
     evaluation : Evaluation
-        :func:`airpicture.evaluate.metrics.evaluate_picture` of the same tables.
+        :func:`airpicture.evaluate.evaluate_picture` of the same tables.
     path : str or path-like
         Output file (PNG); missing parent folders are created.
     sensors : SensorTable, optional

@@ -8,18 +8,25 @@ numbers that are the same at every node holding an object. ``frames`` holds what
 gives (tracker frames, network frames, shared tracks), ``config`` its settings.
 """
 
-from airpicture.fusion.numbers import NumberBlocks
-from airpicture.fusion.picture import (
-    CommonPicture,
+from airpicture.fusion._config import (
     FusionConfig,
+)
+from airpicture.fusion._frames import (
     FusionStats,
     LocalFrame,
     NetworkFrame,
     TrackReports,
 )
-from airpicture.fusion.t2t import (
+from airpicture.fusion._numbers import (
+    NumberBlocks,
+)
+from airpicture.fusion._picture import (
+    CommonPicture,
+)
+from airpicture.fusion._t2t import (
     covariance_intersection,
     pair_distances,
+    predict_tracks,
     spd_problems,
     track_quality,
 )
@@ -34,6 +41,7 @@ __all__ = [
     "TrackReports",
     "covariance_intersection",
     "pair_distances",
+    "predict_tracks",
     "spd_problems",
     "track_quality",
 ]

@@ -7,7 +7,7 @@ Azimuth is clockwise from true north in [0, 2*pi); elevation is above the local 
 (normal to the ellipsoid at the origin), in [-pi/2, pi/2]; range is slant range.
 """
 
-from airpicture.geo.frames import (
+from airpicture.geo._frames import (
     aer2ecef,
     aer2enu,
     aer_jacobian_enu,
@@ -20,12 +20,13 @@ from airpicture.geo.frames import (
     enu_rotation,
     geodetic2ecef,
 )
-from airpicture.geo.wgs84 import (
+from airpicture.geo._wgs84 import (
     WGS84_A_M,
     WGS84_B_M,
     WGS84_E2,
     WGS84_F,
     WGS84_GM_M3PS2,
+    WGS84_J2,
     WGS84_OMEGA_RADPS,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "WGS84_E2",
     "WGS84_F",
     "WGS84_GM_M3PS2",
+    "WGS84_J2",
     "WGS84_OMEGA_RADPS",
     "aer2ecef",
     "aer2enu",

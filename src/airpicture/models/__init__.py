@@ -1,3 +1,57 @@
 """Physics: motion models (``motion``), measurement models (``measurement``)."""
 
-__all__: list[str] = []
+from airpicture.models._atmosphere import (
+    AIR_DENSITY_SEA_LEVEL_KGPM3,
+    AIR_SCALE_HEIGHT_M,
+    air_density,
+)
+from airpicture.models._ballistic import (
+    ballistic_acceleration,
+    ballistic_derivative,
+    ballistic_jacobian,
+    gravity_acceleration,
+    gravity_gradient,
+    gravity_potential,
+    ground_crossing,
+    propagate_ballistic,
+    propagate_ballistic_stm,
+)
+from airpicture.models._measurement import (
+    SensorGeometry,
+    detection_jacobians,
+    measurement_noise,
+    measurement_vectors,
+    predict_measurements,
+    wrap_angle,
+)
+from airpicture.models._motion import (
+    ct_transition,
+    cv_predict,
+    cv_process_noise,
+    cv_transition,
+)
+
+__all__ = [
+    "AIR_DENSITY_SEA_LEVEL_KGPM3",
+    "AIR_SCALE_HEIGHT_M",
+    "SensorGeometry",
+    "air_density",
+    "ballistic_acceleration",
+    "ballistic_derivative",
+    "ballistic_jacobian",
+    "ct_transition",
+    "cv_predict",
+    "cv_process_noise",
+    "cv_transition",
+    "detection_jacobians",
+    "gravity_acceleration",
+    "gravity_gradient",
+    "gravity_potential",
+    "ground_crossing",
+    "measurement_noise",
+    "measurement_vectors",
+    "predict_measurements",
+    "propagate_ballistic",
+    "propagate_ballistic_stm",
+    "wrap_angle",
+]

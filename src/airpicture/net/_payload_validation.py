@@ -1,7 +1,7 @@
 """Validation of decoded payloads, once, at the edge
-(:func:`airpicture.net.messages.decode_payload`): column lengths, finite numbers, ranges, codes
+(:func:`airpicture.net.decode_payload`): column lengths, finite numbers, ranges, codes
 and labels, one validator per message kind; each failure raises
-:class:`~airpicture.net.payloads.MessageError` with its ``reason`` code.
+:class:`~airpicture.net.MessageError` with its ``reason`` code.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from airpicture.assess.warning import CANCEL_REASONS
+from airpicture.assess._warning import CANCEL_REASONS
 from airpicture.errors import DataError
 from airpicture.io import check_rows
-from airpicture.net.payloads import (
+from airpicture.net._payloads import (
     _IMPACT_FLOAT_COLUMNS,
     AlertMessage,
     DetectionBatch,
@@ -24,7 +24,7 @@ from airpicture.net.payloads import (
     PictureDelta,
     TrackShare,
 )
-from airpicture.net.release import MAX_NATIONS, invalid_labels
+from airpicture.net._release import MAX_NATIONS, invalid_labels
 from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows
 
 
@@ -82,7 +82,7 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
 
 def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> None:
     """A label column: n uint64 over at most MAX_NATIONS distinct nations, every field within
-    range and nested (:func:`~airpicture.net.release.invalid_labels`)."""
+    range and nested (:func:`~airpicture.net.invalid_labels`)."""
     _length(label, 8, "label", where, n)
     if len(nations) > MAX_NATIONS or len(set(nations)) != len(nations):
         raise _error(

@@ -35,20 +35,32 @@ there (read back from the bus), so nothing of its sources is lost or sent twice.
 
 Configuration: :class:`NodeConfig` (TOML, see :meth:`NodeConfig.from_toml`).
 
-The parts, one module each: :mod:`~airpicture.node.config` (the node file),
-:mod:`~airpicture.node.sources` (own detections replayed), :mod:`~airpicture.node.outbound`
-(signed publishing; own detections and clock to each recipient), :mod:`~airpicture.node.inbound`
-(every incoming message checked and taken in), :mod:`~airpicture.node.peers` (the senders and
-the barrier), :mod:`~airpicture.node.tracking` (tracker, assessment, network picture),
-:mod:`~airpicture.node.publish` (picture, impacts, alerts and shared tracks out),
-:mod:`~airpicture.node.health` (counters and ``GET /health``); :class:`Node` composes them.
+The parts, one module each: :mod:`~airpicture.node._config` (the node file),
+:mod:`~airpicture.node._sources` (own detections replayed), :mod:`~airpicture.node._outbound`
+(signed publishing; own detections and clock to each recipient), :mod:`~airpicture.node._inbound`
+(every incoming message checked and taken in), :mod:`~airpicture.node._peers` (the senders and
+the barrier), :mod:`~airpicture.node._tracking` (tracker, assessment, network picture),
+:mod:`~airpicture.node._publish` (picture, impacts, alerts and shared tracks out),
+:mod:`~airpicture.node._health` (counters and ``GET /health``); :class:`Node` composes them.
 """
 
-from airpicture.node.config import NodeConfig, SourceConfig
-from airpicture.node.counters import NodeCounters
-from airpicture.node.inbound import SharedTracks
-from airpicture.node.node import Node, run_node
-from airpicture.node.sources import ReplaySource
+from airpicture.node._config import (
+    NodeConfig,
+    SourceConfig,
+)
+from airpicture.node._counters import (
+    NodeCounters,
+)
+from airpicture.node._inbound import (
+    SharedTracks,
+)
+from airpicture.node._node import (
+    Node,
+    run_node,
+)
+from airpicture.node._sources import (
+    ReplaySource,
+)
 
 __all__ = [
     "Node",

@@ -11,24 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from airpicture.errors import ConfigError
+from airpicture.sim._specs import show
 
 
 class _Bad(Exception):
     """A value that broke a rule (internal; becomes a ConfigError with the key)."""
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, str):
-        text = repr(value)
-        return (text[:60] + "...'") if len(text) > 64 else text
-    if isinstance(value, dict):
-        return f"a table with keys {sorted(value)}"
-    if isinstance(value, list):
-        text = repr(value)
-        return text if len(text) <= 80 else text[:76] + " ...]"
-    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -40,7 +27,7 @@ class _Rule:
         try:
             return self.convert(value)
         except _Bad:
-            raise ConfigError(source, key=key, expected=self.expected, got=_show(value)) from None
+            raise ConfigError(source, key=key, expected=self.expected, got=show(value)) from None
 
 
 def _number(value: Any) -> float:
@@ -210,7 +197,7 @@ class _Table:
     def __init__(self, data: Any, *, source: str, prefix: str) -> None:
         if not isinstance(data, dict):
             raise ConfigError(
-                source, key=prefix or "(top level)", expected="a table", got=_show(data)
+                source, key=prefix or "(top level)", expected="a table", got=show(data)
             )
         self.data: dict[str, Any] = data
         self.source = source
@@ -240,7 +227,7 @@ class _Table:
                 self.source,
                 key=self.key(name),
                 expected=f"no {name} {reason}",
-                got=_show(self.data[name]),
+                got=show(self.data[name]),
             )
 
     def finish(self, known: tuple[str, ...]) -> None:

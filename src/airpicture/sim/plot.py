@@ -19,8 +19,8 @@ import numpy as np
 from airpicture.errors import ConfigError
 from airpicture.evaluate.plot import load_coastlines
 from airpicture.geo import ecef2geodetic
-from airpicture.sim.scenario import Scenario, SensorConfig
-from airpicture.sim.sensors import effective_earth_radius_m
+from airpicture.sim._scenario import Scenario, SensorConfig
+from airpicture.sim._sensors import effective_earth_radius_m
 from airpicture.tables import Truth
 
 __all__ = ["COVERAGE_TARGET_ALT_M", "coverage_radius_m", "plot_scenario"]

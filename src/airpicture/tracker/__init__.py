@@ -5,8 +5,36 @@
 per-scan step is in ``tracker.scan``, its out-of-sequence update in ``tracker.out_of_sequence``.
 """
 
-from airpicture.tracker.config import TrackerConfig
-from airpicture.tracker.core import Tracker, TrackerStats
-from airpicture.tracker.registration import RegistrationEstimate
+from airpicture.tracker._config import (
+    MOTION_MODEL_NAMES,
+    TrackerConfig,
+)
+from airpicture.tracker._core import (
+    FrameCallback,
+    Tracker,
+    TrackerStats,
+)
+from airpicture.tracker._dynamics import (
+    MotionModelSet,
+    ballistic_transition,
+)
+from airpicture.tracker._registration import (
+    Registration,
+    RegistrationEstimate,
+)
+from airpicture.tracker._table import (
+    TrackTable,
+)
 
-__all__ = ["RegistrationEstimate", "Tracker", "TrackerConfig", "TrackerStats"]
+__all__ = [
+    "MOTION_MODEL_NAMES",
+    "FrameCallback",
+    "MotionModelSet",
+    "Registration",
+    "RegistrationEstimate",
+    "TrackTable",
+    "Tracker",
+    "TrackerConfig",
+    "TrackerStats",
+    "ballistic_transition",
+]

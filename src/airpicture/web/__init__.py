@@ -1,28 +1,55 @@
 """The live map: a picture store, an ASGI server and the page shipped with the package.
 
-* :mod:`airpicture.web.store` — :class:`~airpicture.web.store.PictureStore`, the pictures of
+* :mod:`airpicture.web._store` — :class:`~airpicture.web.PictureStore`, the pictures of
   several nations fed with tracker deltas, with history, sensors, impacts, alerts and warning
   areas (no web dependencies);
-* :mod:`airpicture.web.app` — :func:`~airpicture.web.app.create_app`, the Starlette app (page,
+* :mod:`airpicture.web._app` — :func:`~airpicture.web.create_app`, the Starlette app (page,
   WebSocket deltas, JSON endpoints);
-* :mod:`airpicture.web.server` — :func:`~airpicture.web.server.start_server`, uvicorn on
+* :mod:`airpicture.web._server` — :func:`~airpicture.web.start_server`, uvicorn on
   127.0.0.1 in a background thread;
-* :mod:`airpicture.web.browser` — :func:`~airpicture.web.browser.launch_chromium`, the headless
+* :mod:`airpicture.web._browser` — :func:`~airpicture.web._browser.launch_chromium`, the headless
   chromium (through Playwright) the page is tested and measured in.
 
 The page is a bundle built from ``web/`` at the repository root (``npm run build``) into
 ``airpicture/web/static``; users never need npm. Positions on the wire are WGS-84 degrees and
-metres, as described in :mod:`airpicture.web.store`. The server parts need the ``web`` extra
+metres, as described in :mod:`airpicture.web._store`. The server parts need the ``web`` extra
 (``pip install "airpicture[web]"``).
 """
 
-from airpicture.web.store import (
-    ALERT_STATES,
-    Alert,
-    Impact,
-    PictureStore,
-    SensorSite,
+from airpicture.web._app import (
+    RequestError,
+    create_app,
+    static_dir,
+)
+from airpicture.web._display import (
     display_records,
 )
+from airpicture.web._overlays import (
+    Alert,
+    Impact,
+    SensorSite,
+)
+from airpicture.web._server import (
+    DEFAULT_PORT,
+    WebServer,
+    start_server,
+)
+from airpicture.web._store import (
+    Listener,
+    PictureStore,
+)
 
-__all__ = ["ALERT_STATES", "Alert", "Impact", "PictureStore", "SensorSite", "display_records"]
+__all__ = [
+    "DEFAULT_PORT",
+    "Alert",
+    "Impact",
+    "Listener",
+    "PictureStore",
+    "RequestError",
+    "SensorSite",
+    "WebServer",
+    "create_app",
+    "display_records",
+    "start_server",
+    "static_dir",
+]

@@ -21,16 +21,16 @@ the same radians bit for bit (for every value read from a file, and for all but 
 value in ten otherwise, which then comes back within one unit in the last place), preferring the
 shortest decimal form, so a file that was read and written again keeps ``35.6`` as ``35.6``.
 
-The package: :mod:`~airpicture.io.contract.schema` holds the tables' columns (the contract as
-data), :mod:`~airpicture.io.contract.check` checks record batches against them,
-:mod:`~airpicture.io.contract.arrow` converts record batches to in-memory tables and back,
-:mod:`~airpicture.io.contract.files` opens files and streams their batches, and
-:mod:`~airpicture.io.contract.read` and :mod:`~airpicture.io.contract.write` hold the readers and
+The package: :mod:`~airpicture.io.contract._schema` holds the tables' columns (the contract as
+data), :mod:`~airpicture.io.contract._check` checks record batches against them,
+:mod:`~airpicture.io.contract._arrow` converts record batches to in-memory tables and back,
+:mod:`~airpicture.io.contract._files` opens files and streams their batches, and
+:mod:`~airpicture.io.contract._read` and :mod:`~airpicture.io.contract._write` hold the readers and
 the writers. The public names are those re-exported here.
 """
 
-from airpicture.io.contract.files import ScenarioFiles, find_scenario_files
-from airpicture.io.contract.read import (
+from airpicture.io.contract._files import ScenarioFiles, find_scenario_files
+from airpicture.io.contract._read import (
     check_rows,
     iter_detections,
     read_alerts,
@@ -41,8 +41,8 @@ from airpicture.io.contract.read import (
     read_truth,
     sensors_from_rows,
 )
-from airpicture.io.contract.schema import TABLE_COLUMNS
-from airpicture.io.contract.write import (
+from airpicture.io.contract._schema import TABLE_COLUMNS
+from airpicture.io.contract._write import (
     TableWriter,
     open_table_writer,
     write_detections,

@@ -1,0 +1,299 @@
+"""Scoring the assessment of ballistic missiles against truth: tracks, kinds, impacts, alerts.
+
+For every ballistic object of the truth table, :func:`score_missiles` finds the firm tracks that
+followed it (each firm row goes to the nearest ballistic object within ``gate_m`` at its time,
+each track to the object most of its rows went to), and reports
+
+* **continuity**: the tracks that held it, from when to when;
+* **classification**: when its track was first confirmed and first labelled ``ballistic``;
+* **impact prediction**: for every impact row of its tracks, the time to go, the distance from
+  the predicted to the true impact point, and whether the ellipse holds the true point;
+* **warnings**: the areas alerted for its tracks, those still alerted at impact, the areas the
+  true impact point lies in, and the lead time of the alert for each of these.
+
+Positions are WGS-84 ECEF (m), angles radians, times seconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from airpicture.assess._warning import WarningAreas, ellipses_meet_areas
+from airpicture.geo import ecef2enu, ecef2geodetic
+from airpicture.tables import AlertRows, ImpactRows, TrackRows, Truth
+
+__all__ = ["MissileScore", "TrueImpacts", "impact_points_from_truth", "score_missiles"]
+
+_FIRM = ("confirmed", "coasting")
+
+
+@dataclass(frozen=True)
+class TrueImpacts:
+    """True impacts of ballistic objects; arrays of shape (n,).
+
+    Attributes
+    ----------
+    object_id : ndarray of str
+    t_s : ndarray
+        Impact time, s.
+    lat_rad, lon_rad : ndarray
+        Impact point, geodetic, rad.
+    """
+
+    object_id: np.ndarray
+    t_s: np.ndarray
+    lat_rad: np.ndarray
+    lon_rad: np.ndarray
+
+
+def impact_points_from_truth(truth: Truth) -> TrueImpacts:
+    """Impact points of the ballistic objects of a truth table, from its last two rows each.
+
+    The last truth row of a body in flight is at most one truth interval before impact; the
+    impact is where the straight line through the last two rows reaches height zero (linear in
+    time). This leaves out the curvature of the last interval: a few hundred metres at most for
+    a 1 s interval near the ground, so where the simulator's exact impacts are at hand (its
+    objects' last states), prefer them.
+
+    Parameters
+    ----------
+    truth : Truth
+        With ``kind == 'ballistic'`` rows.
+
+    Returns
+    -------
+    TrueImpacts
+    """
+    ids, times, lats, lons = [], [], [], []
+    for oid in np.unique(truth.object_id[truth.kind == "ballistic"]):
+        g = truth.take(truth.object_id == oid)
+        order = np.argsort(g.t_s)
+        if len(order) < 2:
+            continue
+        i0, i1 = order[-2], order[-1]
+        h = ecef2geodetic(g.x[[i0, i1], 0], g.x[[i0, i1], 1], g.x[[i0, i1], 2])[2]
+        frac = h[1] / (h[0] - h[1]) if h[0] != h[1] else 0.0
+        dt = g.t_s[i1] - g.t_s[i0]
+        p = g.x[i1, :3] + (g.x[i1, :3] - g.x[i0, :3]) * frac
+        lat, lon, _ = ecef2geodetic(p[0], p[1], p[2])
+        ids.append(str(oid))
+        times.append(g.t_s[i1] + frac * dt)
+        lats.append(float(lat))
+        lons.append(float(lon))
+    return TrueImpacts(np.array(ids, dtype=str), np.array(times), np.array(lats), np.array(lons))
+
+
+@dataclass(frozen=True)
+class MissileScore:
+    """How one ballistic object was tracked, classified, predicted and warned of.
+
+    Attributes
+    ----------
+    object_id : str
+    track_ids : tuple of str
+        Firm tracks that followed it, in order of their first row.
+    first_firm_t_s, last_firm_t_s : float
+        First and last firm row of those tracks, s (NaN without a track).
+    classified_t_s : float
+        First row of those tracks labelled ``ballistic``, s (NaN if never).
+    impact_t_s : float
+        True impact time, s.
+    time_to_go_s, error_m : ndarray, shape (k,)
+        Per impact row of its tracks: true impact time minus the row's time, s; distance from
+        the predicted to the true impact point, m.
+    inside : ndarray of bool, shape (k,)
+        The row's ellipse holds the true impact point.
+    alerted_areas : tuple of str
+        Areas an alert was issued for (any of its tracks).
+    areas_at_impact : tuple of str
+        Areas still alerted at the true impact time.
+    true_areas : tuple of str
+        Areas holding the true impact point.
+    lead_time_s : dict of str to float
+        For each true area alerted at impact, the impact time minus the issue time of that
+        alert, s.
+    """
+
+    object_id: str
+    track_ids: tuple[str, ...]
+    first_firm_t_s: float
+    last_firm_t_s: float
+    classified_t_s: float
+    impact_t_s: float
+    time_to_go_s: np.ndarray
+    error_m: np.ndarray
+    inside: np.ndarray
+    alerted_areas: tuple[str, ...]
+    areas_at_impact: tuple[str, ...]
+    true_areas: tuple[str, ...]
+    lead_time_s: dict[str, float]
+
+    @property
+    def held_one_track(self) -> bool:
+        """One track held it."""
+        return len(self.track_ids) == 1
+
+    @property
+    def time_to_classify_s(self) -> float:
+        """From the first firm row to the first ``ballistic`` label, s."""
+        return self.classified_t_s - self.first_firm_t_s
+
+    @property
+    def alerts_exact(self) -> bool:
+        """The areas alerted at impact are exactly those holding the impact point."""
+        return set(self.areas_at_impact) == set(self.true_areas)
+
+
+def _truth_at(g: Truth, t: np.ndarray) -> np.ndarray:
+    """Truth positions of one object at times ``t`` (linear in time), NaN outside its rows."""
+    order = np.argsort(g.t_s)
+    ts, xs = g.t_s[order], g.x[order, :3]
+    out = np.stack(
+        [np.interp(t, ts, xs[:, k], left=np.nan, right=np.nan) for k in range(3)], axis=-1
+    )
+    return out
+
+
+def _inside(impacts: ImpactRows, lat_rad: float, lon_rad: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each predicted impact to a true point (m), and whether its ellipse holds it."""
+    if len(impacts) == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    from airpicture.geo import geodetic2ecef
+
+    px, py, pz = geodetic2ecef(lat_rad, lon_rad, 0.0)
+    e, n, _ = ecef2enu(px, py, pz, impacts.impact_lat_rad, impacts.impact_lon_rad, 0.0)
+    dist = np.hypot(e, n)
+    o = impacts.orientation_rad
+    along = e * np.sin(o) + n * np.cos(o)
+    across = e * np.cos(o) - n * np.sin(o)
+    a = np.maximum(impacts.semi_major_m, 1e-9)
+    b = np.maximum(impacts.semi_minor_m, 1e-9)
+    return dist, (along / a) ** 2 + (across / b) ** 2 <= 1.0
+
+
+def _alerts_at(alerts: AlertRows, t_s: float) -> dict[str, tuple[str, float]]:
+    """Alerts in force at ``t_s``: alert id -> (area id, issue time)."""
+    state: dict[str, tuple[str, float]] = {}
+    order = np.argsort(alerts.t_s, kind="stable")
+    for i in order:
+        if alerts.t_s[i] > t_s:
+            break
+        aid = str(alerts.alert_id[i])
+        if alerts.state[i] == "active":
+            issued = state[aid][1] if aid in state else float(alerts.t_s[i])
+            state[aid] = (str(alerts.area_id[i]), issued)
+        else:
+            state.pop(aid, None)
+    return state
+
+
+def score_missiles(
+    truth: Truth,
+    tracks: TrackRows,
+    impacts: ImpactRows,
+    alerts: AlertRows,
+    true_impacts: TrueImpacts,
+    *,
+    areas: WarningAreas | None = None,
+    gate_m: float = 10_000.0,
+) -> list[MissileScore]:
+    """Score every ballistic object of ``true_impacts`` (module docstring).
+
+    Parameters
+    ----------
+    truth : Truth
+        Truth table (the ballistic objects' rows are used).
+    tracks : TrackRows
+        The picture, with ``kind`` filled in.
+    impacts, alerts : ImpactRows, AlertRows
+        The assessment's tables.
+    true_impacts : TrueImpacts
+        True impact of each ballistic object.
+    areas : WarningAreas, optional
+        The warning areas the alerts refer to (for the true areas of each impact).
+    gate_m : float
+        Largest distance of a track row from the object it is taken to follow, m.
+
+    Returns
+    -------
+    list of MissileScore
+        In the order of ``true_impacts``.
+    """
+    ids = [str(o) for o in true_impacts.object_id]
+    firm = tracks.take(np.isin(tracks.status, _FIRM))
+    groups = {oid: truth.take(truth.object_id == oid) for oid in ids}
+    if len(firm) and ids:
+        d = np.stack(
+            [np.linalg.norm(firm.x[:, :3] - _truth_at(groups[o], firm.t_s), axis=1) for o in ids],
+            axis=1,
+        )
+        d = np.where(np.isfinite(d), d, np.inf)
+        nearest = d.argmin(axis=1)
+        close = d.min(axis=1) <= gate_m
+    else:
+        nearest = np.zeros(len(firm), dtype=int)
+        close = np.zeros(len(firm), dtype=bool)
+    owner: dict[str, str] = {}
+    for tid in np.unique(firm.track_id[close]):
+        votes = np.bincount(nearest[close & (firm.track_id == tid)], minlength=len(ids))
+        if votes.sum() * 2 >= int((firm.track_id == tid).sum()):  # followed it most of its life
+            owner[str(tid)] = ids[int(votes.argmax())]
+
+    true_area_sets: list[tuple[str, ...]] = []
+    if areas is not None and len(areas) and len(ids):
+        inside = ellipses_meet_areas(
+            areas,
+            true_impacts.lat_rad,
+            true_impacts.lon_rad,
+            np.tile(np.eye(2), (len(ids), 1, 1)),
+            0.5,
+        )
+        true_area_sets = [
+            tuple(a for a, hit in zip(areas.ids, row, strict=True) if hit) for row in inside
+        ]
+    else:
+        true_area_sets = [() for _ in ids]
+
+    scores = []
+    for k, oid in enumerate(ids):
+        mine = sorted(
+            (t for t, o in owner.items() if o == oid),
+            key=lambda t: float(firm.t_s[firm.track_id == t].min()),
+        )
+        rows = firm.take(np.isin(firm.track_id, mine))
+        t_imp = float(true_impacts.t_s[k])
+        ballistic = rows.t_s[rows.kind == "ballistic"]
+        imp = impacts.take(np.isin(impacts.track_id, mine))
+        err, inside_flags = _inside(
+            imp, float(true_impacts.lat_rad[k]), float(true_impacts.lon_rad[k])
+        )
+        al = alerts.take(np.isin(alerts.track_id, mine))
+        issued = al.area_id[al.event == "issued"]
+        at_impact = _alerts_at(al, t_imp)
+        areas_at_impact = tuple(sorted({a for a, _ in at_impact.values()}))
+        lead = {
+            area: t_imp - min(t for a, t in at_impact.values() if a == area)
+            for area in true_area_sets[k]
+            if area in areas_at_impact
+        }
+        scores.append(
+            MissileScore(
+                object_id=oid,
+                track_ids=tuple(mine),
+                first_firm_t_s=float(rows.t_s.min()) if len(rows) else math.nan,
+                last_firm_t_s=float(rows.t_s.max()) if len(rows) else math.nan,
+                classified_t_s=float(ballistic.min()) if len(ballistic) else math.nan,
+                impact_t_s=t_imp,
+                time_to_go_s=t_imp - imp.t_s,
+                error_m=err,
+                inside=inside_flags,
+                alerted_areas=tuple(sorted(set(str(a) for a in issued))),
+                areas_at_impact=areas_at_impact,
+                true_areas=true_area_sets[k],
+                lead_time_s=lead,
+            )
+        )
+    return scores

