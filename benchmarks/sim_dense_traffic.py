@@ -24,8 +24,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from airpicture.sim import run  # noqa: E402
-from airpicture.sim._scenario import load_scenario  # noqa: E402
+from airpicture.sim import _run as run  # noqa: E402
+from airpicture.sim import load_scenario  # noqa: E402
 
 TARGET_S = 120.0
 
