@@ -255,6 +255,10 @@ def test_wrong_column_length():
         ("elevation_rad", 2.0, "range"),
         ("range_m", -5.0, "range"),
         ("arrival_s", 3e9, "range"),
+        # the detections table's rules, as in files
+        ("azimuth_rad", 2 * math.pi, "range"),
+        ("sensor_lon_rad", 3.5, "range"),
+        ("range_rate_mps", -math.inf, "non-finite"),
     ],
 )
 def test_bad_values(column, value, reason):
@@ -264,6 +268,8 @@ def test_bad_values(column, value, reason):
     bad = msgspec.structs.replace(batch, **{column: values.astype("<f8").tobytes()})
     err = _reason(_encode("det", bad))
     assert (err.reason, err.column) == (reason, column)
+    if column.endswith("_rad"):  # the rule is told in the file's degrees
+        assert f"(as {column.removesuffix('_rad')}_deg)" in err.expected
 
 
 def test_nan_range_is_allowed_for_angle_only_sensors():

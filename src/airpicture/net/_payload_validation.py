@@ -13,7 +13,7 @@ import numpy as np
 
 from airpicture.assess._warning import CANCEL_REASONS
 from airpicture.errors import DataError
-from airpicture.io import check_rows
+from airpicture.io import check_column, check_rows
 from airpicture.net._payloads import (
     _IMPACT_FLOAT_COLUMNS,
     AlertMessage,
@@ -50,25 +50,12 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
         raise _error(
             where, "range", "sensor_seq", f"numbers below 2**{ROW_SEQ_BITS}", int(seq.max())
         )
-    for name in (
-        "arrival_s",
-        "t_s",
-        "azimuth_rad",
-        "elevation_rad",
-        "sensor_lat_rad",
-        "sensor_lon_rad",
-        "sensor_alt_m",
-    ):
-        _finite(getattr(batch, name), name, where)
-    for name in ("range_m", "range_rate_mps"):
-        values = np.frombuffer(getattr(batch, name), "<f8")
-        if np.isinf(values).any():
-            raise _error(where, "non-finite", name, "a finite number or NaN (not measured)", "inf")
-    _within(batch.range_m, 0.0, math.inf, "range_m", where, nan_ok=True)
-    _within(batch.azimuth_rad, 0.0, 2 * math.pi, "azimuth_rad", where)
-    _within(batch.elevation_rad, -math.pi / 2, math.pi / 2, "elevation_rad", where)
-    _within(batch.sensor_lat_rad, -math.pi / 2, math.pi / 2, "sensor_lat_rad", where)
-    _within(batch.sensor_lon_rad, -math.pi, math.pi, "sensor_lon_rad", where)
+    _finite(batch.arrival_s, "arrival_s", where)
+    for name in _DET_FLOAT_COLUMNS[1:]:  # the detections table's rules
+        try:
+            check_column("detections", name, np.frombuffer(getattr(batch, name), "<f8"), where)
+        except DataError as exc:
+            raise _from_contract(exc, where) from None
     arrival = np.frombuffer(batch.arrival_s, "<f8")
     if float(arrival.max()) > batch.clock_s:
         raise _error(
@@ -137,12 +124,18 @@ def _contract(rows: ImpactRows | AlertRows | TrackRows, where: str) -> None:
     try:
         check_rows(rows, where)
     except DataError as exc:
-        column = exc.column or ""
-        if column.endswith("_deg"):
-            column = column.removesuffix("_deg") + "_rad"
-        reason = "non-finite" if exc.got in ("nan", "inf", "-inf") else "range"
-        index = f" at index {exc.row - 1}" if exc.row is not None else ""
-        raise _error(where, reason, column, exc.expected, f"{exc.got}{index}") from None
+        raise _from_contract(exc, where) from None
+
+
+def _from_contract(exc: DataError, where: str) -> MessageError:
+    """A schema's refusal as a message error: the wire's column (radians where the file has
+    degrees) and the row index."""
+    column, expected = exc.column or "", exc.expected
+    if column.endswith("_deg"):
+        column, expected = column.removesuffix("_deg") + "_rad", f"{expected} (as {column})"
+    reason = "non-finite" if exc.got in ("nan", "inf", "-inf") else "range"
+    index = f" at index {exc.row - 1}" if exc.row is not None else ""
+    return _error(where, reason, column, expected, f"{exc.got}{index}")
 
 
 def _validate_picture(delta: PictureDelta, where: str) -> None:
@@ -243,29 +236,6 @@ def _finite(buffer: bytes, name: str, where: str) -> None:
         first = int(np.flatnonzero(~np.isfinite(values))[0])
         raise _error(
             where, "non-finite", name, "finite numbers", f"{values[first]!r} at index {first}"
-        )
-
-
-def _not_infinite(buffer: bytes, name: str, where: str) -> None:
-    if np.isinf(np.frombuffer(buffer, "<f8")).any():
-        raise _error(where, "non-finite", name, "finite numbers or NaN (unknown)", "inf")
-
-
-def _within(
-    buffer: bytes, low: float, high: float, name: str, where: str, *, nan_ok: bool = False
-) -> None:
-    values = np.frombuffer(buffer, "<f8")
-    if nan_ok:
-        values = values[~np.isnan(values)]
-    bad = (values < low) | (values > high)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise _error(
-            where,
-            "range",
-            name,
-            f"values in [{low:g}, {high:g}]",
-            f"{values[first]!r} at index {first}",
         )
 
 

@@ -31,6 +31,7 @@ the writers. The public names are those re-exported here.
 
 from airpicture.io.contract._files import ScenarioFiles, find_scenario_files
 from airpicture.io.contract._read import (
+    check_column,
     check_rows,
     iter_detections,
     read_alerts,
@@ -55,6 +56,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "ScenarioFiles",
     "TableWriter",
+    "check_column",
     "check_rows",
     "find_scenario_files",
     "iter_detections",

@@ -17,9 +17,10 @@ import numpy as np
 import pyarrow as pa
 
 from airpicture.errors import ConfigError, DataError
-from airpicture.io.contract._arrow import _Conversion, _conversion, _sensor_table
+from airpicture.io.contract._arrow import _Conversion, _conversion, _file_degrees, _sensor_table
+from airpicture.io.contract._check import _got_float
 from airpicture.io.contract._files import _PARQUET_BATCH_ROWS, _iter_converted, _open_converted
-from airpicture.io.contract._schema import _Float, _Schema, _Text
+from airpicture.io.contract._schema import _SCHEMAS, _Float, _Schema, _Text
 from airpicture.tables import AlertRows, Detections, ImpactRows, SensorTable, TrackRows, Truth
 
 _R = TypeVar("_R")
@@ -392,3 +393,27 @@ def sensors_from_rows(items: Sequence[Mapping[str, Any]], source: str) -> Sensor
     )
     parts = [_conversion("sensors").from_batch(batch, 0, source)] if len(batch) else []
     return _sensor_table(parts, source)
+
+
+def check_column(table: str, field: str, values: np.ndarray, source: str) -> None:
+    """Check one column held in memory (a table field: radians where the file has degrees) by
+    its table's schema, as the files' cells are: finite (NaN allowed where a cell may be
+    empty), inside the column's interval.
+
+    Raises
+    ------
+    DataError
+        On the first value refused, naming ``source``, the row (1-based) and the file column.
+    """
+    schema = _SCHEMAS[table]
+    col = next(c for c in schema.present([c.name for c in schema.optional]) if c.field == field)
+    assert isinstance(col, _Float), f"{table}.{field} is not a float column"
+    values = np.asarray(values, dtype=np.float64)
+    shown = _file_degrees(col, values) if col.degrees else values
+    bad = np.isinf(shown) if col.optional else ~np.isfinite(shown)
+    bad |= col.outside(shown)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            source, row=i + 1, column=col.name, expected=col.expected(), got=_got_float(shown[i])
+        )
