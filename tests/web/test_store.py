@@ -212,7 +212,7 @@ def test_alerts_impacts_and_their_past_state() -> None:
     [
         (
             Alert("A1", "niigata", "B1", "raised", 1.0),
-            "alert 'A1', column state: expected one of active, cancelled, got 'raised'",
+            "alert 'A1' row 1, column state: expected one of 'active', 'cancelled', got 'raised'",
         ),
         (
             Alert("A1", "tokyo", "B1", "active", 1.0),
@@ -221,11 +221,12 @@ def test_alerts_impacts_and_their_past_state() -> None:
         ),
         (
             Alert("", "niigata", "B1", "active", 1.0),
-            "alert, column alert_id: expected a non-empty string, got ''",
+            "alert '' row 1, column alert_id: expected a non-empty string without line breaks,"
+            " got empty",
         ),
         (
             Alert("A1", "niigata", "B1", "active", math.nan),
-            "alert 'A1', column t_s: expected a finite number, got nan",
+            "alert 'A1' row 1, column t_s: expected a finite float, got nan",
         ),
     ],
 )

@@ -7,6 +7,7 @@ the three has the JSON form sent to the map (``as_json``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,25 +15,24 @@ from typing import Any
 
 import numpy as np
 
-from airpicture.codes import ALERT_STATES
 from airpicture.errors import DataError
 from airpicture.io import check_rows
-from airpicture.tables import ImpactRows, SensorTable
+from airpicture.tables import AlertRows, ImpactRows, SensorTable
 
 __all__ = ["Alert", "Impact", "SensorSite"]
 
 
-def _finite(
-    source: str, name: str, value: float, *, low: float = -math.inf, high: float = math.inf
-) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DataError(source, column=name, expected="a finite number", got=repr(value)) from None
-    if not (math.isfinite(number) and low <= number <= high):
-        bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
-        raise DataError(source, column=name, expected=f"a finite number{bounds}", got=repr(value))
-    return number
+def _column(record: object, source: str, name: str) -> np.ndarray:
+    """One field of a record as a one-row column (radians for a ``*_deg`` field), after its type:
+    a string, or a number for the ``*_s``, ``*_m``, ``*_deg`` and ``confidence`` fields."""
+    value = getattr(record, name)
+    if name.endswith(("_s", "_m", "_deg")) or name == "confidence":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DataError(source, column=name, expected="a number", got=repr(value))
+        return np.array([math.radians(value) if name.endswith("_deg") else float(value)])
+    if not isinstance(value, str):
+        raise DataError(source, column=name, expected="a string", got=repr(value))
+    return np.array([value])
 
 
 def _optional(value: float) -> float | None:
@@ -99,29 +99,12 @@ class Impact:
     def rows(self) -> ImpactRows:
         """The impact as a one-row impacts table (radians)."""
         src = f"impact of track {self.track_id!r}"
-        if not isinstance(self.track_id, str):
-            raise DataError(src, column="track_id", expected="a string", got=repr(self.track_id))
-        values = {}
-        for name in (
-            "t_s",
-            "impact_t_s",
-            "impact_lat_deg",
-            "impact_lon_deg",
-            "semi_major_m",
-            "semi_minor_m",
-            "orientation_deg",
-            "confidence",
-            "launch_t_s",
-            "launch_lat_deg",
-            "launch_lon_deg",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise DataError(src, column=name, expected="a number", got=repr(value))
-            values[name.replace("_deg", "_rad")] = np.array(
-                [math.radians(value) if name.endswith("_deg") else float(value)]
-            )
-        return ImpactRows(track_id=np.array([self.track_id]), **values)
+        return ImpactRows(
+            **{
+                f.name.replace("_deg", "_rad"): _column(self, src, f.name)
+                for f in dataclasses.fields(self)
+            }
+        )
 
     def validated(self) -> Impact:
         """The impact itself, after the impacts table's checks
@@ -178,29 +161,17 @@ class Alert:
     impact_t_s: float = math.nan
     reason: str = ""
 
+    def rows(self) -> AlertRows:
+        """The alert as a one-row alerts table (its event: issued, or cancelled)."""
+        src = f"alert {self.alert_id!r}"
+        columns = {f.name: _column(self, src, f.name) for f in dataclasses.fields(self)}
+        event = "cancelled" if self.state == "cancelled" else "issued"
+        return AlertRows(**columns, event=np.array([event]))
+
     def validated(self) -> Alert:
-        """The alert itself, after checking every field; raises :class:`DataError` otherwise."""
-        for name in ("alert_id", "area_id", "track_id"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise DataError(
-                    "alert", column=name, expected="a non-empty string", got=repr(value)
-                )
-        if self.state not in ALERT_STATES:
-            raise DataError(
-                f"alert {self.alert_id!r}",
-                column="state",
-                expected="one of " + ", ".join(ALERT_STATES),
-                got=repr(self.state),
-            )
-        _finite(f"alert {self.alert_id!r}", "t_s", self.t_s)
-        if not isinstance(self.reason, str):
-            raise DataError(
-                f"alert {self.alert_id!r}",
-                column="reason",
-                expected="a string",
-                got=repr(self.reason),
-            )
+        """The alert itself, after the alerts table's checks (:func:`airpicture.io.check_rows`);
+        raises :class:`DataError` otherwise."""
+        check_rows(self.rows(), f"alert {self.alert_id!r}")
         return self
 
     def as_json(self) -> dict[str, Any]:

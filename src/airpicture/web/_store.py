@@ -49,6 +49,7 @@ This module has no web dependencies; :mod:`airpicture.web._app` serves it over H
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -66,7 +67,7 @@ from airpicture.web._display import (
     display_records,
 )
 from airpicture.web._history import _HISTORY_FLOATS, _history_records, _View
-from airpicture.web._overlays import Alert, Impact, SensorSite, _finite
+from airpicture.web._overlays import Alert, Impact, SensorSite
 from airpicture.web._overlays import sites_from_table as sites_from_table
 
 __all__ = [
@@ -146,7 +147,11 @@ class PictureStore:
             ("trail_s", trail_s),
             ("trail_step_s", trail_step_s),
         ):
-            _finite("PictureStore", name, value, low=0.0)
+            number = not isinstance(value, bool) and isinstance(value, int | float)
+            if not (number and math.isfinite(value) and value >= 0):
+                raise DataError(
+                    "PictureStore", column=name, expected="a finite number >= 0", got=repr(value)
+                )
         if not isinstance(max_history_rows, int) or max_history_rows < 1:
             raise DataError(
                 "PictureStore",
