@@ -217,8 +217,6 @@ def _prepare_outputs(paths: list[Path]) -> None:
 
     Run before any work, so a wrong destination fails at once instead of after the tracking.
     """
-    import tempfile
-
     from airpicture.errors import DataError
 
     for path in paths:
@@ -228,7 +226,16 @@ def _prepare_outputs(paths: list[Path]) -> None:
             )
         if path.is_dir():
             raise DataError(str(path), expected="a file name for an output table", got="a folder")
-    folder = paths[0].parent
+    _writable_folder(paths[0].parent)
+
+
+def _writable_folder(folder: Path) -> None:
+    """Create ``folder`` if needed and check files can be written there (a clear error naming
+    the folder, or the file in the way, otherwise)."""
+    import tempfile
+
+    from airpicture.errors import DataError
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -617,6 +624,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from airpicture.sim._run import simulate
 
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
+    _writable_folder(Path(args.output))
     with _fraction_bar() as bar:
         summary = simulate(scenario, args.output, progress=bar)
     print(

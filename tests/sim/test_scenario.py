@@ -462,6 +462,15 @@ def test_cli_reports_bad_scenarios_in_one_line(tmp_path, capsys):
     assert "expected a scenario and an output folder" in capsys.readouterr().err
     assert main(["simulate", "no-such-scenario", "-o", str(tmp_path / "x")]) == 2
     assert "scenario library, key name" in capsys.readouterr().err
+    # an output folder under a file: one line before any simulating, no traceback
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    assert main(["simulate", "drill", "-o", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"airpicture simulate: error: {blocker / 'sub'}: expected a folder the output tables can "
+        f"be written into, got a file at {blocker}\n"
+    )
 
 
 # --------------------------------------------------------------------------- public surface
