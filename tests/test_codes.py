@@ -58,3 +58,28 @@ def test_json_number():
     assert json_number(1.5) == 1.5
     assert json_number(math.inf) is None and json_number(-math.inf) is None
     assert json_number(math.nan) is None
+
+
+def test_node_files_take_booleans_and_strings_only_as_such():
+    # a TOML string "false" is not false: it must not switch security off
+    sensor = {
+        "sensor_id": "S1",
+        "nation": "JPN",
+        "kind": "radar",
+        "lat_deg": 35.0,
+        "lon_deg": 135.0,
+        "alt_m": 0.0,
+        "sigma_azimuth_deg": 0.1,
+        "sigma_elevation_deg": 0.1,
+        "sigma_range_m": 50.0,
+        "max_range_m": 4e5,
+        "scan_period_s": 5.0,
+    }
+    for key, value, expected in [
+        ("insecure", "false", "true or false"),
+        ("exit_when_done", 0, "true or false"),
+        ("network", "JPN", "a list of strings"),
+        ("bus", 5, "a string"),
+    ]:
+        with pytest.raises(ConfigError, match=f"key {key}: expected {expected}"):
+            NodeConfig.from_mapping({"nation": "JPN", "sensors": [sensor], key: value})

@@ -62,7 +62,8 @@ def _subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str) -> _L
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="airpicture", description=__doc__.splitlines()[0])
+    description = __doc__.splitlines()[0].replace("``", "")
+    parser = argparse.ArgumentParser(prog="airpicture", description=description)
     parser.add_argument("--version", action="version", version=f"airpicture {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = _subcommands(parser, "command", "COMMAND")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,6 +94,20 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(str(path), key="(syntax)", expected="valid TOML", got=str(exc)) from None
 
 
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "list[str]": (_strings, "a list of strings"),
+    "list[str] | None": (lambda v: v is None or _strings(v), "a list of strings"),
+}
+"""The type checks of fields without a constraint, by annotation: a TOML string "false" is not
+the boolean false."""
+
+
 def load_config(cls: type[T], values: Mapping[str, Any], *, source: str, prefix: str = "") -> T:
     """Build the frozen dataclass ``cls`` from ``values``, checking every key.
 
@@ -136,6 +150,9 @@ def load_config(cls: type[T], values: Mapping[str, Any], *, source: str, prefix:
         check = f.metadata.get("check")
         if check is not None and not check.accepts(value):
             raise ConfigError(source, key=prefix + name, expected=check.describe(), got=repr(value))
+        typed = _TYPE_CHECKS.get(str(f.type))
+        if name in values and typed is not None and not typed[0](value):
+            raise ConfigError(source, key=prefix + name, expected=typed[1], got=repr(value))
         if isinstance(check, Interval) and not check.integer:
             value = float(value)
         kwargs[name] = value

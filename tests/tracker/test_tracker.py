@@ -74,6 +74,8 @@ def test_same_input_same_output_whatever_the_chunks(scenario):
     ]
     b = Tracker(scenario.sensors).run(chunks)
     assert_same_rows(a, b)
+    # one table is one chunk
+    assert_same_rows(a, Tracker(scenario.sensors).run(scenario.detections))
 
 
 def test_reordering_within_the_window_is_undone(scenario):

@@ -226,7 +226,7 @@ class Tracker(_OutOfSequence):
 
     def run(
         self,
-        chunks: Iterable[Detections],
+        chunks: Iterable[Detections] | Detections,
         *,
         on_rows: Callable[[TrackRows], None] | None = None,
         on_frame: FrameCallback | None = None,
@@ -236,8 +236,8 @@ class Tracker(_OutOfSequence):
 
         Parameters
         ----------
-        chunks : iterable of Detections
-            The input, in arrival order.
+        chunks : Detections or iterable of Detections
+            The input, in arrival order: one table, or its chunks.
         on_rows : callable, optional
             Called with the rows of each chunk as they are produced (for streaming output); when
             given, the returned table is empty.
@@ -248,7 +248,7 @@ class Tracker(_OutOfSequence):
         """
         parts: list[TrackRows] = []
         sink = on_rows if on_rows is not None else parts.append
-        for chunk in chunks:
+        for chunk in [chunks] if isinstance(chunks, Detections) else chunks:
             sink(self.process(chunk, on_frame=on_frame))
             if progress is not None:
                 progress(len(chunk))
