@@ -257,6 +257,8 @@ def test_wrong_column_length():
         ("arrival_s", 3e9, "range"),
         # the detections table's rules, as in files
         ("azimuth_rad", 2 * math.pi, "range"),
+        ("azimuth_rad", 1e308, "range"),  # too large for degrees: refused, not an overflow
+        ("elevation_rad", math.nan, "non-finite"),
         ("sensor_lon_rad", 3.5, "range"),
         ("range_rate_mps", -math.inf, "non-finite"),
     ],

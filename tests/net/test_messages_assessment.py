@@ -98,6 +98,7 @@ def _reject(kind: str, payload: AlertMessage | ImpactMessage) -> MessageError:
         ("semi_major_m", 0.0, "range", "semi_minor_m"),  # below the semi-minor axis
         ("semi_minor_m", -1.0, "range", "semi_minor_m"),
         ("orientation_rad", 4.0, "range", "orientation_rad"),
+        ("impact_lon_rad", -1e308, "non-finite", "impact_lon_rad"),  # -inf degrees, no overflow
         ("confidence", 1.5, "range", "confidence"),
         ("t_s", math.inf, "non-finite", "t_s"),
         ("launch_t_s", math.inf, "non-finite", "launch_t_s"),

@@ -133,7 +133,7 @@ def _from_contract(exc: DataError, where: str) -> MessageError:
     column, expected = exc.column or "", exc.expected
     if column.endswith("_deg"):
         column, expected = column.removesuffix("_deg") + "_rad", f"{expected} (as {column})"
-    reason = "non-finite" if exc.got in ("nan", "inf", "-inf") else "range"
+    reason = "non-finite" if exc.got.split(" ")[0] in ("nan", "inf", "-inf") else "range"
     index = f" at index {exc.row - 1}" if exc.row is not None else ""
     return _error(where, reason, column, expected, f"{exc.got}{index}")
 

@@ -64,8 +64,13 @@ batch's first row), such as the sensor ids of detections."""
 
 
 def _rad_to_deg(rad: np.ndarray) -> np.ndarray:
-    """Degrees that ``np.deg2rad`` maps back to ``rad`` exactly where possible, shortest first."""
-    rad = np.asarray(rad, dtype=np.float64)
+    """Degrees that ``np.deg2rad`` maps back to ``rad`` exactly where possible, shortest first
+    (radians too large for degrees give infinities, which the checks refuse)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _shortest_degrees(np.asarray(rad, dtype=np.float64))
+
+
+def _shortest_degrees(rad: np.ndarray) -> np.ndarray:
     deg = np.rad2deg(rad)
     out: np.ndarray = deg.copy()
     todo = np.flatnonzero(np.isfinite(rad) & (np.deg2rad(deg) != rad))

@@ -414,6 +414,7 @@ def check_column(table: str, field: str, values: np.ndarray, source: str) -> Non
     bad |= col.outside(shown)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            source, row=i + 1, column=col.name, expected=col.expected(), got=_got_float(shown[i])
-        )
+        got = _got_float(shown[i])
+        if col.degrees:
+            got = f"{_got_float(values[i])} rad ({got} degrees)"
+        raise DataError(source, row=i + 1, column=col.name, expected=col.expected(), got=got)
