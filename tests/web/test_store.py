@@ -207,6 +207,21 @@ def test_alerts_impacts_and_their_past_state() -> None:
     assert store.impacts("JPN") == []
 
 
+
+def test_an_impact_goes_when_its_track_is_no_longer_ballistic() -> None:
+    store = PictureStore(nations=["JPN"])
+    store.apply("JPN", flights(10.0, [38.0], [133.0], ids=["B1"], kind="ballistic"))
+    store.set_impact("JPN", Impact("B1", 10.0, 37.7, 139.0, 300.0, 40e3, 15e3, 45.0))
+    message = store.apply("JPN", flights(12.0, [38.0], [133.1], ids=["B1"], kind="ballistic"))
+    assert message is not None and "impacts_removed" not in message
+    assert [i["track_id"] for i in store.impacts("JPN")] == ["B1"]
+    message = store.apply("JPN", flights(14.0, [38.0], [133.2], ids=["B1"], kind="aircraft"))
+    assert message is not None and message["impacts_removed"] == ["B1"]
+    assert store.impacts("JPN") == []
+    assert store.snapshot("JPN", t_s=15.0)["impacts"] == []
+    assert [i["track_id"] for i in store.snapshot("JPN", t_s=11.0)["impacts"]] == ["B1"]
+
+
 @pytest.mark.parametrize(
     ("alert", "message"),
     [

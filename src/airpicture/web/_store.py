@@ -215,7 +215,8 @@ class PictureStore:
             The view (one of :attr:`nations`).
         rows : TrackRows
             Rows in the order the tracker produced them; the last row of a track wins, and a
-            ``deleted`` row drops the track.
+            ``deleted`` row drops the track. A track's impact prediction goes with it, and as
+            soon as its last row here is no longer classified ``ballistic``.
 
         Returns
         -------
@@ -285,7 +286,9 @@ class PictureStore:
             deleted = [str(i) for i in ids[gone]]
             for track_id in deleted:
                 view.current.pop(track_id, None)
-            removed_impacts = [tid for tid in deleted if tid in view.impacts]
+            # a track's impact goes when the track ends, or is no longer classified ballistic
+            no_longer = ids[alive][texts["kind"][alive] != "ballistic"].tolist()
+            removed_impacts = [tid for tid in (*deleted, *no_longer) if tid in view.impacts]
             for tid in removed_impacts:
                 del view.impacts[tid]
                 view.impact_events.append((view.t_s, tid, None))
