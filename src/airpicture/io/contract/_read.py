@@ -409,9 +409,21 @@ def check_column(table: str, field: str, values: np.ndarray, source: str) -> Non
     col = next(c for c in schema.present([c.name for c in schema.optional]) if c.field == field)
     assert isinstance(col, _Float), f"{table}.{field} is not a float column"
     values = np.asarray(values, dtype=np.float64)
-    shown = _file_degrees(col, values) if col.degrees else values
-    bad = np.isinf(shown) if col.optional else ~np.isfinite(shown)
-    bad |= col.outside(shown)
+
+    def refused(v: np.ndarray) -> np.ndarray:
+        return (np.isinf(v) if col.optional else ~np.isfinite(v)) | col.outside(v)
+
+    shown = values
+    if col.degrees:
+        # plain degrees first; only the values they refuse get the file's exact degrees (which
+        # may sit an ulp inside a bound that the plain conversion crosses)
+        with np.errstate(over="ignore", invalid="ignore"):
+            shown = np.rad2deg(values)
+    bad = refused(shown)
+    if col.degrees and bad.any():
+        suspect = np.flatnonzero(bad)
+        shown[suspect] = _file_degrees(col, values[suspect])
+        bad[suspect] = refused(shown[suspect])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         got = _got_float(shown[i])
