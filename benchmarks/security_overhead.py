@@ -207,8 +207,8 @@ async def _network(
     await asyncio.gather(*(node.run() for node in nodes))
     cpu = time.process_time() - cpu
     await bus.close()
-    messages = sum(n.counters["received_messages"] for n in nodes)
-    detections = sum(n.counters["received_detections"] for n in nodes)
+    messages = sum(n.counters.received_messages for n in nodes)
+    detections = sum(n.counters.received_detections for n in nodes)
     return cpu, sum(t.total for t in timers), messages, detections
 
 

@@ -7,6 +7,7 @@ detections can be streamed in chunks of a chosen size.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -395,6 +396,15 @@ def sensors_from_rows(items: Sequence[Mapping[str, Any]], source: str) -> Sensor
     return _sensor_table(parts, source)
 
 
+@functools.cache
+def _float_column(table: str, field: str) -> _Float:
+    """The float column of ``table`` that holds in-memory ``field``."""
+    schema = _SCHEMAS[table]
+    col = next(c for c in schema.present([c.name for c in schema.optional]) if c.field == field)
+    assert isinstance(col, _Float), f"{table}.{field} is not a float column"
+    return col
+
+
 def check_column(table: str, field: str, values: np.ndarray, source: str) -> None:
     """Check one column held in memory (a table field: radians where the file has degrees) by
     its table's schema, as the files' cells are: finite (NaN allowed where a cell may be
@@ -405,9 +415,7 @@ def check_column(table: str, field: str, values: np.ndarray, source: str) -> Non
     DataError
         On the first value refused, naming ``source``, the row (1-based) and the file column.
     """
-    schema = _SCHEMAS[table]
-    col = next(c for c in schema.present([c.name for c in schema.optional]) if c.field == field)
-    assert isinstance(col, _Float), f"{table}.{field} is not a float column"
+    col = _float_column(table, field)
     values = np.asarray(values, dtype=np.float64)
 
     def refused(v: np.ndarray) -> np.ndarray:
