@@ -80,7 +80,6 @@ class Node:
         self._given_bus = bus
         self._given_source = source
         labels = LabelSpace(config.network)
-        self.labels = labels
         self.counters = NodeCounters()
         self.peers = Peers(config.network, config.nation, config.peer_timeout_s)
         self.sender = Sender(config, security, self.counters)
