@@ -132,9 +132,7 @@ def reentry_run(seed: int) -> dict[str, Any]:
     def on_frame(rows: TrackRows, t_s: float) -> None:
         firm_ids.update(rows.track_id[np.isin(rows.status, ("confirmed", "coasting"))])
         T = tracker.tracks
-        for i in np.flatnonzero(
-            np.isin(tracker.track_ids(T.number), rows.track_id[rows.status != "deleted"])
-        ):
+        for i in np.flatnonzero(np.isin(T.number, rows.number[rows.status != "deleted"])):
             number = int(T.number[i])
             first_P.setdefault(number, T.P[i].copy())
             e = T.x[i, :6] - objects.states_at(T.t_s[i])[0]

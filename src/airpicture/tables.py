@@ -276,6 +276,10 @@ class TrackRows(_Columns):
     the track came from, ``;``-separated ``NATION:plots`` or ``NATION:track`` entries; and
     ``quality``, the track quality 0-15 (int8) of its position covariance. Its ``track_id``
     is then the network track number, the same at every node that holds the object.
+
+    A tracker's rows also carry ``number``, the tracker's own number of each row's track
+    (int64; ``track_id`` is its text): inside a process tracks are found by it, never by
+    parsing their ids. Files and the wire do not carry it.
     """
 
     t_s: np.ndarray
@@ -289,6 +293,7 @@ class TrackRows(_Columns):
     local_id: np.ndarray | None = None
     sources: np.ndarray | None = None
     quality: np.ndarray | None = None
+    number: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> TrackRows:

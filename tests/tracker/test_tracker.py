@@ -302,7 +302,7 @@ def test_bearings_update_firm_tracks_only():
     assert track.t_s[track.status == "confirmed"].min() == 2.0  # its third radar report
     # the reports at 0.5, 1.5 and 2.5 s came while it was tentative; the other nine update it
     assert tracker.stats.unassociated_angle_only == 3
-    assert tracker.tracks.hits[tracker.track_index(np.array(["T000001"]))[0]] == 12 + 9
+    assert tracker.tracks.hits[tracker.track_index(np.array([1]))[0]] == 12 + 9
 
 
 def _radar(sigma_angle_deg):

@@ -312,7 +312,7 @@ class Assessor:
         live = np.flatnonzero(~deleted)
         if len(live):
             ids = np.asarray(rows.track_id[live], dtype=str)
-            idx = tracker.track_index(ids)
+            idx = tracker.rows_index(rows)[live]
             have = idx >= 0
             kind[live[have]] = self._classify(tracker, ids[have], idx[have])
         if deleted.any():
@@ -328,7 +328,7 @@ class Assessor:
         others the IMM's combined state."""
         live = np.flatnonzero(rows.status != "deleted")
         ids = np.asarray(rows.track_id[live], dtype=str)
-        idx = tracker.track_index(ids)
+        idx = tracker.rows_index(rows)[live]
         have = idx >= 0
         live, ids, idx = live[have], ids[have], idx[have]
         T = tracker.tracks

@@ -165,7 +165,7 @@ class LocalFrame:
         what the network picture needs of the tracker."""
         classified = assessor.classify(tracker, rows) if assessor is not None else rows
         states = Assessor.states(tracker, classified)
-        idx = tracker.track_index(np.asarray(rows.track_id, dtype=str))
+        idx = tracker.rows_index(rows)
         live = (rows.status != "deleted") & (idx >= 0)  # the rows of ``states``, in order
         T = tracker.tracks
         n = len(rows)

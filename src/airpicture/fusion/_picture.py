@@ -530,6 +530,7 @@ class CommonPicture:
             cov_pos=cov,
             nations=nations.astype(str),
             local_id=local.copy(),
+            number=None,  # the network number is the id now
             sources=sources.astype(str),
             quality=track_quality(cov_pos_to_matrix(cov)[:, :3, :3]),
             release=(
@@ -654,7 +655,7 @@ class CommonPicture:
             else:  # an ended track: its last row
                 state[k, :6] = rows.x[i]
         numbers = np.array([self._number[str(local[i])] for i in sel], dtype=str)
-        out = replace(rows.take(sel), track_id=numbers)
+        out = replace(rows.take(sel), track_id=numbers, number=None)
         first = np.array([self._key.get(str(n), math.nan) for n in numbers])
         return TrackReports(out, state, cov, hits, first)
 

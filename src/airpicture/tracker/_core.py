@@ -274,29 +274,42 @@ class Tracker(_OutOfSequence):
         """Track id strings of track numbers."""
         return np.array([f"T{int(k):06d}" for k in numbers], dtype=str)
 
-    def track_index(self, track_ids: np.ndarray) -> np.ndarray:
-        """Rows of :attr:`tracks` holding the given track ids, -1 for ids of no live track.
+    def track_index(self, numbers: np.ndarray) -> np.ndarray:
+        """Rows of :attr:`tracks` holding the given track numbers, -1 for numbers of no live
+        track.
 
         Parameters
         ----------
-        track_ids : ndarray of str, shape (m,)
-            Ids as in the rows (``T`` and the track number).
+        numbers : ndarray of int, shape (m,)
+            Track numbers, as the tracker's rows carry them (``TrackRows.number``).
 
         Returns
         -------
         ndarray of int64, shape (m,)
         """
-        ids = np.asarray(track_ids, dtype=str)
-        numbers = np.array(
-            [int(t[1:]) if t[:1] == "T" and t[1:].isdigit() else -1 for t in ids], dtype=np.int64
-        )
+        numbers = np.asarray(numbers, dtype=np.int64)
         table_numbers = self._table.number  # ascending: tracks are appended in number order
         pos = np.searchsorted(table_numbers, numbers)
         pos_ok = np.minimum(pos, max(len(table_numbers) - 1, 0))
-        found = (pos < len(table_numbers)) & (numbers >= 0)
+        found = pos < len(table_numbers)
         if len(table_numbers):
             found &= table_numbers[pos_ok] == numbers
         return np.where(found, pos_ok, -1).astype(np.int64)
+
+    def rows_index(self, rows: TrackRows) -> np.ndarray:
+        """:meth:`track_index` of rows this tracker made (by the track numbers they carry).
+
+        Raises
+        ------
+        ValueError
+            If the rows carry no track numbers (rows read from a file or received).
+        """
+        if rows.number is None and len(rows):
+            raise ValueError(
+                "Tracker.rows_index: expected rows made by a tracker (with track numbers), "
+                "got rows without them"
+            )
+        return self.track_index(rows.number if rows.number is not None else np.empty(0, np.int64))
 
     # ------------------------------------------------------------------ set-up
     def _sensor_model(self, i: int) -> _SensorModel:
@@ -521,6 +534,7 @@ class Tracker(_OutOfSequence):
             status=np.asarray(STATUS_NAMES)[status],
             nations=np.array([self._nation_label(int(b)) for b in table.nations[idx]], dtype=str),
             release=table.release[idx].copy(),
+            number=table.number[idx].copy(),
         )
 
     def _nation_label(self, bits: int) -> str:
