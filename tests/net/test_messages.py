@@ -325,6 +325,20 @@ def test_payload_of_the_wrong_shape():
     assert err.reason == "malformed" and err.column == "payload"
 
 
+@pytest.mark.parametrize(
+    ("kind", "payload", "nation", "column", "got"),
+    [
+        ("hb", Heartbeat(recipient="jpn", clock_s=1.0), "JPN", "recipient", "'jpn'"),
+        ("hb", Heartbeat(recipient="USA", clock_s=1.0), "ÉÄÖ", "nation", "'ÉÄÖ'"),
+    ],
+)
+def test_a_name_that_is_no_nation_code_is_refused_where_it_is(kind, payload, nation, column, got):
+    """The payload types' constraints (a nation code's pattern) name the field and the value."""
+    err = _reason(_encode(kind, payload, nation=nation))
+    assert (err.reason, err.column, err.got) == ("range", column, got)
+    assert "[A-Z]{3}" in err.expected
+
+
 def test_bad_picture_delta():
     rows = _rows(3)
     delta = PictureDelta.from_rows(rows, nation="USA", through_s=1.0)

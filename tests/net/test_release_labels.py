@@ -150,23 +150,28 @@ def test_labels_and_shared_tracks_round_trip_in_the_receivers_order():
 
 
 @pytest.mark.parametrize(
-    ("label_nations", "labels", "column"),
+    ("label_nations", "labels", "column", "reason"),
     [
-        (("AUS", "JPN"), [1 << 2 | 1 << 23 | 1 << 44], "label"),  # a bit past the two nations
-        (("AUS", "JPN", "USA"), [1 << 1 | 1 << 43], "label"),  # full field outside threat field
-        (("AUS", "JPN", "USA"), [1 << 22], "label"),  # threat field outside coarse field
-        (("AUS", "AUS"), [0], "label_nations"),
-        (tuple(f"N{i:02d}" for i in range(22)), [0], "label_nations"),
+        # a bit past the two nations
+        (("AUS", "JPN"), [1 << 2 | 1 << 23 | 1 << 44], "label", "label"),
+        # full field outside threat field
+        (("AUS", "JPN", "USA"), [1 << 1 | 1 << 43], "label", "label"),
+        (("AUS", "JPN", "USA"), [1 << 22], "label", "label"),  # threat field outside coarse field
+        (("AUS", "AUS"), [0], "label_nations", "label"),
+        # more nations than labels hold, and a name that is no nation code (the payload type's
+        # constraints)
+        (tuple(f"N{chr(65 + i)}A" for i in range(22)), [0], "label_nations", "range"),
+        (("AUS", "Jpn"), [0], "label_nations[1]", "range"),
     ],
 )
-def test_bad_labels_are_rejected_on_decode(label_nations, labels, column):
+def test_bad_labels_are_rejected_on_decode(label_nations, labels, column, reason):
     for kind, payload in (
         ("det", _batch(label_nations, labels)),
         ("trk", replace_labels(_share([0] * len(labels), [False]), label_nations, labels)),
     ):
         with pytest.raises(MessageError) as info:
             decode_message(_encode(kind, payload))
-        assert info.value.reason == "label" and info.value.column == column
+        assert (info.value.reason, info.value.column) == (reason, column)
 
 
 def replace_labels(share: TrackShare, label_nations, labels) -> TrackShare:

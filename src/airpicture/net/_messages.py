@@ -47,6 +47,7 @@ Example
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -63,6 +64,7 @@ from airpicture.net._payloads import (
     PictureDelta,
     TrackShare,
     _Name,
+    _Nation,
 )
 
 __all__ = [
@@ -102,7 +104,7 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
     version: int
     kind: str
     sender: _Name
-    nation: _Name
+    nation: _Nation
     seq: _NonNegative
     sent_ns: _NonNegative
     payload: bytes
@@ -119,14 +121,7 @@ MESSAGE_KINDS: dict[str, type[msgspec.Struct]] = {
 }
 """Message kinds and their payload types."""
 
-Payload = (
-    DetectionBatch
-    | Heartbeat
-    | AlertMessage
-    | ImpactMessage
-    | PictureDelta
-    | TrackShare
-)
+Payload = DetectionBatch | Heartbeat | AlertMessage | ImpactMessage | PictureDelta | TrackShare
 
 # What msgspec may raise on hostile bytes: its own errors, invalid UTF-8 (a ValueError), too-deep
 # nesting and integers out of range.
@@ -268,6 +263,11 @@ def decode_envelope(data: bytes, *, source: str = "message") -> Envelope:
         )
     try:
         envelope = _ENVELOPE_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        version = _peek_version(data)
+        if version is not None and version != SCHEMA_VERSION:
+            raise _version_error(source, version) from None
+        raise _refused(source, Envelope, bytes(data), exc, "envelope") from None
     except _DECODE_ERRORS as exc:
         version = _peek_version(data)
         if version is not None and version != SCHEMA_VERSION:
@@ -304,6 +304,10 @@ def decode_payload(envelope: Envelope, *, source: str = "message") -> Payload:
     where = f"{source} ({envelope.kind} from {envelope.sender})"
     try:
         payload = _PAYLOAD_DECODERS[envelope.kind].decode(envelope.payload)
+    except msgspec.ValidationError as exc:
+        raise _refused(
+            where, MESSAGE_KINDS[envelope.kind], envelope.payload, exc, "payload"
+        ) from None
     except _DECODE_ERRORS as exc:
         reason = "truncated" if "truncated" in str(exc).lower() else "malformed"
         raise MessageError(
@@ -315,6 +319,44 @@ def decode_payload(envelope: Envelope, *, source: str = "message") -> Payload:
         ) from None
     _VALIDATORS[envelope.kind](payload, where)
     return payload
+
+
+def _refused(
+    where: str, cls: type[msgspec.Struct], data: bytes, exc: msgspec.ValidationError, whole: str
+) -> MessageError:
+    """A value the type ``cls`` refuses in ``data`` (a wrong type or shape: ``malformed``;
+    outside a constraint of the type, such as a nation code's pattern or a list's length:
+    ``range``), with the field it is in (``$[2][1]`` of an array-like struct: its third
+    field's second item; ``whole`` when it is the whole) and the value."""
+    text = str(exc)
+    expected, _, at = text.partition(" - at `$")
+    index = [int(k) for k in re.findall(r"\[(\d+)\]", at)]
+    names: list[str] = []
+    kind: object = cls
+    try:
+        value: object = msgspec.msgpack.decode(data)
+    except _DECODE_ERRORS:  # refused before the rest was read, and the rest is not MessagePack
+        value = _UNREADABLE
+    for k in index:
+        if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+            field = msgspec.structs.fields(kind)[k]
+            names.append(field.name if not names else f".{field.name}")
+            kind = field.type
+        else:
+            names.append(f"[{k}]")
+            kind = None
+        value = value[k] if isinstance(value, list) and k < len(value) else _UNREADABLE
+    reason = "malformed" if ", got " in expected else "range"
+    return MessageError(
+        where,
+        reason=reason,
+        column="".join(names) or whole,
+        expected=expected.removeprefix("Expected "),
+        got="bytes that are not one MessagePack value" if value is _UNREADABLE else _show(value),
+    )
+
+
+_UNREADABLE = object()
 
 
 def _version_error(source: str, version: object) -> MessageError:

@@ -24,7 +24,7 @@ from airpicture.net._payloads import (
     PictureDelta,
     TrackShare,
 )
-from airpicture.net._release import MAX_NATIONS, invalid_labels
+from airpicture.net._release import invalid_labels
 from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows
 
 
@@ -35,8 +35,8 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
         _length(getattr(batch, name), 8, name, where, n)
     if math.isnan(batch.clock_s) or math.isinf(batch.clock_s):
         raise _error(where, "non-finite", "clock_s", "a finite time, s", batch.clock_s)
-    if not 1 <= len(batch.sensor_ids) <= 65535 and n:
-        raise _error(where, "length", "sensor_ids", "1 to 65535 sensor ids", len(batch.sensor_ids))
+    if n and not batch.sensor_ids:  # at most 65,535: the payload type's constraint
+        raise _error(where, "length", "sensor_ids", "at least one sensor id", 0)
     _validate_labels(batch.label, batch.label_nations, n, where)
     if n == 0:
         return
@@ -68,13 +68,12 @@ def _validate_detections(batch: DetectionBatch, where: str) -> None:
 
 
 def _validate_labels(label: bytes, nations: list[str], n: int, where: str) -> None:
-    """A label column: n uint64 over at most MAX_NATIONS distinct nations, every field within
-    range and nested (:func:`~airpicture.net.invalid_labels`)."""
+    """A label column: n uint64 over distinct nations (at most MAX_NATIONS nation codes: the
+    payload type's constraint), every field within range and nested
+    (:func:`~airpicture.net.invalid_labels`)."""
     _length(label, 8, "label", where, n)
-    if len(nations) > MAX_NATIONS or len(set(nations)) != len(nations):
-        raise _error(
-            where, "label", "label_nations", f"at most {MAX_NATIONS} distinct nations", nations
-        )
+    if len(set(nations)) != len(nations):
+        raise _error(where, "label", "label_nations", "distinct nations", nations)
     if n == 0:
         return
     values = np.frombuffer(label, "<u8")

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
+from airpicture.codes import NATION_CODE
 from airpicture.errors import DataError
 from airpicture.fusion import TrackReports
-from airpicture.net._release import LabelSpace
+from airpicture.net._release import MAX_NATIONS, LabelSpace
 from airpicture.tables import (
     ROW_SEQ_BITS,
     AlertRows,
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+_Nation = Annotated[str, msgspec.Meta(pattern=f"^{NATION_CODE.pattern}$")]
+_LabelNations = Annotated[list[_Nation], msgspec.Meta(max_length=MAX_NATIONS)]
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 _Label = Annotated[str, msgspec.Meta(max_length=32)]
 
@@ -66,13 +69,13 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
     The other columns are float64 in the units of :class:`~airpicture.tables.Detections`
     (NaN ``range_m`` for IR, NaN ``range_rate_mps`` when not measured).
     ``label`` (uint64) is each detection's release label over the nations ``label_nations``
-    (at most 32; see :mod:`airpicture.net._release`): every nation that may see it, not just the
-    recipient.
+    (at most :data:`~airpicture.net.MAX_NATIONS`; see :mod:`airpicture.net._release`): every
+    nation that may see it, not just the recipient.
     """
 
-    recipient: _Name
+    recipient: _Nation
     clock_s: float
-    sensor_ids: list[_Name]
+    sensor_ids: Annotated[list[_Name], msgspec.Meta(max_length=65535)]
     sensor_ref: bytes
     sensor_seq: bytes
     arrival_s: bytes
@@ -84,7 +87,7 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
     sensor_lat_rad: bytes
     sensor_lon_rad: bytes
     sensor_alt_m: bytes
-    label_nations: list[_Name]
+    label_nations: _LabelNations
     label: bytes
 
     def __len__(self) -> int:
@@ -199,7 +202,7 @@ class DetectionBatch(msgspec.Struct, array_like=True, frozen=True):
 class Heartbeat(msgspec.Struct, array_like=True, frozen=True):
     """The sender's source clock for one recipient; ``final`` (with ``clock_s = inf``) ends it."""
 
-    recipient: _Name
+    recipient: _Nation
     clock_s: float
     final: bool = False
 
@@ -214,7 +217,7 @@ class AlertMessage(msgspec.Struct, array_like=True, frozen=True):
     ``nation`` is the node's nation: its alerts go to that nation only (``air.alert.<NATION>``).
     """
 
-    nation: _Name
+    nation: _Nation
     t_s: bytes
     alert_id: list[_Id]
     area_id: list[_Id]
@@ -266,7 +269,7 @@ class ImpactMessage(msgspec.Struct, array_like=True, frozen=True):
     node's nation (``air.impact.<NATION>``).
     """
 
-    nation: _Name
+    nation: _Nation
     t_s: bytes
     track_id: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]]
     impact_t_s: bytes
@@ -309,7 +312,7 @@ class PictureDelta(msgspec.Struct, array_like=True, frozen=True):
     are dictionary-encoded: labels plus uint16 codes per row.
     """
 
-    nation: _Name
+    nation: _Nation
     through_s: float
     final: bool
     t_s: bytes
@@ -401,10 +404,10 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
     track label over ``label_nations`` (:mod:`airpicture.net._release`).
     """
 
-    recipient: _Name
+    recipient: _Nation
     picture: PictureDelta
     coarse: bytes
-    label_nations: list[_Name]
+    label_nations: _LabelNations
     label: bytes
     state: bytes
     cov: bytes
