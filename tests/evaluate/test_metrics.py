@@ -14,6 +14,7 @@ at most a few hundred terms), nothing physical is approximated.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -343,6 +344,52 @@ def test_track_is_predicted_to_truth_time_with_its_velocity():
     assert ev.summary()["vel_rmse_mps"] == 0.0
 
 
+def test_position_nees_is_the_error_weighed_by_the_rows_covariance():
+    """Closed form: e = (30, 40, 0) m against a diagonal covariance (100^2, 50^2, 10^2) m^2
+    gives 0.09 + 0.64 = 0.73; a pair whose row is older than ``nees_max_age_s`` and a track
+    without covariance are left out; hand-made rows with zero covariance give no NEES."""
+    truth = make_truth([(10.0, "a", at(0.0)), (10.0, "b", at(5e5)), (10.0, "c", at(-5e5))])
+    tracks = make_tracks(
+        [
+            (10.0, "T1", at(30.0, 40.0), "confirmed"),
+            (5.0, "T2", at(5e5 + 10.0), "confirmed"),  # 5 s old
+            (10.0, "T3", at(-5e5 + 10.0), "confirmed"),  # no covariance
+        ]
+    )
+    cov = np.zeros((3, 6))
+    cov[:2] = [100.0**2, 0.0, 0.0, 50.0**2, 0.0, 10.0**2]  # xx xy xz yy yz zz
+    tracks = dataclasses.replace(tracks, cov_pos=cov)
+    summary = evaluate_picture(truth, tracks).summary()
+    assert summary["pos_nees"] == pytest.approx(0.73, rel=REL)
+    assert summary["pos_nees_pairs"] == 1
+    wide = evaluate_picture(truth, tracks, nees_max_age_s=5.0).summary()
+    assert wide["pos_nees_pairs"] == 2
+    assert wide["pos_nees"] == pytest.approx((0.73 + 0.01) / 2, rel=REL)
+    assert math.isnan(evaluate_picture(truth, make_tracks([])).summary()["pos_nees"])
+
+
+def test_identification_completeness_and_correctness():
+    """Three assigned pairs: one track without a kind, one of the object's kind (a helicopter
+    object is a ``helicopter/uav`` track), one of another kind."""
+    truth = dataclasses.replace(
+        make_truth([(0.0, "a", at(0.0)), (0.0, "b", at(5e5)), (0.0, "c", at(-5e5))]),
+        kind=np.array(["aircraft", "helicopter", "ballistic"]),
+    )
+    tracks = dataclasses.replace(
+        make_tracks(
+            [
+                (0.0, "T1", at(0.0), "confirmed"),
+                (0.0, "T2", at(5e5), "confirmed"),
+                (0.0, "T3", at(-5e5), "confirmed"),
+            ]
+        ),
+        kind=np.array(["unknown", "helicopter/uav", "aircraft"]),
+    )
+    summary = evaluate_picture(truth, tracks).summary()
+    assert summary["id_completeness"] == pytest.approx(2 / 3, rel=REL)
+    assert summary["id_correctness"] == pytest.approx(1 / 2, rel=REL)
+
+
 def test_latest_row_at_or_before_truth_time_is_used():
     truth = make_truth([(10.0, "a", at(0.0)), (20.0, "a", at(0.0))])
     tracks = make_tracks(
@@ -628,6 +675,10 @@ def test_summary_keys():
         "set_aside_per_time",
         "n_tracks",
         "n_times",
+        "pos_nees",
+        "pos_nees_pairs",
+        "id_completeness",
+        "id_correctness",
     }
 
 

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from airpicture.errors import DataError
+from airpicture.codes import json_number
+from airpicture.errors import ConfigError, DataError
 from airpicture.evaluate._gospa import (
     GospaResult,
     _assign,
@@ -44,7 +45,7 @@ from airpicture.evaluate._gospa import (
     _gospa_terms,
     gospa,
 )
-from airpicture.tables import TrackRows, Truth
+from airpicture.tables import TrackRows, Truth, cov_pos_to_matrix
 
 __all__ = [
     "Evaluation",
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 _NOT_IN_PICTURE = ("tentative", "deleted")
+_ID_OF_KIND = {"helicopter": "helicopter/uav", "uav": "helicopter/uav"}
+"""Truth kinds whose track kind has another name."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,7 +116,15 @@ class Evaluation:
         Whether each object was scored at one truth time at least.
     track_ids : ndarray of str
         The tracks that were in the scored picture at one truth time at least, sorted.
-    c_m, p, alpha, association_distance_m : float
+    n_nees : ndarray of int
+        GOSPA-assigned pairs whose track row is at most ``nees_max_age_s`` old (the pairs the
+        position NEES is taken over).
+    nees_sum : ndarray
+        The sum of their position NEES, ``e^T P^-1 e`` with the row's position covariance.
+    n_identified, n_id_correct : ndarray of int
+        GOSPA-assigned pairs whose track has a kind (not ``unknown``), and those whose kind is
+        the object's (``helicopter`` and ``uav`` objects are ``helicopter/uav``).
+    c_m, p, alpha, association_distance_m, nees_max_age_s : float
         The parameters used.
     detectable_only : bool
         True when only detectable truth rows were scored (asked for, and the truth table has
@@ -151,6 +162,11 @@ class Evaluation:
     n_set_aside: np.ndarray
     object_scored: np.ndarray
     detectable_only: bool
+    n_nees: np.ndarray
+    nees_sum: np.ndarray
+    n_identified: np.ndarray
+    n_id_correct: np.ndarray
+    nees_max_age_s: float
 
     @property
     def gospa_parts_m(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -180,7 +196,9 @@ class Evaluation:
             ``vel_rmse_mps``, ``n_objects`` (objects scored at one time at least),
             ``n_objects_all``, ``n_truth_rows`` (truth rows scored), ``n_truth_rows_all``,
             ``set_aside_per_time`` (tracks set aside on objects not scored), ``n_tracks``,
-            ``n_times``.
+            ``n_times``; ``pos_nees`` (mean position NEES, 3 for a consistent tracker) and
+            ``pos_nees_pairs``; SIAP identification: ``id_completeness`` (assigned pairs whose
+            track has a kind) and ``id_correctness`` (of those, the right kind).
         """
         loc_m, missed_m, false_m = self.gospa_parts_m
         n_pairs = int(self.n_assigned.sum())
@@ -209,6 +227,10 @@ class Evaluation:
             "set_aside_per_time": float(self.n_set_aside.mean()),
             "n_tracks": float(self.track_ids.shape[0]),
             "n_times": float(self.t_s.shape[0]),
+            "pos_nees": _ratio(self.nees_sum.sum(), self.n_nees.sum()),
+            "pos_nees_pairs": float(self.n_nees.sum()),
+            "id_completeness": _ratio(self.n_identified.sum(), n_pairs),
+            "id_correctness": _ratio(self.n_id_correct.sum(), self.n_identified.sum()),
         }
 
 
@@ -232,6 +254,7 @@ def evaluate_picture(
     alpha: float = 2.0,
     association_distance_m: float | None = None,
     detectable_only: bool = True,
+    nees_max_age_s: float = 1.0,
 ) -> Evaluation:
     """Score a tracks table against truth at every distinct truth time.
 
@@ -253,7 +276,12 @@ def evaluate_picture(
     * track-number changes: over each object's life, how many times the track that GOSPA
       assigns to it differs from the one last assigned (times without a track are skipped, so
       A, -, A counts 0 and a swap of two tracks between two objects counts 2);
-    * position and velocity RMSE over the GOSPA-assigned pairs.
+    * position and velocity RMSE over the GOSPA-assigned pairs;
+    * position NEES (normalised estimation error squared) over the assigned pairs whose track
+      row is at most ``nees_max_age_s`` older than the truth time, with the row's position
+      covariance (its growth over so short an extrapolation is left out);
+    * SIAP identification over the assigned pairs: whether the track has a kind, and whether it
+      is the object's.
 
     Parameters
     ----------
@@ -273,6 +301,8 @@ def evaluate_picture(
     detectable_only : bool
         Score only the detectable truth rows when ``truth.detectable`` is present (ignored when
         it is None: every row is scored then). False scores every row.
+    nees_max_age_s : float
+        Oldest track row the NEES is taken from, s before the truth time.
 
     Returns
     -------
@@ -300,6 +330,13 @@ def evaluate_picture(
     Force technical report, 2001 (completeness, ambiguity, spuriousness).
     """
     _check_parameters("evaluate_picture", c_m, p, alpha, association_distance_m)
+    if not (math.isfinite(nees_max_age_s) and nees_max_age_s >= 0):
+        raise ConfigError(
+            "evaluate_picture",
+            key="nees_max_age_s",
+            expected="a finite age >= 0, s",
+            got=repr(nees_max_age_s),
+        )
     c_m, p, alpha = float(c_m), float(p), float(alpha)
     gate_m = c_m if association_distance_m is None else float(association_distance_m)
     if len(truth) == 0:
@@ -321,6 +358,10 @@ def evaluate_picture(
     object_ids, obj_code = np.unique(np.asarray(truth.object_id).astype(str), return_inverse=True)
     x_truth = np.asarray(truth.x, dtype=np.float64)
     x_track = np.asarray(tracks.x, dtype=np.float64).reshape(-1, 6)
+    cov_track = cov_pos_to_matrix(np.asarray(tracks.cov_pos, dtype=np.float64).reshape(-1, 6))
+    spd_cov = np.linalg.eigvalsh(cov_track).min(axis=1) > 0 if len(cov_track) else np.zeros(0, bool)
+    truth_kind = np.array([_ID_OF_KIND.get(k, k) for k in np.asarray(truth.kind).astype(str)])
+    track_kind = np.asarray(tracks.kind).astype(str)
     t_track = np.asarray(tracks.t_s, dtype=np.float64)
     truth_order = np.argsort(t_truth, kind="stable")
     times, first = np.unique(t_truth[truth_order], return_index=True)
@@ -329,7 +370,15 @@ def evaluate_picture(
 
     per = {
         name: np.zeros(n_times)
-        for name in ("gospa", "loc", "missed", "false", "pos_sq_sum_m2", "vel_sq_sum_m2ps2")
+        for name in (
+            "gospa",
+            "loc",
+            "missed",
+            "false",
+            "pos_sq_sum_m2",
+            "vel_sq_sum_m2ps2",
+            "nees_sum",
+        )
     }
     counts = {
         name: np.zeros(n_times, dtype=np.int64)
@@ -343,6 +392,9 @@ def evaluate_picture(
             "n_associated",
             "n_truth_all",
             "n_set_aside",
+            "n_nees",
+            "n_identified",
+            "n_id_correct",
         )
     }
     pair_time: list[np.ndarray] = []
@@ -411,6 +463,21 @@ def evaluate_picture(
         dv = x_track[rows[tj], 3:] - x_truth[rows_truth[ti], 3:]
         per["pos_sq_sum_m2"][it] = np.sum(d**2)
         per["vel_sq_sum_m2ps2"][it] = np.sum(dv**2)
+        fresh = t - t_track[rows[tj]] <= nees_max_age_s
+        fresh[fresh] &= spd_cov[rows[tj[fresh]]]  # hand-made tracks may carry no covariance
+        if fresh.any():
+            e = track_pos[tj[fresh]] - truth_pos[ti[fresh]]
+            cov = cov_track[rows[tj[fresh]]]
+            per["nees_sum"][it] = float(
+                np.einsum("ni,ni->", e, np.linalg.solve(cov, e[:, :, None])[:, :, 0])
+            )
+            counts["n_nees"][it] = int(np.count_nonzero(fresh))
+        kinds = track_kind[rows[tj]]
+        identified = kinds != "unknown"
+        counts["n_identified"][it] = int(np.count_nonzero(identified))
+        counts["n_id_correct"][it] = int(
+            np.count_nonzero(identified & (kinds == truth_kind[rows_truth[ti]]))
+        )
         pair_time.append(np.full(n_a, it, dtype=np.intp))
         pair_obj.append(obj_code[rows_truth[ti]])
         pair_track.append(live[tj])
@@ -463,6 +530,11 @@ def evaluate_picture(
         n_set_aside=counts["n_set_aside"],
         object_scored=np.bincount(obj_code[scored_row], minlength=object_ids.shape[0]) > 0,
         detectable_only=scored_only,
+        n_nees=counts["n_nees"],
+        nees_sum=per["nees_sum"],
+        n_identified=counts["n_identified"],
+        n_id_correct=counts["n_id_correct"],
+        nees_max_age_s=float(nees_max_age_s),
     )
 
 
@@ -492,6 +564,10 @@ _SUMMARY_ROWS = (
     ("set_aside_per_time", "tracks set aside per time", "", ".2f"),
     ("n_tracks", "tracks in the picture", "", ".0f"),
     ("n_times", "truth times", "", ".0f"),
+    ("pos_nees", "position NEES (3 when consistent)", "", ".2f"),
+    ("pos_nees_pairs", "  pairs it is taken over", "", ".0f"),
+    ("id_completeness", "SIAP ID completeness", "", ".3f"),
+    ("id_correctness", "SIAP ID correctness", "", ".3f"),
 )
 
 
@@ -538,10 +614,6 @@ def format_summary(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def _json_number(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
 def to_json_dict(evaluation: Evaluation, *, per_time: bool = False) -> dict[str, Any]:
     """The evaluation as plain JSON-ready types (NaN becomes None).
 
@@ -566,7 +638,7 @@ def to_json_dict(evaluation: Evaluation, *, per_time: bool = False) -> dict[str,
             "association_distance_m": evaluation.association_distance_m,
             "detectable_only": evaluation.detectable_only,
         },
-        "summary": {k: _json_number(v) for k, v in evaluation.summary().items()},
+        "summary": {k: json_number(v) for k, v in evaluation.summary().items()},
     }
     if per_time:
         names = (
@@ -592,6 +664,6 @@ def to_json_dict(evaluation: Evaluation, *, per_time: bool = False) -> dict[str,
             "id_changes",
         )
         out["per_time"] = {
-            name: [_json_number(float(v)) for v in getattr(evaluation, name)] for name in names
+            name: [json_number(float(v)) for v in getattr(evaluation, name)] for name in names
         }
     return out
