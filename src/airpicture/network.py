@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -346,8 +347,10 @@ def _run_in_process(
     async def main() -> bool:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        # Signals reach the main thread only: elsewhere (a worker's thread) the caller stops it.
+        signals = (signal.SIGINT, signal.SIGTERM) if _in_main_thread() else ()
+        for number in signals:
+            loop.add_signal_handler(number, stop.set)
         bus = MemoryBus()
         try:
             nodes = [
@@ -371,8 +374,8 @@ def _run_in_process(
             await asyncio.gather(*runs)
             return stop.is_set()
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
+            for number in signals:
+                loop.remove_signal_handler(number)
             await bus.close()
 
     interrupted = asyncio.run(main())
@@ -440,9 +443,7 @@ def _run_processes(
 def _stop_processes(processes: dict[str, subprocess.Popen[bytes]], grace_s: float = 20.0) -> None:
     """SIGTERM every live node, wait up to ``grace_s``, then SIGKILL what is left."""
     # A second Ctrl-C must not cut the clean-up short (signals can be set in the main thread only).
-    import threading
-
-    main_thread = threading.current_thread() is threading.main_thread()
+    main_thread = _in_main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
         for process in processes.values():
@@ -459,3 +460,7 @@ def _stop_processes(processes: dict[str, subprocess.Popen[bytes]], grace_s: floa
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
