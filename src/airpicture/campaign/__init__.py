@@ -16,7 +16,7 @@ from airpicture.campaign._gate import (
     write_baseline,
 )
 from airpicture.campaign._report import PLOTTED, write_report
-from airpicture.campaign._run import COST_METRICS, RunOutcome, run_one
+from airpicture.campaign._run import COST_METRICS, RunOutcome, run_one, warning_figures
 from airpicture.campaign._spec import (
     MODES,
     CampaignSpec,
@@ -49,4 +49,5 @@ __all__ = [
     "read_results",
     "run_campaign",
     "run_one",
+    "warning_figures",
 ]

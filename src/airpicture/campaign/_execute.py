@@ -156,7 +156,7 @@ def _execute(
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # its HTTP server (metrics) on a free port
                 host="127.0.0.1",
                 silence_logs=logging.ERROR,
             )

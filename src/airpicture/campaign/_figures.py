@@ -45,6 +45,7 @@ FIGURES: dict[str, Figure] = {
     "vel_rmse_mps": Figure("velocity RMSE", "m/s", "lower"),
     "pos_nees": Figure("position NEES (3 when consistent)", "", "near:3"),
     "pos_nees_pairs": Figure("pairs the NEES is taken over"),
+    "nis_per_dof": Figure("NIS per measured component (1 when consistent)", "", "near:1"),
     "id_completeness": Figure("SIAP ID completeness", "", "higher"),
     "id_correctness": Figure("SIAP ID correctness", "", "higher"),
     "n_objects": Figure("truth objects scored"),

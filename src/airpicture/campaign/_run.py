@@ -108,6 +108,7 @@ def _batch(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
     figures = _picture_figures(
         run, truth, tracks, read_impacts(result.impacts), read_alerts(result.alerts)
     )
+    figures["nis_per_dof"] = result.stats.nis_per_dof
     figures["cpu_per_scenario_s"] = cpu / duration_s
     return {BATCH: figures}
 

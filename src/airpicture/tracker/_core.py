@@ -109,6 +109,11 @@ class TrackerStats:
     the track itself), ``pruned`` the tentative tracks dropped for sharing a report with a firm
     one (counted in ``deleted`` too); ``down`` the firm tracks dropped because their prediction
     to the end of the frame is under the ground (counted in ``deleted`` too).
+
+    ``nis_sum`` adds up the normalised innovation squared ``nu' S^-1 nu`` of every update in
+    sequence (of the model the track held most probable before it), over ``nis_updates``
+    updates of ``nis_dof`` measured components in all: :attr:`nis_per_dof` is 1 when the
+    filter's innovation covariances match its innovations.
     """
 
     received: int = 0
@@ -126,7 +131,15 @@ class TrackerStats:
     down: int = 0
     unassociated_angle_only: int = 0
     frames: int = 0
+    nis_updates: int = 0
+    nis_dof: int = 0
+    nis_sum: float = 0.0
     late_examples: list[str] = field(default_factory=list)
+
+    @property
+    def nis_per_dof(self) -> float:
+        """Mean NIS per measured component (NaN before any update)."""
+        return self.nis_sum / self.nis_dof if self.nis_dof else math.nan
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict (no examples)."""

@@ -300,6 +300,10 @@ class _ScanStep:
             )
         x_new = project_kappa(x_new, P_new)
         d = z.shape[1]
+        held = np.argmax(c, axis=1)  # each track's most probable model before the update
+        self.stats.nis_sum += float(inn.d2.reshape(n, r)[np.arange(n), held].sum())
+        self.stats.nis_updates += n
+        self.stats.nis_dof += n * d
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
         mu = update_probabilities(c, log_lik.reshape(n, r))
         table = self._table
