@@ -140,7 +140,7 @@ def test_a_failed_run_is_reported_with_its_seed_and_traceback_and_the_others_go_
     out = tmp_path / "out"
     assert main(["campaign", str(campaign), "-o", str(out), "--inline"]) == 1
     printed = capsys.readouterr().out
-    assert "1 runs finished" in printed and "1 failed" in printed
+    assert "1 run finished" in printed and "1 failed" in printed
     assert "failed: broken-s5-default" in printed
     error = (out / "runs" / "broken-s5-default.error.txt").read_text()
     assert "Traceback" in error and "duration_s" in error

@@ -1,5 +1,5 @@
 """The quality gate: the shipped gate campaign (the drill and the re-entry benchmark on four
-seeds each, about 30 s on two cores) against its committed baseline. A figure that got worse
+seeds each, about a minute on two cores) against its committed baseline. A figure that got worse
 beyond its tolerance fails here with the table of what dropped; a change meant to move the
 figures writes the baseline again (see examples/campaigns/gate.toml)."""
 

@@ -109,3 +109,16 @@ def test_a_broken_track_is_two_tracks() -> None:
     )
     assert s.track_ids == ("T1", "T2") and not s.held_one_track
     assert s.areas_at_impact == () and s.lead_time_s == {} and len(s.inside) == 0
+
+
+def test_a_body_still_in_flight_when_the_truth_ends_has_no_impact() -> None:
+    """Cut the fall at 50 km or two rows before the ground (the scenario ended first), or turn
+    it into a climb: no impact. Its last row one interval above the ground: the line through
+    the last two rows finds it."""
+    truth = body_truth()
+    assert len(impact_points_from_truth(truth.take(truth.t_s < T0 + 50.0)).object_id) == 0
+    climbing = truth.take(truth.t_s < T0 + 50.0)
+    climbing = Truth(climbing.t_s[::-1].copy(), climbing.object_id, climbing.kind, climbing.x)
+    assert len(impact_points_from_truth(climbing).object_id) == 0
+    assert len(impact_points_from_truth(truth.take(truth.t_s < T0 + 99.0)).object_id) == 0
+    assert impact_points_from_truth(truth).t_s[0] == pytest.approx(T0 + 100.0, abs=1e-6)

@@ -115,7 +115,7 @@ def run_campaign(
         json.dumps(
             {
                 "name": spec.name,
-                "file": spec.source,
+                "file": str(Path(spec.source).resolve()),
                 "mode": spec.mode,
                 "runs": [r.run_id for r in spec.runs()],
             },

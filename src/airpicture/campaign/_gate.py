@@ -68,9 +68,12 @@ class GateReport:
     def passed(self) -> bool:
         return not self.dropped and not self.missing
 
-    def format(self) -> str:
-        """A text table: the figures that dropped (or all, when none did) and the verdict."""
-        shown = self.dropped or self.rows
+    def format(self, *, every: bool = False) -> str:
+        """The verdict, after a table of the figures that dropped (or of all of them, with
+        ``every``)."""
+        if self.passed and not every:
+            return f"quality gate passed: {len(self.rows)} figures within their tolerances"
+        shown = self.rows if every else self.dropped
         lines = [
             f"{'scenario':<18} {'setting':<14} {'picture':<8} {'figure':<26} {'baseline':>12} "
             f"{'now':>12} "
@@ -152,10 +155,10 @@ def check_gate(out_dir: str | Path, baseline: str | Path) -> GateReport:
     DataError
         When the baseline or the results cannot be read.
     """
+    means = _means(out_dir)
     data = _load(Path(baseline))
     tolerance = {**DEFAULT_TOLERANCE, **data.get("tolerance", {})}
     per_figure = data.get("tolerance_per_figure", {})
-    means = _means(out_dir)
     rows = []
     missing = []
     for key, base in sorted(data["figures"].items()):

@@ -12,7 +12,6 @@ import html
 import io
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ PLOTTED = (
     "false_alerts",
     "warn_lead_time_s_median",
     "number_commonality",
+    "position_spread_m_median",
     "cpu_per_scenario_s",
 )
 """The figures drawn as box plots (those a run has)."""
@@ -51,7 +51,8 @@ thead th { background: #f3f3f3; }
 code, pre { background: #f6f6f6; padding: 0.1em 0.3em; }
 pre { padding: 0.7em; overflow-x: auto; }
 .failed { color: #b00020; } .note { color: #555; }
-figure { margin: 1em 0; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+td code { white-space: nowrap; } .command { text-align: left; font-size: 0.9em; }
 """
 
 
@@ -75,7 +76,7 @@ def write_report(out_dir: str | Path, output: str | Path) -> Path:
     runs = list(dict.fromkeys(table["run_id"]))
     body = [
         f"<h1>Campaign {_e(info.get('name', out.name))}</h1>",
-        f"<p>{len(runs)} runs finished of {len(info.get('runs', runs))}"
+        f"<p>{len(runs)} of {len(info.get('runs', runs))} runs finished"
         + (f", <span class='failed'>{len(failed)} failed</span>" if failed else "")
         + f"; mode {_e(info.get('mode', '?'))}; campaign file <code>{_e(info.get('file', '?'))}"
         "</code>.</p>",
@@ -90,9 +91,7 @@ def write_report(out_dir: str | Path, output: str | Path) -> Path:
         body.append(f"<h2>Distributions over seeds{title}</h2>")
         body.append(_box_plots(groups, picture, settings))
     body.append("<h2>Worst runs</h2>")
-    body.append(
-        _worst_runs(table, info, out, Path(os.path.relpath(out.resolve(), path.parent.resolve())))
-    )
+    body.append(_worst_runs(table, info, out))
     if failed:
         body.append("<h2 class='failed'>Failed runs</h2>")
         for run_id, text in failed.items():
@@ -225,15 +224,16 @@ def _box_plots(
     )
 
 
-def _worst_runs(
-    table: dict[str, list[Any]], info: dict[str, Any], out: Path, from_report: Path
-) -> str:
-    """The runs of the highest GOSPA (of their worst picture), with the command that runs each
-    again and a link to its figures (relative to the report)."""
+def _worst_runs(table: dict[str, list[Any]], info: dict[str, Any], out: Path) -> str:
+    """The runs of the highest GOSPA (of their worst picture), each with the command that runs
+    it again (absolute paths: it works from any folder)."""
     worst: dict[str, float] = {}
-    for run_id, metric, value in zip(table["run_id"], table["metric"], table["value"], strict=True):
-        if metric == _WORST_BY and math.isfinite(value):
-            worst[run_id] = max(worst.get(run_id, -math.inf), float(value))
+    worst_picture: dict[str, str] = {}
+    for run_id, picture, metric, value in zip(
+        table["run_id"], table["picture"], table["metric"], table["value"], strict=True
+    ):
+        if metric == _WORST_BY and math.isfinite(value) and value > worst.get(run_id, -math.inf):
+            worst[run_id], worst_picture[run_id] = float(value), picture
     if not worst:
         return "<p class='note'>No run has a GOSPA figure.</p>"
     ranked = sorted(worst, key=lambda r: -worst[r])[:_WORST_SHOWN]
@@ -242,17 +242,15 @@ def _worst_runs(
     rows = []
     for run_id in ranked:
         i = first[run_id]
-        command = f"airpicture campaign {campaign_file} -o {out} --only {run_id} --inline"
+        command = f"airpicture campaign {campaign_file} -o {out.resolve()} --only {run_id} --inline"
         rows.append(
             f"<tr><td><code>{_e(run_id)}</code></td><td>{_e(table['scenario'][i])}</td>"
             f"<td>{table['seed'][i]}</td><td>{_e(table['setting'][i])}</td>"
-            f"<td>{_fmt(worst[run_id])}</td>"
-            f"<td><a href='{_e((from_report / 'runs' / f'{run_id}.parquet').as_posix())}'>"
-            "figures</a></td>"
-            f"<td><code>{_e(command)}</code></td></tr>"
+            f"<td>{_fmt(worst[run_id])}</td><td>{_e(worst_picture[run_id])}</td>"
+            f"<td class='command'><code>{_e(command)}</code></td></tr>"
         )
     return (
         "<table><thead><tr><th>run</th><th>scenario</th><th>seed</th><th>setting</th>"
-        "<th>GOSPA, m (worst picture)</th><th>results</th><th>run it again</th></tr></thead>"
+        "<th>GOSPA, m</th><th>of picture</th><th class='command'>run it again</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table>"
     )

@@ -63,9 +63,8 @@ def run_one(run: RunSpec) -> RunOutcome:
         return RunOutcome(
             run.run_id, run.scenario.label, run.seed, run.setting.label, {}, traceback.format_exc()
         )
-    wall = time.perf_counter() - started
-    for values in figures.values():
-        values.setdefault("wall_s", wall)
+    # a figure of the run, not of one picture: on the batch picture, or on the common one
+    figures[BATCH if run.mode == "batch" else COMMON]["wall_s"] = time.perf_counter() - started
     return RunOutcome(run.run_id, run.scenario.label, run.seed, run.setting.label, figures)
 
 

@@ -24,7 +24,8 @@ def add_campaign(sub: _LazySubcommands) -> None:
         "airpicture.campaign) on a Dask cluster (a local one by default), each run simulated, "
         "tracked and scored against the truth, and write the results into DIR "
         "(results.parquet: one row per run, picture and figure). A run that fails is reported "
-        "with its seed and traceback; the others go on.",
+        "with its seed and traceback; the others go on. The campaign file, the figures and the "
+        "cluster options: docs/campaigns.md.",
     )
 
 
@@ -36,7 +37,10 @@ def _campaign_options(p: argparse.ArgumentParser) -> None:
         "--cluster", metavar="ADDRESS", help="a running Dask scheduler (tcp://HOST:PORT)"
     )
     where.add_argument(
-        "--workers", type=int, metavar="N", help="worker processes of the local cluster"
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core)",
     )
     where.add_argument(
         "--inline", action="store_true", help="run in this process, one run after the other"
@@ -63,10 +67,13 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     spec = CampaignSpec.load(args.campaign)
     total = len(args.only) if args.only else len(spec.runs())
     failures: list[str] = []
-    with tqdm(total=total, unit=" runs", disable=not sys.stderr.isatty()) as bar:
+    terminal = sys.stderr.isatty()
+    with tqdm(total=total, unit=" runs", disable=not terminal) as bar:
 
         def progress(outcome) -> None:  # type: ignore[no-untyped-def]
             bar.update(1)
+            if not terminal and outcome.ok:  # a line per run where no bar can be drawn
+                print(f"[{bar.n}/{total}] {outcome.run_id} done", file=sys.stderr, flush=True)
             if not outcome.ok:
                 failures.append(outcome.run_id)
                 last = (outcome.error or "").strip().splitlines()[-1:]
@@ -85,13 +92,17 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
             progress=progress,
         )
     print(
-        f"campaign {spec.name}: {len(result.finished)} runs finished, "
+        f"campaign {spec.name}: {_runs(len(result.finished))} finished, "
         f"{len(result.skipped)} already done, {len(result.failed)} failed; "
         f"wrote {result.results}"
     )
     for run_id in failures:
         print(f"  failed: {run_id} (traceback in {Path(args.output) / 'runs'}/{run_id}.error.txt)")
     return 1 if result.failed else 0
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def add_report(sub: _LazySubcommands) -> None:
@@ -133,6 +144,9 @@ def _gate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR", help="a campaign folder")
     p.add_argument("baseline", metavar="BASELINE", help="the baseline JSON file")
     p.add_argument("--update", action="store_true", help="write DIR's figures as the baseline")
+    p.add_argument(
+        "--every", action="store_true", help="print every figure compared, not only the drops"
+    )
     p.set_defaults(func=_cmd_gate)
 
 
@@ -143,5 +157,5 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         print(f"wrote {write_baseline(args.folder, args.baseline)}")
         return 0
     report = check_gate(args.folder, args.baseline)
-    print(report.format())
+    print(report.format(every=args.every))
     return 0 if report.passed else 1

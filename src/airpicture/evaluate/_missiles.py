@@ -52,11 +52,13 @@ class TrueImpacts:
 def impact_points_from_truth(truth: Truth) -> TrueImpacts:
     """Impact points of the ballistic objects of a truth table, from its last two rows each.
 
-    The last truth row of a body in flight is at most one truth interval before impact; the
-    impact is where the straight line through the last two rows reaches height zero (linear in
-    time). This leaves out the curvature of the last interval: a few hundred metres at most for
-    a 1 s interval near the ground, so where the simulator's exact impacts are at hand (its
-    objects' last states), prefer them.
+    The last truth row of a body that came down is at most one truth interval before impact;
+    the impact is where the straight line through the last two rows reaches height zero
+    (linear in time). This leaves out the curvature of the last interval: a few hundred metres
+    at most for a 1 s interval near the ground, so where the simulator's exact impacts are at
+    hand (its objects' last states), prefer them. A body whose truth ends while it is still in
+    flight (the scenario ended first: its line does not reach the ground, descending, within
+    about one more interval) has no impact and is left out.
 
     Parameters
     ----------
@@ -75,7 +77,11 @@ def impact_points_from_truth(truth: Truth) -> TrueImpacts:
             continue
         i0, i1 = order[-2], order[-1]
         h = ecef2geodetic(g.x[[i0, i1], 0], g.x[[i0, i1], 1], g.x[[i0, i1], 2])[2]
-        frac = h[1] / (h[0] - h[1]) if h[0] != h[1] else 0.0
+        # descending, and onto the ground within about one more interval (half of one more for
+        # the rounding of the heights and a fall that speeds up)
+        if not h[1] < h[0] or h[1] > 1.5 * (h[0] - h[1]):
+            continue
+        frac = h[1] / (h[0] - h[1])
         dt = g.t_s[i1] - g.t_s[i0]
         p = g.x[i1, :3] + (g.x[i1, :3] - g.x[i0, :3]) * frac
         lat, lon, _ = ecef2geodetic(p[0], p[1], p[2])
