@@ -692,6 +692,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"airpicture {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
