@@ -53,6 +53,7 @@ pre { padding: 0.7em; overflow-x: auto; }
 .failed { color: #b00020; } .note { color: #555; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 td code { white-space: nowrap; } .command { text-align: left; font-size: 0.9em; }
+.command code { white-space: normal; overflow-wrap: anywhere; }
 """
 
 
