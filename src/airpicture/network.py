@@ -80,14 +80,26 @@ def node_config_toml(values: Mapping[str, Any]) -> str:
 def _scenario_files(
     scenario: str, work: Path, duration_s: float | None, seed: int | None
 ) -> tuple[Any, float | None]:
-    """The scenario's tables: a data-contract directory as it is, else simulated into ``work``."""
+    """The scenario's tables: a data-contract directory as it is, else simulated into ``work``.
+
+    A bare library name is the library's scenario even where a folder of that name exists (the
+    quick start's ``airpicture simulate drill -o drill`` makes one): ``./drill`` names the folder.
+    A folder is replayed as it is, so it takes no duration or seed.
+    """
     from airpicture.io import find_scenario_files
+    from airpicture.sim._scenario import is_library_scenario, load_scenario
 
     path = Path(scenario)
-    if path.is_dir():
+    if path.is_dir() and not is_library_scenario(scenario):
+        if duration_s is not None or seed is not None:
+            raise ConfigError(
+                "command line",
+                key="--duration" if duration_s is not None else "--seed",
+                expected="a scenario to simulate (a data-contract folder is replayed as it is)",
+                got=f"the folder {scenario}",
+            )
         return find_scenario_files(path), None
     from airpicture.sim._run import simulate
-    from airpicture.sim._scenario import load_scenario
 
     spec = load_scenario(scenario).with_overrides(seed=seed, duration_s=duration_s)
     log.info("simulating %s (%.0f s of scenario time)", spec.name, spec.duration_s)

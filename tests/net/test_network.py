@@ -315,3 +315,20 @@ def test_node_files_hold_release_areas_of_any_shape(scenario_dir, tmp_path):
     config = NodeConfig.from_toml(path)
     assert [a.name for a in config.release.areas] == ["north", "tri"]
     assert config.release.tracks.only == "threats"
+
+
+def test_a_library_name_is_the_library_scenario_even_beside_a_folder_of_that_name(
+    tmp_path, monkeypatch
+):
+    """After the quick start's ``airpicture simulate drill -o drill``, ``--scenario drill`` is
+    still the library's drill (simulated, with its duration); ``./drill`` is the folder, which
+    is replayed as it is and so takes no duration."""
+    from airpicture.errors import ConfigError
+    from airpicture.network import _scenario_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "drill").mkdir()
+    files, t0_s = _scenario_files("drill", tmp_path / "work", 20.0, None)
+    assert t0_s is not None and files.detections.parent == tmp_path / "work" / "scenario"
+    with pytest.raises(ConfigError, match="--duration: expected a scenario to simulate"):
+        _scenario_files("./drill", tmp_path / "work2", 20.0, None)

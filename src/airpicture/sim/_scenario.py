@@ -69,6 +69,7 @@ __all__ = [
     "Nation",
     "Scenario",
     "SensorConfig",
+    "is_library_scenario",
     "list_scenarios",
     "load_scenario",
     "parse_scenario",
@@ -458,6 +459,15 @@ def _load_file(path: Path) -> Scenario:
     return parse_scenario(data, source=source)
 
 
+def is_library_scenario(name: str | Path) -> bool:
+    """Whether ``name`` is a bare name (no folder, no ``.toml``) of a library scenario: what
+    :func:`load_scenario` looks up first, before any file or folder of that name."""
+    text = str(name)
+    if isinstance(name, Path) or text.endswith(".toml") or "/" in text or os.sep in text:
+        return False
+    return (_library_dir() / f"{text}.toml").is_file()
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a scenario by library name (``"drill"``) or from a TOML file path.
 
@@ -479,12 +489,11 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     """
     text = str(name_or_path)
     path = Path(text)
+    if is_library_scenario(name_or_path):
+        return _load_file(_library_dir() / f"{text}.toml")
     looks_like_path = (
         isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or os.sep in text
     )
-    candidate = _library_dir() / f"{text}.toml"
-    if not looks_like_path and candidate.is_file():
-        return _load_file(candidate)
     if looks_like_path or path.is_file():
         return _load_file(path)
     names = ", ".join(sorted(p.stem for p in _library_dir().glob("*.toml")))
