@@ -30,9 +30,6 @@ from airpicture.errors import ConfigError, DataError
 
 __all__ = ["RESULT_COLUMNS", "CampaignResult", "read_results", "run_campaign"]
 
-RESULT_COLUMNS = ("run_id", "scenario", "seed", "setting", "picture", "metric", "value")
-"""The columns of a campaign's results: one row per run, picture and metric."""
-
 _SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -44,6 +41,8 @@ _SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+RESULT_COLUMNS = tuple(_SCHEMA.names)
+"""The columns of a campaign's results: one row per run, picture and metric."""
 
 
 @dataclass(frozen=True)

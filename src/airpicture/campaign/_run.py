@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from airpicture.assess import WarningAreas, read_warning_areas
 from airpicture.campaign._spec import RunSpec
+from airpicture.io import read_alerts, read_impacts, read_tracks, read_truth
 from airpicture.tables import AlertRows, ImpactRows, TrackRows, Truth
 
 __all__ = ["COST_METRICS", "RunOutcome", "run_one"]
@@ -68,44 +70,39 @@ def run_one(run: RunSpec) -> RunOutcome:
     return RunOutcome(run.run_id, run.scenario.label, run.seed, run.setting.label, figures)
 
 
-def _simulate(run: RunSpec, folder: Path) -> tuple[Path, float]:
+def _simulate(run: RunSpec, folder: Path) -> tuple[float, Truth]:
+    """Simulate the run's scenario into ``folder``: its duration, s, and its truth."""
     from airpicture.sim import load_scenario, simulate
 
     scenario = load_scenario(run.scenario.source).with_overrides(
         seed=run.seed, duration_s=run.scenario.duration_s
     )
-    simulate(scenario, folder)
-    return folder, float(scenario.duration_s)
+    summary = simulate(scenario, folder)
+    return float(scenario.duration_s), read_truth(dict(summary.files)["truth"])
 
 
 def _batch(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
-    from airpicture.assess import read_warning_areas
     from airpicture.batch import track_scenario
-    from airpicture.io import (
-        find_scenario_files,
-        read_alerts,
-        read_impacts,
-        read_tracks,
-        read_truth,
-    )
 
-    scenario_dir, duration_s = _simulate(run, tmp / "scenario")
+    duration_s, truth = _simulate(run, tmp / "scenario")
     areas = read_warning_areas()
     cpu = time.process_time()
     result = track_scenario(
-        scenario_dir,
+        tmp / "scenario",
         tmp / "tracks.parquet",
         config=run.setting.tracker_config(),
         assess=run.setting.assess_config(),
         areas=areas,
     )
     cpu = time.process_time() - cpu
-    files = find_scenario_files(scenario_dir)
-    assert files.truth is not None and result.impacts is not None and result.alerts is not None
-    truth = read_truth(files.truth)
-    tracks = read_tracks(result.tracks)
+    assert result.impacts is not None and result.alerts is not None  # assessed
     figures = _picture_figures(
-        run, truth, tracks, read_impacts(result.impacts), read_alerts(result.alerts)
+        run,
+        truth,
+        read_tracks(result.tracks),
+        read_impacts(result.impacts),
+        read_alerts(result.alerts),
+        areas,
     )
     figures["nis_per_dof"] = result.stats.nis_per_dof
     figures["cpu_per_scenario_s"] = cpu / duration_s
@@ -114,20 +111,14 @@ def _batch(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
 
 def _nodes(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
     from airpicture.evaluate import picture_commonality
-    from airpicture.io import (
-        find_scenario_files,
-        read_alerts,
-        read_impacts,
-        read_tracks,
-        read_truth,
-    )
     from airpicture.network import network_up
 
-    scenario_dir, duration_s = _simulate(run, tmp / "scenario")
+    duration_s, truth = _simulate(run, tmp / "scenario")
+    areas = read_warning_areas()  # the nodes' default areas
     options = run.nodes
     cpu = time.process_time()
     result = network_up(
-        scenario=str(scenario_dir),
+        scenario=str(tmp / "scenario"),
         nations=options.nations,
         speed=options.speed,
         record_dir=tmp / "net",
@@ -140,9 +131,6 @@ def _nodes(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
     cpu = time.process_time() - cpu
     if result.interrupted:
         raise RuntimeError(f"run {run.run_id}: the network was stopped before it finished")
-    files = find_scenario_files(scenario_dir)
-    assert files.truth is not None
-    truth = read_truth(files.truth)
     figures: dict[str, dict[str, float]] = {}
     pictures: dict[str, TrackRows] = {}
     for nation, tracks_file in result.records.items():
@@ -154,10 +142,10 @@ def _nodes(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
             pictures[nation],
             read_impacts(folder / "impacts.csv"),
             read_alerts(folder / "alerts.csv"),
+            areas,
         )
-    common = picture_commonality(
-        truth, pictures, association_distance_m=run.metrics.get("association_distance_m", 1e4)
-    )
+    gate_m = run.metrics.get("association_distance_m", run.metrics.get("c_m", 10_000.0))
+    common = picture_commonality(truth, pictures, association_distance_m=gate_m)
     spread = common.spread_m
     figures[COMMON] = {
         "number_commonality": common.number_commonality,
@@ -169,7 +157,12 @@ def _nodes(run: RunSpec, tmp: Path) -> dict[str, dict[str, float]]:
 
 
 def _picture_figures(
-    run: RunSpec, truth: Truth, tracks: TrackRows, impacts: ImpactRows, alerts: AlertRows
+    run: RunSpec,
+    truth: Truth,
+    tracks: TrackRows,
+    impacts: ImpactRows,
+    alerts: AlertRows,
+    areas: WarningAreas,
 ) -> dict[str, float]:
     """Every figure of one picture: :func:`~airpicture.evaluate.evaluate_picture`'s summary and
     the warning figures."""
@@ -184,15 +177,20 @@ def _picture_figures(
         association_distance_m=m.get("association_distance_m"),
     )
     figures = dict(evaluation.summary())
-    figures.update(warning_figures(truth, tracks, impacts, alerts))
+    figures.update(warning_figures(truth, tracks, impacts, alerts, areas))
     return figures
 
 
 def warning_figures(
-    truth: Truth, tracks: TrackRows, impacts: ImpactRows, alerts: AlertRows
+    truth: Truth,
+    tracks: TrackRows,
+    impacts: ImpactRows,
+    alerts: AlertRows,
+    areas: WarningAreas | None = None,
 ) -> dict[str, float]:
-    """How the missiles were warned of (:func:`~airpicture.evaluate.score_missiles` over the
-    shipped warning areas), NaN where the scenario has no ballistic object.
+    """How the missiles were warned of (:func:`~airpicture.evaluate.score_missiles` over
+    ``areas``, by default the shipped warning areas), NaN where the scenario has no ballistic
+    object that came down.
 
     ``missiles_held`` and ``missiles_classified``: shares of the ballistic objects with a firm
     track, and with one labelled ``ballistic``; ``impact_error_m_median`` and
@@ -201,12 +199,16 @@ def warning_figures(
     the impact missed), summed over missiles; ``warn_lead_time_s_median`` over every true area
     alerted; ``false_alerts``: alerts issued on tracks that followed no ballistic object.
     """
-    from airpicture.assess import read_warning_areas
     from airpicture.evaluate import impact_points_from_truth, score_missiles
 
     issued = alerts.take(alerts.event == "issued")
     scores = score_missiles(
-        truth, tracks, impacts, alerts, impact_points_from_truth(truth), areas=read_warning_areas()
+        truth,
+        tracks,
+        impacts,
+        alerts,
+        impact_points_from_truth(truth),
+        areas=areas if areas is not None else read_warning_areas(),
     )
     followed = {t for s in scores for t in s.track_ids}
     out = {"false_alerts": float(np.count_nonzero(~np.isin(issued.track_id, list(followed))))}
