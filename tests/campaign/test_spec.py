@@ -63,6 +63,7 @@ def test_a_seed_range_and_a_scenario_file_relative_to_the_campaign(tmp_path):
         ),
         ({"scenarios": [{"name": "drill"}], "settings": [{"label": "a b"}]}, "settings[0].label"),
         ({"scenarios": [{"name": "drill"}], "metrics": {"c_m": 0}}, "metrics.c_m"),
+        ({"scenarios": [{"name": "drill"}], "metrics": {"p": 0.5}}, "metrics.p"),
         ({"scenarios": [{"name": "drill"}], "nodes": {"nations": ["Jpn"]}}, "nodes.nations"),
         ({"scenarios": [{"name": "drill"}], "nodes": {"release": "some"}}, "nodes.release"),
         ({"seeds": [1]}, "scenarios"),

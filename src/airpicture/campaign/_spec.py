@@ -245,7 +245,7 @@ def _seeds(value: Any, source: str) -> tuple[int, ...]:
 
 
 def _scenario(item: dict[str, Any], source: str, where: str, base: Path | None) -> ScenarioRef:
-    from airpicture.sim import list_scenarios
+    from airpicture.sim import is_library_scenario, list_scenarios
 
     _known(item, ("name", "file", "label", "duration_s"), source, where + ".")
     if ("name" in item) == ("file" in item):
@@ -253,8 +253,8 @@ def _scenario(item: dict[str, Any], source: str, where: str, base: Path | None) 
             source, key=where, expected="either name (a library scenario) or file", got=repr(item)
         )
     if "name" in item:
-        names = [n for n, _ in list_scenarios()]
-        if item["name"] not in names:
+        if not isinstance(item["name"], str) or not is_library_scenario(item["name"]):
+            names = [n for n, _ in list_scenarios()]
             raise ConfigError(
                 source,
                 key=where + ".name",
@@ -309,17 +309,26 @@ def _setting(item: dict[str, Any], source: str, where: str) -> Setting:
 
 
 def _metrics(value: Any, source: str) -> dict[str, float]:
+    """The ``[metrics]`` table, checked by the rules :func:`~airpicture.evaluate.evaluate_picture`
+    applies (so that no run fails on them)."""
+    from airpicture.evaluate._gospa import _check_parameters
+
     if not isinstance(value, dict):
         raise ConfigError(source, key="metrics", expected="a table", got=repr(value))
     _known(value, _METRIC_KEYS, source, "metrics.")
-    out = {}
-    for key, v in value.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-            raise ConfigError(
-                source, key=f"metrics.{key}", expected="a positive number", got=repr(v)
-            )
-        out[key] = float(v)
-    return out
+    try:
+        _check_parameters(
+            source,
+            value.get("c_m", 10_000.0),
+            value.get("p", 2.0),
+            2.0,
+            value.get("association_distance_m"),
+        )
+    except ConfigError as exc:
+        raise ConfigError(
+            source, key=f"metrics.{exc.key}", expected=exc.expected, got=exc.got
+        ) from None
+    return {key: float(v) for key, v in value.items()}
 
 
 def _nodes(value: Any, source: str) -> NodeOptions:
