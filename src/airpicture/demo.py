@@ -35,7 +35,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,8 @@ def run_demo(
     open_browser: bool = False,
     on_ready: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
 ) -> DemoSummary:
     """Play a scenario live through one node per nation and serve the map until stopped.
 
@@ -182,6 +184,10 @@ def run_demo(
         Called with the map's URL as soon as it is served.
     stop : threading.Event, optional
         Set it to stop the demo (Ctrl-C also stops it when called from the main thread).
+    allowed_hosts, allowed_origins : iterable of str
+        ``Host`` values (``name`` or ``name:port``) and origins (``http(s)://name[:port]``) the
+        map accepts besides its own, 127.0.0.1, localhost and [::1] on its port: the name of a
+        reverse proxy in front of it, say (:func:`airpicture.web.create_app`).
 
     Returns
     -------
@@ -190,7 +196,8 @@ def run_demo(
     Raises
     ------
     ConfigError
-        An unknown scenario or release preset, a bad speed or port.
+        An unknown scenario or release preset, a bad speed or port, an allowed host or origin
+        that is not of that form.
     DataError
         A warning areas file that is missing or not valid.
     """
@@ -231,7 +238,8 @@ def run_demo(
         store.info["zoom"] = 6
     store.set_areas(read_warning_areas(areas))
 
-    server = start_server(create_app(store), port=DEFAULT_PORT if port is None else port)
+    app = create_app(store, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+    server = start_server(app, port=DEFAULT_PORT if port is None else port)
     logger.info("map on %s", server.url)
     if on_ready is not None:
         on_ready(server.url)

@@ -237,6 +237,7 @@ async def test_health_over_http(scenario_dir):
     await wait_until(lambda: node.health_port is not None and node.done)
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.health_port}") as client:
+        foreign = await client.get("/health", headers={"Host": "evil.example"})
         response = await client.get("/health")
         missing = await client.get("/nope")
         posted = await client.post("/health")
@@ -249,6 +250,8 @@ async def test_health_over_http(scenario_dir):
     assert isinstance(health["registration"], dict)
     assert health["received"]["detections"] == health["processed"] > 0
     assert missing.status_code == 404 and "GET /health" in missing.json()["error"]
+    assert foreign.status_code == 403 and foreign.json()["error"]["where"] == "Host header"
+    assert health["rejected_requests"] == {"total": 1, "by_reason": {"403 Host header": 1}}
     assert posted.status_code == 404
     stop.set()
     await run

@@ -25,3 +25,15 @@ def test_unknown_release_preset_and_bad_speed_are_refused() -> None:
         run_demo("drill", speed=0)
     with pytest.raises(ConfigError, match="scenario library, key name"):
         run_demo("no-such-scenario")
+
+
+def test_allowed_hosts_and_origins_come_from_the_command_line() -> None:
+    args = build_parser().parse_args(
+        ["demo", "--allowed-host", "map.example.org", "--allowed-host", "map.example.org:8443"]
+        + ["--allowed-origin", "https://map.example.org"]
+    )
+    assert args.allowed_host == ["map.example.org", "map.example.org:8443"]
+    assert args.allowed_origin == ["https://map.example.org"]
+    assert build_parser().parse_args(["demo"]).allowed_host == []
+    with pytest.raises(ConfigError, match="key allowed_hosts: expected host names"):
+        run_demo("drill", allowed_hosts=["https://map.example.org"])

@@ -318,6 +318,22 @@ def _demo_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--open", action="store_true", help="open the map in the default browser")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME[:PORT]",
+        help="a Host the map answers to besides 127.0.0.1, localhost and [::1] on its port "
+        "(the name a reverse proxy forwards, say); repeat for more",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an origin (http://name[:port] or https://...) allowed to open the map's "
+        "WebSocket besides the map's own; repeat for more",
+    )
     p.set_defaults(func=_cmd_demo)
 
 
@@ -337,6 +353,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         open_browser=args.open,
         on_ready=ready,
+        allowed_hosts=args.allowed_host,
+        allowed_origins=args.allowed_origin,
     )
     tracks = ", ".join(f"{n} {k}" for n, k in summary.tracks.items())
     state = "played to its end" if summary.finished else "stopped"
@@ -691,4 +709,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"airpicture {args.command}: interrupted", file=sys.stderr)
         return 130
-

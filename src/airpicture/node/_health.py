@@ -1,11 +1,13 @@
 """A node's health: its counters as one JSON-ready report (:func:`health_report`), served at
-``GET /health`` on 127.0.0.1 by the map's ASGI stack (:func:`serve_health`)."""
+``GET /health`` on 127.0.0.1 by the map's ASGI stack (:func:`serve_health`): the same ``Host``
+and ``Origin`` checks and the same bounds on request heads."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,29 +96,37 @@ async def serve_health(node: Node, port: int) -> WebServer:
 
     The server runs in a thread of its own (:func:`airpicture.web.start_server`); each
     report is made in the node's event loop, so it reads the counters between two steps of the
-    node. Anything but ``GET /health`` gets a JSON 404.
+    node. Anything but ``GET /health`` gets a JSON 404. A request whose ``Host`` header does not
+    name 127.0.0.1:``port`` (or localhost, [::1]) is refused
+    (:class:`airpicture.web._app.RequestGuard`), and counted in the report's ``rejected_requests``.
     """
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from airpicture.web._app import RequestGuard, rejection_counts
     from airpicture.web._server import start_server
 
     loop = asyncio.get_running_loop()
+    rejected: Counter[str] = Counter()
 
     async def report() -> dict[str, Any]:
         return health_report(node)
 
     async def health(request: Request) -> JSONResponse:
         made = asyncio.run_coroutine_threadsafe(report(), loop)
-        return JSONResponse(await asyncio.wrap_future(made))
+        counters = await asyncio.wrap_future(made)
+        counters["rejected_requests"] = rejection_counts(rejected)  # counted in this thread
+        return JSONResponse(counters)
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "not found; try GET /health"}, status_code=404)
 
     app = Starlette(
         routes=[Route("/health", health, methods=["GET"])],
+        middleware=[Middleware(RequestGuard, rejected=rejected)],
         exception_handlers={404: not_found, 405: not_found},
     )
     return await asyncio.to_thread(

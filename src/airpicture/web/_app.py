@@ -22,6 +22,10 @@ Routes
 A bad request gets a 4xx JSON body ``{"error": {"status", "where", "expected", "got",
 "message"}}``; every one is counted by reason in ``/api/health``. A WebSocket client that falls
 too far behind is sent a fresh snapshot instead of the deltas it missed.
+
+Every request passes :class:`RequestGuard` first: its ``Host`` header must name this server and
+the ``Origin`` of a WebSocket handshake must be the page's own, so that no other site can read
+the picture through the visitor's browser (DNS rebinding, cross-site WebSocket hijacking).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ import contextlib
 import json
 import logging
 import math
+import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,11 +52,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from airpicture.errors import ConfigError
 from airpicture.web._store import PictureStore
 
-__all__ = ["RequestError", "create_app", "static_dir"]
+__all__ = ["RequestError", "RequestGuard", "create_app", "rejection_counts", "static_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +90,167 @@ class RequestError(Exception):
                 "message": str(self),
             }
         }
+
+    @property
+    def reason(self) -> str:
+        """What it is counted under: the status and where (``"400 /api/picture"``)."""
+        return f"{self.status} {self.where}"
+
+
+def rejection_counts(rejected: Counter[str]) -> dict[str, Any]:
+    """Rejected requests as the health endpoints report them: ``{"total", "by_reason"}``."""
+    return {"total": sum(rejected.values()), "by_reason": dict(rejected)}
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+"""The names a loopback server answers to, whatever else it is configured with."""
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_HOST = r"(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?"
+_HOST_RE = re.compile(_HOST)
+_ORIGIN_RE = re.compile(r"https?://" + _HOST)
+
+
+def _names(
+    values: Iterable[str], pattern: re.Pattern[str], key: str, expected: str
+) -> frozenset[str]:
+    names = set()
+    for value in (values,) if isinstance(values, str) else values:
+        if not isinstance(value, str) or not pattern.fullmatch(value.lower()):
+            raise ConfigError("web server", key=key, expected=expected, got=repr(value))
+        names.add(value.lower())
+    return frozenset(names)
+
+
+def _host_names(values: Iterable[str]) -> frozenset[str]:
+    return _names(values, _HOST_RE, "allowed_hosts", "host names, name or name:port")
+
+
+def _origin_names(values: Iterable[str]) -> frozenset[str]:
+    return _names(
+        values, _ORIGIN_RE, "allowed_origins", "origins, http://name[:port] or https://name[:port]"
+    )
+
+
+class RequestGuard:
+    """ASGI middleware that refuses requests naming another server or coming from another site.
+
+    Every HTTP request and WebSocket handshake must carry a ``Host`` header that names this
+    server: ``127.0.0.1:PORT``, ``localhost:PORT`` or ``[::1]:PORT`` (PORT the one the connection
+    came in on; the address it came in on is accepted too), or one of ``allowed_hosts``. A page
+    of another site that rebinds its own name to this machine sends its own name, and is
+    refused. A WebSocket handshake, and a request whose method may change state (anything but
+    GET, HEAD and OPTIONS), that carries an ``Origin`` header must come from this server's own
+    origin (``http://`` or ``https://`` followed by an accepted host) or one of
+    ``allowed_origins``: browsers let any page open a WebSocket anywhere, and say who opened it
+    only there.
+
+    A refusal is a 403 with the JSON body of :class:`RequestError` (a WebSocket handshake gets it
+    as its HTTP answer, or a bare 403 from a server without the denial-response extension). It is
+    counted in ``rejected`` under ``"403 Host header"`` or ``"403 Origin header"``; the first of
+    each is logged as a warning, the others at info level.
+
+    Parameters
+    ----------
+    app : ASGI application
+        The application guarded.
+    rejected : Counter
+        Where refusals are counted (the app's rejected requests).
+    allowed_hosts : iterable of str
+        Further ``Host`` values accepted, as a browser sends them: ``name`` or ``name:port``
+        (the name a reverse proxy in front of the server forwards, say).
+    allowed_origins : iterable of str
+        Further origins accepted, ``http://name[:port]`` or ``https://name[:port]``.
+
+    Raises
+    ------
+    ConfigError
+        An allowed host or origin that is not of that form (a path, a wildcard, a scheme on a
+        host).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rejected: Counter[str],
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.rejected = rejected
+        self.allowed_hosts = _host_names(allowed_hosts)
+        self.allowed_origins = _origin_names(allowed_origins)
+
+    def hosts(self, server: tuple[str, int | None] | None) -> frozenset[str]:
+        """The ``Host`` values accepted on a connection that came in on ``server`` (address,
+        port)."""
+        if server is None or server[1] is None:
+            return self.allowed_hosts
+        address, port = server
+        names = {*LOOPBACK_NAMES, f"[{address}]" if ":" in address else address}
+        hosts = {f"{name}:{port}" for name in names}
+        if port == 80:  # browsers leave the default port out
+            hosts |= names
+        return frozenset(hosts) | self.allowed_hosts
+
+    def refusal(self, scope: Scope) -> RequestError | None:
+        """Why the request of ``scope`` is refused, or None when it is not."""
+        headers = dict(reversed(scope["headers"]))  # the first of repeated headers
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        hosts = self.hosts(scope.get("server"))
+        if host not in hosts:
+            return RequestError(
+                403,
+                "Host header",
+                expected="a name of this server, one of " + ", ".join(sorted(hosts)),
+                got=repr(host) if host else "none",
+            )
+        origin = headers.get(b"origin")
+        if origin is None or (scope["type"] == "http" and scope["method"] in _SAFE_METHODS):
+            return None
+        origin_text = origin.decode("latin-1").lower()
+        own = {f"{scheme}://{name}" for scheme in ("http", "https") for name in hosts}
+        if origin_text in own or origin_text in self.allowed_origins:
+            return None
+        others = ", ".join(sorted(self.allowed_origins))
+        return RequestError(
+            403,
+            "Origin header",
+            expected=f"this server's own origin, http://{host} (or https://, or another of its "
+            "names)" + (f", or one of {others}" if others else ""),
+            got=repr(origin_text),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = self.refusal(scope) if scope["type"] in ("http", "websocket") else None
+        if error is None:
+            await self.app(scope, receive, send)
+            return
+        first = not self.rejected[error.reason]
+        self.rejected[error.reason] += 1
+        client = scope.get("client")
+        logger.log(
+            logging.WARNING if first else logging.INFO,
+            "refused %s %s from %s: %s%s",
+            scope.get("method", "WebSocket"),
+            scope["path"],
+            f"{client[0]}:{client[1]}" if client else "an unknown client",
+            error,
+            " (the next such refusals are logged at info level; all are counted in "
+            "rejected_requests)"
+            if first
+            else "",
+        )
+        response = _json(error.body(), error.status)
+        if scope["type"] == "http":
+            await response(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await websocket.send_denial_response(response)
+        else:
+            await websocket.close(code=1008)
 
 
 class _Client:
@@ -152,7 +320,13 @@ def _json(data: Any, status: int = 200) -> Response:
     )
 
 
-def create_app(store: PictureStore, *, page_dir: str | Path | None = None) -> Starlette:
+def create_app(
+    store: PictureStore,
+    *,
+    page_dir: str | Path | None = None,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+) -> Starlette:
     """The ASGI app serving a picture store.
 
     Parameters
@@ -161,19 +335,37 @@ def create_app(store: PictureStore, *, page_dir: str | Path | None = None) -> St
         The pictures to serve; the app subscribes to it while it runs.
     page_dir : str or Path, optional
         Folder with ``index.html`` and the bundle; the one shipped in the package by default.
+    allowed_hosts : iterable of str
+        ``Host`` values accepted besides ``127.0.0.1:PORT``, ``localhost:PORT`` and
+        ``[::1]:PORT``: ``name`` or ``name:port`` (see :class:`RequestGuard`).
+    allowed_origins : iterable of str
+        Origins accepted on WebSocket handshakes besides the page's own:
+        ``http(s)://name[:port]``.
 
     Returns
     -------
     Starlette
         Serve it with uvicorn (:func:`airpicture.web.start_server` does, on 127.0.0.1).
+
+    Raises
+    ------
+    ConfigError
+        An allowed host or origin that is not of that form.
     """
     page = Path(page_dir) if page_dir is not None else static_dir()
     hub = _Hub(store)
     rejected: Counter[str] = Counter()
     started = time.monotonic()
 
+    guard = Middleware(  # the names are checked now, not when the first request comes
+        RequestGuard,
+        rejected=rejected,
+        allowed_hosts=_host_names(allowed_hosts),
+        allowed_origins=_origin_names(allowed_origins),
+    )
+
     def reject(error: RequestError) -> Response:
-        rejected[f"{error.status} {error.where}"] += 1
+        rejected[error.reason] += 1
         logger.info("rejected request: %s", error)
         return _json(error.body(), error.status)
 
@@ -312,7 +504,7 @@ def create_app(store: PictureStore, *, page_dir: str | Path | None = None) -> St
                 "messages_sent": hub.messages_sent,
                 "resyncs": hub.resyncs,
                 "views": store.health(),
-                "rejected_requests": {"total": sum(rejected.values()), "by_reason": dict(rejected)},
+                "rejected_requests": rejection_counts(rejected),
             }
         )
 
@@ -442,7 +634,7 @@ def create_app(store: PictureStore, *, page_dir: str | Path | None = None) -> St
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(GZipMiddleware, minimum_size=2048)],
+        middleware=[guard, Middleware(GZipMiddleware, minimum_size=2048)],
         exception_handlers={RequestError: request_error, HTTPException: http_error},
         lifespan=lifespan,
     )
