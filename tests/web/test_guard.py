@@ -1,7 +1,7 @@
 """What the map server refuses before serving anything: a ``Host`` that does not name it, an
 ``Origin`` of another site on a WebSocket handshake or a state-changing request (DNS rebinding,
-cross-site WebSocket hijacking). Servers run on 127.0.0.1 and are called with httpx, websockets
-and raw sockets."""
+cross-site WebSocket hijacking), a request head too long or too slow (slowloris). Servers run on
+127.0.0.1 and are called with httpx, websockets and raw sockets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,3 +155,69 @@ def test_allowed_hosts_and_origins_are_checked_at_once() -> None:
     for bad in ("map.example.org", "https://map.example.org/", "null"):
         with pytest.raises(ConfigError, match="key allowed_origins: expected origins"):
             create_app(store, allowed_origins=[bad])
+    with pytest.raises(ConfigError, match="key head_timeout_s: expected a positive number"):
+        start_server(create_app(store), port=0, head_timeout_s=0)
+    with pytest.raises(ConfigError, match="key max_head_bytes: expected a positive integer"):
+        start_server(create_app(store), port=0, max_head_bytes=0)
+
+
+def _exchange(server, data: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    """Send ``data`` and read the answer until the server closes the connection."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        # A server that closes with data of ours unread resets the connection after its answer.
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    return answer
+
+
+def test_an_oversized_request_head_is_refused_without_a_traceback(caplog) -> None:  # type: ignore[no-untyped-def]
+    with _serving(caplog) as server:
+        host = f"Host: 127.0.0.1:{server.port}\r\n".encode()
+        line = b"GET /api/picture?nation=" + b"J" * 70_000 + b" HTTP/1.1\r\n"
+        header = b"GET /api/info HTTP/1.1\r\n" + host + b"X-Big: " + b"b" * 70_000 + b"\r\n"
+        for head in (line + host + b"\r\n", header + b"\r\n", line):  # the last one unfinished
+            answer = _exchange(server, head)
+            status, _, body = answer.partition(b"\r\n\r\n")
+            assert status.startswith(b"HTTP/1.1 431 "), answer[:200]
+            error = json.loads(body)["error"]
+            assert error["where"] == "request head" and "at most 32768 bytes" in error["expected"]
+        assert httpx.get(server.url + "api/info", timeout=10).status_code == 200  # still serving
+    _no_traceback(caplog)
+    refusals = [r for r in caplog.records if r.getMessage().startswith("refused a request from")]
+    assert len(refusals) == 3 and all(r.levelno == logging.WARNING for r in refusals)
+
+
+def test_a_client_trickling_its_head_is_cut_off(caplog) -> None:  # type: ignore[no-untyped-def]
+    with _serving(caplog, head_timeout_s=0.5) as server:
+        deadline = time.monotonic() + 60  # a bound for the test, not the timeout under test
+        answer = b""
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /api/info HTTP/1.1\r\n")
+            sock.settimeout(0.05)
+            while time.monotonic() < deadline:
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:  # reset: the server closed the connection
+                    break
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer, "the server kept a trickling client"
+        status, _, body = answer.partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 408 "), answer[:200]
+        error = json.loads(body)["error"]
+        assert error["where"] == "request head" and "within 0.5 s" in error["expected"]
+        # A head sent at once, on a connection that then idles, is served as always.
+        with httpx.Client(base_url=server.url, timeout=10.0) as client:
+            assert client.get("/api/info").status_code == 200
+            assert client.get("/api/health").status_code == 200
+    _no_traceback(caplog)

@@ -1,10 +1,12 @@
-"""Run the map server with uvicorn on a loopback address, in a background thread."""
+"""Run the map server with uvicorn on a loopback address, in a background thread, with bounded
+request heads (:mod:`airpicture.web._protocol`)."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
 import logging
+import math
 import socket
 import threading
 import time
@@ -19,6 +21,12 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 """The port the map is served on when free (another free port is taken otherwise)."""
+
+HEAD_TIMEOUT_S = 10.0
+"""Time a client has to send a complete request head, s (:func:`start_server`)."""
+
+MAX_HEAD_BYTES = 32 * 1024
+"""Longest request head (request line and headers) accepted, bytes (:func:`start_server`)."""
 
 
 def _loopback(host: str) -> str:
@@ -96,8 +104,14 @@ def start_server(
     fallback: bool = True,
     timeout_s: float = 10.0,
     what: str = "map",
+    head_timeout_s: float = HEAD_TIMEOUT_S,
+    max_head_bytes: int = MAX_HEAD_BYTES,
 ) -> WebServer:
     """Serve an ASGI app with uvicorn on a loopback address, in a daemon thread.
+
+    A request head longer than ``max_head_bytes`` is answered 431, one not complete within
+    ``head_timeout_s`` of the connection being opened (or of the previous response) 408, and
+    the connection is closed (:func:`airpicture.web._protocol.bounded_head_protocol`).
 
     Parameters
     ----------
@@ -113,6 +127,10 @@ def start_server(
         How long to wait for the server to start, s.
     what : str
         What is served, for the log line.
+    head_timeout_s : float
+        Time a client has to send a complete request head, s.
+    max_head_bytes : int
+        Longest request head (request line and headers) accepted, bytes.
 
     Returns
     -------
@@ -122,14 +140,35 @@ def start_server(
     Raises
     ------
     ConfigError
-        A non-loopback host, a taken port without ``fallback``, or a server that did not start.
+        A non-loopback host, a taken port without ``fallback``, limits that are not positive,
+        or a server that did not start.
     """
     import uvicorn
+
+    from airpicture.web._protocol import bounded_head_protocol
 
     host = _loopback(host)
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(
             "web server", key="port", expected="an integer in [0, 65535]", got=repr(port)
+        )
+    if not (isinstance(head_timeout_s, int | float) and 0 < head_timeout_s < math.inf):
+        raise ConfigError(
+            "web server",
+            key="head_timeout_s",
+            expected="a positive number",
+            got=repr(head_timeout_s),
+        )
+    if (
+        isinstance(max_head_bytes, bool)
+        or not isinstance(max_head_bytes, int)
+        or max_head_bytes < 1
+    ):
+        raise ConfigError(
+            "web server",
+            key="max_head_bytes",
+            expected="a positive integer",
+            got=repr(max_head_bytes),
         )
     sock = _bind(host, port, fallback=fallback)
     bound_port = int(sock.getsockname()[1])
@@ -141,6 +180,8 @@ def start_server(
         access_log=False,
         lifespan="on",
         ws=_ws_protocol(),
+        http=bounded_head_protocol(head_timeout_s, max_head_bytes),
+        h11_max_incomplete_event_size=max_head_bytes,
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
