@@ -6,7 +6,7 @@
 * :mod:`airpicture.web._app` — :func:`~airpicture.web.create_app`, the Starlette app (page,
   WebSocket deltas, JSON endpoints);
 * :mod:`airpicture.web._server` — :func:`~airpicture.web.start_server`, uvicorn on
-  127.0.0.1 in a background thread;
+  127.0.0.1 in a background thread, with bounded request heads (:mod:`airpicture.web._protocol`);
 * :mod:`airpicture.web._browser` — :func:`~airpicture.web._browser.launch_chromium`, the headless
   chromium (through Playwright) the page is tested and measured in.
 
