@@ -153,7 +153,10 @@ def run_rate(rate: float, args: argparse.Namespace, work: Path) -> dict[str, Any
             if keys is None:
                 values["insecure"] = True
             else:
-                values["security"] = {"keys_dir": str(keys)}
+                from airpicture.net import export_node_keys
+
+                own = export_node_keys(keys, nation, work / f"keys-{int(rate)}-{nation}")
+                values["security"] = {"keys_dir": str(own)}
             path = work / f"{nation}-{int(rate)}.toml"
             path.write_text(node_config_toml(values))
             procs.append(

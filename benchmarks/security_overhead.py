@@ -34,7 +34,13 @@ sys.path.insert(0, str(ROOT))
 from tests.net.synthetic import synthetic_scenario  # noqa: E402
 
 from airpicture.net._bus import MemoryBus  # noqa: E402
-from airpicture.net._keys import Trust, init_keys, load_signing_key, nation_paths  # noqa: E402
+from airpicture.net._keys import (  # noqa: E402
+    Trust,
+    export_node_keys,
+    init_keys,
+    load_signing_key,
+    nation_paths,
+)
 from airpicture.net._messages import (  # noqa: E402
     DetectionBatch,
     Heartbeat,
@@ -191,7 +197,10 @@ async def _network(
             "tracker": {"latency_window_s": 4.0},
         }
         if keys is not None:
-            values["security"] = {"keys_dir": str(keys)}
+            own = keys.parent / f"{keys.name}-{nation}"  # the node's own keys folder
+            if not own.exists():
+                export_node_keys(keys, nation, own)
+            values["security"] = {"keys_dir": str(own)}
         if release is not None:
             values["release"] = release
         nodes.append(Node(NodeConfig.from_mapping(values), bus=bus))

@@ -160,7 +160,9 @@ def network_up(
         client certificates and per-nation nkey users with subject permissions, and every node
         signs and verifies (audit logs in ``<record_dir>/<NATION>/audit.jsonl``).
     keys_dir : path, optional
-        An existing keys folder (:mod:`airpicture.net._keys`) to use instead of fresh keys.
+        An existing keys folder (:mod:`airpicture.net._keys`) to use instead of fresh keys. The
+        server uses it whole; each node gets a copy of only what it needs
+        (:func:`~airpicture.net.export_node_keys`).
     release : dict or str, optional
         Release policies per nation: ``{nation: table}``, each table what that node's
         ``[release]`` holds (:mod:`airpicture.net._release`); relative ``geojson`` paths in it must
@@ -251,8 +253,12 @@ def network_up(
             if record_root is not None:
                 values["record"] = str(record_root / nation / "tracks.csv")
             if keys is not None:
+                from airpicture.net._keys import export_node_keys
+
+                # Each node gets its own folder: trust.json, ca.crt and its nation's keys only.
+                own = export_node_keys(keys, nation, work / "node-keys" / nation)
                 audit = (record_root or work) / nation / "audit.jsonl"
-                values["security"] = {"keys_dir": str(keys), "audit_log": str(audit)}
+                values["security"] = {"keys_dir": str(own), "audit_log": str(audit)}
             else:
                 values["insecure"] = True
             configs[nation] = values

@@ -85,9 +85,21 @@ def assert_same_picture(a: TrackRows, b: TrackRows) -> None:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def node_keys(keys: Path, nation: str) -> Path:
+    """A node's own keys folder exported from the full ``keys`` folder (made on first use, in
+    ``keys``' parent folder): what a secure node is given."""
+    from airpicture.net import export_node_keys
+
+    folder = keys.parent / f"{keys.name}-{nation}"
+    if not folder.exists():
+        export_node_keys(keys, nation, folder)
+    return folder
+
+
 async def raw_nats_connection(url: str, keys: Path, nation: str) -> tuple[Any, list[str]]:
-    """A plain nats-py connection as ``nation`` (its TLS certificate and nkey), and the list its
-    permission violations are appended to (lower case), for tests of what the server refuses."""
+    """A plain nats-py connection as ``nation`` (its TLS certificate and inbox prefix), and the
+    list its permission violations are appended to (lower case), for tests of what the server
+    refuses."""
     import nats
 
     from airpicture.net._security import nats_options
@@ -102,7 +114,6 @@ async def raw_nats_connection(url: str, keys: Path, nation: str) -> tuple[Any, l
         url,
         tls=options["tls"],
         tls_hostname="127.0.0.1",
-        nkeys_seed=options["nkeys_seed"],
         inbox_prefix=options["inbox_prefix"],
         error_cb=on_error,
         max_reconnect_attempts=0,

@@ -20,7 +20,14 @@ from airpicture.io import read_tracks
 from airpicture.net import NatsServer, free_port, init_keys
 from airpicture.network import NetworkResult, network_up, node_config_toml
 from airpicture.tracker import TrackerConfig
-from tests.net.helpers import NATIONS, TRACKER, assert_same_picture, batch_picture, node_values
+from tests.net.helpers import (
+    NATIONS,
+    TRACKER,
+    assert_same_picture,
+    batch_picture,
+    node_keys,
+    node_values,
+)
 
 _NODE = [sys.executable, "-m", "airpicture.cli", "node"]
 
@@ -83,7 +90,7 @@ def test_network_up_pictures_are_identical_and_equal_the_batch_track(scenario_di
 
 
 def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
-    # Secure: TLS, nkey users with subject permissions, signed messages, audit logs.
+    # Secure: TLS identities with subject permissions, signed messages, audit logs.
     init_keys(tmp_path / "keys", NATIONS)
     with NatsServer(keys_dir=tmp_path / "keys") as server:
         start_at = time.time() + 3.0
@@ -98,7 +105,7 @@ def test_a_killed_node_restarts_catches_up_and_agrees(scenario_dir, tmp_path):
                 health_port=ports[nation],
                 record=str(tmp_path / nation / "tracks.csv"),
                 security={
-                    "keys_dir": str(tmp_path / "keys"),
+                    "keys_dir": str(node_keys(tmp_path / "keys", nation)),
                     "audit_log": str(tmp_path / nation / "audit.jsonl"),
                 },
             )

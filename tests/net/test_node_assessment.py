@@ -23,6 +23,7 @@ from airpicture.sim import load_scenario, simulate
 from airpicture.tables import AlertRows, ImpactRows
 from airpicture.tracker import TrackerConfig
 from tests.net.conftest import wait_until
+from tests.net.helpers import node_keys
 
 TRACKER = {"latency_window_s": 4.0}
 ASSESS = {"alert_min_hits": 5}
@@ -80,7 +81,10 @@ async def test_a_node_publishes_and_records_the_batch_assessment(reentry, tmp_pa
         folder,
         areas,
         record=str(record),
-        security={"keys_dir": str(tmp_path / "keys"), "audit_log": str(tmp_path / "audit.jsonl")},
+        security={
+            "keys_dir": str(node_keys(tmp_path / "keys", "JPN")),
+            "audit_log": str(tmp_path / "audit.jsonl"),
+        },
     )
     node = Node(NodeConfig.from_mapping(values), bus=bus)
     await asyncio.wait_for(node.run(), timeout=60)

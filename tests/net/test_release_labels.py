@@ -34,7 +34,7 @@ from airpicture.node import Node, NodeConfig
 from airpicture.tables import RELEASE_ALL, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 from tests.net.conftest import wait_until
-from tests.net.helpers import NATIONS, node_values
+from tests.net.helpers import NATIONS, node_keys, node_values
 from tests.net.synthetic import T0_S, sensor_table, synthetic_scenario
 
 SPACE = LabelSpace(NATIONS)
@@ -228,7 +228,7 @@ async def test_a_receiver_drops_counts_and_audits_what_its_labels_leave_out(tmp_
         await send(nation, "hb", f"air.hb.{nation}.JPN", final)
     # the USA's picture is final too (JPN waits for the end of the tracks it shares)
     await send("USA", "trk", "air.trk.USA.JPN", _share([], [], final=True))
-    values = node_values("JPN", scenario_dir, security={"keys_dir": str(keys)})
+    values = node_values("JPN", scenario_dir, security={"keys_dir": str(node_keys(keys, "JPN"))})
     values["security"]["audit_log"] = str(tmp_path / "audit.jsonl")
     node = Node(NodeConfig.from_mapping(values), bus=bus)
     await asyncio.wait_for(node.run(), timeout=30)

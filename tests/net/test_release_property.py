@@ -40,7 +40,7 @@ from airpicture.node import Node, NodeConfig
 from airpicture.tables import Detections
 from airpicture.tracker import Tracker, TrackerConfig
 from tests.net.conftest import wait_until
-from tests.net.helpers import NATIONS
+from tests.net.helpers import NATIONS, node_keys
 from tests.net.synthetic import synthetic_scenario
 
 _WORK = Path(tempfile.mkdtemp(prefix="airpicture-release-"))
@@ -125,7 +125,7 @@ async def _run(tables: dict[str, dict]) -> tuple[dict[str, list], dict[str, Node
             "exit_when_done": True,
             "source": {"scenario_dir": str(_DIR), "speed": 200.0, "start_at_unix_s": start},
             "release": tables[nation],
-            "security": {"keys_dir": str(_KEYS)},
+            "security": {"keys_dir": str(node_keys(_KEYS, nation))},
             "tracker": dict(_TRACKER),
         }
         nodes[nation] = Node(NodeConfig.from_mapping(values), bus=bus)

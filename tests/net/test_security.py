@@ -27,7 +27,9 @@ from airpicture.net import (
     NatsBus,
     NatsServer,
     Trust,
+    certificate_subject,
     encode_message,
+    export_node_keys,
     init_keys,
     load_signing_key,
     nation_paths,
@@ -40,6 +42,7 @@ from airpicture.net._security import (
     Verifier,
     client_tls_context,
     nats_options,
+    nats_server_config,
     pattern_within,
 )
 from airpicture.node import Node, NodeConfig
@@ -48,6 +51,7 @@ from tests.net.helpers import (
     NATIONS,
     assert_same_picture,
     batch_picture,
+    node_keys,
     node_values,
     raw_nats_connection,
 )
@@ -84,25 +88,37 @@ def test_keys_init_writes_private_files_0600_and_a_trust_file(tmp_path, capsys):
     directory = tmp_path / "k"
     assert cli_main(["keys", "init", "--nations", "JPN,USA", str(directory)]) == 0
     assert "trust.json" in capsys.readouterr().out
-    private = [directory / "ca.key", directory / "server" / "tls.key"]
-    for who in ("JPN", "USA", ADMIN):
-        paths = nation_paths(directory, who)
-        private += [paths.tls_key, paths.nkey_seed]
+    private = [directory / "ca.key"]
+    for who in ("JPN", "USA", ADMIN, "server"):
+        private.append(nation_paths(directory, who).tls_key)
     private += [nation_paths(directory, n).signing_key for n in ("JPN", "USA")]
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     trust = Trust.load(directory / "trust.json")
     assert trust.nations == ("JPN", "USA")
     assert all(len(k) == 32 for k in trust.signing_keys.values())
-    assert trust.node_ids["JPN"] == {"jpn-node"} and trust.nkeys["USA"].startswith("U")
+    assert trust.node_ids["JPN"] == {"jpn-node"}
+    # Each identity's certificate subject, which the server maps to its user.
+    for who, subject in (*trust.tls_subjects.items(), (ADMIN, trust.admin_subject)):
+        assert certificate_subject(nation_paths(directory, who).tls_cert) == subject
+    assert trust.tls_subjects["JPN"] == "CN=JPN node,O=airpicture"
     # The public trust file holds no private material.
     text = (directory / "trust.json").read_text()
     assert "PRIVATE" not in text
-    for who in ("JPN", "USA"):  # no nkey seed (an "SU..." string) appears anywhere
-        seed = nation_paths(directory, who).nkey_seed.read_text().strip()
-        assert seed not in text
     with pytest.raises(ConfigError, match="holds keys"):
         init_keys(directory, ["JPN"])
+
+
+def test_a_trust_file_refuses_two_identities_with_one_certificate_subject(keys, tmp_path):
+    document = json.loads((keys / "trust.json").read_text())
+    document["nations"]["USA"]["tls_subject"] = document["nations"]["JPN"]["tls_subject"]
+    (tmp_path / "trust.json").write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="subject of JPN"):
+        Trust.load(tmp_path / "trust.json")
+    document["version"] = 1  # a folder made before certificates were the identity
+    (tmp_path / "trust.json").write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="older airpicture"):
+        Trust.load(tmp_path / "trust.json")
 
 
 def test_a_signing_key_readable_by_others_is_refused(keys, tmp_path):
@@ -116,11 +132,43 @@ def test_a_signing_key_readable_by_others_is_refused(keys, tmp_path):
 def test_private_keys_never_reach_the_log(keys, caplog, tmp_path):
     caplog.set_level("DEBUG")
     init_keys(tmp_path / "other", ["JPN"])
-    security = NodeSecurity.load(SecuritySettings(keys_dir=keys), nation="JPN", node_id="jpn-node")
-    seed = nation_paths(keys, "JPN").nkey_seed.read_text().strip()
+    security = NodeSecurity.load(
+        SecuritySettings(keys_dir=node_keys(keys, "JPN")), nation="JPN", node_id="jpn-node"
+    )
     assert "jpn-node" in repr(security.signer)
     for text in (caplog.text, repr(security.signer)):
-        assert seed not in text and "PRIVATE KEY" not in text
+        assert "PRIVATE KEY" not in text
+
+
+def test_a_node_gets_only_its_own_keys_and_refuses_anyone_elses(keys, tmp_path, capsys):
+    """Row 5 of the review: every node's configuration pointed at the whole keys folder, the CA
+    key and the operator's credentials included."""
+    # The whole folder (CA key, server, operator, other nations) is refused by a node.
+    with pytest.raises(ConfigError, match="private file of someone else"):
+        NodeSecurity.load(SecuritySettings(keys_dir=keys), nation="JPN", node_id="jpn-node")
+    # An exported folder holds trust.json, ca.crt and JPN/ only, private files 0600.
+    own = tmp_path / "jpn"
+    assert cli_main(["keys", "export", "--nation", "JPN", str(keys), str(own)]) == 0
+    assert str(own) in capsys.readouterr().out
+    files = sorted(str(p.relative_to(own)) for p in own.rglob("*") if p.is_file())
+    assert files == ["JPN/signing.key", "JPN/tls.crt", "JPN/tls.key", "ca.crt", "trust.json"]
+    assert stat.S_IMODE(own.stat().st_mode) == 0o700
+    assert stat.S_IMODE((own / "JPN").stat().st_mode) == 0o700
+    for name in ("signing.key", "tls.key"):
+        assert stat.S_IMODE((own / "JPN" / name).stat().st_mode) == 0o600
+    NodeSecurity.load(SecuritySettings(keys_dir=own), nation="JPN", node_id="jpn-node")
+    # Anyone else's private file in it is refused: the operator's, another nation's.
+    for who in (ADMIN, "USA"):
+        stray = own / who / "tls.key"
+        stray.parent.mkdir()
+        stray.write_bytes(nation_paths(keys, who).tls_key.read_bytes())
+        with pytest.raises(ConfigError, match=f"{who}/tls.key"):
+            NodeSecurity.load(SecuritySettings(keys_dir=own), nation="JPN", node_id="jpn-node")
+        stray.unlink()
+    with pytest.raises(ConfigError, match="holds keys"):
+        export_node_keys(keys, "JPN", own)
+    with pytest.raises(ConfigError, match="nations.GBR"):
+        export_node_keys(keys, "GBR", tmp_path / "gbr")
 
 
 # ---------------------------------------------------------------------------- NATS transport
@@ -171,30 +219,73 @@ async def test_clients_without_valid_credentials_cannot_connect(secure_server, k
     import ssl
 
     no_cert = ssl.create_default_context(cafile=str(jpn.ca_cert))
-    assert await _connect_fails(
-        url, tls=no_cert, tls_hostname="127.0.0.1", nkeys_seed=str(jpn.nkey_seed)
-    )
-    tls = client_tls_context(jpn.ca_cert, jpn.tls_cert, jpn.tls_key)
-    # A client certificate but no nkey.
-    assert await _connect_fails(url, tls=tls, tls_hostname="127.0.0.1")
-    # An nkey the server does not know (from another keys folder), and a certificate of another CA.
+    assert await _connect_fails(url, tls=no_cert, tls_hostname="127.0.0.1")
+    # A certificate of another CA, even with a subject the server knows ("CN=JPN node").
     init_keys(tmp_path / "rogue", ["JPN"])
     rogue = nation_paths(tmp_path / "rogue", "JPN")
-    assert await _connect_fails(
-        url, tls=tls, tls_hostname="127.0.0.1", nkeys_seed=str(rogue.nkey_seed)
-    )
     rogue_tls = client_tls_context(jpn.ca_cert, rogue.tls_cert, rogue.tls_key)
-    assert await _connect_fails(
-        url, tls=rogue_tls, tls_hostname="127.0.0.1", nkeys_seed=str(jpn.nkey_seed)
-    )
-    # The real credentials work.
+    assert await _connect_fails(url, tls=rogue_tls, tls_hostname="127.0.0.1")
+    # A certificate of the network's CA whose subject is no user (the server's own).
+    server = nation_paths(keys, "server")
+    server_tls = client_tls_context(jpn.ca_cert, server.tls_cert, server.tls_key)
+    assert await _connect_fails(url, tls=server_tls, tls_hostname="127.0.0.1")
+    # The real certificate works.
+    tls = client_tls_context(jpn.ca_cert, jpn.tls_cert, jpn.tls_key)
     assert not await _connect_fails(
-        url,
-        tls=tls,
-        tls_hostname="127.0.0.1",
-        nkeys_seed=str(jpn.nkey_seed),
-        inbox_prefix="_INBOX_JPN",
+        url, tls=tls, tls_hostname="127.0.0.1", inbox_prefix="_INBOX_JPN"
     )
+
+
+async def test_a_certificate_is_its_identity_whatever_else_the_client_presents(secure_server, keys):
+    """Row 5 of the review: Japan's certificate with the USA's nkey, or the operator's, was the
+    USA, or the operator. The server now maps the certificate to its user and has no nkey,
+    password or token user: whatever a client adds, Japan's certificate is Japan."""
+    import nkeys
+
+    config = nats_server_config(keys, port=4222, store_dir="store")
+    assert "verify_and_map: true" in config and "nkey" not in config
+    url = secure_server.url
+    admin = await NatsBus.connect(url, name="admin", **nats_options(keys, ADMIN))
+    jpn = nation_paths(keys, "JPN")
+    trust = Trust.load(keys / "trust.json")
+    seed = nkeys.encode_seed(bytes(32), nkeys.PREFIX_BYTE_USER).decode()
+    claims = (
+        {"nkeys_seed_str": seed},  # an nkey, as the USA's or the operator's were
+        {"user": trust.tls_subjects["USA"]},  # naming the USA's user
+        {"user": trust.admin_subject},  # naming the operator
+    )
+    try:
+        for claim in claims:
+            violations: list[str] = []
+
+            async def on_error(exc: Exception, violations=violations) -> None:
+                violations.append(str(exc).lower())
+
+            nc = await nats.connect(
+                url,
+                tls=client_tls_context(jpn.ca_cert, jpn.tls_cert, jpn.tls_key),
+                tls_hostname="127.0.0.1",
+                inbox_prefix="_INBOX_JPN",
+                error_cb=on_error,
+                max_reconnect_attempts=0,
+                **claim,
+            )
+            # Neither the USA's rights nor the operator's: publishing as the USA and reading the
+            # stream's information (the operator's) are refused; publishing as Japan works.
+            await nc.publish("air.det.USA.AUS", b"as the USA")
+            with pytest.raises(nats.errors.TimeoutError):
+                await nc.request("$JS.API.STREAM.INFO.AIR", b"", timeout=0.5)
+            await nc.publish("air.det.JPN.USA", repr(claim).encode())
+            await nc.flush()
+            await wait_until(lambda violations=violations: len(violations) >= 2)
+            await nc.close()
+            assert any("publish" in v and "air.det.usa.aus" in v for v in violations)
+            assert any("$js.api.stream.info.air" in v for v in violations)
+            assert (await admin.last_message("air.det.JPN.USA")).data == repr(claim).encode()
+            last = await admin.last_message("air.det.USA.AUS")
+            assert last is None or last.data != b"as the USA"
+    finally:
+        await admin.close()
 
 
 async def test_a_nation_cannot_read_what_is_not_released_to_it_nor_publish_as_another(
@@ -402,7 +493,7 @@ def _secure_values(nation: str, scenario_dir: Path, keys: Path, audit_dir: Path,
         nation,
         scenario_dir,
         security={
-            "keys_dir": str(keys),
+            "keys_dir": str(node_keys(keys, nation)),
             "audit_log": str(audit_dir / f"{nation}.jsonl"),
             "max_message_bytes": 256 * 1024,
         },

@@ -13,7 +13,7 @@ from airpicture.net import ADMIN, BusError, Message, NatsBus, NatsServer, init_k
 from airpicture.net._security import PolicyBus, nats_options
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
-from tests.net.helpers import NATIONS, node_values, raw_nats_connection
+from tests.net.helpers import NATIONS, node_keys, node_values, raw_nats_connection
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,10 @@ async def test_secure_nodes_share_tracks_over_nats(server, keys, scenario_dir, t
             nation,
             scenario_dir,
             bus=server.url,
-            security={"keys_dir": str(keys), "audit_log": str(tmp_path / f"{nation}.jsonl")},
+            security={
+                "keys_dir": str(node_keys(keys, nation)),
+                "audit_log": str(tmp_path / f"{nation}.jsonl"),
+            },
             release={"tracks": {"to": ["*"], "kinds": {"aircraft": ["USA"]}}}
             if nation == "JPN"
             else {},

@@ -555,7 +555,7 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
 
 def _add_keys(sub: _LazySubcommands) -> None:
     sub.add_lazy(
-        "keys", _keys_options, help="make the keys of a network (CA, signing keys, NATS users)"
+        "keys", _keys_options, help="make the keys of a network (CA, signing keys, certificates)"
     )
 
 
@@ -564,10 +564,19 @@ def _keys_options(p: argparse.ArgumentParser) -> None:
     actions.add_lazy(
         "init",
         _keys_init_options,
-        help="create a keys folder: local CA, per nation a signing key, TLS certificate, nkey",
+        help="create a keys folder: local CA, per nation a signing key and a TLS certificate",
         description="Create DIR with a local certificate authority, the NATS server's "
         "certificate, and per nation an Ed25519 signing key, a TLS certificate (SAN 127.0.0.1, "
-        "localhost) and a NATS nkey; trust.json lists the public keys. Private files are 0600.",
+        "localhost), whose subject is its identity on the NATS server; trust.json lists the public "
+        "keys and subjects. Private files are 0600.",
+    )
+    actions.add_lazy(
+        "export",
+        _keys_export_options,
+        help="copy what one nation's node needs into a folder of its own",
+        description="Create DESTINATION with trust.json, ca.crt and NATION/ from KEYS: the "
+        "folder to install on that nation's node machine (a node refuses a keys folder holding "
+        "anyone else's private files).",
     )
 
 
@@ -582,6 +591,21 @@ def _cmd_keys_init(args: argparse.Namespace) -> int:
 
     trust = init_keys(args.directory, args.nations.split(","))
     print(f"keys written to {trust.parent} (public keys in {trust.name})")
+    return 0
+
+
+def _keys_export_options(export: argparse.ArgumentParser) -> None:
+    export.add_argument("--nation", required=True, help="the node's nation, e.g. JPN")
+    export.add_argument("keys", metavar="KEYS", help="the full keys folder")
+    export.add_argument("destination", metavar="DESTINATION")
+    export.set_defaults(func=_cmd_keys_export)
+
+
+def _cmd_keys_export(args: argparse.Namespace) -> int:
+    from airpicture.net._keys import export_node_keys
+
+    folder = export_node_keys(args.keys, args.nation.strip().upper(), args.destination)
+    print(f"keys of the {args.nation.upper()} node written to {folder}")
     return 0
 
 

@@ -10,7 +10,7 @@ module                  concept
 ``net.release_labels``  the label space and the release levels of a label
 ``net.release_policy``  release policies, areas and track sharing read from ``[release]``
 ``net.server``          a local ``nats-server`` with JetStream (tests, ``network up``)
-``net.keys``            key material: local CA, signing keys, TLS certificates, nkeys
+``net.keys``            key material: local CA, signing keys, TLS certificates
 ``net.security``        signatures, verification, subject permissions, audit log
 ======================  ===================================================================
 
@@ -28,6 +28,7 @@ from airpicture.net._bus import (
     MemoryBus,
     Message,
     NatsBus,
+    StreamLimits,
     Subscription,
     check_pattern,
     check_subject,
@@ -39,6 +40,9 @@ from airpicture.net._keys import (
     TRUST_FILE,
     NationKeys,
     Trust,
+    certificate_subject,
+    check_node_keys,
+    export_node_keys,
     init_keys,
     load_signing_key,
     nation_paths,
@@ -86,6 +90,7 @@ from airpicture.net._release import (
     track_levels,
 )
 from airpicture.net._security import (
+    CONSUMERS_PER_NATION,
     NODE_OUTPUTS,
     AuditLog,
     NodeSecurity,
@@ -94,6 +99,7 @@ from airpicture.net._security import (
     Signer,
     Verifier,
     client_tls_context,
+    consumer_names,
     nats_server_config,
     pattern_within,
     permissions,
@@ -108,6 +114,7 @@ __all__ = [
     "ADMIN",
     "ALL_NATIONS",
     "COARSE",
+    "CONSUMERS_PER_NATION",
     "DOWNGRADES",
     "FULL",
     "MAX_MESSAGE_BYTES",
@@ -143,22 +150,27 @@ __all__ = [
     "ReleasePolicy",
     "SecuritySettings",
     "Signer",
+    "StreamLimits",
     "Subscription",
     "TrackShare",
     "TrackSharing",
     "Trust",
     "Verifier",
+    "certificate_subject",
+    "check_node_keys",
     "check_pattern",
     "check_subject",
     "client_tls_context",
     "coarsen",
     "connect_bus",
+    "consumer_names",
     "decode_envelope",
     "decode_message",
     "decode_payload",
     "detection_labels",
     "detection_positions",
     "encode_message",
+    "export_node_keys",
     "find_nats_server",
     "free_port",
     "init_keys",

@@ -46,6 +46,7 @@ __all__ = [
     "MemoryBus",
     "Message",
     "NatsBus",
+    "StreamLimits",
     "Subscription",
     "check_pattern",
     "check_subject",
@@ -347,9 +348,11 @@ class MemoryBus:
 
 # ---------------------------------------------------------------------------- NATS
 class _NatsSubscription(_Counted):
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, bus: NatsBus) -> None:
         self.pattern = pattern
         self.errors = 0
+        self.name = ""
+        self._bus = bus
         self._sub: object | None = None
 
     async def unsubscribe(self) -> None:
@@ -359,6 +362,42 @@ class _NatsSubscription(_Counted):
                 await sub.unsubscribe()  # type: ignore[attr-defined]
             except Exception as exc:  # the connection may already be gone
                 log.debug("unsubscribe %s: %s", self.pattern, exc)
+            await self._bus._delete_consumer(self.name)
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """Limits of the JetStream stream, set when it is created (the bus is shared: one sender
+    must not fill it, nor keep it forever).
+
+    Attributes
+    ----------
+    max_bytes : int
+        Size of the whole history; the oldest messages go first beyond it (1 GiB).
+    max_age_s : float
+        Age beyond which messages go, s (1 h: the default freshness window of a secure node,
+        which refuses older messages anyway).
+    max_msgs_per_subject : int
+        Messages kept per subject, the oldest of that subject going first (1,000,000: an hour of
+        a channel at a 4 ms tick); one channel cannot hold the whole history in numbers.
+    max_message_bytes : int
+        Largest message the stream accepts (1 MiB, NATS's default payload limit).
+    """
+
+    max_bytes: int = 1 << 30
+    max_age_s: float = 3600.0
+    max_msgs_per_subject: int = 1_000_000
+    max_message_bytes: int = 1 << 20
+
+
+_CONSUMER_EXISTS = 10148
+"""JetStream error code of a consumer created under a name already taken."""
+
+_STREAM_NOT_FOUND = 10059
+"""JetStream error code of a missing stream."""
+
+_INACTIVE_S = 30.0
+"""Pull consumers (replays, head looks) are removed by the server after this long unused."""
 
 
 class NatsBus:
@@ -366,12 +405,28 @@ class NatsBus:
 
     Create it with :meth:`connect`. Every subject must fall under the stream's subjects
     (``air.>`` by default); subscriptions are ordered push consumers, replays are pull consumers.
+    Every consumer is created with a name that puts its filter subject into the API subject
+    (where permissions can check it), as a new consumer only (never bound to an existing one of
+    that name), and deleted when done.
     """
 
-    def __init__(self, nc: object, js: object, stream: str) -> None:
+    def __init__(
+        self,
+        nc: object,
+        js: object,
+        stream: str,
+        *,
+        api_timeout_s: float = 5.0,
+        consumer_names: tuple[str, ...] | None = None,
+        head_filter: str | None = None,
+    ) -> None:
         self._nc = nc
         self._js = js
         self._stream = stream
+        self._api_timeout_s = api_timeout_s
+        self._names = consumer_names
+        self._in_use: set[str] = set()
+        self._head_filter = head_filter
         self._subs: list[_NatsSubscription] = []
 
     @classmethod
@@ -382,16 +437,16 @@ class NatsBus:
         name: str = "airpicture",
         stream: str = "AIR",
         subjects: tuple[str, ...] = ("air.>",),
-        max_age_s: float = 0.0,
-        max_bytes: int = -1,
+        limits: StreamLimits | None = None,
         storage: str = "file",
         connect_timeout_s: float = 2.0,
         max_reconnect_attempts: int = 30,
         tls: ssl.SSLContext | None = None,
-        nkeys_seed: str | None = None,
         inbox_prefix: str | None = None,
         create_stream: bool = True,
         api_timeout_s: float = 5.0,
+        consumer_names: tuple[str, ...] | None = None,
+        head_filter: str | None = None,
     ) -> NatsBus:
         """Connect to a NATS server and make sure the JetStream stream exists.
 
@@ -403,8 +458,8 @@ class NatsBus:
             Connection name shown by the server (the node id).
         stream, subjects : str, tuple of str
             The JetStream stream holding the history and the subjects it captures.
-        max_age_s, max_bytes : float, int
-            Stream limits (0 and -1: unlimited) applied when this call creates the stream.
+        limits : StreamLimits, optional
+            Limits of a stream created here (:class:`StreamLimits`' defaults when omitted).
         storage : {"file", "memory"}
             JetStream storage of a stream created here.
         connect_timeout_s : float
@@ -412,9 +467,8 @@ class NatsBus:
         max_reconnect_attempts : int
             Reconnection attempts after a lost connection.
         tls : ssl.SSLContext, optional
-            TLS client context (CA and client certificate) for a ``tls://`` server.
-        nkeys_seed : str, optional
-            Path of the NATS nkey seed file that authenticates this client.
+            TLS client context (CA and client certificate) for a ``tls://`` server; on a secure
+            server the certificate is the client's identity.
         inbox_prefix : str, optional
             Prefix of this client's reply and delivery subjects (a nation's own, so that
             subject permissions can keep other nations out of them).
@@ -424,11 +478,19 @@ class NatsBus:
         api_timeout_s : float
             Timeout of a JetStream API request, s (a request the server's permissions refuse
             gets no answer and fails after it).
+        consumer_names : tuple of str, optional
+            The only names this client's consumers may take (a nation's own, which permissions
+            allow; one is free again once its consumer is deleted); random names when omitted.
+        head_filter : str, optional
+            A subject pattern this client may consume. When given, :meth:`last_seq` reads the
+            stream's head from a consumer on it instead of the stream's information (which a
+            nation may not read: it lists every subject and its count).
 
         Raises
         ------
         BusError
-            When the server cannot be reached or has no JetStream.
+            When the server cannot be reached or has no JetStream, or (``create_stream``
+            false) the stream does not exist.
         """
         import nats
         from nats.js import api
@@ -446,8 +508,6 @@ class NatsBus:
         if tls is not None:
             extra["tls"] = tls
             extra["tls_hostname"] = "127.0.0.1"
-        if nkeys_seed is not None:
-            extra["nkeys_seed"] = nkeys_seed
         if inbox_prefix is not None:
             extra["inbox_prefix"] = inbox_prefix
         try:
@@ -466,30 +526,90 @@ class NatsBus:
         except Exception as exc:  # nats raises several unrelated types here
             raise BusError(f"cannot connect to {url}: {exc}") from exc
         js = nc.jetstream(timeout=api_timeout_s)
-        bus = cls(nc, js, stream)
+        bus = cls(
+            nc,
+            js,
+            stream,
+            api_timeout_s=api_timeout_s,
+            consumer_names=consumer_names,
+            head_filter=head_filter,
+        )
+        limits = limits if limits is not None else StreamLimits()
         config = api.StreamConfig(
             name=stream,
             subjects=list(subjects),
             storage=api.StorageType.FILE if storage == "file" else api.StorageType.MEMORY,
-            max_age=max_age_s or None,
-            max_bytes=max_bytes,
+            max_age=limits.max_age_s,
+            max_bytes=limits.max_bytes,
+            max_msgs_per_subject=limits.max_msgs_per_subject,
+            max_msg_size=limits.max_message_bytes,
             discard=api.DiscardPolicy.OLD,
             allow_direct=True,
         )
         try:
-            try:
-                await js.stream_info(stream)
-            except nats.js.errors.NotFoundError:
-                if not create_stream:
-                    raise BusError(f"no stream {stream}: the operator must create it") from None
+            if not create_stream:
+                await bus.last_seq()  # fails on a missing stream
+            else:
                 try:
-                    await js.add_stream(config)
-                except nats.js.errors.BadRequestError:
-                    await js.stream_info(stream)  # created concurrently by another node
+                    await js.stream_info(stream)
+                except nats.js.errors.NotFoundError:
+                    try:
+                        await js.add_stream(config)
+                    except nats.js.errors.BadRequestError:
+                        await js.stream_info(stream)  # created concurrently by another node
         except Exception as exc:
             await nc.close()
             raise BusError(f"JetStream stream {stream} on {url}: {exc}") from exc
         return bus
+
+    async def _create_consumer(self, config: object) -> tuple[str, dict[str, object]]:
+        """Create a new consumer under the first free name; return its name and information.
+
+        The request asks for creation only, and the configuration carries a fresh description,
+        so a leftover consumer of the same name (a restarted process, another connection of the
+        same nation) is never taken over: that name is skipped.
+        """
+        import json
+
+        nuid = self._nc._nuid.next().decode()  # type: ignore[attr-defined]
+        config.description = f"airpicture {nuid}"  # type: ignore[attr-defined]
+        names = self._names if self._names is not None else (nuid,)
+        taken = 0
+        for name in names:
+            if name in self._in_use:
+                continue
+            config.name = name  # type: ignore[attr-defined]
+            filtered = config.filter_subject not in (None, ">")  # type: ignore[attr-defined]
+            subject = f"$JS.API.CONSUMER.CREATE.{self._stream}.{name}" + (
+                f".{config.filter_subject}" if filtered else ""  # type: ignore[attr-defined]
+            )
+            request = {"stream_name": self._stream, "config": config.as_dict(), "action": "create"}  # type: ignore[attr-defined]
+            reply = await self._nc.request(  # type: ignore[attr-defined]
+                subject, json.dumps(request).encode(), timeout=self._api_timeout_s
+            )
+            answer = json.loads(reply.data)
+            error = answer.get("error")
+            if error is None:
+                self._in_use.add(name)
+                return name, answer
+            if error.get("err_code") == _CONSUMER_EXISTS:
+                taken += 1
+                continue
+            if error.get("err_code") == _STREAM_NOT_FOUND:
+                raise BusError(f"no stream {self._stream}: the operator must create it")
+            raise BusError(f"consumer on {self._stream}: {error.get('description')}")
+        raise BusError(
+            f"no free consumer name on {self._stream}: {len(self._in_use)} in use here, "
+            f"{taken} taken by other connections"
+        )
+
+    async def _delete_consumer(self, name: str) -> None:
+        """Delete a consumer of this bus (whatever is left of it) and free its name."""
+        try:
+            await self._js.delete_consumer(self._stream, name)  # type: ignore[attr-defined]
+        except Exception as exc:  # already gone, or the connection is closing
+            log.debug("delete consumer %s: %s", name, exc)
+        self._in_use.discard(name)
 
     async def publish(self, subject: str, data: bytes) -> int:
         """Publish into the stream and wait for the server's acknowledgement."""
@@ -507,32 +627,40 @@ class NatsBus:
         from nats.js import api
 
         check_pattern(pattern)
-        sub = _NatsSubscription(pattern)
+        sub = _NatsSubscription(pattern, self)
 
         async def on_message(msg: object) -> None:
             seq = int(msg.metadata.sequence.stream)  # type: ignore[attr-defined]
             await _deliver(handler, Message(msg.subject, msg.data, seq), sub)  # type: ignore[attr-defined]
 
-        # A consumer name puts the filter subject into the API subject
-        # ($JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>), where permissions can check it.
-        name = self._nc._nuid.next().decode()  # type: ignore[attr-defined]
+        # The settings nats-py gives an ordered consumer it creates itself.
+        config = api.ConsumerConfig(
+            deliver_subject=self._nc.new_inbox(),  # type: ignore[attr-defined]
+            filter_subject=pattern,
+            ack_policy=api.AckPolicy.NONE,
+            max_deliver=1,
+            ack_wait=22 * 3600,
+            flow_control=True,
+            idle_heartbeat=2.0,
+            num_replicas=1,
+            mem_storage=True,
+        )
         if from_seq is None:
-            config = api.ConsumerConfig(name=name, deliver_policy=api.DeliverPolicy.NEW)
+            config.deliver_policy = api.DeliverPolicy.NEW
         else:
-            config = api.ConsumerConfig(
-                name=name,
-                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=max(1, int(from_seq)),
-            )
+            config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = max(1, int(from_seq))
         try:
-            sub._sub = await self._js.subscribe(  # type: ignore[attr-defined]
-                pattern,
-                cb=on_message,
+            sub.name, _ = await self._create_consumer(config)
+            sub._sub = await self._js.subscribe_bind(  # type: ignore[attr-defined]
                 stream=self._stream,
-                ordered_consumer=True,
                 config=config,
-                idle_heartbeat=2.0,
+                consumer=sub.name,
+                cb=on_message,
+                ordered_consumer=True,
             )
+        except BusError:
+            raise
         except Exception as exc:
             raise BusError(f"subscribe to {pattern}: {exc}") from exc
         self._subs.append(sub)
@@ -549,45 +677,73 @@ class NatsBus:
         counter = _Counted()
         counter.pattern, counter.errors = pattern, 0
         config = api.ConsumerConfig(
+            filter_subject=pattern,
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=max(1, int(from_seq)),
             ack_policy=api.AckPolicy.NONE,
-            inactive_threshold=60.0,
+            inactive_threshold=_INACTIVE_S,
         )
         try:
-            psub = await self._js.pull_subscribe(pattern, stream=self._stream, config=config)  # type: ignore[attr-defined]
+            name, info = await self._create_consumer(config)
+        except BusError:
+            raise
         except Exception as exc:
             raise BusError(f"replay of {pattern}: {exc}") from exc
         try:
-            info = await psub.consumer_info()
-            if info.num_pending == 0:
+            if info.get("num_pending") == 0:
                 return last
-            while True:
-                msgs = await psub.fetch(batch=512, timeout=10.0)
-                for msg in msgs:
-                    seq = int(msg.metadata.sequence.stream)
-                    if seq > last:
-                        return last
-                    await _deliver(handler, Message(msg.subject, msg.data, seq), counter)
-                    if seq == last or msg.metadata.num_pending == 0:
-                        return last
+            psub = await self._js.pull_subscribe_bind(name, stream=self._stream)  # type: ignore[attr-defined]
+            try:
+                while True:
+                    msgs = await psub.fetch(batch=512, timeout=10.0)
+                    for msg in msgs:
+                        seq = int(msg.metadata.sequence.stream)
+                        if seq > last:
+                            return last
+                        await _deliver(handler, Message(msg.subject, msg.data, seq), counter)
+                        if seq == last or msg.metadata.num_pending == 0:
+                            return last
+            finally:
+                try:
+                    await psub.unsubscribe()
+                except Exception as exc:
+                    log.debug("replay unsubscribe: %s", exc)
         except BusError:
             raise
         except Exception as exc:
             raise BusError(f"replay of {pattern}: {exc}") from exc
         finally:
-            try:
-                await psub.unsubscribe()
-            except Exception as exc:
-                log.debug("replay unsubscribe: %s", exc)
+            await self._delete_consumer(name)
 
     async def last_seq(self) -> int:
-        """Last sequence number of the stream (0 when empty)."""
+        """Last sequence number of the stream (0 when empty).
+
+        From the stream's information, or, with a ``head_filter``, from a consumer created to
+        deliver only new messages: the server starts it right after the stream's last message.
+        """
+        from nats.js import api
+
+        if self._head_filter is None:
+            try:
+                info = await self._js.stream_info(self._stream)  # type: ignore[attr-defined]
+            except Exception as exc:
+                raise BusError(f"stream {self._stream}: {exc}") from exc
+            return int(info.state.last_seq)
+        config = api.ConsumerConfig(
+            filter_subject=self._head_filter,
+            deliver_policy=api.DeliverPolicy.NEW,
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=_INACTIVE_S,
+        )
         try:
-            info = await self._js.stream_info(self._stream)  # type: ignore[attr-defined]
+            name, info = await self._create_consumer(config)
+        except BusError:
+            raise
         except Exception as exc:
             raise BusError(f"stream {self._stream}: {exc}") from exc
-        return int(info.state.last_seq)
+        await self._delete_consumer(name)
+        delivered = info.get("delivered")
+        return int(delivered["stream_seq"]) if isinstance(delivered, dict) else 0
 
     async def last_message(self, subject: str) -> Message | None:
         """The newest stored message on exactly ``subject``, or None."""

@@ -1,31 +1,37 @@
-"""Key material of a network: a local certificate authority, and per nation a signing key, a TLS
-certificate and NATS credentials.
+"""Key material of a network: a local certificate authority, and per nation a signing key and a
+TLS certificate that is the nation's identity on the NATS server.
 
 ``airpicture keys init --nations JPN,USA,AUS DIR`` writes (private files with mode 0600)::
 
     DIR/
-      trust.json          public: every nation's Ed25519 signing key and NATS user nkey
+      trust.json          public: every nation's Ed25519 signing key and certificate subject
       ca.crt              public: the certificate authority (trust anchor of TLS)
       ca.key              PRIVATE: the CA key (only needed to issue more certificates)
       server/tls.crt      public: the NATS server's certificate (SAN 127.0.0.1, localhost)
       server/tls.key      PRIVATE
-      admin/nats.nk       PRIVATE: operator credentials (creates the stream; never given to a node)
-      admin/tls.crt, admin/tls.key
+      admin/tls.crt       public: the operator's certificate (creates the stream; never a node's)
+      admin/tls.key       PRIVATE
       <NATION>/signing.key  PRIVATE: Ed25519 key that signs every message of the nation's node
-      <NATION>/tls.crt      public: TLS client/server certificate (SAN 127.0.0.1, localhost)
+      <NATION>/tls.crt      public: TLS client certificate (subject CN=<NATION> node)
       <NATION>/tls.key      PRIVATE
-      <NATION>/nats.nk      PRIVATE: NATS nkey seed of the nation's user
 
-A real deployment brings its own files in the same layout: its own CA (or an intermediate)
-issues ``server/`` and ``<NATION>/`` certificates, each nation generates its own signing key and
-nkey and only the public halves travel, in ``trust.json``::
+The server maps a client certificate's subject to its user (``verify_and_map``): the certificate
+is the identity, its private key the only credential. ``trust.json`` names each subject::
 
-    {"version": 1,
+    {"version": 2,
      "nations": {"JPN": {"signing_key": "<base64 of the raw 32-byte Ed25519 public key>",
-                         "nkey": "U...", "node_ids": ["jpn-node"]}}}
+                         "tls_subject": "CN=JPN node,O=airpicture", "node_ids": ["jpn-node"]}},
+     "admin": {"tls_subject": "CN=airpicture operator,O=airpicture"}}
 
-``node_ids`` is optional (when present, only these node ids may sign for the nation). A node
-needs its own ``<NATION>/`` folder, ``ca.crt`` and ``trust.json``; nothing else.
+``tls_subject`` is the certificate's subject as RFC 4514 writes it; subjects are unique.
+``node_ids`` is optional (when present, only these node ids may sign for the nation).
+
+A node gets a folder of its own (:func:`export_node_keys`, ``airpicture keys export``):
+``trust.json``, ``ca.crt`` and its ``<NATION>/``, nothing else; a node refuses a keys folder that
+holds any other private file (:func:`check_node_keys`). A real deployment brings its own files in
+the same layout: its own CA (or an intermediate) issues ``server/``, ``admin/`` and ``<NATION>/``
+certificates, each nation generates its own signing key and only the public halves travel, in
+``trust.json``.
 
 Nothing here logs key bytes; file names only.
 """
@@ -50,6 +56,9 @@ __all__ = [
     "TRUST_FILE",
     "NationKeys",
     "Trust",
+    "certificate_subject",
+    "check_node_keys",
+    "export_node_keys",
     "init_keys",
     "load_signing_key",
     "nation_paths",
@@ -60,6 +69,9 @@ log = logging.getLogger(__name__)
 
 TRUST_FILE = "trust.json"
 """Name of the trust file in a keys folder."""
+
+TRUST_VERSION = 2
+"""Version of the trust file's format (2: certificate subjects; 1 had NATS nkeys)."""
 
 ADMIN = "admin"
 """Folder (and NATS user) of the operator that provisions the stream."""
@@ -75,7 +87,6 @@ class NationKeys:
     signing_key: Path
     tls_cert: Path
     tls_key: Path
-    nkey_seed: Path
     ca_cert: Path
     trust: Path
 
@@ -89,7 +100,6 @@ def nation_paths(directory: str | Path, nation: str) -> NationKeys:
         signing_key=folder / "signing.key",
         tls_cert=folder / "tls.crt",
         tls_key=folder / "tls.key",
-        nkey_seed=folder / "nats.nk",
         ca_cert=root / "ca.crt",
         trust=root / TRUST_FILE,
     )
@@ -215,10 +225,6 @@ def init_keys(
     ConfigError
         On a bad nation code or an existing keys folder.
     """
-    import nkeys
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
     root = Path(directory)
     nations = tuple(dict.fromkeys(n.strip().upper() for n in nations if n.strip()))
     for nation in nations:
@@ -228,10 +234,7 @@ def init_keys(
             )
     if not nations:
         raise ConfigError("keys init", key="--nations", expected="at least one nation", got="none")
-    if (root / TRUST_FILE).exists():
-        raise ConfigError(
-            "keys init", key="DIR", expected="a folder without keys", got=f"{root} holds keys"
-        )
+    _refuse_existing(root, "keys init", "DIR")
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
 
@@ -240,62 +243,178 @@ def init_keys(
     _write_public(
         root / "ca.crt",
         _certificate(
-            "airpicture local CA",
+            _CA_NAME,
             ca_key.public_key(),  # type: ignore[attr-defined]
-            "airpicture local CA",
+            _CA_NAME,
             ca_key,
             ca=True,
         ),
     )
-
-    def issue(who: str, cn: str) -> None:
-        paths = nation_paths(root, who)
-        key, pem = _ec_key()
-        write_private(paths.tls_key, pem)
-        _write_public(
-            paths.tls_cert,
-            _certificate(cn, key.public_key(), "airpicture local CA", ca_key, ca=False),  # type: ignore[attr-defined]
-        )
-
-    issue("server", "nats-server")
-    issue(ADMIN, "airpicture operator")
-    write_private(
-        nation_paths(root, ADMIN).nkey_seed,
-        nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER),
-    )
-    trust: dict[str, dict[str, object]] = {}
-    for nation in nations:
-        paths = nation_paths(root, nation)
-        issue(nation, f"{nation} node")
-        signing = ed25519.Ed25519PrivateKey.generate()
-        write_private(
-            paths.signing_key,
-            signing.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
-        write_private(paths.nkey_seed, seed)
-        raw = signing.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        node_id = (node_ids or {}).get(nation, f"{nation.lower()}-node")
-        trust[nation] = {
-            "signing_key": base64.b64encode(raw).decode(),
-            "nkey": nkeys.from_seed(seed).public_key.decode(),
-            "node_ids": [node_id],
-        }
-    admin_seed = nation_paths(root, ADMIN).nkey_seed.read_bytes()
-    document = {
-        "version": 1,
-        "nations": trust,
-        "admin": {"nkey": nkeys.from_seed(admin_seed).public_key.decode()},
+    _issue(root, "server", "nats-server", ca_key)
+    document: dict[str, object] = {
+        "version": TRUST_VERSION,
+        "nations": {
+            nation: _new_nation(root, nation, (node_ids or {}).get(nation), ca_key)
+            for nation in nations
+        },
+        "admin": {"tls_subject": _issue(root, ADMIN, "airpicture operator", ca_key)},
     }
-    _write_public(root / TRUST_FILE, (json.dumps(document, indent=1) + "\n").encode())
+    _write_trust(root, document)
     log.info("wrote keys of %s to %s", ", ".join(nations), root)
     return root / TRUST_FILE
+
+
+_CA_NAME = "airpicture local CA"
+
+
+def _refuse_existing(root: Path, where: str, key: str) -> None:
+    if (root / TRUST_FILE).exists():
+        raise ConfigError(
+            where, key=key, expected="a folder without keys", got=f"{root} holds keys"
+        )
+
+
+def _issue(root: Path, who: str, common_name: str, ca_key: object) -> str:
+    """Write ``who``'s TLS key and CA-signed certificate; return the certificate's subject."""
+    paths = nation_paths(root, who)
+    key, pem = _ec_key()
+    write_private(paths.tls_key, pem)
+    _write_public(
+        paths.tls_cert,
+        _certificate(common_name, key.public_key(), _CA_NAME, ca_key, ca=False),  # type: ignore[attr-defined]
+    )
+    return certificate_subject(paths.tls_cert)
+
+
+def _new_nation(root: Path, nation: str, node_id: str | None, ca_key: object) -> dict[str, object]:
+    """Write a nation's signing key and certificate; return its entry of the trust file."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    signing = ed25519.Ed25519PrivateKey.generate()
+    write_private(
+        nation_paths(root, nation).signing_key,
+        signing.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    raw = signing.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return {
+        "signing_key": base64.b64encode(raw).decode(),
+        "tls_subject": _issue(root, nation, f"{nation} node", ca_key),
+        "node_ids": [node_id or f"{nation.lower()}-node"],
+    }
+
+
+def _write_trust(root: Path, document: Mapping[str, object]) -> None:
+    _write_public(root / TRUST_FILE, (json.dumps(document, indent=1) + "\n").encode())
+
+
+def certificate_subject(path: str | Path) -> str:
+    """The subject of a PEM certificate as RFC 4514 writes it (what the server maps to a user).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing or not a PEM certificate.
+    """
+    from cryptography import x509
+
+    path = Path(path)
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), key="(file)", expected="a certificate", got="nothing"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(
+            str(path), key="(file)", expected="a PEM certificate", got=str(exc)
+        ) from None
+    return cert.subject.rfc4514_string()
+
+
+_PRIVATE_SUFFIXES = (".key", ".nk")
+"""Names of private files in a keys folder (keys; ``.nk`` for NATS seeds of older folders)."""
+
+
+def check_node_keys(directory: str | Path, nation: str) -> None:
+    """Refuse a node's keys folder that holds private files other than the nation's own.
+
+    A node needs ``trust.json``, ``ca.crt`` and its ``<NATION>/`` only; the CA key, the
+    operator's or the server's keys and other nations' keys must never be on its machine.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first foreign private file found.
+    """
+    root = Path(directory)
+    own = root / nation
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name.endswith(_PRIVATE_SUFFIXES) and own not in path.parents:
+            raise ConfigError(
+                str(root),
+                key=str(path.relative_to(root)),
+                expected=f"a node's keys folder (trust.json, ca.crt and {nation}/ only; "
+                f"airpicture keys export)",
+                got="a private file of someone else",
+            )
+
+
+def export_node_keys(directory: str | Path, nation: str, destination: str | Path) -> Path:
+    """Copy what ``nation``'s node needs from a keys folder into a folder of its own.
+
+    The new folder holds ``trust.json``, ``ca.crt`` and ``<NATION>/`` (private files 0600, the
+    folders 0700): the folder to install on that nation's node machine.
+
+    Parameters
+    ----------
+    directory : path
+        The full keys folder (:func:`init_keys`).
+    nation : str
+        The nation whose node the folder is for.
+    destination : path
+        The folder to create; must not hold keys already.
+
+    Returns
+    -------
+    Path
+        ``destination``.
+
+    Raises
+    ------
+    ConfigError
+        When the nation is not in the trust file, its files are missing or ``destination`` holds
+        keys.
+    """
+    source, target = Path(directory), Path(destination)
+    trust = Trust.load(source / TRUST_FILE)
+    if nation not in trust.nations:
+        raise ConfigError(
+            str(source / TRUST_FILE),
+            key=f"nations.{nation}",
+            expected="a nation of the trust file",
+            got="nothing",
+        )
+    _refuse_existing(target, "keys export", "DESTINATION")
+    mine = nation_paths(source, nation)
+    theirs = nation_paths(target, nation)
+    for path in (mine.signing_key, mine.tls_key):
+        _check_private(path)
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o700)
+    _write_public(theirs.ca_cert, mine.ca_cert.read_bytes())
+    _write_public(theirs.tls_cert, mine.tls_cert.read_bytes())
+    write_private(theirs.signing_key, mine.signing_key.read_bytes())
+    write_private(theirs.tls_key, mine.tls_key.read_bytes())
+    os.chmod(theirs.folder, 0o700)
+    _write_public(theirs.trust, mine.trust.read_bytes())
+    return target
 
 
 def load_signing_key(path: str | Path) -> object:
@@ -339,24 +458,24 @@ def _check_private(path: Path) -> None:
 
 @dataclass(frozen=True)
 class Trust:
-    """The public keys of a network, read from ``trust.json``.
+    """The public keys and identities of a network, read from ``trust.json``.
 
     Attributes
     ----------
     signing_keys : dict of str to bytes
         Raw 32-byte Ed25519 public key per nation.
-    nkeys : dict of str to str
-        NATS user public nkey per nation.
+    tls_subjects : dict of str to str
+        Subject (RFC 4514) of each nation's TLS certificate: its user on the NATS server.
     node_ids : dict of str to frozenset of str
         Node ids allowed to sign for each nation (empty: any).
-    admin_nkey : str
-        The operator's NATS user public nkey ("" when none).
+    admin_subject : str
+        Subject of the operator's certificate ("" when none).
     """
 
     signing_keys: dict[str, bytes]
-    nkeys: dict[str, str]
+    tls_subjects: dict[str, str]
     node_ids: dict[str, frozenset[str]]
-    admin_nkey: str = ""
+    admin_subject: str = ""
 
     @property
     def nations(self) -> tuple[str, ...]:
@@ -370,7 +489,7 @@ class Trust:
         Raises
         ------
         ConfigError
-            On a missing or malformed file.
+            On a missing or malformed file, or two identities with one certificate subject.
         """
         path = Path(path)
         where = str(path)
@@ -380,12 +499,18 @@ class Trust:
             raise ConfigError(where, key="(file)", expected="a trust file", got="nothing") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(where, key="(file)", expected="JSON", got=str(exc)) from None
-        if not isinstance(document, dict) or document.get("version") != 1:
-            raise ConfigError(where, key="version", expected="1", got=repr(document)[:40])
+        if not isinstance(document, dict) or document.get("version") != TRUST_VERSION:
+            got = document.get("version") if isinstance(document, dict) else None
+            raise ConfigError(
+                where,
+                key="version",
+                expected=f"{TRUST_VERSION} (keys of an older airpicture: make new ones)",
+                got=repr(got),
+            )
         nations = document.get("nations")
         if not isinstance(nations, dict) or not nations:
             raise ConfigError(where, key="nations", expected="a table of nations", got="none")
-        keys, nk, ids = {}, {}, {}
+        keys, subjects, ids = {}, {}, {}
         for nation, entry in nations.items():
             if not isinstance(entry, dict):
                 raise ConfigError(where, key=f"nations.{nation}", expected="a table", got="other")
@@ -401,13 +526,36 @@ class Trust:
                     got=f"{len(raw)} bytes",
                 )
             keys[nation] = raw
-            nk[nation] = str(entry.get("nkey", ""))
+            subjects[nation] = _subject(entry, where, f"nations.{nation}")
             node_list = entry.get("node_ids", [])
             if not isinstance(node_list, list) or not all(isinstance(x, str) for x in node_list):
                 raise ConfigError(
                     where, key=f"nations.{nation}.node_ids", expected="a list of ids", got="other"
                 )
             ids[nation] = frozenset(node_list)
-        admin = document.get("admin", {})
-        admin_nkey = str(admin.get("nkey", "")) if isinstance(admin, dict) else ""
-        return cls(keys, nk, ids, admin_nkey)
+        admin = document.get("admin")
+        admin_subject = _subject(admin, where, "admin") if admin is not None else ""
+        seen: dict[str, str] = {}
+        for who, subject in (*subjects.items(), (ADMIN, admin_subject)):
+            if subject in seen:
+                raise ConfigError(
+                    where,
+                    key=f"{who}.tls_subject",
+                    expected="a certificate subject of its own",
+                    got=f"the subject of {seen[subject]}: {subject}",
+                )
+            if subject:
+                seen[subject] = who
+        return cls(keys, subjects, ids, admin_subject)
+
+
+def _subject(entry: object, where: str, key: str) -> str:
+    subject = entry.get("tls_subject") if isinstance(entry, dict) else None
+    if not isinstance(subject, str) or "=" not in subject:
+        raise ConfigError(
+            where,
+            key=f"{key}.tls_subject",
+            expected="a certificate subject such as CN=JPN node,O=airpicture",
+            got=repr(subject),
+        )
+    return subject

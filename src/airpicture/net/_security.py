@@ -21,6 +21,11 @@ bus (:class:`PolicyBus`): a nation publishes only ``air.*.<NATION>.*`` and its n
 ``air.*.*.<NATION>`` and those outputs of its own; reading back its own outgoing channels is
 allowed (a restarting node resumes from them).
 
+On NATS (:func:`nats_permissions`) a nation also gets the JetStream API subjects its node uses,
+narrowed to its own consumer names (:func:`consumer_names`: ``<NATION>_0`` ...; as many as
+:data:`CONSUMERS_PER_NATION`) and to filters it may read; it gets no stream information (which
+lists every subject and its count).
+
 Audit
 -----
 :class:`AuditLog` appends one JSON line per rejected message (time, node, subject, sender,
@@ -44,7 +49,7 @@ from typing import Any
 from airpicture.errors import ConfigError
 from airpicture.net._bus import Bus, BusError, Handler, Message, Subscription, check_pattern
 from airpicture.net._bus import subject_matches as _matches
-from airpicture.net._keys import ADMIN, Trust, load_signing_key, nation_paths
+from airpicture.net._keys import ADMIN, Trust, check_node_keys, load_signing_key, nation_paths
 from airpicture.net._messages import (
     Envelope,
     MessageError,
@@ -54,6 +59,7 @@ from airpicture.net._messages import (
 from airpicture.net._release import ALL_NATIONS, ReleasePolicy
 
 __all__ = [
+    "CONSUMERS_PER_NATION",
     "NODE_OUTPUTS",
     "AuditLog",
     "NodeSecurity",
@@ -62,6 +68,7 @@ __all__ = [
     "Signer",
     "Verifier",
     "client_tls_context",
+    "consumer_names",
     "nats_server_config",
     "pattern_within",
     "permissions",
@@ -334,29 +341,62 @@ def permissions(
     return publish, receive, (f"air.*.{nation}.*",)
 
 
+CONSUMERS_PER_NATION = 8
+"""JetStream consumers a nation may hold at a time (its names, :func:`consumer_names`). A node
+uses at most three at once: its live subscription, a replay and a look at the stream's head."""
+
+
+def consumer_names(nation: str, count: int = CONSUMERS_PER_NATION) -> tuple[str, ...]:
+    """The JetStream consumer names a nation may use: ``<NATION>_0`` to ``<NATION>_<count-1>``.
+
+    NATS permissions match whole subject tokens only, so a nation's consumers are a fixed list
+    of names rather than a prefix; the list's length is the nation's consumer limit.
+    """
+    return tuple(f"{nation}_{i}" for i in range(count))
+
+
 def nats_permissions(
-    nation: str, *, stream: str = DEFAULT_STREAM, policy: ReleasePolicy | None = None
+    nation: str,
+    *,
+    stream: str = DEFAULT_STREAM,
+    policy: ReleasePolicy | None = None,
+    consumers: int = CONSUMERS_PER_NATION,
 ) -> dict[str, list[str]]:
     """NATS ``publish`` and ``subscribe`` allow lists of a nation (see :func:`permissions`).
 
-    JetStream needs API subjects; each is narrowed to the stream and, where the server puts the
-    filter subject into the API subject (consumer creation, direct get), to the subjects the
-    nation may read. The nation's inbox prefix is ``_INBOX_<NATION>``, so it cannot listen to
-    the replies and consumer deliveries of another nation.
+    Besides its subjects, a nation gets the JetStream API calls its node makes, each narrowed
+    to the stream and to the nation's own consumer names (:func:`consumer_names`): creating a
+    consumer only with a filter subject it may read (the server puts the filter into the API
+    subject), fetching from, looking up and deleting only its own consumers, answering their
+    flow control, and direct gets of its own channels (resuming). No stream information, no
+    consumer listing, no unfiltered message get. It receives only its subjects and its own
+    inbox ``_INBOX_<NATION>.>`` (replies and consumer deliveries).
+
+    Parameters
+    ----------
+    nation : str
+    stream : str
+        The stream.
+    policy : ReleasePolicy, optional
+        The nation's release policy (narrows where it may publish, :func:`permissions`).
+    consumers : int
+        How many consumers the nation may hold at a time.
     """
     publish, receive, read_own = permissions(nation, policy)
     js = "$JS.API"
+    names = consumer_names(nation, consumers)
     pub = [
         *publish,
-        f"{js}.STREAM.INFO.{stream}",
-        *[f"{js}.CONSUMER.CREATE.{stream}.*.{s}" for s in (*receive, *read_own)],
-        f"{js}.CONSUMER.MSG.NEXT.{stream}.*",
-        f"{js}.CONSUMER.INFO.{stream}.*",
-        f"{js}.CONSUMER.DELETE.{stream}.*",
+        *[f"{js}.CONSUMER.CREATE.{stream}.{n}.{s}" for n in names for s in (*receive, *read_own)],
+        *[
+            f"{js}.CONSUMER.{op}.{stream}.{n}"
+            for op in ("MSG.NEXT", "INFO", "DELETE")
+            for n in names
+        ],
+        *[f"$JS.FC.{stream}.{n}.*" for n in names],
         *[f"{js}.DIRECT.GET.{stream}.{s}" for s in read_own],
-        f"$JS.FC.{stream}.>",
     ]
-    sub = [*receive, f"_INBOX_{nation}.>"]
+    sub = [*receive, f"{inbox_prefix(nation)}.>"]
     return {"publish": pub, "subscribe": sub}
 
 
@@ -374,9 +414,15 @@ def nats_server_config(
     stream: str = DEFAULT_STREAM,
     nations: tuple[str, ...] | None = None,
     policies: Mapping[str, ReleasePolicy] | None = None,
+    consumers: int = CONSUMERS_PER_NATION,
 ) -> str:
-    """A ``nats-server`` configuration: TLS with client certificates, one nkey user per nation
+    """A ``nats-server`` configuration: mutual TLS where the client certificate *is* the user
+    (``verify_and_map``: its subject, from ``trust.json``, names the user), one user per nation
     with :func:`nats_permissions`, and the operator (full rights, for provisioning).
+
+    A connection can only be the identity of its certificate: no password, token or nkey is
+    accepted instead of or besides it (nats-server would let an nkey override the certificate,
+    so the configuration has none).
 
     Parameters
     ----------
@@ -391,24 +437,28 @@ def nats_server_config(
     policies : mapping of str to ReleasePolicy, optional
         Release policies by nation; a nation's publish permissions then follow its policy
         (:func:`permissions`).
+    consumers : int
+        Consumers each nation may hold at a time.
     """
     root = Path(keys_dir).resolve()
     trust = Trust.load(root / "trust.json")
     server = nation_paths(root, "server")
     users = []
     for nation in nations if nations is not None else trust.nations:
-        perms = nats_permissions(nation, stream=stream, policy=(policies or {}).get(nation))
+        perms = nats_permissions(
+            nation, stream=stream, policy=(policies or {}).get(nation), consumers=consumers
+        )
         users.append(
             "    {\n"
-            f"      nkey: {trust.nkeys[nation]}\n"
+            f"      user: {json.dumps(trust.tls_subjects[nation])}\n"
             "      permissions: {\n"
             f"        publish: {{ allow: {json.dumps(perms['publish'])} }}\n"
             f"        subscribe: {{ allow: {json.dumps(perms['subscribe'])} }}\n"
             "      }\n"
             "    }"
         )
-    if trust.admin_nkey:
-        users.append(f"    {{ nkey: {trust.admin_nkey} }}")
+    if trust.admin_subject:
+        users.append(f"    {{ user: {json.dumps(trust.admin_subject)} }}")
     return (
         f"listen: {json.dumps(f'{host}:{port}')}\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(Path(store_dir)))}\n}}\n"
@@ -416,7 +466,7 @@ def nats_server_config(
         f"  cert_file: {json.dumps(str(server.tls_cert))}\n"
         f"  key_file: {json.dumps(str(server.tls_key))}\n"
         f"  ca_file: {json.dumps(str(server.ca_cert))}\n"
-        "  verify: true\n"
+        "  verify_and_map: true\n"
         "  timeout: 2\n"
         "}\n"
         "authorization {\n  users: [\n" + ",\n".join(users) + "\n  ]\n}\n"
@@ -431,17 +481,22 @@ def client_tls_context(ca_cert: str | Path, cert: str | Path, key: str | Path) -
     return context
 
 
-def nats_options(keys_dir: str | Path, who: str) -> dict[str, Any]:
+def nats_options(
+    keys_dir: str | Path, who: str, *, consumers: int = CONSUMERS_PER_NATION
+) -> dict[str, Any]:
     """Keyword arguments of :meth:`airpicture.net.NatsBus.connect` for a nation (or the
-    operator, :data:`~airpicture.net.ADMIN`): TLS context, nkey seed, inbox prefix."""
+    operator, :data:`~airpicture.net.ADMIN`): the TLS context presenting its certificate; for a
+    nation also its inbox prefix, its consumer names and the filter it reads the stream's head
+    through (a nation may not read the stream's information), and no stream creation."""
     paths = nation_paths(keys_dir, who)
     options: dict[str, Any] = {
-        "tls": client_tls_context(paths.ca_cert, paths.tls_cert, paths.tls_key),
-        "nkeys_seed": str(paths.nkey_seed),
+        "tls": client_tls_context(paths.ca_cert, paths.tls_cert, paths.tls_key)
     }
     if who != ADMIN:
         options["inbox_prefix"] = inbox_prefix(who)
         options["create_stream"] = False
+        options["consumer_names"] = consumer_names(who, consumers)
+        options["head_filter"] = permissions(who)[1][0]
     return options
 
 
@@ -548,7 +603,8 @@ class SecuritySettings:
     Attributes
     ----------
     keys_dir : Path
-        A keys folder holding at least ``trust.json``, ``ca.crt`` and ``<NATION>/``.
+        The node's keys folder: ``trust.json``, ``ca.crt`` and ``<NATION>/``, and no other
+        private file (:func:`~airpicture.net.export_node_keys`).
     audit_log : Path or None
         Append-only JSON-lines log of rejected messages (none when None).
     max_age_s, max_skew_s : float
@@ -656,8 +712,11 @@ class NodeSecurity:
         Raises
         ------
         ConfigError
-            On missing or unprotected key files, or a nation missing from the trust file.
+            On missing or unprotected key files, a keys folder holding private files that are
+            not the nation's own (:func:`~airpicture.net.check_node_keys`), or a nation missing
+            from the trust file.
         """
+        check_node_keys(settings.keys_dir, nation)
         paths = nation_paths(settings.keys_dir, nation)
         trust = Trust.load(paths.trust)
         if nation not in trust.signing_keys:

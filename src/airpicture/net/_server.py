@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from airpicture.errors import ConfigError
 
 if TYPE_CHECKING:
+    from airpicture.net._bus import StreamLimits
     from airpicture.net._release import ReleasePolicy
 
 __all__ = ["NatsServer", "find_nats_server", "free_port"]
@@ -93,14 +94,21 @@ class NatsServer:
         How long :meth:`start` waits for the port to accept connections, s.
     keys_dir : path, optional
         A keys folder (:mod:`airpicture.net._keys`): the server then requires TLS with a client
-        certificate of the folder's CA and one nkey user per nation with the subject
-        permissions of :func:`airpicture.net._security.nats_permissions`, and :meth:`start`
-        creates the stream ``stream`` (subjects ``air.>``) as the operator.
+        certificate of the folder's CA, maps the certificate's subject to its user (one per
+        nation, with the subject permissions of
+        :func:`airpicture.net._security.nats_permissions`, and the operator), and :meth:`start`
+        creates the stream ``stream`` (subjects ``air.>``, ``limits``) as the operator.
     stream : str
         The stream created on a secure server.
     policies : mapping of str to ReleasePolicy, optional
         Release policies by nation (secure server only): each nation may then publish
         detections and tracks only towards the nations its policy could release to.
+    limits : StreamLimits, optional
+        Limits of the stream created on a secure server (:class:`~airpicture.net.StreamLimits`'
+        defaults when omitted).
+    consumers : int, optional
+        JetStream consumers each nation may hold at a time on a secure server
+        (:data:`~airpicture.net.CONSUMERS_PER_NATION` when omitted; a node uses up to three).
 
     Attributes
     ----------
@@ -117,6 +125,8 @@ class NatsServer:
         keys_dir: str | Path | None = None,
         stream: str = "AIR",
         policies: Mapping[str, ReleasePolicy] | None = None,
+        limits: StreamLimits | None = None,
+        consumers: int | None = None,
     ) -> None:
         self.port = port if port is not None else free_port()
         self._own_store = store_dir is None
@@ -127,6 +137,8 @@ class NatsServer:
         self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
         self.stream = stream
         self.policies = dict(policies) if policies is not None else None
+        self.limits = limits
+        self.consumers = consumers
 
     @property
     def secure(self) -> bool:
@@ -177,7 +189,7 @@ class NatsServer:
             str(self._log_file),
         ]
         if self.keys_dir is not None:
-            from airpicture.net._security import nats_server_config
+            from airpicture.net._security import CONSUMERS_PER_NATION, nats_server_config
 
             config = self._store_dir / "nats-server.conf"
             config.write_text(
@@ -187,6 +199,7 @@ class NatsServer:
                     store_dir=self._store_dir / "jetstream",
                     stream=self.stream,
                     policies=self.policies,
+                    consumers=self.consumers or CONSUMERS_PER_NATION,
                 ),
                 encoding="utf-8",
             )
@@ -244,6 +257,7 @@ class NatsServer:
                 self.url,
                 name="airpicture-operator",
                 stream=self.stream,
+                limits=self.limits,
                 max_reconnect_attempts=3,
                 **nats_options(keys_dir, ADMIN),
             )
