@@ -35,6 +35,7 @@ from airpicture.net import (
     nation_paths,
 )
 from airpicture.net._security import (
+    AuditLog,
     NodeSecurity,
     PolicyBus,
     SecuritySettings,
@@ -44,6 +45,7 @@ from airpicture.net._security import (
     nats_options,
     nats_server_config,
     pattern_within,
+    verify_audit_log,
 )
 from airpicture.node import Node, NodeConfig
 from tests.net.conftest import wait_until
@@ -594,8 +596,11 @@ async def test_attacks_are_rejected_counted_audited_and_change_nothing(
     assert len(lines) == sum(rejected.values())
     assert {x["reason"] for x in lines} == set(rejected)
     for line in lines:
-        assert {"time", "sender", "subject", "reason", "node"} <= set(line)
+        assert {"time", "sender", "subject", "reason", "node", "prev"} <= set(line)
         assert line["node"] == "jpn-node" and line["subject"].endswith(".JPN")
+    # Only the stale capture and the replays carried a signature that verified.
+    assert {x["reason"] for x in lines if x["sender_verified"]} == {"stale", "replay"}
+    assert verify_audit_log(tmp_path / "JPN.jsonl").intact
     assert stat.S_IMODE((tmp_path / "JPN.jsonl").stat().st_mode) == 0o600
     if secure_server is not None:
         await attacker.close()
@@ -610,3 +615,55 @@ def test_a_nats_node_needs_security_or_an_explicit_insecure_flag(scenario_dir, k
     assert config.security is not None and config.security.keys_dir == keys
     with pytest.raises(ConfigError, match="security.max_age_s"):
         NodeConfig.from_mapping({**values, "security": {"keys_dir": str(keys), "max_age_s": -1}})
+
+
+# ---------------------------------------------------------------------------- audit chain
+def test_the_audit_log_is_chained_and_its_first_broken_line_is_found(tmp_path, capsys):
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, node="jpn-node")
+    for seq, reason in enumerate(("signature", "replay", "stale", "size"), start=1):
+        audit.record(subject="air.hb.USA.JPN", reason=reason, sender="usa-node", bus_seq=seq)
+    audit.close()
+    check = verify_audit_log(path)
+    assert check.intact and check.entries == 4 and check.head == audit.head
+    # Appending again (a restarted node) continues the chain.
+    again = AuditLog(path, node="jpn-node")
+    assert again.head == audit.head
+    again.record(subject="air.hb.AUS.JPN", reason="malformed", bus_seq=5)
+    again.close()
+    head = again.head
+    assert verify_audit_log(path, expected_head=head).entries == 5
+    assert cli_main(["audit", "verify", str(path)]) == 0
+    assert f"5 entries, chain intact, head {head}" in capsys.readouterr().out
+    lines = path.read_text().splitlines(keepends=True)
+    assert [json.loads(x)["sender_verified"] for x in lines] == [False, True, True, False, False]
+
+    def tampered(name: str, changed: list[str]) -> Path:
+        copy = tmp_path / name
+        copy.write_text("".join(changed))
+        return copy
+
+    edited = lines.copy()
+    edited[2] = edited[2].replace('"stale"', '"other"')  # line 3's content
+    removed = lines[:1] + lines[2:]  # line 2 gone
+    moved = [lines[0], lines[2], lines[1], *lines[3:]]  # lines 2 and 3 swapped
+    inserted = [*lines[:2], lines[1], *lines[2:]]  # line 2 again after itself
+    garbled = [*lines[:3], "not json\n", *lines[4:]]
+    for name, changed, broken in (
+        ("edited", edited, 4),
+        ("removed", removed, 2),
+        ("moved", moved, 2),
+        ("inserted", inserted, 3),
+        ("garbled", garbled, 4),
+    ):
+        check = verify_audit_log(tampered(name, changed))
+        assert (check.broken_line, check.entries) == (broken, broken - 1), name
+        assert not check.intact and check.problem
+        assert cli_main(["audit", "verify", str(tmp_path / name)]) == 1
+        assert f"line {broken} breaks the chain" in capsys.readouterr().out
+    # Lines cut from the end leave a chain that holds, short of the head noted before.
+    cut = tampered("cut", lines[:3])
+    assert verify_audit_log(cut).intact
+    check = verify_audit_log(cut, expected_head=head)
+    assert (check.broken_line, check.entries) == (4, 3)
+    assert cli_main(["audit", "verify", "--head", head, str(cut)]) == 1

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from airpicture import __version__
+from airpicture.cli._audit import add_audit
 from airpicture.cli._campaign import add_campaign, add_gate, add_report
 from airpicture.errors import AirpictureError
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_node(sub)
     _add_network(sub)
     _add_keys(sub)
+    add_audit(sub)
     add_campaign(sub)
     add_report(sub)
     add_gate(sub)

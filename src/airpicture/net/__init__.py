@@ -11,7 +11,7 @@ module                  concept
 ``net.release_policy``  release policies, areas and track sharing read from ``[release]``
 ``net.server``          a local ``nats-server`` with JetStream (tests, ``network up``)
 ``net.keys``            key material: local CA, signing keys, TLS certificates
-``net.security``        signatures, verification, subject permissions, audit log
+``net.security``        signatures, verification, permissions, hash-chained audit log
 ======================  ===================================================================
 
 Subjects: ``air.<kind>.<SENDER>.<RECIPIENT>`` for everything a node sends to one nation
@@ -90,8 +90,10 @@ from airpicture.net._release import (
     track_levels,
 )
 from airpicture.net._security import (
+    AUDIT_GENESIS,
     CONSUMERS_PER_NATION,
     NODE_OUTPUTS,
+    AuditCheck,
     AuditLog,
     NodeSecurity,
     PolicyBus,
@@ -103,6 +105,7 @@ from airpicture.net._security import (
     nats_server_config,
     pattern_within,
     permissions,
+    verify_audit_log,
 )
 from airpicture.net._server import (
     NatsServer,
@@ -113,6 +116,7 @@ from airpicture.net._server import (
 __all__ = [
     "ADMIN",
     "ALL_NATIONS",
+    "AUDIT_GENESIS",
     "COARSE",
     "CONSUMERS_PER_NATION",
     "DOWNGRADES",
@@ -128,6 +132,7 @@ __all__ = [
     "THREAT_KINDS",
     "TRUST_FILE",
     "AlertMessage",
+    "AuditCheck",
     "AuditLog",
     "Bus",
     "BusError",
@@ -186,5 +191,6 @@ __all__ = [
     "subject_matches",
     "threat_mask",
     "track_levels",
+    "verify_audit_log",
     "write_private",
 ]

@@ -29,12 +29,16 @@ lists every subject and its count).
 Audit
 -----
 :class:`AuditLog` appends one JSON line per rejected message (time, node, subject, sender,
-reason, detail) to a file opened in append mode with 0600 permissions.
+whether the sender's signature was verified, reason, detail) to a file opened in append mode
+with 0600 permissions. Each line carries the SHA-256 of the line before it (``prev``), so an
+edited, removed, inserted or moved line breaks the chain; :func:`verify_audit_log` finds the
+first broken line.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -59,8 +63,10 @@ from airpicture.net._messages import (
 from airpicture.net._release import ALL_NATIONS, ReleasePolicy
 
 __all__ = [
+    "AUDIT_GENESIS",
     "CONSUMERS_PER_NATION",
     "NODE_OUTPUTS",
+    "AuditCheck",
     "AuditLog",
     "NodeSecurity",
     "PolicyBus",
@@ -72,6 +78,7 @@ __all__ = [
     "nats_server_config",
     "pattern_within",
     "permissions",
+    "verify_audit_log",
 ]
 
 log = logging.getLogger(__name__)
@@ -210,13 +217,32 @@ class Verifier:
 
 
 # ---------------------------------------------------------------------------- audit
+AUDIT_GENESIS = "0" * 64
+"""The ``prev`` of the first line of an audit log."""
+
+_BEFORE_SIGNATURE = frozenset(
+    {"size", "truncated", "malformed", "version", "kind", "unknown-sender", "unsigned", "signature"}
+)
+"""Reasons :class:`Verifier` gives before the signature has verified: the sender is only claimed."""
+
+
+def _line_hash(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
 class AuditLog:
-    """Append-only JSON-lines record of rejected messages.
+    """Append-only, hash-chained JSON-lines record of rejected messages.
 
     Each line: ``{"time": ISO-8601 UTC, "time_ns", "node", "subject", "bus_seq", "sender",
-    "nation", "reason", "detail"}``. The file is opened for appending only (``O_APPEND``) and
-    created with mode 0600; a line is flushed as it is written. A failing write is logged and
-    counted in ``errors``, never raised: auditing must not stop the node.
+    "nation", "sender_verified", "reason", "detail", "prev"}``. ``sender_verified`` tells whether
+    the message's signature verified (the reason came after :class:`Verifier`'s signature
+    check), so ``sender`` and ``nation`` are who signed it; otherwise they are only what the
+    message claimed. ``prev`` is the SHA-256 (hex) of the previous line's text, or
+    :data:`AUDIT_GENESIS` on the first line; a log appended to again continues its chain from its
+    last line. The file is opened for appending only (``O_APPEND``) and created with mode 0600;
+    a line is flushed as it is written. A failing write is logged and counted in ``errors``,
+    never raised: auditing must not stop the node. One writer per file (two nodes sharing a
+    file would break each other's chain).
 
     Parameters
     ----------
@@ -233,8 +259,15 @@ class AuditLog:
         self.lines = 0
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        last = _last_line(fd)
+        self._prev = AUDIT_GENESIS if last is None else _line_hash(last)
         self._handle = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+
+    @property
+    def head(self) -> str:
+        """The hash the next line will carry as ``prev`` (the chain's head)."""
+        return self._prev
 
     def record(
         self,
@@ -246,7 +279,7 @@ class AuditLog:
         bus_seq: int | None = None,
         detail: str = "",
     ) -> None:
-        """Append one rejection."""
+        """Append one rejection, chained to the line before it."""
         now = time.time_ns()
         entry = {
             "time": datetime.datetime.fromtimestamp(now / 1e9, datetime.UTC).isoformat(),
@@ -256,12 +289,15 @@ class AuditLog:
             "bus_seq": bus_seq,
             "sender": sender,
             "nation": nation,
+            "sender_verified": reason not in _BEFORE_SIGNATURE,
             "reason": reason,
             "detail": detail[:500],
         }
         try:
             with self._lock:
-                self._handle.write(json.dumps(entry) + "\n")
+                line = json.dumps({**entry, "prev": self._prev})
+                self._handle.write(line + "\n")
+                self._prev = _line_hash(line)
             self.lines += 1
         except (OSError, ValueError) as exc:
             self.errors += 1
@@ -273,6 +309,116 @@ class AuditLog:
             self._handle.close()
         except OSError as exc:
             log.debug("closing audit log: %s", exc)
+
+
+def _last_line(fd: int, block: int = 4096) -> str | None:
+    """The last line of an open file (without its newline), or None when the file is empty."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end == 0:
+        return None
+    tail = b""
+    position = end
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        tail = os.pread(fd, step, position) + tail
+        if tail.rstrip(b"\n").rfind(b"\n") >= 0:
+            break
+    text = tail.decode("utf-8", errors="replace")
+    return text[:-1].rsplit("\n", 1)[-1] if text.endswith("\n") else text.rsplit("\n", 1)[-1]
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """What :func:`verify_audit_log` found.
+
+    Attributes
+    ----------
+    path : Path
+    entries : int
+        Lines whose chain verified, from the first on (all of them when intact).
+    head : str
+        SHA-256 of the last verified line: the ``prev`` the next line must carry.
+    broken_line : int or None
+        1-based number of the first line that breaks the chain (``entries + 1``); None when the
+        log is intact.
+    problem : str
+        Why that line breaks it ("" when intact).
+    """
+
+    path: Path
+    entries: int
+    head: str
+    broken_line: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        """True when every line verified."""
+        return self.broken_line is None
+
+
+def verify_audit_log(path: str | Path, *, expected_head: str | None = None) -> AuditCheck:
+    """Check an audit log's hash chain and report its first broken line.
+
+    An edited line breaks the link of the line after it (or its own, if the edit reached its
+    ``prev``); a removed, inserted or moved line breaks the link where it was. Lines removed
+    from the end, or every line rewritten from some point on with new hashes, leave a chain
+    that holds: only a head recorded elsewhere (``expected_head``, e.g. :attr:`AuditLog.head`
+    noted by the operator) shows them.
+
+    Parameters
+    ----------
+    path : path
+        The log (:class:`AuditLog`).
+    expected_head : str, optional
+        The head the log must end with.
+
+    Returns
+    -------
+    AuditCheck
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), key="(file)", expected="an audit log", got=str(exc)) from None
+    prev = AUDIT_GENESIS
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            entry, problem = None, f"not a JSON line ({exc.msg})"
+        if isinstance(entry, dict):
+            if entry.get("prev") == prev:
+                prev = _line_hash(line)
+                continue
+            problem = (
+                f"its prev is not the hash of line {number - 1} (that line was altered, or lines "
+                "were removed, inserted or moved here)"
+                if number > 1
+                else "its prev is not the chain's start (lines were removed or inserted before it)"
+            )
+        elif entry is not None:
+            problem = "not a JSON object"
+        return AuditCheck(path, number - 1, prev, number, problem)
+    if expected_head is not None and prev != expected_head:
+        return AuditCheck(
+            path,
+            len(lines),
+            prev,
+            len(lines) + 1,
+            "the log ends before the expected head (lines removed from its end, or rewritten)",
+        )
+    return AuditCheck(path, len(lines), prev)
 
 
 # ---------------------------------------------------------------------------- permissions
