@@ -33,6 +33,8 @@ from airpicture.net import (
     init_keys,
     load_signing_key,
     nation_paths,
+    revoke_keys,
+    rotate_keys,
 )
 from airpicture.net._security import (
     AuditLog,
@@ -288,6 +290,66 @@ async def test_a_certificate_is_its_identity_whatever_else_the_client_presents(s
             assert last is None or last.data != b"as the USA"
     finally:
         await admin.close()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.usefixtures("refused_streams_collected")
+async def test_rotated_and_revoked_keys_are_refused(tmp_path, capsys):
+    keys = tmp_path / "keys"
+    init_keys(keys, NATIONS)
+    old_jpn = export_node_keys(keys, "JPN", tmp_path / "jpn-old")
+    old_usa = export_node_keys(keys, "USA", tmp_path / "usa-old")
+    before = Trust.load(keys / "trust.json")
+    assert cli_main(["keys", "rotate", "--nation", "JPN", str(keys)]) == 0
+    assert cli_main(["keys", "revoke", "--nation", "USA", str(keys)]) == 0
+    assert "revoked" in capsys.readouterr().out
+    trust = Trust.load(keys / "trust.json")
+    assert trust.nations == ("AUS", "JPN") and not (keys / "USA").exists()
+    assert trust.tls_subjects["JPN"] != before.tls_subjects["JPN"]
+    assert trust.signing_keys["JPN"] != before.signing_keys["JPN"]
+    assert trust.node_ids["JPN"] == before.node_ids["JPN"]
+    assert (trust.tls_subjects["AUS"], trust.signing_keys["AUS"]) == (
+        before.tls_subjects["AUS"],
+        before.signing_keys["AUS"],
+    )
+    new_jpn = export_node_keys(keys, "JPN", tmp_path / "jpn-new")
+    # Messages: the old keys are refused by a node reading the new trust file, the new one not.
+    verifier = Verifier(trust)
+    hb = Heartbeat(recipient="AUS", clock_s=1.0)
+
+    def reason(folder: Path, nation: str) -> str:
+        subject = f"air.hb.{nation}.AUS"
+        data = encode_message(
+            "hb",
+            hb,
+            sender=f"{nation.lower()}-node",
+            nation=nation,
+            seq=1,
+            subject=subject,
+            signer=_signer(folder, nation).sign,
+        )
+        try:
+            verifier.verify(data, subject)
+        except MessageError as exc:
+            return exc.reason
+        return "accepted"
+
+    assert reason(old_jpn, "JPN") == "signature"
+    assert reason(old_usa, "USA") == "unknown-sender"
+    assert reason(new_jpn, "JPN") == "accepted"
+    # Connections to a server on the new trust file: the old certificates refused, the new one
+    # accepted.
+    with NatsServer(keys_dir=keys) as server:
+        for folder, nation in ((old_jpn, "JPN"), (old_usa, "USA"), (new_jpn, "JPN")):
+            paths = nation_paths(folder, nation)
+            tls = client_tls_context(paths.ca_cert, paths.tls_cert, paths.tls_key)
+            refused = await _connect_fails(server.url, tls=tls, tls_hostname="127.0.0.1")
+            assert refused == (folder != new_jpn), folder
+    revoke_keys(keys, "AUS")
+    with pytest.raises(ConfigError, match="the only nation"):
+        revoke_keys(keys, "JPN")
+    with pytest.raises(ConfigError, match="nations.USA"):
+        rotate_keys(keys, "USA")
 
 
 async def test_a_nation_cannot_read_what_is_not_released_to_it_nor_publish_as_another(

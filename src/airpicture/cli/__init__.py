@@ -580,6 +580,21 @@ def _keys_options(p: argparse.ArgumentParser) -> None:
         "folder to install on that nation's node machine (a node refuses a keys folder holding "
         "anyone else's private files).",
     )
+    actions.add_lazy(
+        "rotate",
+        _keys_nation_options,
+        help="give a nation a new signing key and a new certificate (under a new subject)",
+        description="Replace NATION's signing key, TLS key and certificate in KEYS; trust.json "
+        "then names only the new ones (the old certificate maps to no user, the old key's "
+        "messages fail verification). Export the node's folder again and restart the server.",
+    )
+    actions.add_lazy(
+        "revoke",
+        _keys_nation_options,
+        help="take a nation out of the network (trust.json) and delete its private files",
+        description="Remove NATION from KEYS/trust.json and delete KEYS/NATION/: once the server "
+        "and the nodes read the new trust.json, its certificate is refused and its messages too.",
+    )
 
 
 def _keys_init_options(init: argparse.ArgumentParser) -> None:
@@ -601,6 +616,26 @@ def _keys_export_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("keys", metavar="KEYS", help="the full keys folder")
     export.add_argument("destination", metavar="DESTINATION")
     export.set_defaults(func=_cmd_keys_export)
+
+
+def _keys_nation_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nation", required=True, help="the nation, e.g. JPN")
+    p.add_argument("keys", metavar="KEYS", help="the full keys folder (with ca.key)")
+    p.set_defaults(func=_cmd_keys_nation)
+
+
+def _cmd_keys_nation(args: argparse.Namespace) -> int:
+    from airpicture.net._keys import revoke_keys, rotate_keys
+
+    nation = args.nation.strip().upper()
+    if args.action == "rotate":
+        subject = rotate_keys(args.keys, nation)
+        print(f"new keys of {nation} in {args.keys} (certificate subject {subject})")
+    else:
+        revoke_keys(args.keys, nation)
+        print(f"{nation} revoked in {args.keys}")
+    print("export the nodes' folders again and restart the server with the new trust.json")
+    return 0
 
 
 def _cmd_keys_export(args: argparse.Namespace) -> int:

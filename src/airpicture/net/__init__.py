@@ -46,6 +46,8 @@ from airpicture.net._keys import (
     init_keys,
     load_signing_key,
     nation_paths,
+    revoke_keys,
+    rotate_keys,
     write_private,
 )
 from airpicture.net._messages import (
@@ -187,6 +189,8 @@ __all__ = [
     "permissions",
     "preset_tables",
     "releasable",
+    "revoke_keys",
+    "rotate_keys",
     "signing_input",
     "subject_matches",
     "threat_mask",

@@ -26,6 +26,10 @@ is the identity, its private key the only credential. ``trust.json`` names each 
 ``tls_subject`` is the certificate's subject as RFC 4514 writes it; subjects are unique.
 ``node_ids`` is optional (when present, only these node ids may sign for the nation).
 
+:func:`rotate_keys` (``airpicture keys rotate``) gives a nation a new signing key and a new
+certificate under a new subject; :func:`revoke_keys` (``airpicture keys revoke``) takes it out of
+``trust.json`` and deletes its private files.
+
 A node gets a folder of its own (:func:`export_node_keys`, ``airpicture keys export``):
 ``trust.json``, ``ca.crt`` and its ``<NATION>/``, nothing else; a node refuses a keys folder that
 holds any other private file (:func:`check_node_keys`). A real deployment brings its own files in
@@ -44,9 +48,11 @@ import ipaddress
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from airpicture.codes import is_nation_code
 from airpicture.errors import ConfigError
@@ -62,6 +68,8 @@ __all__ = [
     "init_keys",
     "load_signing_key",
     "nation_paths",
+    "revoke_keys",
+    "rotate_keys",
     "write_private",
 ]
 
@@ -254,7 +262,9 @@ def init_keys(
     document: dict[str, object] = {
         "version": TRUST_VERSION,
         "nations": {
-            nation: _new_nation(root, nation, (node_ids or {}).get(nation), ca_key)
+            nation: _new_nation(
+                root, nation, [(node_ids or {}).get(nation, f"{nation.lower()}-node")], ca_key
+            )
             for nation in nations
         },
         "admin": {"tls_subject": _issue(root, ADMIN, "airpicture operator", ca_key)},
@@ -286,8 +296,11 @@ def _issue(root: Path, who: str, common_name: str, ca_key: object) -> str:
     return certificate_subject(paths.tls_cert)
 
 
-def _new_nation(root: Path, nation: str, node_id: str | None, ca_key: object) -> dict[str, object]:
-    """Write a nation's signing key and certificate; return its entry of the trust file."""
+def _new_nation(
+    root: Path, nation: str, node_ids: list[str], ca_key: object, common_name: str = ""
+) -> dict[str, object]:
+    """Write a nation's signing key and certificate (common name ``<NATION> node`` unless
+    given); return its entry of the trust file."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -305,13 +318,106 @@ def _new_nation(root: Path, nation: str, node_id: str | None, ca_key: object) ->
     )
     return {
         "signing_key": base64.b64encode(raw).decode(),
-        "tls_subject": _issue(root, nation, f"{nation} node", ca_key),
-        "node_ids": [node_id or f"{nation.lower()}-node"],
+        "tls_subject": _issue(root, nation, common_name or f"{nation} node", ca_key),
+        "node_ids": node_ids,
     }
 
 
 def _write_trust(root: Path, document: Mapping[str, object]) -> None:
     _write_public(root / TRUST_FILE, (json.dumps(document, indent=1) + "\n").encode())
+
+
+def _issuer_document(root: Path, nation: str) -> tuple[dict[str, Any], object]:
+    """The trust document of a full keys folder holding ``nation``, and the folder's CA key."""
+    from cryptography.hazmat.primitives import serialization
+
+    trust = Trust.load(root / TRUST_FILE)
+    if nation not in trust.nations:
+        raise ConfigError(
+            str(root / TRUST_FILE),
+            key=f"nations.{nation}",
+            expected="a nation of the trust file",
+            got="nothing",
+        )
+    _check_private(root / "ca.key")
+    ca_key = serialization.load_pem_private_key((root / "ca.key").read_bytes(), password=None)
+    return json.loads((root / TRUST_FILE).read_text(encoding="utf-8")), ca_key
+
+
+def rotate_keys(directory: str | Path, nation: str) -> str:
+    """Give a nation a new signing key and a new TLS key and certificate, under a new subject.
+
+    The trust file then names the new signing key and subject only: messages signed with the
+    old key fail verification (``signature``) and the old certificate maps to no user, once the
+    server and the nodes read the new trust file. The nation's node needs its new folder
+    (:func:`export_node_keys`); the server's configuration is made again from the trust file
+    when it starts.
+
+    Parameters
+    ----------
+    directory : path
+        The full keys folder (:func:`init_keys`; its CA key signs the new certificate).
+    nation : str
+        The nation whose keys are replaced.
+
+    Returns
+    -------
+    str
+        The new certificate's subject.
+
+    Raises
+    ------
+    ConfigError
+        When the nation is not in the trust file or the folder has no usable CA key.
+    """
+    import secrets
+
+    root = Path(directory)
+    document, ca_key = _issuer_document(root, nation)
+    entry = document["nations"][nation]
+    document["nations"][nation] = _new_nation(
+        root,
+        nation,
+        list(entry.get("node_ids", [])),
+        ca_key,
+        common_name=f"{nation} node {secrets.token_hex(4)}",
+    )
+    _write_trust(root, document)
+    log.info("rotated the keys of %s in %s", nation, root)
+    return str(document["nations"][nation]["tls_subject"])
+
+
+def revoke_keys(directory: str | Path, nation: str) -> None:
+    """Take a nation out of the network: out of the trust file, its private files deleted.
+
+    Once the server and the nodes read the new trust file, its certificate maps to no user
+    (the server refuses the connection) and its messages are refused (``unknown-sender``).
+
+    Parameters
+    ----------
+    directory : path
+        The full keys folder.
+    nation : str
+        The nation to revoke; not the last one.
+
+    Raises
+    ------
+    ConfigError
+        When the nation is not in the trust file, or is its only nation.
+    """
+    root = Path(directory)
+    document, _ = _issuer_document(root, nation)
+    if len(document["nations"]) == 1:
+        raise ConfigError(
+            str(root / TRUST_FILE),
+            key=f"nations.{nation}",
+            expected="a nation besides others (a trust file needs one)",
+            got="the only nation",
+        )
+    del document["nations"][nation]
+    _write_trust(root, document)
+    shutil.rmtree(root / nation, ignore_errors=True)
+    log.info("revoked %s in %s", nation, root)
 
 
 def certificate_subject(path: str | Path) -> str:
