@@ -5,6 +5,12 @@ environment's scripts folder (it has no Python module). :class:`NatsServer` star
 127.0.0.1 with a free port and a temporary JetStream store, waits until the port accepts
 connections, and on :meth:`NatsServer.stop` ends the process and removes the store.
 
+Everything the server reads is in its store folder: its configuration file
+(``nats-server.conf``: address, JetStream store, TLS and users when secure, log and pid files),
+so :attr:`NatsServer.command` starts the same server again by hand, on the same port and store,
+after a crash; :meth:`NatsServer.stop` stops such a server too (found through its pid file,
+:mod:`airpicture.processes`).
+
 Example
 -------
 >>> with NatsServer() as server:          # doctest: +SKIP
@@ -13,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -27,6 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from airpicture.errors import ConfigError
+from airpicture.processes import owned_pid, stop_owned
 
 if TYPE_CHECKING:
     from airpicture.net._bus import StreamLimits
@@ -133,6 +141,7 @@ class NatsServer:
         self._store_dir = Path(store_dir) if store_dir is not None else None
         self.startup_timeout_s = startup_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
+        self._command: list[str] = []
         self._log_file: Path | None = None
         self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
         self.stream = stream
@@ -151,14 +160,30 @@ class NatsServer:
         return f"{'tls' if self.secure else 'nats'}://{_HOST}:{self.port}"
 
     @property
+    def command(self) -> list[str]:
+        """The command line that starts the server (again, by hand: it reads everything from
+        its configuration file in the store); empty before :meth:`start`."""
+        return list(self._command)
+
+    @property
+    def pid_file(self) -> Path | None:
+        """The file where the running server, started here or by hand, keeps its process id."""
+        return self._store_dir / "nats-server.pid" if self._store_dir is not None else None
+
+    @property
     def pid(self) -> int | None:
-        """Process id while running, else None."""
-        return self._process.pid if self._process is not None else None
+        """Process id while running (also of a server started again by hand with
+        :attr:`command`), else None."""
+        if self._process is not None and self._process.poll() is None:
+            return self._process.pid
+        if self.pid_file is None or not self._command:
+            return None
+        return owned_pid(self.pid_file, self._command)
 
     @property
     def running(self) -> bool:
-        """True while the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        """True while the server process (or one started again by hand) is alive."""
+        return self.pid is not None
 
     def start(self) -> NatsServer:
         """Start the server and wait until it accepts connections.
@@ -176,38 +201,13 @@ class NatsServer:
             self._store_dir = Path(tempfile.mkdtemp(prefix="airpicture-nats-"))
         self._store_dir.mkdir(parents=True, exist_ok=True)
         self._log_file = self._store_dir / "nats-server.log"
-        args = [
-            str(binary),
-            "--addr",
-            _HOST,
-            "--port",
-            str(self.port),
-            "--jetstream",
-            "--store_dir",
-            str(self._store_dir / "jetstream"),
-            "--log",
-            str(self._log_file),
-        ]
-        if self.keys_dir is not None:
-            from airpicture.net._security import CONSUMERS_PER_NATION, nats_server_config
-
-            config = self._store_dir / "nats-server.conf"
-            config.write_text(
-                nats_server_config(
-                    self.keys_dir,
-                    port=self.port,
-                    store_dir=self._store_dir / "jetstream",
-                    stream=self.stream,
-                    policies=self.policies,
-                    consumers=self.consumers or CONSUMERS_PER_NATION,
-                ),
-                encoding="utf-8",
-            )
-            os.chmod(config, 0o600)
-            args = [str(binary), "-c", str(config), "--log", str(self._log_file)]
+        config = self._store_dir / "nats-server.conf"
+        config.write_text(self._config_text(self._store_dir), encoding="utf-8")
+        os.chmod(config, 0o600)
+        self._command = [str(binary), "-c", str(config)]
         log.info("starting nats-server on %s (store %s)", self.url, self._store_dir)
         self._process = subprocess.Popen(
-            args,
+            self._command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -236,6 +236,32 @@ class NatsServer:
             key="(start)",
             expected=f"port {self.port} open within {self.startup_timeout_s:g} s",
             got=f"no listener: {tail}",
+        )
+
+    def _config_text(self, folder: Path) -> str:
+        """The server's configuration: listen address, JetStream store, pid and log files in
+        ``folder``, and when secure TLS, users and permissions."""
+        store = folder / "jetstream"
+        if self.keys_dir is not None:
+            from airpicture.net._security import CONSUMERS_PER_NATION, nats_server_config
+
+            text = nats_server_config(
+                self.keys_dir,
+                port=self.port,
+                store_dir=store,
+                stream=self.stream,
+                policies=self.policies,
+                consumers=self.consumers or CONSUMERS_PER_NATION,
+            )
+        else:
+            text = (
+                f"listen: {json.dumps(f'{_HOST}:{self.port}')}\n"
+                f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n}}\n"
+            )
+        return (
+            text
+            + f"pid_file: {json.dumps(str(folder / 'nats-server.pid'))}\n"
+            + f"log_file: {json.dumps(str(folder / 'nats-server.log'))}\n"
         )
 
     def _provision(self) -> None:
@@ -279,7 +305,8 @@ class NatsServer:
             )
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop the server (SIGTERM, SIGKILL after ``timeout_s``); remove a temporary store."""
+        """Stop the server (SIGTERM, SIGKILL after ``timeout_s``), also one started again by hand
+        with :attr:`command`; remove a temporary store."""
         process = self._process
         if process is not None and process.poll() is None:
             process.terminate()
@@ -289,6 +316,8 @@ class NatsServer:
                 log.warning("nats-server did not stop within %.0f s; killing it", timeout_s)
                 process.kill()
                 process.wait()
+        if self.pid_file is not None and self._command:
+            stop_owned(self.pid_file, self._command, grace_s=timeout_s)
         self._cleanup()
 
     def kill(self) -> None:
