@@ -7,16 +7,26 @@ interrupted). With ``record_dir``, each node writes its picture to
 ``<record_dir>/<NATION>/tracks.csv`` when it stops. With ``bus="memory"`` the nodes run in this
 process on one :class:`~airpicture.net.MemoryBus` instead (no server, no processes).
 
+Everything a run needs lives in its work folder (a temporary folder, removed at the end): the
+scenario, keys, each node's file (``nodes/<NATION>.toml``) and the server's configuration and
+JetStream store (``nats/``). ``on_started`` gets the folder and, for the server and each node,
+the shell line that starts it again by hand after a crash (it resumes: the server from its
+store, a node from the stream). Every process, also one restarted by hand, holds a pid file in
+the folder (:mod:`airpicture.processes`): a node restarted by hand counts as running, and the run
+stops it at its end as it stops the rest.
+
 Clean stop: the node processes run in their own sessions, so a Ctrl-C reaches this process only;
-it asks every node to stop (SIGTERM: the node writes its record and exits), waits, kills what is
-left after a grace period, then stops the server and removes the working folder.
+it (or a SIGTERM) asks every node to stop (SIGTERM: the node writes its record and exits), waits,
+kills what is left after a grace period, then stops the server and removes the work folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airpicture.errors import ConfigError
+from airpicture.processes import owned_pid, read_pid_file, stop_owned
 from airpicture.tracker import TrackerConfig
 
 if TYPE_CHECKING:
@@ -49,8 +60,10 @@ class NetworkResult:
     Attributes
     ----------
     nations : tuple of str
-    exit_codes : dict of str to int
-        Each node's exit status (0: stopped cleanly; for in-process nodes, always 0).
+    exit_codes : dict of str to int or None
+        Each node's exit status (0: stopped cleanly; for in-process nodes, always 0). A node
+        restarted by hand reports the status of its last process, None when that process
+        recorded none (killed).
     records : dict of str to Path
         Each node's recorded picture (only with ``record_dir``).
     interrupted : bool
@@ -58,7 +71,7 @@ class NetworkResult:
     """
 
     nations: tuple[str, ...]
-    exit_codes: dict[str, int] = field(default_factory=dict)
+    exit_codes: dict[str, int | None] = field(default_factory=dict)
     records: dict[str, Path] = field(default_factory=dict)
     interrupted: bool = False
 
@@ -153,7 +166,9 @@ def network_up(
         Let the node processes log at INFO level.
     on_started : callable, optional
         Called once everything runs, with ``{"bus_url", "server_pid", "nodes": {nation: {"pid",
-        "health"}}}`` (``server_pid`` is None on the memory bus).
+        "health"}}}`` (``server_pid`` is None on the memory bus); with ``bus="nats"`` also
+        ``"work"`` (the work folder), ``"server_command"`` and each node's ``"command"``: the
+        shell lines that start them again by hand.
     insecure : bool
         Run without TLS, authentication, permissions and signatures. By default the network is
         secure: keys are made for the run (or taken from ``keys_dir``), the server requires TLS
@@ -358,7 +373,7 @@ def _run_in_process(
     configs: dict[str, dict[str, Any]],
     nations: tuple[str, ...],
     on_started: Callable[[dict[str, Any]], None] | None,
-) -> tuple[dict[str, int], bool]:
+) -> tuple[dict[str, int | None], bool]:
     from airpicture.net._bus import MemoryBus
     from airpicture.node import Node, NodeConfig
 
@@ -400,6 +415,44 @@ def _run_in_process(
     return {n: 0 for n in nations}, interrupted
 
 
+@dataclass
+class _NodeProcess:
+    """A node process of the run, and the command that starts it again by hand.
+
+    The node holds ``pid_file`` (``airpicture node --pid-file``), so the node is found again
+    when it was restarted by hand with ``command`` after its first process ended.
+    """
+
+    nation: str
+    command: list[str]
+    pid_file: Path
+    child: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int | None:
+        """The node's running process (the one started here or one restarted by hand)."""
+        if self.child.poll() is None:
+            return self.child.pid
+        return owned_pid(self.pid_file, self.command)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of its last process: None for one restarted by hand that recorded
+        none (killed)."""
+        read = read_pid_file(self.pid_file)
+        if read is None or read[0] == self.child.pid:
+            return self.child.returncode
+        return read[1]
+
+    def stop(self) -> None:
+        """Ask the running process to stop (SIGTERM: it writes its record and exits)."""
+        if self.child.poll() is None:
+            self.child.send_signal(signal.SIGTERM)
+        elif (pid := self.pid) is not None:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                os.kill(pid, signal.SIGTERM)
+
+
 def _run_processes(
     configs: dict[str, dict[str, Any]],
     nations: tuple[str, ...],
@@ -408,76 +461,99 @@ def _run_processes(
     on_started: Callable[[dict[str, Any]], None] | None,
     keys: Path | None = None,
     policies: dict[str, ReleasePolicy] | None = None,
-) -> tuple[dict[str, int], bool]:
+) -> tuple[dict[str, int | None], bool]:
     from airpicture.net._server import NatsServer, free_port
 
     server = NatsServer(store_dir=work / "nats", keys_dir=keys, policies=policies)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    nodes: dict[str, _NodeProcess] = {}
     interrupted = False
+    # SIGTERM stops the run as Ctrl-C does (signals can be set in the main thread only).
+    main_thread = _in_main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None
     try:
         server.start()
-        info: dict[str, Any] = {"bus_url": server.url, "server_pid": server.pid, "nodes": {}}
+        info: dict[str, Any] = {
+            "bus_url": server.url,
+            "server_pid": server.pid,
+            "server_command": shlex.join(server.command),
+            "work": str(work),
+            "nodes": {},
+        }
         for nation in nations:
             port = free_port()
             values = {**configs[nation], "bus": server.url, "health_port": port}
             path = work / "nodes" / f"{nation}.toml"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(node_config_toml(values), encoding="utf-8")
+            pid_file = path.with_suffix(".pid")
             args = (
                 [sys.executable, "-m", "airpicture.cli"]
                 + (["-v"] if verbose else [])
-                + ["node", str(path)]
+                + ["node", "--pid-file", str(pid_file), str(path)]
             )
-            processes[nation] = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, start_new_session=True
-            )
+            child = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+            nodes[nation] = _NodeProcess(nation, args, pid_file, child)
             info["nodes"][nation] = {
-                "pid": processes[nation].pid,
+                "pid": child.pid,
                 "health": f"http://127.0.0.1:{port}/health",
+                "command": shlex.join(args),
             }
-            log.info(
-                "node %s: pid %d, health http://127.0.0.1:%d/health",
-                nation,
-                processes[nation].pid,
-                port,
-            )
+            log.info("node %s: pid %d, health http://127.0.0.1:%d/health", nation, child.pid, port)
         if on_started is not None:
             on_started(info)
-        try:
-            while any(p.poll() is None for p in processes.values()):
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            interrupted = True
-            log.info(
-                "interrupted: stopping %d node(s)",
-                sum(p.poll() is None for p in processes.values()),
-            )
+        _watch(nodes)
+    except KeyboardInterrupt:
+        interrupted = True
+        log.info("interrupted: stopping %d node(s)", sum(n.pid is not None for n in nodes.values()))
     finally:
-        _stop_processes(processes)
+        _stop_processes(nodes)
         server.stop()
-    return {n: int(p.returncode) for n, p in processes.items()}, interrupted
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    return {n: p.exit_code for n, p in nodes.items()}, interrupted
 
 
-def _stop_processes(processes: dict[str, subprocess.Popen[bytes]], grace_s: float = 20.0) -> None:
-    """SIGTERM every live node, wait up to ``grace_s``, then SIGKILL what is left."""
-    # A second Ctrl-C must not cut the clean-up short (signals can be set in the main thread only).
+def _watch(nodes: dict[str, _NodeProcess]) -> None:
+    """Wait while any node runs; say when one ends early and when it runs again by hand."""
+    pids: dict[str, int | None] = {n: p.child.pid for n, p in nodes.items()}
+    while any(pid is not None for pid in pids.values()):
+        time.sleep(0.2)
+        for nation, node in nodes.items():
+            pid, before = node.pid, pids[nation]
+            if pid is None and before is not None and node.exit_code != 0:
+                log.warning(
+                    "node %s ended (exit %s); to restart it by hand: %s",
+                    nation,
+                    node.exit_code,
+                    shlex.join(node.command),
+                )
+            elif pid is not None and pid != before:
+                log.warning("node %s runs again, restarted by hand (pid %d)", nation, pid)
+            pids[nation] = pid
+
+
+def _stop_processes(nodes: dict[str, _NodeProcess], grace_s: float = 20.0) -> None:
+    """SIGTERM every live node (restarted by hand or not), wait up to ``grace_s``, then SIGKILL
+    what is left."""
+    # A second Ctrl-C or SIGTERM must not cut the clean-up short.
     main_thread = _in_main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    numbers = (signal.SIGINT, signal.SIGTERM) if main_thread else ()
+    previous = {n: signal.signal(n, signal.SIG_IGN) for n in numbers}
     try:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        for node in nodes.values():
+            node.stop()
         deadline = time.monotonic() + grace_s
-        for nation, process in processes.items():
+        for nation, node in nodes.items():
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                node.child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("node %s did not stop within %.0f s; killing it", nation, grace_s)
-                process.kill()
-                process.wait()
+                node.child.kill()
+                node.child.wait()
+            stop_owned(node.pid_file, node.command, grace_s=max(0.1, deadline - time.monotonic()))
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _in_main_thread() -> bool:

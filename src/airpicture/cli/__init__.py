@@ -452,13 +452,22 @@ def _add_node(sub: _LazySubcommands) -> None:
 
 def _node_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", metavar="CONFIG.toml")
+    p.add_argument(
+        "--pid-file",
+        metavar="FILE",
+        help="keep the process id in FILE while running, then the exit status",
+    )
     p.set_defaults(func=_cmd_node)
 
 
 def _cmd_node(args: argparse.Namespace) -> int:
-    from airpicture.node import NodeConfig, run_node
+    import contextlib
 
-    rows = run_node(NodeConfig.from_toml(args.config))
+    from airpicture.node import NodeConfig, run_node
+    from airpicture.processes import hold_pid_file
+
+    with hold_pid_file(args.pid_file) if args.pid_file else contextlib.nullcontext():
+        rows = run_node(NodeConfig.from_toml(args.config))
     logging.getLogger("airpicture.node").info("node stopped with %d track rows", len(rows))
     return 0
 
@@ -528,6 +537,11 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
             for n, v in info["nodes"].items()
         )
         print(f"network up on {info['bus_url']}{server}: {nodes}", flush=True)
+        if "work" in info:
+            print(f"work folder: {info['work']}")
+            print(f"restart the server by hand: {info['server_command']}")
+            for nation, node in info["nodes"].items():
+                print(f"restart {nation} by hand: {node['command']}", flush=True)
 
     result = network_up(
         scenario=args.scenario,
@@ -548,7 +562,8 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
     for nation in result.nations:
         record = result.records.get(nation)
         shown = f", picture {record}" if record else ""
-        print(f"{nation}: exit {result.exit_codes.get(nation)}{shown}")
+        code = result.exit_codes.get(nation)
+        print(f"{nation}: exit {'unknown (killed)' if code is None else code}{shown}")
     if result.interrupted:
         print("network stopped by Ctrl-C", flush=True)
         return 130
