@@ -144,6 +144,7 @@ def test_sigterm_stops_every_process_also_one_restarted_by_hand(scenario_dir, tm
         _wait(lambda: "node USA ended" in run.err.read_text())
         hands.append(run.restart("USA"))
         _wait(lambda: (read_pid_file(pid_file) or (0,))[0] == hands[0].pid)
+        _wait(lambda: _published(run.health["USA"]) > 0)  # connected (a node must connect once)
         os.kill(run.server_pid, signal.SIGKILL)
         _wait(lambda: _gone(run.server_pid))
         hands.append(run.restart("the server"))
