@@ -66,6 +66,10 @@ class TrackerConfig:
         report of the same scan: a report just outside a track's association gate (a sensor's
         bias, a manoeuvre) would otherwise start a duplicate of it. At least
         ``gate_probability``; equal to it, the exclusion is off.
+    gate_max_candidates : int
+        At most this many reports of a scan, the nearest, are candidates of one track. A gate
+        rarely holds more than a few; reports piled onto one spot (a broken or hostile sensor)
+        would otherwise cost time and memory growing with the square of their number.
     max_speed_mps : float
         Speed bound of the objects to initiate on below ``aircraft_ceiling_m``, m/s; sets a new
         track's velocity prior (horizontal under the nearly-constant-velocity and turn models).
@@ -129,6 +133,7 @@ class TrackerConfig:
     ballistic_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     gate_probability: float = _setting(0.999, 0.5, 0.999999)
     initiation_exclusion_probability: float = _setting(0.999999, 0.5, 1.0 - 1e-9)
+    gate_max_candidates: int = _setting(16, 1, 100_000, integer=True)
     max_speed_mps: float = _setting(1200.0, 1.0, 20_000.0)
     max_climb_mps: float = _setting(150.0, 1.0, 20_000.0)
     ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)

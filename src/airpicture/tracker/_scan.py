@@ -449,7 +449,9 @@ class _ScanStep:
             assert det_cov is not None  # set together with det_pos (a radar's reports)
             det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
             radius = math.sqrt(gate) * np.sqrt(var_pos + det_var) + moving
-            ti, dj = candidate_pairs(pos, radius, det_pos[det_idx])
+            ti, dj = candidate_pairs(
+                pos, radius, det_pos[det_idx], self.config.gate_max_candidates
+            )
             return track_idx[ti], det_idx[dj]
         dets = group.take(det_idx)
         site = np.stack(
@@ -479,7 +481,9 @@ class _ScanStep:
             unit = los / rng[:, None]
         # Within a kilometre of the sensor (or an unbounded angle) every report is a candidate.
         angle = np.where((near > _BEARING_GATE_MIN_RANGE_M) & np.isfinite(angle), angle, 2.0)
-        ti, dj = candidate_pairs(np.nan_to_num(unit), np.minimum(angle, 2.0), sight)
+        ti, dj = candidate_pairs(
+            np.nan_to_num(unit), np.minimum(angle, 2.0), sight, self.config.gate_max_candidates
+        )
         return track_idx[ti], det_idx[dj]
 
     # ------------------------------------------------------------------ initiation
