@@ -373,12 +373,20 @@ class Tracker(_OutOfSequence):
     def _process_frame(self, dets: Detections, t_end_s: float) -> TrackRows:
         self.stats.frames += 1
         self.stats.processed += len(dets)
+        rows = []
+        start_s = t_end_s - self.config.frame_s
+        if self._processed_until < start_s and len(self._table):
+            # The frames since the last one had no reports: their end of frame comes first, so
+            # what was missed for too long goes now instead of being predicted over the silence
+            # (whose length the input, not the tracker, decides).
+            rows.append(self._lifecycle(start_s, np.zeros(len(self._table), dtype=bool)))
         updated = np.zeros(len(self._table), dtype=bool)
         for group in self._scans(dets):
             updated = self._assimilate(group, updated)
         self._registration.solve()
         self._processed_until = t_end_s
-        return self._lifecycle(t_end_s, updated)
+        rows.append(self._lifecycle(t_end_s, updated))
+        return _concat_rows(rows)
 
     def _scans(self, dets: Detections) -> list[Detections]:
         """Split a frame into scans: one sensor's detections within one scan period."""
