@@ -76,13 +76,22 @@ def _batch(n: int = 5, seed: int = 0, recipient: str = "USA") -> DetectionBatch:
     )
 
 
+def _spd_upper(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random position covariances (as a filter makes them: symmetric positive-definite), as
+    the (n, 6) upper-triangle columns."""
+    a = rng.normal(0, 30.0, (n, 3, 3))
+    P = a @ np.swapaxes(a, 1, 2) + np.eye(3)
+    i, j = np.triu_indices(3)
+    return P[:, i, j]
+
+
 def _rows(n: int) -> TrackRows:
     rng = np.random.default_rng(n)
     rows = TrackRows(
         t_s=1.79e9 + np.arange(n, dtype=float),
         track_id=np.array([f"T{i:06d}" for i in range(n)], dtype=str),
         x=rng.normal(0, 1e6, (n, 6)),
-        cov_pos=rng.uniform(1, 1e4, (n, 6)),
+        cov_pos=_spd_upper(rng, n),
         kind=np.array(["unknown"] * n, dtype=str),
         status=np.array(["tentative", "confirmed", "coasting", "deleted"] * n, dtype=str)[:n],
         nations=np.array(["JPN", "JPN;USA", "AUS;JPN;USA"] * n, dtype=str)[:n],

@@ -25,7 +25,7 @@ from airpicture.net._payloads import (
     TrackShare,
 )
 from airpicture.net._release import invalid_labels
-from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows
+from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows, cov_pos_to_matrix
 
 
 def _validate_detections(batch: DetectionBatch, where: str) -> None:
@@ -172,6 +172,8 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
     if n == 0:
         return
     _contract(delta.to_rows(), where)
+    cov_pos = np.frombuffer(delta.cov_pos, "<f8").reshape(n, 6)
+    _covariances(cov_pos_to_matrix(cov_pos), "cov_pos", where)
 
 
 def _validate_track_share(share: TrackShare, where: str) -> None:
@@ -193,6 +195,7 @@ def _validate_track_share(share: TrackShare, where: str) -> None:
     _length(share.first_t_s, 8, "first_t_s", where, n)
     for name in ("state", "cov", "first_t_s"):
         _finite(getattr(share, name), name, where)
+    _covariances(np.frombuffer(share.cov, "<f8").reshape(n, 7, 7), "cov", where)
 
 
 _VALIDATORS: dict[str, Any] = {
@@ -215,6 +218,36 @@ _DET_FLOAT_COLUMNS = (
     "sensor_lon_rad",
     "sensor_alt_m",
 )
+
+
+_COV_TOLERANCE = 1e-9
+"""Relative tolerance of the symmetry and semi-definiteness of a covariance (its largest
+element's scale)."""
+
+
+def _covariances(P: np.ndarray, name: str, where: str) -> None:
+    """Covariances (n, d, d) must be symmetric and positive semi-definite (an eigenvalue below
+    zero by more than rounding means a broken or hostile filter)."""
+    if not len(P):
+        return
+    scale = np.abs(P).max(axis=(1, 2))
+    asym = np.abs(P - np.swapaxes(P, 1, 2)).max(axis=(1, 2)) > _COV_TOLERANCE * scale
+    lowest = np.linalg.eigvalsh(0.5 * (P + np.swapaxes(P, 1, 2)))[:, 0]
+    bad = asym | (lowest < -_COV_TOLERANCE * scale)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        got = (
+            "an asymmetric matrix"
+            if asym[first]
+            else f"an eigenvalue of {float(lowest[first]):.6g}"
+        )
+        raise _error(
+            where,
+            "range",
+            name,
+            "symmetric positive semi-definite covariances",
+            f"{got} at index {first}",
+        )
 
 
 def _length(buffer: bytes, itemsize: int, name: str, where: str, n: int | None = None) -> int:

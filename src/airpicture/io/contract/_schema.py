@@ -194,6 +194,16 @@ class _Schema:
 _NATION = NATION_CODE.pattern
 
 
+TIME_LIMIT_S = 1e11
+"""Every time of the contract lies within this many seconds of the epoch (about 3,000 years):
+further out, it is no clock's reading, and a tracker's frame grid could not hold it."""
+
+
+def _time(name: str, *, optional: bool = False) -> _Float:
+    """A time column, s since the epoch, within ``TIME_LIMIT_S`` of it."""
+    return _Float(name, -TIME_LIMIT_S, TIME_LIMIT_S, optional=optional)
+
+
 def _positive(name: str, *, optional: bool = False) -> _Float:
     """A float column that must be > 0."""
     return _Float(name, 0.0, low_open=True, optional=optional)
@@ -226,7 +236,7 @@ _SENSORS = _Schema(
 _DETECTIONS = _Schema(
     "detections",
     (
-        _Float("t_s"),
+        _time("t_s"),
         _Text("sensor_id", lookup=True),
         _Float("range_m", 0.0, optional=True),
         _Float("azimuth_deg", 0.0, 360.0, high_open=True),
@@ -243,7 +253,7 @@ _STATE_COLUMNS = ("x_m", "y_m", "z_m", "vx_mps", "vy_mps", "vz_mps")
 _TRUTH = _Schema(
     "truth",
     (
-        _Float("t_s"),
+        _time("t_s"),
         _Text("object_id"),
         _Text("kind"),
         *(_Float(name, part_of="x") for name in _STATE_COLUMNS),
@@ -254,7 +264,7 @@ _TRUTH = _Schema(
 _TRACKS = _Schema(
     "tracks",
     (
-        _Float("t_s"),
+        _time("t_s"),
         _Text("track_id"),
         *(_Float(name, part_of="x") for name in _STATE_COLUMNS),
         *(
@@ -287,16 +297,16 @@ _TRACKS = _Schema(
 _IMPACTS = _Schema(
     "impacts",
     (
-        _Float("t_s"),
+        _time("t_s"),
         _Text("track_id"),
-        _Float("impact_t_s"),
+        _time("impact_t_s"),
         _Float("impact_lat_deg", -90.0, 90.0),
         _Float("impact_lon_deg", -180.0, 180.0),
         _Float("semi_major_m", 0.0),
         _Float("semi_minor_m", 0.0),
         _Float("orientation_deg", 0.0, 180.0, high_open=True),
         _Float("confidence", 0.0, 1.0, low_open=True, high_open=True),
-        _Float("launch_t_s", optional=True),
+        _time("launch_t_s", optional=True),
         _Float("launch_lat_deg", -90.0, 90.0, optional=True),
         _Float("launch_lon_deg", -180.0, 180.0, optional=True),
     ),
@@ -305,14 +315,14 @@ _IMPACTS = _Schema(
 _ALERTS = _Schema(
     "alerts",
     (
-        _Float("t_s"),
+        _time("t_s"),
         _Text("alert_id"),
         _Text("area_id"),
         _Text("track_id"),
         _Text("state", choices=ALERT_STATES),
         _Text("event", choices=ALERT_EVENTS),
         _Text("reason", allow_empty=True),
-        _Float("impact_t_s", optional=True),
+        _time("impact_t_s", optional=True),
     ),
 )
 
