@@ -77,11 +77,11 @@ def _batch(label_nations, labels) -> DetectionBatch:
     one = np.zeros(n)
     return DetectionBatch(
         recipient="JPN",
-        clock_s=1.0,
+        clock_s=T0_S + 1.0,
         sensor_ids=["USA-R1"],
         sensor_ref=np.zeros(n, "<u2").tobytes(),
         sensor_seq=np.arange(n, dtype="<u8").tobytes(),
-        arrival_s=one.tobytes(),
+        arrival_s=(one + T0_S).tobytes(),
         t_s=(one + T0_S).tobytes(),
         range_m=(one + 1e5).tobytes(),
         azimuth_rad=one.tobytes(),

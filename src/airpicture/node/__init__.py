@@ -33,7 +33,8 @@ and only then may pictures differ; it is counted as late).
 A node that restarts resumes each of its outgoing channels after the last clock it had sent
 there (read back from the bus), so nothing of its sources is lost or sent twice.
 
-Configuration: :class:`NodeConfig` (TOML, see :meth:`NodeConfig.from_toml`).
+Configuration: :class:`NodeConfig` (TOML, see :meth:`NodeConfig.from_toml`); what a node takes
+from one message, before its tracker sees it: :class:`InputLimits` (the ``[limits]`` table).
 
 The parts, one module each: :mod:`~airpicture.node._config` (the node file),
 :mod:`~airpicture.node._sources` (own detections replayed), :mod:`~airpicture.node._outbound`
@@ -45,6 +46,7 @@ the barrier), :mod:`~airpicture.node._tracking` (tracker, assessment, network pi
 """
 
 from airpicture.node._config import (
+    InputLimits,
     NodeConfig,
     SourceConfig,
 )
@@ -63,6 +65,7 @@ from airpicture.node._sources import (
 )
 
 __all__ = [
+    "InputLimits",
     "Node",
     "NodeConfig",
     "NodeCounters",

@@ -22,7 +22,7 @@ from airpicture.net._security import SecuritySettings
 from airpicture.tables import SensorTable
 from airpicture.tracker import TrackerConfig
 
-__all__ = ["NodeConfig", "SourceConfig"]
+__all__ = ["InputLimits", "NodeConfig", "SourceConfig"]
 
 @dataclass(frozen=True, kw_only=True)
 class SourceConfig:
@@ -45,6 +45,50 @@ class SourceConfig:
     speed: float = field(default=1.0, metadata={"check": Interval(0.0, 1e6, "right")})
     t0_s: float | None = None
     start_at_unix_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputLimits:
+    """What a node takes from one message before its tracker sees it (the ``[limits]`` table).
+
+    Times are scenario seconds. An honest sender stays far inside every limit; a message beyond
+    one is rejected whole, a row beyond one is dropped, each counted by reason (``future``,
+    ``stale``, ``size``, ``density``) and audited once per burst.
+
+    Attributes
+    ----------
+    max_lead_s : float
+        A message's clock (detection batches and heartbeats) may be at most this far ahead of
+        the receiver's clock (its own source's clock; for a node without sensors, the most
+        advanced clock heard so far), and a detection's time at most this far ahead of its
+        batch's clock; further ahead, the message is rejected (``future``). Nodes of a network
+        share their start time, so an honest sender's clock is never ahead of its receiver's
+        by more than the clock skew between their machines times the replay speed.
+    max_report_age_s : float
+        A detection more than this older than its batch's clock is dropped (``stale``): the
+        tracker uses nothing older than its latency window plus ``oosm_horizon_s``.
+    max_batch_rows : int
+        A detection batch with more rows is rejected (``size``).
+    max_reports_per_scan : int
+        At most this many detections of one sensor per scan period (the scan's number being
+        ``floor(t_s / scan_period_s)``) are taken; the rest are dropped (``density``). It
+        bounds a sender's detection rate in its own time, which ``max_lead_s`` ties to the
+        receiver's.
+    audit_burst_s : float
+        Rejections of one sender for one reason within this wall-clock time after the first
+        are one burst: the first is logged and audited, the rest are counted and summed up in
+        one audit entry when the burst ends.
+    """
+
+    max_lead_s: float = field(default=30.0, metadata={"check": Interval(0.0, 86400.0)})
+    max_report_age_s: float = field(default=600.0, metadata={"check": Interval(0.0, 1e7)})
+    max_batch_rows: int = field(
+        default=65_536, metadata={"check": Interval(1, 10_000_000, integer=True)}
+    )
+    max_reports_per_scan: int = field(
+        default=2_000, metadata={"check": Interval(1, 10_000_000, integer=True)}
+    )
+    audit_burst_s: float = field(default=10.0, metadata={"check": Interval(0.0, 86400.0)})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +171,8 @@ class NodeConfig:
     insecure : bool
         Explicitly allow a NATS bus without ``security`` (tests, local experiments). On the
         in-process bus, a node without ``security`` sends unsigned messages.
+    limits : InputLimits
+        What the node takes from one message (the ``[limits]`` table).
     """
 
     nation: str
@@ -152,6 +198,7 @@ class NodeConfig:
     assess: AssessConfig = field(default_factory=AssessConfig)
     areas: WarningAreas = field(default_factory=read_warning_areas)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    limits: InputLimits = field(default_factory=InputLimits)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -197,6 +244,7 @@ class NodeConfig:
         assess_table = values.pop("assess", {})
         fusion_table = values.pop("fusion", {})
         security_table = values.pop("security", None)
+        limits_table = values.pop("limits", {})
         settings = load_config(_NodeSettings, values, source=source)
         nation = _nation(settings.nation, source, "nation")
 
@@ -286,6 +334,9 @@ class NodeConfig:
         if not isinstance(fusion_table, Mapping):
             raise ConfigError(source, key="fusion", expected="a table", got=repr(fusion_table))
         fusion = load_config(FusionConfig, dict(fusion_table), source=source, prefix="fusion.")
+        if not isinstance(limits_table, Mapping):
+            raise ConfigError(source, key="limits", expected="a table", got=repr(limits_table))
+        limits = load_config(InputLimits, dict(limits_table), source=source, prefix="limits.")
         security = None
         if security_table is not None:
             if not isinstance(security_table, Mapping):
@@ -323,6 +374,7 @@ class NodeConfig:
             assess=assess,
             areas=areas,
             fusion=fusion,
+            limits=limits,
         )
 
 

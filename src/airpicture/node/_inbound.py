@@ -1,6 +1,7 @@
 """What a node takes in: every message addressed to its nation checked at the edge (sender,
-signature, subject, recipient, sequence, clock, sensors, release labels), rejected ones counted
-and audited, accepted detections kept until the barrier releases them to the tracker, and
+signature, subject, recipient, sequence, clock, sensors, release labels, and the input limits of
+:class:`~airpicture.node.InputLimits`: times, sizes, density), rejected ones counted and audited
+once per burst, accepted detections kept until the barrier releases them to the tracker, and
 partners' shared tracks kept (:class:`SharedTracks`) and handed to the network picture.
 
 Same detections, same picture: a receiving node feeds its tracker only detections that arrived
@@ -15,7 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from airpicture.net._messages import (
     decode_payload,
 )
 from airpicture.net._release import COARSE, FULL, THREAT, LabelSpace, threat_mask
-from airpicture.net._security import NodeSecurity
+from airpicture.net._security import AuditLog, NodeSecurity
 from airpicture.node._config import NodeConfig
 from airpicture.node._counters import NodeCounters
 from airpicture.node._peers import Peers
@@ -72,6 +73,99 @@ class SharedTracks:
         )
 
 
+@dataclass
+class _Burst:
+    """Rejections of one sender for one reason after the first one of a burst."""
+
+    start_mono: float
+    subject: str
+    sender: str
+    more: int = 0
+    rows: int = 0
+    last_bus_seq: int | None = None
+    subjects: set[str] = field(default_factory=set)
+
+
+class Bursts:
+    """Rejections and dropped rows, logged and audited once per burst of one sender and reason.
+
+    The first rejection of a sending nation for a reason is logged and audited in full; the
+    ones that follow within ``window_s`` (wall clock) are only counted, and one entry sums them
+    up when the burst is closed (:meth:`close`: by the next rejection after the window, by the
+    node's watch loop, or when the node stops). A flood of bad messages therefore costs one log
+    line and two audit entries, not one per message or row.
+    """
+
+    def __init__(self, node_id: str, audit: AuditLog | None, window_s: float) -> None:
+        self.node_id = node_id
+        self.audit = audit
+        self.window_s = window_s
+        self._open: dict[tuple[str, str], _Burst] = {}
+
+    def note(
+        self,
+        reason: str,
+        text: str,
+        *,
+        subject: str,
+        sender: str,
+        nation: str,
+        bus_seq: int | None,
+        rows: int = 0,
+    ) -> None:
+        """One rejected message (or ``rows`` dropped rows of an accepted one)."""
+        now = time.monotonic()
+        key = (nation, reason)
+        burst = self._open.get(key)
+        if burst is not None and now - burst.start_mono < self.window_s:
+            burst.more += 1
+            burst.rows += rows
+            burst.last_bus_seq = bus_seq
+            burst.subjects.add(subject)
+            return
+        if burst is not None:
+            self._summarise(key, burst)
+        log.warning("%s: %s (%s)", self.node_id, text, reason)
+        if self.audit is not None:
+            self.audit.record(
+                subject=subject,
+                reason=reason,
+                sender=sender,
+                nation=nation,
+                bus_seq=bus_seq,
+                detail=text,
+            )
+        self._open[key] = _Burst(now, subject, sender)
+
+    def close(self, *, every: bool = False) -> None:
+        """Sum up the bursts whose window has passed (``every``: all of them)."""
+        now = time.monotonic()
+        for key, burst in list(self._open.items()):
+            if every or now - burst.start_mono >= self.window_s:
+                del self._open[key]
+                self._summarise(key, burst)
+
+    def _summarise(self, key: tuple[str, str], burst: _Burst) -> None:
+        if not burst.more:
+            return
+        nation, reason = key
+        rows = f" ({burst.rows} rows)" if burst.rows else ""
+        text = (
+            f"{burst.more} more from {nation}{rows} within {self.window_s:g} s of the first, on "
+            + ", ".join(sorted(burst.subjects))
+        )
+        log.warning("%s: %s (%s)", self.node_id, text, reason)
+        if self.audit is not None:
+            self.audit.record(
+                subject=burst.subject,
+                reason=reason,
+                sender=burst.sender,
+                nation=nation,
+                bus_seq=burst.last_bus_seq,
+                detail=text,
+            )
+
+
 class Inbound:
     """Checks and takes in the messages addressed to a node's nation.
 
@@ -82,6 +176,9 @@ class Inbound:
     on_tracks : callable
         Called with (owner, reports) for each partner's full (not position-only) track rows
         released to this nation: they join the network picture.
+    clock : callable, optional
+        The receiver's clock (scenario time, s) that bounds how far ahead a message may be
+        (``limits.max_lead_s``); without it, the most advanced clock heard so far.
     """
 
     def __init__(
@@ -92,8 +189,10 @@ class Inbound:
         counters: NodeCounters,
         peers: Peers,
         on_tracks: Callable[[str, TrackReports], None],
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.labels = labels
         self.security = security
         self.counters = counters
@@ -104,6 +203,14 @@ class Inbound:
         self._pending: list[Detections] = []
         self._pending_arrival: list[np.ndarray] = []
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
+        self._scan_period_s = config.sensors.column("scan_period_s").astype(float)
+        # detections taken per (sensor, scan number), for limits.max_reports_per_scan
+        self._per_scan: dict[tuple[int, int], int] = {}
+        self.bursts = Bursts(
+            config.node_id,
+            security.audit if security is not None else None,
+            config.limits.audit_burst_s,
+        )
 
     @property
     def pending(self) -> int:
@@ -170,6 +277,8 @@ class Inbound:
                 got=str(envelope.seq),
             )
         if isinstance(payload, DetectionBatch | Heartbeat):
+            if not (isinstance(payload, Heartbeat) and payload.final):
+                self._check_lead(payload.clock_s, where)
             if payload.clock_s < peer.clock_s:
                 raise MessageError(
                     where,
@@ -187,7 +296,16 @@ class Inbound:
                     got=f"a {envelope.kind} message",
                 )
         if isinstance(payload, DetectionBatch):
+            if len(payload) > cfg.limits.max_batch_rows:
+                raise MessageError(
+                    where,
+                    reason="size",
+                    column="sensor_ref",
+                    expected=f"at most {cfg.limits.max_batch_rows} detections (limits)",
+                    got=f"{len(payload)}",
+                )
             detections = payload.to_detections(cfg.sensors, self.labels, source=where)
+            self._check_times(detections, payload.clock_s, where)
             owners = (
                 set(self._sensor_nation[np.unique(detections.sensor_index)])
                 if len(detections)
@@ -206,6 +324,18 @@ class Inbound:
             mine = self.labels.level(detections.release, cfg.nation) == FULL
             if not mine.all():
                 self._drop_rows("label", int((~mine).sum()), "detections", message, envelope)
+            stale = detections.t_s < payload.clock_s - cfg.limits.max_report_age_s
+            if stale.any():
+                self._drop_rows(
+                    "stale",
+                    int(stale.sum()),
+                    f"detections more than {cfg.limits.max_report_age_s:g} s older than their "
+                    "batch's clock",
+                    message,
+                    envelope,
+                )
+                mine &= ~stale
+            mine &= self._within_scan_limit(detections, mine, message, envelope)
             if mine.any():
                 self._pending.append(detections.take(mine))
                 self._pending_arrival.append(payload.arrival()[mine])
@@ -218,6 +348,92 @@ class Inbound:
             self._take_shared(payload, message, envelope, where)
         peer.last_seq[envelope.sender] = envelope.seq
         peer.heard_mono = time.monotonic()
+
+    def receiver_clock(self) -> float:
+        """The clock a message may not run ahead of (by more than ``limits.max_lead_s``): the
+        ``clock`` given, or the most advanced clock heard so far."""
+        return self.clock() if self.clock is not None else self.receiver_clock_of_peers()
+
+    def receiver_clock_of_peers(self) -> float:
+        """The most advanced finite clock heard from the senders (inf before any)."""
+        heard = [p.clock_s for p in self.peers.by_nation.values() if math.isfinite(p.clock_s)]
+        return max(heard, default=math.inf)
+
+    def _check_lead(self, clock_s: float, where: str) -> None:
+        lead = self.config.limits.max_lead_s
+        mine = self.receiver_clock()
+        if clock_s > mine + lead:
+            raise MessageError(
+                where,
+                reason="future",
+                column="clock_s",
+                expected=f"a clock at most {lead:g} s ahead of the receiver's ({mine:.3f})",
+                got=repr(clock_s),
+            )
+
+    def _check_times(self, detections: Detections, clock_s: float, where: str) -> None:
+        """A detection time far ahead of its batch's clock rejects the batch (``future``)."""
+        lead = self.config.limits.max_lead_s
+        ahead = detections.t_s > clock_s + lead
+        if ahead.any():
+            first = int(np.flatnonzero(ahead)[0])
+            raise MessageError(
+                where,
+                reason="future",
+                column="t_s",
+                expected=f"times at most {lead:g} s after the batch's clock ({clock_s!r})",
+                got=f"{float(detections.t_s[first])!r} at index {first}",
+            )
+
+    def _within_scan_limit(
+        self, detections: Detections, taken: np.ndarray, message: Message, envelope: Envelope
+    ) -> np.ndarray:
+        """Which detections fit ``limits.max_reports_per_scan`` of their sensor's scan (in
+        message order, after those taken before); the rest are dropped (``density``)."""
+        cap = self.config.limits.max_reports_per_scan
+        idx = np.flatnonzero(taken)
+        keep = np.ones(len(detections), dtype=bool)
+        if not len(idx):
+            return keep
+        sensor = detections.sensor_index[idx].astype(np.int64)
+        scan = np.floor(detections.t_s[idx] / self._scan_period_s[sensor]).astype(np.int64)
+        keys, inverse, counts = np.unique(
+            np.stack([sensor, scan], axis=1), axis=0, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.reshape(-1)
+        before = np.array([self._per_scan.get((int(a), int(b)), 0) for a, b in keys])
+        if (before + counts <= cap).all():
+            for (a, b), n in zip(keys, before + counts, strict=True):
+                self._per_scan[int(a), int(b)] = int(n)
+        else:
+            order = np.argsort(inverse, kind="stable")
+            starts = np.r_[0, np.cumsum(counts)[:-1]]
+            rank = np.empty(len(idx), dtype=np.int64)
+            rank[order] = np.arange(len(idx)) - np.repeat(starts, counts)
+            over = before[inverse] + rank >= cap
+            keep[idx[over]] = False
+            for (a, b), n in zip(keys, np.minimum(before + counts, cap), strict=True):
+                self._per_scan[int(a), int(b)] = int(n)
+            self._drop_rows(
+                "density",
+                int(over.sum()),
+                f"detections beyond {cap} of one sensor in one scan",
+                message,
+                envelope,
+            )
+        self._forget_old_scans(float(detections.t_s[idx].max()))
+        return keep
+
+    def _forget_old_scans(self, newest_s: float) -> None:
+        """Scans older than the oldest time still taken need no count."""
+        if len(self._per_scan) < 4096:
+            return
+        horizon = newest_s - self.config.limits.max_report_age_s
+        self._per_scan = {
+            (sensor, scan): n
+            for (sensor, scan), n in self._per_scan.items()
+            if (scan + 1) * self._scan_period_s[sensor] >= horizon
+        }
 
     def _take_shared(
         self, share: TrackShare, message: Message, envelope: Envelope, where: str
@@ -266,42 +482,37 @@ class Inbound:
     def _drop_rows(
         self, reason: str, count: int, what: str, message: Message, envelope: Envelope
     ) -> None:
-        """Count, log and audit rows of an otherwise accepted message that are not used."""
+        """Count, log and audit (once per burst) rows of an accepted message not used."""
         self.counters.dropped[reason] += count
-        text = f"{count} {what} not released to {self.config.nation}"
-        log.warning(
-            "%s: dropped %s (%s) from %s", self.config.node_id, text, reason, message.subject
+        self.bursts.note(
+            reason,
+            f"dropped {count} {what} from {message.subject}"
+            + (f" (not released to {self.config.nation})" if reason == "label" else ""),
+            subject=message.subject,
+            sender=envelope.sender,
+            nation=envelope.nation,
+            bus_seq=message.seq,
+            rows=count,
         )
-        if self.security is not None and self.security.audit is not None:
-            self.security.audit.record(
-                subject=message.subject,
-                reason=reason,
-                sender=envelope.sender,
-                nation=envelope.nation,
-                bus_seq=message.seq,
-                detail=text,
-            )
 
     def reject(self, reason: str, text: str, message: Message | None = None) -> None:
-        """Count, log and audit a rejected message."""
+        """Count, log and audit (once per burst) a rejected message."""
         self.counters.rejected[reason] += 1
-        log.warning("%s: rejected a message (%s): %s", self.config.node_id, reason, text)
-        audit = self.security.audit if self.security is not None else None
-        if audit is not None and message is not None:
-            sender, nation = "?", "?"
+        sender, nation = "?", "?"
+        if message is not None:
             try:
                 envelope = decode_envelope(message.data, source=message.subject)
                 sender, nation = envelope.sender, envelope.nation
             except MessageError:
                 pass
-            audit.record(
-                subject=message.subject,
-                reason=reason,
-                sender=sender,
-                nation=nation,
-                bus_seq=message.seq,
-                detail=text,
-            )
+        self.bursts.note(
+            reason,
+            f"rejected a message: {text}",
+            subject=message.subject if message is not None else "",
+            sender=sender,
+            nation=nation,
+            bus_seq=message.seq if message is not None else None,
+        )
 
     def take_ready(self, barrier: float) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.

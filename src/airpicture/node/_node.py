@@ -85,7 +85,13 @@ class Node:
         self.sender = Sender(config, security, self.counters)
         self.pipeline = Pipeline(config, labels, self.counters)
         self.inbound = Inbound(
-            config, labels, security, self.counters, self.peers, self.pipeline.receive
+            config,
+            labels,
+            security,
+            self.counters,
+            self.peers,
+            self.pipeline.receive,
+            clock=self._clock,
         )
         self.outbound = Outbound(config, self.sender, labels, self.counters)
         self.publisher = Publisher(config, self.sender, labels, self.counters, self.pipeline)
@@ -208,11 +214,20 @@ class Node:
                 await asyncio.to_thread(server.stop)
             if self._given_bus is None:
                 await own_bus.close()
+            self.inbound.bursts.close(every=True)
             if self.security is not None and self.security.audit is not None:
                 self.security.audit.close()
             self._write_record()
         log.info("%s: stopped; %s", cfg.node_id, self._summary())
         return self.picture
+
+    def _clock(self) -> float:
+        """The node's clock: its own source's, scenario s (-inf before the source is read);
+        without sensors, the most advanced clock heard (see :meth:`Inbound.receiver_clock`)."""
+        source = self.outbound.source
+        if source is None:
+            return self.inbound.receiver_clock_of_peers()
+        return source.clock(time.time())
 
     # ------------------------------------------------------------------ the loop
     async def _on_message(self, message: Message) -> None:
@@ -264,6 +279,7 @@ class Node:
         while not self.sender.stopping:
             await asyncio.sleep(min(cfg.tick_s * 4, 0.5))
             await self._advance()
+            self.inbound.bursts.close()
             bus = self.sender.bus
             if bus is not None and time.monotonic() - last_lag >= _LAG_REFRESH_S:
                 last_lag = time.monotonic()

@@ -21,7 +21,8 @@ from airpicture.net._messages import (
     DetectionBatch,
     Heartbeat,
     MessageError,
-    decode_message,
+    decode_envelope,
+    decode_payload,
     encode_message,
 )
 from airpicture.net._release import FULL, LabelSpace, detection_labels
@@ -176,6 +177,8 @@ class Outbound:
         mine: list[tuple[int, float, bool]] = []
 
         async def keep(message: Message) -> None:
+            if message.seq == last.seq:
+                return  # read above: not ours
             own = self._read_own(message)
             if own is not None:
                 mine.append(own)
@@ -184,13 +187,34 @@ class Outbound:
         return mine[-1] if mine else None
 
     def _read_own(self, message: Message) -> tuple[int, float, bool] | None:
+        """(seq, clock, final) of a message on one of this node's channels if it is this node's:
+        with security, only a message that verifies against this nation's key is. Anything
+        else found there (a forgery by someone who can write to the bus) is counted, logged and
+        audited, and the search goes on, so a forged history cannot move the node's clock."""
         cfg = self.config
+        security = self.sender.security
         try:
-            envelope, payload = decode_message(message.data, source=message.subject)
+            if security is not None:
+                envelope = security.verifier.verify(message.data, message.subject)
+            else:
+                envelope = decode_envelope(message.data, source=message.subject)
+            payload = decode_payload(envelope, source=message.subject)
         except MessageError as exc:
+            self.counters.rejected[exc.reason] += 1
             log.warning(
-                "%s: unreadable message on my channel %s: %s", cfg.node_id, message.subject, exc
+                "%s: a message on my channel %s is not mine (%s): %s",
+                cfg.node_id,
+                message.subject,
+                exc.reason,
+                exc,
             )
+            if security is not None and security.audit is not None:
+                security.audit.record(
+                    subject=message.subject,
+                    reason=exc.reason,
+                    bus_seq=message.seq,
+                    detail=f"read back on resuming: {exc}",
+                )
             return None
         if envelope.sender != cfg.node_id or envelope.nation != cfg.nation:
             return None
