@@ -327,10 +327,8 @@ def _write_trust(root: Path, document: Mapping[str, object]) -> None:
     _write_public(root / TRUST_FILE, (json.dumps(document, indent=1) + "\n").encode())
 
 
-def _issuer_document(root: Path, nation: str) -> tuple[dict[str, Any], object]:
-    """The trust document of a full keys folder holding ``nation``, and the folder's CA key."""
-    from cryptography.hazmat.primitives import serialization
-
+def _trust_of(root: Path, nation: str) -> Trust:
+    """The trust file of a keys folder, refused unless it names ``nation``."""
     trust = Trust.load(root / TRUST_FILE)
     if nation not in trust.nations:
         raise ConfigError(
@@ -339,6 +337,14 @@ def _issuer_document(root: Path, nation: str) -> tuple[dict[str, Any], object]:
             expected="a nation of the trust file",
             got="nothing",
         )
+    return trust
+
+
+def _issuer_document(root: Path, nation: str) -> tuple[dict[str, Any], object]:
+    """The trust document of a full keys folder holding ``nation``, and the folder's CA key."""
+    from cryptography.hazmat.primitives import serialization
+
+    _trust_of(root, nation)
     _check_private(root / "ca.key")
     ca_key = serialization.load_pem_private_key((root / "ca.key").read_bytes(), password=None)
     return json.loads((root / TRUST_FILE).read_text(encoding="utf-8")), ca_key
@@ -499,14 +505,7 @@ def export_node_keys(directory: str | Path, nation: str, destination: str | Path
         keys.
     """
     source, target = Path(directory), Path(destination)
-    trust = Trust.load(source / TRUST_FILE)
-    if nation not in trust.nations:
-        raise ConfigError(
-            str(source / TRUST_FILE),
-            key=f"nations.{nation}",
-            expected="a nation of the trust file",
-            got="nothing",
-        )
+    _trust_of(source, nation)
     _refuse_existing(target, "keys export", "DESTINATION")
     mine = nation_paths(source, nation)
     theirs = nation_paths(target, nation)
