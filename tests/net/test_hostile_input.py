@@ -353,3 +353,42 @@ async def test_a_forged_history_on_a_nodes_own_channel_cannot_move_its_clock(tmp
     lines = [json.loads(x) for x in (tmp_path / "JPN.jsonl").read_text().splitlines()]
     assert sorted(x["reason"] for x in lines) == ["signature", "unsigned"]
     assert all(x["subject"] == subject for x in lines)
+
+
+def test_a_flood_of_live_messages_is_cut_to_the_senders_rate_before_it_costs_a_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Per-sender rates: live messages of one nation beyond ``max_messages_per_s`` (a token
+    bucket ``rate_burst_s`` deep) are rejected (``rate``) before their signature is checked,
+    and the bucket refills with time; the history a node reads back when it starts is exempt,
+    and other nations have buckets of their own."""
+    from airpicture.net import Message
+    from airpicture.node import _inbound
+
+    keys = tmp_path / "keys"
+    init_keys(keys, NATIONS)
+    scenario_dir = synthetic_scenario(n_targets=1, duration_s=4.0, seed=1).write(tmp_path / "s")
+    security = {"keys_dir": str(node_keys(keys, "JPN")), "audit_log": str(tmp_path / "a.jsonl")}
+    limits = {"max_messages_per_s": 10.0, "rate_burst_s": 2.0}
+    values = node_values("JPN", scenario_dir, security=security, limits=limits)
+    node = Node(NodeConfig.from_mapping(values), bus=MemoryBus())
+    clock = [1000.0]
+    monkeypatch.setattr(_inbound.time, "monotonic", lambda: clock[0])
+    junk = b"\x93garbage"  # what passes the rate is then refused as malformed
+    node.inbound.history_seq = 100
+    for seq in range(1, 101):  # history: all checked
+        node.inbound.take(Message("air.hb.USA.JPN", junk, seq))
+    assert node.counters.rejected == {"malformed": 100}
+    for seq in range(101, 151):  # live: 20 in the bucket, the rest refused unread
+        node.inbound.take(Message("air.hb.USA.JPN", junk, seq))
+    assert node.counters.rejected == {"malformed": 120, "rate": 30}
+    node.inbound.take(Message("air.hb.AUS.JPN", junk, 151))  # AUS has its own bucket
+    clock[0] += 0.5  # five more tokens
+    for seq in range(152, 162):
+        node.inbound.take(Message("air.hb.USA.JPN", junk, seq))
+    assert node.counters.rejected == {"malformed": 126, "rate": 35}
+    node.inbound.bursts.close(every=True)
+    node.security.audit.close()
+    lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+    rate = [x for x in lines if x["reason"] == "rate"]
+    assert len(rate) == 2 and "34 more from USA" in rate[1]["detail"]

@@ -74,6 +74,14 @@ class InputLimits:
         ``floor(t_s / scan_period_s)``) are taken; the rest are dropped (``density``). It
         bounds a sender's detection rate in its own time, which ``max_lead_s`` ties to the
         receiver's.
+    max_messages_per_s : float
+        Live messages taken from one sending nation per wall-clock second (a token bucket
+        holding ``rate_burst_s`` seconds' worth); beyond it, a message is rejected (``rate``)
+        before its signature is checked, which bounds what a flood costs. The history a node
+        reads back when it starts or restarts is exempt. An honest node sends a few messages
+        per recipient per publishing tick.
+    rate_burst_s : float
+        The token bucket's depth, in seconds of ``max_messages_per_s``.
     audit_burst_s : float
         Rejections of one sender for one reason within this wall-clock time after the first
         are one burst: the first is logged and audited, the rest are counted and summed up in
@@ -88,6 +96,8 @@ class InputLimits:
     max_reports_per_scan: int = field(
         default=2_000, metadata={"check": Interval(1, 10_000_000, integer=True)}
     )
+    max_messages_per_s: float = field(default=1000.0, metadata={"check": Interval(1.0, 1e7)})
+    rate_burst_s: float = field(default=5.0, metadata={"check": Interval(0.0, 3600.0)})
     audit_burst_s: float = field(default=10.0, metadata={"check": Interval(0.0, 86400.0)})
 
 
@@ -125,7 +135,8 @@ class NodeConfig:
     node_id : str
         The node's identity on the bus (``<nation>-node`` by default).
     bus : str
-        ``memory://`` or ``nats://127.0.0.1:PORT``.
+        ``memory://`` or ``nats://127.0.0.1:PORT`` (``tls://`` when secure), or a
+        comma-separated list of the servers of one cluster (the node fails over between them).
     sensors : SensorTable
         Every sensor of every nation, the same on every node (it fixes sensor indices).
     own_sensors : tuple of str

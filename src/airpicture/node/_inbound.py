@@ -200,6 +200,9 @@ class Inbound:
         self.on_tracks = on_tracks
         self.shared: list[SharedTracks] = []
         self.last_delivered_seq = 0
+        # messages up to this bus sequence number are history (exempt from the rate limit)
+        self.history_seq = 0
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._pending: list[Detections] = []
         self._pending_arrival: list[np.ndarray] = []
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
@@ -222,11 +225,44 @@ class Inbound:
         self.counters.received_messages += 1
         self.counters.received_bytes += len(message.data)
         self.last_delivered_seq = max(self.last_delivered_seq, message.seq)
+        if not self._within_rate(message):
+            return False
         try:
             self._accept(message)
         except MessageError as exc:
             self.reject(exc.reason, str(exc), message)
             return False
+        return True
+
+    def _within_rate(self, message: Message) -> bool:
+        """Whether a live message fits its sending nation's rate (``limits.max_messages_per_s``,
+        a token bucket); one that does not is rejected (``rate``) before anything is decoded.
+        The sending nation is the subject's (``air.<kind>.<SENDER>.<RECIPIENT>``: subject
+        permissions let only that nation publish there)."""
+        if message.seq <= self.history_seq:
+            return True
+        limits = self.config.limits
+        tokens = depth = max(1.0, limits.max_messages_per_s * limits.rate_burst_s)
+        tokens_of = message.subject.split(".")
+        nation = tokens_of[2] if len(tokens_of) == 4 else "?"
+        now = time.monotonic()
+        last = self._buckets.get(nation)
+        if last is not None:
+            tokens = min(depth, last[0] + (now - last[1]) * limits.max_messages_per_s)
+        if tokens < 1.0:
+            self._buckets[nation] = (tokens, now)
+            self.counters.rejected["rate"] += 1
+            self.bursts.note(
+                "rate",
+                f"rejected a message: {message.subject} #{message.seq}: more than "
+                f"{limits.max_messages_per_s:g} messages per second from {nation} (limits)",
+                subject=message.subject,
+                sender="?",
+                nation=nation,
+                bus_seq=message.seq,
+            )
+            return False
+        self._buckets[nation] = (tokens - 1.0, now)
         return True
 
     def _accept(self, message: Message) -> None:

@@ -173,6 +173,8 @@ class Node:
                 self.health_port = server.port
                 log.info("%s: health on http://127.0.0.1:%d/health", cfg.node_id, server.port)
             await self.outbound.resume()
+            # what the bus holds already is history: read back at full speed, never rate-limited
+            self.inbound.history_seq = await bus.last_seq()
             self._sub = await bus.subscribe(f"air.*.*.{cfg.nation}", self._on_message, from_seq=1)
             tasks.append(asyncio.create_task(self.outbound.run(), name=f"{cfg.node_id}:publish"))
             tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
