@@ -284,6 +284,7 @@ def test_parquet_with_other_numeric_and_string_types(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
+times = st.floats(-1e11, 1e11)  # every time of the contract lies within 1e11 s of the epoch
 identifier = st.text(
     # no line breaks (the contract forbids them); no NUL, which NumPy strings drop at the end
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
@@ -296,7 +297,7 @@ identifier = st.text(
 def truth_tables(draw: st.DrawFn) -> Truth:
     n = draw(st.integers(0, 12))
     return Truth(
-        t_s=np.array(draw(st.lists(finite, min_size=n, max_size=n)), dtype=np.float64),
+        t_s=np.array(draw(st.lists(times, min_size=n, max_size=n)), dtype=np.float64),
         object_id=np.array(draw(st.lists(identifier, min_size=n, max_size=n)), dtype=str),
         kind=np.array(draw(st.lists(identifier, min_size=n, max_size=n)), dtype=str),
         x=np.array(draw(st.lists(finite, min_size=6 * n, max_size=6 * n)), np.float64).reshape(
@@ -323,7 +324,7 @@ def detection_tables(draw: st.DrawFn) -> tuple[Detections, SensorTable]:
     radar = index == 0
     return (
         Detections(
-            t_s=np.array(draw(st.lists(finite, min_size=n, max_size=n)), np.float64),
+            t_s=np.array(draw(st.lists(times, min_size=n, max_size=n)), np.float64),
             sensor_index=index,
             range_m=np.where(radar, floats(0, 1e300), np.nan),
             azimuth_rad=np.deg2rad(floats(0, 360, exclude_max=True)),
@@ -504,7 +505,22 @@ def test_non_finite_where_required(
     path = detections_file(tmp_path, {"t_s": text})
     with pytest.raises(DataError) as info:
         read_detections(path, sensors)
-    raises_data_error(info, f"{path} row 3, column t_s: expected a finite float, got {got}")
+    raises_data_error(
+        info,
+        f"{path} row 3, column t_s: expected a finite float in [-100000000000, 100000000000], "
+        f"got {got}",
+    )
+
+
+def test_a_time_beyond_any_clock_is_refused(tmp_path: Path, sensors: SensorTable) -> None:
+    path = detections_file(tmp_path, {"t_s": "1e300"})
+    with pytest.raises(DataError) as info:
+        read_detections(path, sensors)
+    raises_data_error(
+        info,
+        f"{path} row 3, column t_s: expected a finite float in [-100000000000, 100000000000], "
+        "got 1e+300",
+    )
 
 
 def test_infinite_in_an_optional_column(tmp_path: Path, sensors: SensorTable) -> None:
