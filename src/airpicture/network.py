@@ -138,6 +138,7 @@ def network_up(
     keys_dir: str | Path | None = None,
     release: Mapping[str, Any] | str | None = None,
     release_source: str = "release policies",
+    cluster: int = 1,
 ) -> NetworkResult:
     """Run a local network of one node per nation until every picture is final or Ctrl-C.
 
@@ -187,6 +188,11 @@ def network_up(
         :func:`~airpicture.net.preset_tables`) for the whole network.
     release_source : str
         Where ``release`` came from, named in errors.
+    cluster : int
+        Servers of the NATS bus: 1, or a cluster (:class:`~airpicture.net.NatsCluster`) whose
+        stream has a copy on every server; the nodes connect with every server's URL and fail
+        over when theirs is lost. ``on_started`` then gets ``"servers"``, each member's
+        ``{"pid", "command"}`` by name, instead of ``"server_pid"`` and ``"server_command"``.
 
     Returns
     -------
@@ -207,6 +213,13 @@ def network_up(
         raise ConfigError("network up", key="--bus", expected="'nats' or 'memory'", got=repr(bus))
     if not nations:
         raise ConfigError("network up", key="--nations", expected="at least one nation", got="none")
+    if cluster < 1 or (cluster > 1 and bus != "nats"):
+        raise ConfigError(
+            "network up",
+            key="--cluster",
+            expected="at least 1 server (more on the nats bus only)",
+            got=f"{cluster} on the {bus} bus",
+        )
     try:
         LabelSpace(nations)
     except ConfigError as exc:
@@ -280,7 +293,9 @@ def network_up(
         if bus == "memory":
             result = _run_in_process(configs, nations, on_started)
         else:
-            result = _run_processes(configs, nations, work, verbose, on_started, keys, policies)
+            result = _run_processes(
+                configs, nations, work, verbose, on_started, keys, policies, cluster
+            )
         records = {}
         if record_root is not None:
             records = {
@@ -461,10 +476,15 @@ def _run_processes(
     on_started: Callable[[dict[str, Any]], None] | None,
     keys: Path | None = None,
     policies: dict[str, ReleasePolicy] | None = None,
+    cluster: int = 1,
 ) -> tuple[dict[str, int | None], bool]:
-    from airpicture.net._server import NatsServer, free_port
+    from airpicture.net._server import NatsCluster, NatsServer, free_port
 
-    server = NatsServer(store_dir=work / "nats", keys_dir=keys, policies=policies)
+    server: NatsServer | NatsCluster
+    if cluster > 1:
+        server = NatsCluster(cluster, store_dir=work / "nats", keys_dir=keys, policies=policies)
+    else:
+        server = NatsServer(store_dir=work / "nats", keys_dir=keys, policies=policies)
     nodes: dict[str, _NodeProcess] = {}
     interrupted = False
     # SIGTERM stops the run as Ctrl-C does (signals can be set in the main thread only).
@@ -472,13 +492,15 @@ def _run_processes(
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None
     try:
         server.start()
-        info: dict[str, Any] = {
-            "bus_url": server.url,
-            "server_pid": server.pid,
-            "server_command": shlex.join(server.command),
-            "work": str(work),
-            "nodes": {},
-        }
+        info: dict[str, Any] = {"bus_url": server.url, "work": str(work), "nodes": {}}
+        if isinstance(server, NatsCluster):
+            info["servers"] = {
+                member.name: {"pid": member.pid, "command": shlex.join(member.command)}
+                for member in server.servers
+            }
+        else:
+            info["server_pid"] = server.pid
+            info["server_command"] = shlex.join(server.command)
         for nation in nations:
             port = free_port()
             values = {**configs[nation], "bus": server.url, "health_port": port}

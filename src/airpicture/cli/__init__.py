@@ -501,6 +501,13 @@ def _network_up_options(up: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--bus", choices=("nats", "memory"), default="nats", help="message bus (default nats)"
     )
+    up.add_argument(
+        "--cluster",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the NATS bus on N servers, the stream copied to each (default 1)",
+    )
     up.add_argument("--seed", type=int, default=None, help="simulation seed")
     up.add_argument("--config", help="TOML file with tracker settings ([tracker] table)")
     up.add_argument(
@@ -532,6 +539,10 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
 
     def started(info: dict) -> None:
         server = f" (nats-server pid {info['server_pid']})" if info.get("server_pid") else ""
+        servers = info.get("servers", {})
+        if servers:
+            pids = ", ".join(f"{name} pid {v['pid']}" for name, v in servers.items())
+            server = f" (nats-server {pids})"
         nodes = ", ".join(
             f"{n} pid {v['pid']}" + (f" {v['health']}" if v["health"] else "")
             for n, v in info["nodes"].items()
@@ -539,7 +550,10 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
         print(f"network up on {info['bus_url']}{server}: {nodes}", flush=True)
         if "work" in info:
             print(f"work folder: {info['work']}")
-            print(f"restart the server by hand: {info['server_command']}")
+            if "server_command" in info:
+                print(f"restart the server by hand: {info['server_command']}")
+            for name, member in servers.items():
+                print(f"restart server {name} by hand: {member['command']}")
             for nation, node in info["nodes"].items():
                 print(f"restart {nation} by hand: {node['command']}", flush=True)
 
@@ -558,6 +572,7 @@ def _cmd_network_up(args: argparse.Namespace) -> int:
         keys_dir=args.keys,
         release=release,
         release_source=args.release or "release policies",
+        cluster=args.cluster,
     )
     for nation in result.nations:
         record = result.records.get(nation)

@@ -110,9 +110,11 @@ from airpicture.net._security import (
     verify_audit_log,
 )
 from airpicture.net._server import (
+    NatsCluster,
     NatsServer,
     find_nats_server,
     free_port,
+    stream_leader,
 )
 
 __all__ = [
@@ -149,6 +151,7 @@ __all__ = [
     "MessageError",
     "NationKeys",
     "NatsBus",
+    "NatsCluster",
     "NatsServer",
     "NodeSecurity",
     "PictureDelta",
@@ -192,6 +195,7 @@ __all__ = [
     "revoke_keys",
     "rotate_keys",
     "signing_input",
+    "stream_leader",
     "subject_matches",
     "threat_mask",
     "track_levels",

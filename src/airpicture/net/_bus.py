@@ -439,6 +439,7 @@ class NatsBus:
         subjects: tuple[str, ...] = ("air.>",),
         limits: StreamLimits | None = None,
         storage: str = "file",
+        replicas: int = 1,
         connect_timeout_s: float = 2.0,
         max_reconnect_attempts: int = 30,
         tls: ssl.SSLContext | None = None,
@@ -453,7 +454,9 @@ class NatsBus:
         Parameters
         ----------
         url : str
-            ``nats://host:port``.
+            ``nats://host:port``, or a comma-separated list of the servers of one cluster
+            (``nats://127.0.0.1:4222,nats://127.0.0.1:4223``): the client connects to one and
+            fails over to the others.
         name : str
             Connection name shown by the server (the node id).
         stream, subjects : str, tuple of str
@@ -462,6 +465,9 @@ class NatsBus:
             Limits of a stream created here (:class:`StreamLimits`' defaults when omitted).
         storage : {"file", "memory"}
             JetStream storage of a stream created here.
+        replicas : int
+            Servers of a cluster that hold a copy of a stream created here (3 survives the loss
+            of any one of three servers).
         connect_timeout_s : float
             Timeout of one connection attempt, s.
         max_reconnect_attempts : int
@@ -512,7 +518,7 @@ class NatsBus:
             extra["inbox_prefix"] = inbox_prefix
         try:
             nc = await nats.connect(
-                url,
+                [server.strip() for server in url.split(",")],
                 **extra,  # type: ignore[arg-type]
                 name=name,
                 connect_timeout=connect_timeout_s,
@@ -545,6 +551,7 @@ class NatsBus:
             max_msg_size=limits.max_message_bytes,
             discard=api.DiscardPolicy.OLD,
             allow_direct=True,
+            num_replicas=replicas,
         )
         try:
             if not create_stream:
@@ -659,12 +666,31 @@ class NatsBus:
                 cb=on_message,
                 ordered_consumer=True,
             )
+            self._recreate_afresh(sub)
         except BusError:
             raise
         except Exception as exc:
             raise BusError(f"subscribe to {pattern}: {exc}") from exc
         self._subs.append(sub)
         return sub
+
+    def _recreate_afresh(self, sub: _NatsSubscription) -> None:
+        """Make the ordered consumer's reset (after a gap or missed heartbeats: a lost server)
+        delete its old consumer before it creates the new one under the same name: in a cluster
+        the old one may live on, on a server that did not fail, and the server refuses to move
+        its start (``start sequence can not be updated``), which would stop delivery for good.
+        """
+        jsi = sub._sub._sub._jsi  # type: ignore[attr-defined]
+        recreate = jsi.recreate_consumer
+
+        async def recreate_afresh() -> None:
+            try:
+                await self._js.delete_consumer(self._stream, sub.name)  # type: ignore[attr-defined]
+            except Exception as exc:  # gone with its server, or not reachable yet
+                log.debug("reset of %s: delete %s: %s", sub.pattern, sub.name, exc)
+            await recreate()
+
+        jsi.recreate_consumer = recreate_afresh
 
     async def replay(self, pattern: str, handler: Handler, *, from_seq: int = 1) -> int:
         """Deliver the stored messages matching ``pattern`` up to the current last one."""
@@ -772,7 +798,8 @@ class NatsBus:
 
 async def connect_bus(url: str, *, name: str = "airpicture", **options: object) -> Bus:
     """Open the bus named by a URL: ``memory://`` (a new in-process bus), ``nats://host:port``
-    or ``tls://host:port`` (``options`` go to :meth:`NatsBus.connect`: TLS, nkey, inbox).
+    or ``tls://host:port``, or a comma-separated list of the servers of one cluster
+    (``options`` go to :meth:`NatsBus.connect`: TLS, nkey, inbox).
 
     Raises
     ------

@@ -53,7 +53,14 @@ from typing import Any
 from airpicture.errors import ConfigError
 from airpicture.net._bus import Bus, BusError, Handler, Message, Subscription, check_pattern
 from airpicture.net._bus import subject_matches as _matches
-from airpicture.net._keys import ADMIN, Trust, check_node_keys, load_signing_key, nation_paths
+from airpicture.net._keys import (
+    ADMIN,
+    Trust,
+    certificate_subject,
+    check_node_keys,
+    load_signing_key,
+    nation_paths,
+)
 from airpicture.net._messages import (
     Envelope,
     MessageError,
@@ -75,6 +82,7 @@ __all__ = [
     "Verifier",
     "client_tls_context",
     "consumer_names",
+    "nats_route_config",
     "nats_server_config",
     "pattern_within",
     "permissions",
@@ -588,7 +596,6 @@ def nats_server_config(
     """
     root = Path(keys_dir).resolve()
     trust = Trust.load(root / "trust.json")
-    server = nation_paths(root, "server")
     users = []
     for nation in nations if nations is not None else trust.nations:
         perms = nats_permissions(
@@ -608,14 +615,43 @@ def nats_server_config(
     return (
         f"listen: {json.dumps(f'{host}:{port}')}\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(Path(store_dir)))}\n}}\n"
-        "tls {\n"
-        f"  cert_file: {json.dumps(str(server.tls_cert))}\n"
-        f"  key_file: {json.dumps(str(server.tls_key))}\n"
-        f"  ca_file: {json.dumps(str(server.ca_cert))}\n"
-        "  verify_and_map: true\n"
-        "  timeout: 2\n"
-        "}\n"
-        "authorization {\n  users: [\n" + ",\n".join(users) + "\n  ]\n}\n"
+        + _server_tls_block(root, "")
+        + "authorization {\n  users: [\n" + ",\n".join(users) + "\n  ]\n}\n"
+    )
+
+
+def _server_tls_block(root: Path, indent: str) -> str:
+    """The ``tls`` block of the server's certificate: peers must present a certificate of the
+    folder's CA, whose subject names their user (``verify_and_map``)."""
+    server = nation_paths(root, "server")
+    lines = [
+        "tls {",
+        f"  cert_file: {json.dumps(str(server.tls_cert))}",
+        f"  key_file: {json.dumps(str(server.tls_key))}",
+        f"  ca_file: {json.dumps(str(server.ca_cert))}",
+        "  verify_and_map: true",
+        "  timeout: 2",
+        "}",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def nats_route_config(keys_dir: str | Path) -> str:
+    """What a ``cluster`` block of a secure ``nats-server`` adds: routes over TLS with the
+    server's certificate, accepted only from a peer presenting that same certificate (its subject
+    is the routes' only user), so a nation's client certificate cannot open a route past its
+    permissions.
+
+    Parameters
+    ----------
+    keys_dir : path
+        A keys folder (:func:`airpicture.net.init_keys` layout).
+    """
+    root = Path(keys_dir).resolve()
+    subject = certificate_subject(nation_paths(root, "server").tls_cert)
+    return (
+        _server_tls_block(root, "  ")
+        + f"  authorization {{\n    user: {json.dumps(subject)}\n  }}\n"
     )
 
 

@@ -28,10 +28,10 @@ import subprocess
 import sysconfig
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airpicture.errors import ConfigError
 from airpicture.processes import owned_pid, stop_owned
@@ -40,11 +40,14 @@ if TYPE_CHECKING:
     from airpicture.net._bus import StreamLimits
     from airpicture.net._release import ReleasePolicy
 
-__all__ = ["NatsServer", "find_nats_server", "free_port"]
+__all__ = ["NatsCluster", "NatsServer", "find_nats_server", "free_port", "stream_leader"]
 
 log = logging.getLogger(__name__)
 
 _HOST = "127.0.0.1"
+_CLUSTER = "airpicture"
+
+_T = TypeVar("_T")
 
 
 def find_nats_server() -> Path:
@@ -117,6 +120,14 @@ class NatsServer:
     consumers : int, optional
         JetStream consumers each nation may hold at a time on a secure server
         (:data:`~airpicture.net.CONSUMERS_PER_NATION` when omitted; a node uses up to three).
+    name : str, optional
+        The server's name (``server_name``: a member of a cluster needs one).
+    cluster_port : int, optional
+        Port of the cluster routes on 127.0.0.1: the server is then a member of a cluster
+        (:class:`NatsCluster`), which provisions the stream instead of :meth:`start`.
+    routes : sequence of int
+        Route ports of the other members (over TLS with the server's certificate when secure,
+        :func:`airpicture.net._security.nats_route_config`).
 
     Attributes
     ----------
@@ -135,8 +146,14 @@ class NatsServer:
         policies: Mapping[str, ReleasePolicy] | None = None,
         limits: StreamLimits | None = None,
         consumers: int | None = None,
+        name: str | None = None,
+        cluster_port: int | None = None,
+        routes: Sequence[int] = (),
     ) -> None:
         self.port = port if port is not None else free_port()
+        self.name = name
+        self.cluster_port = cluster_port
+        self.routes = tuple(routes)
         self._own_store = store_dir is None
         self._store_dir = Path(store_dir) if store_dir is not None else None
         self.startup_timeout_s = startup_timeout_s
@@ -225,7 +242,7 @@ class NatsServer:
                     got=f"exit status {self._process.returncode}: {tail}",
                 )
             if _port_open(self.port):
-                if self.keys_dir is not None:
+                if self.keys_dir is not None and self.cluster_port is None:
                     self._provision()
                 return self
             time.sleep(0.02)
@@ -258,6 +275,21 @@ class NatsServer:
                 f"listen: {json.dumps(f'{_HOST}:{self.port}')}\n"
                 f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n}}\n"
             )
+        if self.name is not None:
+            text += f"server_name: {json.dumps(self.name)}\n"
+        if self.cluster_port is not None:
+            routes = [f"nats-route://{_HOST}:{port}" for port in self.routes]
+            text += (
+                "cluster {\n"
+                f"  name: {json.dumps(_CLUSTER)}\n"
+                f"  listen: {json.dumps(f'{_HOST}:{self.cluster_port}')}\n"
+                f"  routes: {json.dumps(routes)}\n"
+            )
+            if self.keys_dir is not None:
+                from airpicture.net._security import nats_route_config
+
+                text += nats_route_config(self.keys_dir)
+            text += "}\n"
         return (
             text
             + f"pid_file: {json.dumps(str(folder / 'nats-server.pid'))}\n"
@@ -265,44 +297,12 @@ class NatsServer:
         )
 
     def _provision(self) -> None:
-        """Create the stream as the operator (in a thread: the caller may run an event loop)."""
-        import asyncio
-        import threading
-
-        from airpicture.net._bus import NatsBus
-        from airpicture.net._keys import ADMIN
-        from airpicture.net._security import nats_options
-
-        keys_dir = self.keys_dir
-        if keys_dir is None:
-            return
-        errors: list[BaseException] = []
-
-        async def create() -> None:
-            bus = await NatsBus.connect(
-                self.url,
-                name="airpicture-operator",
-                stream=self.stream,
-                limits=self.limits,
-                max_reconnect_attempts=3,
-                **nats_options(keys_dir, ADMIN),
-            )
-            await bus.close()
-
-        def run() -> None:
-            try:
-                asyncio.run(create())
-            except Exception as exc:  # reported to the caller below
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="nats-provision")
-        thread.start()
-        thread.join()
-        if errors:
+        """Create the stream as the operator."""
+        try:
+            _create_stream(self.url, self.keys_dir, self.stream, self.limits, replicas=1)
+        except ConfigError:
             self.stop()
-            raise ConfigError(
-                "nats-server", key="(stream)", expected=f"stream {self.stream}", got=str(errors[0])
-            )
+            raise
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the server (SIGTERM, SIGKILL after ``timeout_s``), also one started again by hand
@@ -338,6 +338,279 @@ class NatsServer:
         return " | ".join(lines[-3:]) if lines else "empty log"
 
     def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _in_thread(work: Callable[[], Awaitable[_T]]) -> _T:
+    """Run a coroutine to its end in a thread of its own (the caller may run an event loop)."""
+    import asyncio
+    import threading
+
+    results: list[_T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(asyncio.run(work()))  # type: ignore[arg-type]
+        except Exception as exc:  # raised in the caller's thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="nats-admin")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return results[0]
+
+
+def _admin_options(keys_dir: Path | None) -> dict[str, Any]:
+    """Connection options of the operator on a secure server (none on an open one)."""
+    if keys_dir is None:
+        return {}
+    from airpicture.net._keys import ADMIN
+    from airpicture.net._security import nats_options
+
+    return nats_options(keys_dir, ADMIN)
+
+
+def _create_stream(
+    url: str,
+    keys_dir: Path | None,
+    stream: str,
+    limits: StreamLimits | None,
+    *,
+    replicas: int,
+) -> None:
+    """Create the stream (as the operator when secure), ``replicas`` copies of it.
+
+    Raises
+    ------
+    ConfigError
+        When the stream cannot be created (the message carries the server's answer).
+    """
+    from airpicture.net._bus import NatsBus
+
+    async def create() -> None:
+        bus = await NatsBus.connect(
+            url,
+            name="airpicture-operator",
+            stream=stream,
+            limits=limits,
+            replicas=replicas,
+            max_reconnect_attempts=3,
+            **_admin_options(keys_dir),
+        )
+        await bus.close()
+
+    try:
+        _in_thread(create)
+    except Exception as exc:
+        raise ConfigError(
+            "nats-server", key="(stream)", expected=f"stream {stream}", got=str(exc)
+        ) from exc
+
+
+def stream_leader(
+    url: str,
+    *,
+    keys_dir: str | Path | None = None,
+    stream: str = "AIR",
+    timeout_s: float = 5.0,
+) -> str | None:
+    """The name of the server that leads a clustered stream now: ``cluster.leader`` in the
+    answer of the JetStream API ``$JS.API.STREAM.INFO.<stream>``, asked as the operator.
+
+    Parameters
+    ----------
+    url : str
+        A server's URL, or several comma-separated (as :attr:`NatsCluster.url`).
+    keys_dir : path, optional
+        The keys folder of a secure cluster (the operator's certificate is used).
+    stream : str
+        The stream.
+    timeout_s : float
+        Timeout of the connection and of the request, s.
+
+    Returns
+    -------
+    str or None
+        The leader's ``server_name``; None while the stream has no leader, or when no server
+        answers in time.
+    """
+    import nats
+
+    options = _admin_options(Path(keys_dir).resolve() if keys_dir is not None else None)
+    extra: dict[str, Any] = {"tls": options["tls"], "tls_hostname": _HOST} if options else {}
+
+    async def ask() -> str | None:
+        nc = await nats.connect(
+            [u.strip() for u in url.split(",")],
+            connect_timeout=timeout_s,
+            max_reconnect_attempts=1,
+            **extra,
+        )
+        try:
+            reply = await nc.request(f"$JS.API.STREAM.INFO.{stream}", timeout=timeout_s)
+        finally:
+            await nc.close()
+        leader = json.loads(reply.data).get("cluster", {}).get("leader")
+        return str(leader) if leader else None
+
+    try:
+        return _in_thread(ask)
+    except Exception as exc:  # no server answers, or the request timed out
+        log.debug("stream leader of %s: %s", stream, exc)
+        return None
+
+
+class NatsCluster:
+    """A cluster of ``nats-server`` processes on 127.0.0.1, the stream at one copy per server.
+
+    Each member is a :class:`NatsServer` (its own port, route port, store and configuration,
+    routes to every other member); :meth:`start` waits for every member and creates the stream
+    with ``replicas`` copies (as the operator when secure), so the history survives the loss of
+    any minority of the servers. Clients connect with :attr:`url`, the list of every member, and
+    fail over between them.
+
+    Parameters
+    ----------
+    size : int
+        Number of servers (3: the stream survives one lost server).
+    store_dir : path, optional
+        Folder of the members' stores (``<store_dir>/n1`` ...); a temporary folder (removed on
+        :meth:`stop`) when omitted.
+    keys_dir : path, optional
+        A keys folder: every member is secure as :class:`NatsServer` (TLS, users, permissions),
+        and the routes run over TLS with the server's certificate.
+    stream : str
+        The stream created.
+    policies, limits, consumers
+        As for :class:`NatsServer`.
+    startup_timeout_s : float
+        How long :meth:`start` waits for each member, and then for the stream, s.
+
+    Examples
+    --------
+    >>> with NatsCluster(3) as cluster:            # doctest: +SKIP
+    ...     bus = await NatsBus.connect(cluster.url, name="demo")
+    ...     leader = cluster.stream_leader()        # the NatsServer holding the stream's lead
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        *,
+        store_dir: str | Path | None = None,
+        keys_dir: str | Path | None = None,
+        stream: str = "AIR",
+        policies: Mapping[str, ReleasePolicy] | None = None,
+        limits: StreamLimits | None = None,
+        consumers: int | None = None,
+        startup_timeout_s: float = 30.0,
+    ) -> None:
+        if not 1 <= size <= 9:
+            raise ConfigError("NatsCluster", key="size", expected="1 to 9 servers", got=str(size))
+        self._own_store = store_dir is None
+        self._store_dir = Path(store_dir) if store_dir is not None else None
+        self.keys_dir = Path(keys_dir).resolve() if keys_dir is not None else None
+        self.stream = stream
+        self.limits = limits
+        self.startup_timeout_s = startup_timeout_s
+        self._policies = policies
+        self._consumers = consumers
+        self._size = size
+        self.servers: list[NatsServer] = []
+
+    @property
+    def url(self) -> str:
+        """Every member's client URL, comma-separated (what a node's ``bus`` takes)."""
+        return ",".join(server.url for server in self.servers)
+
+    def start(self) -> NatsCluster:
+        """Start every member and create the stream once the cluster has formed.
+
+        Raises
+        ------
+        ConfigError
+            When a member does not start, or the stream cannot be created in time.
+        """
+        if self.servers:
+            return self
+        if self._store_dir is None:
+            self._store_dir = Path(tempfile.mkdtemp(prefix="airpicture-nats-cluster-"))
+        routes = [free_port() for _ in range(self._size)]
+        self.servers = [
+            NatsServer(
+                store_dir=self._store_dir / f"n{i + 1}",
+                startup_timeout_s=self.startup_timeout_s,
+                keys_dir=self.keys_dir,
+                stream=self.stream,
+                policies=self._policies,
+                limits=self.limits,
+                consumers=self._consumers,
+                name=f"n{i + 1}",
+                cluster_port=port,
+                routes=[p for p in routes if p != port],
+            )
+            for i, port in enumerate(routes)
+        ]
+        try:
+            for server in self.servers:
+                server.start()
+            # The stream needs a JetStream meta leader, elected once the routes are up.
+            deadline = time.monotonic() + self.startup_timeout_s
+            while True:
+                try:
+                    _create_stream(
+                        self.url, self.keys_dir, self.stream, self.limits, replicas=self._size
+                    )
+                    break
+                except ConfigError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            # Every member answers for the stream before a client is told the cluster runs.
+            for server in self.servers:
+                while stream_leader(server.url, keys_dir=self.keys_dir, stream=self.stream) is None:
+                    if time.monotonic() > deadline:
+                        raise ConfigError(
+                            "nats-server",
+                            key="(stream)",
+                            expected=f"a leader within {self.startup_timeout_s:g} s",
+                            got=f"no leader seen from {server.name}",
+                        )
+                    time.sleep(0.5)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stream_leader(self, timeout_s: float = 5.0) -> NatsServer | None:
+        """The member that leads the stream now (:func:`stream_leader`), or None while none
+        does or none answers."""
+        live = ",".join(s.url for s in self.servers if s.running)
+        if not live:
+            return None
+        name = stream_leader(live, keys_dir=self.keys_dir, stream=self.stream, timeout_s=timeout_s)
+        return next((s for s in self.servers if s.name == name), None)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop every member (also one started again by hand); remove a temporary store."""
+        for server in self.servers:
+            server.stop(timeout_s)
+        if self._own_store and self._store_dir is not None:
+            shutil.rmtree(self._store_dir, ignore_errors=True)
+            self._store_dir = None
+
+    def __enter__(self) -> NatsCluster:
         return self.start()
 
     def __exit__(
