@@ -56,6 +56,7 @@ __all__ = [
     "Truth",
     "cov_pos_from_matrix",
     "cov_pos_to_matrix",
+    "covariance_problems",
     "SensorSequence",
     "per_sensor_sequence",
 ]
@@ -375,6 +376,45 @@ def cov_pos_to_matrix(cov_pos: np.ndarray) -> np.ndarray:
     i, j = np.triu_indices(3)
     out[:, i, j] = cov_pos
     out[:, j, i] = cov_pos
+    return out
+
+
+COV_TOLERANCE = 1e-9
+"""Relative tolerance of a covariance's symmetry and semi-definiteness (of its largest element)."""
+
+
+def covariance_problems(P: np.ndarray) -> np.ndarray:
+    """What keeps each covariance from being one: ``""`` where nothing does.
+
+    A covariance is symmetric and positive semi-definite; beyond rounding (``COV_TOLERANCE``
+    of its largest element), an asymmetric matrix or a negative eigenvalue means a broken or
+    hostile filter, wherever it comes from (a file, a message).
+
+    Parameters
+    ----------
+    P : ndarray, shape (n, d, d)
+
+    Returns
+    -------
+    ndarray of str, shape (n,)
+        ``"asymmetric"``, ``"an eigenvalue of <value>"`` or ``""``.
+
+    Examples
+    --------
+    >>> covariance_problems(np.array([[[1.0, 2.0], [2.0, 1.0]], np.eye(2)])).tolist()
+    ['an eigenvalue of -1', '']
+    """
+    P = np.asarray(P, dtype=np.float64)
+    out = np.full(len(P), "", dtype=object)
+    if not len(P):
+        return out
+    PT = np.swapaxes(P, 1, 2)
+    tolerance = COV_TOLERANCE * np.abs(P).max(axis=(1, 2))
+    asym = np.abs(P - PT).max(axis=(1, 2)) > tolerance
+    lowest = np.linalg.eigvalsh(0.5 * (P + PT))[:, 0]
+    out[asym] = "asymmetric"
+    for i in np.flatnonzero(~asym & (lowest < -tolerance)):
+        out[i] = f"an eigenvalue of {float(lowest[i]):.6g}"
     return out
 
 

@@ -32,7 +32,15 @@ from airpicture.io import (
     write_truth,
 )
 from airpicture.io.contract._arrow import _rad_to_deg
-from airpicture.tables import COV_POS_COLUMNS, Detections, Sensor, SensorTable, TrackRows, Truth
+from airpicture.tables import (
+    COV_POS_COLUMNS,
+    Detections,
+    Sensor,
+    SensorTable,
+    TrackRows,
+    Truth,
+    cov_pos_from_matrix,
+)
 
 FORMATS = ("csv", "parquet")
 
@@ -151,8 +159,8 @@ def random_truth(rng: np.random.Generator, n: int) -> Truth:
 
 
 def random_tracks(rng: np.random.Generator, n: int) -> TrackRows:
-    cov = rng.normal(0, 100, (n, 6))
-    cov[:, [0, 3, 5]] = np.abs(cov[:, [0, 3, 5]])
+    a = rng.normal(0, 10, (n, 3, 3))
+    cov = cov_pos_from_matrix(a @ np.swapaxes(a, 1, 2))  # a filter's: positive semi-definite
     return TrackRows(
         t_s=rng.uniform(0, 1e9, n),
         track_id=np.array([f"K{i % 11}" for i in range(n)]),
@@ -507,7 +515,7 @@ def test_non_finite_where_required(
         read_detections(path, sensors)
     raises_data_error(
         info,
-        f"{path} row 3, column t_s: expected a finite float in [-100000000000, 100000000000], "
+        f"{path} row 3, column t_s: expected a finite float in [-1e+11, 1e+11], "
         f"got {got}",
     )
 
@@ -518,7 +526,7 @@ def test_a_time_beyond_any_clock_is_refused(tmp_path: Path, sensors: SensorTable
         read_detections(path, sensors)
     raises_data_error(
         info,
-        f"{path} row 3, column t_s: expected a finite float in [-100000000000, 100000000000], "
+        f"{path} row 3, column t_s: expected a finite float in [-1e+11, 1e+11], "
         "got 1e+300",
     )
 
@@ -581,6 +589,20 @@ def test_unknown_sensor_kind(tmp_path: Path) -> None:
         read_sensors(path)
     raises_data_error(
         info, f"{path} row 2, column kind: expected one of 'radar', 'ir', got 'sonar'"
+    )
+
+
+def test_a_track_covariance_no_filter_makes_is_refused(tmp_path: Path) -> None:
+    """Position variances 9 with a covariance of 10 between x and y: an eigenvalue of -1."""
+    path = write_text(
+        tmp_path / "k.csv", csv_text(TRACK_HEADER, [GOOD_TRACK, {**GOOD_TRACK, "cov_xy": "10"}])
+    )
+    with pytest.raises(DataError) as info:
+        read_tracks(path)
+    raises_data_error(
+        info,
+        f"{path} row 2, column cov_xy: expected a symmetric positive semi-definite covariance "
+        "(cov_xx ... cov_zz), got an eigenvalue of -1",
     )
 
 

@@ -98,7 +98,8 @@ def test_covariances_that_no_filter_makes_are_refused_by_the_decoder():
     )
     assert len(_decode("pic", ok)) == 2
     bad = _track_rows(2, np.array([[100.0, 0, 0, 100.0, 0, 100.0], [100.0, 300.0, 0, 100.0, 0, 1]]))
-    with pytest.raises(MessageError, match="column cov_pos.*eigenvalue.*at index 1"):
+    # the tracks table's rule, as for a tracks file
+    with pytest.raises(MessageError, match="column cov_xy.*an eigenvalue of -.* at index 1"):
         _decode("pic", PictureDelta.from_rows(bad, nation="USA", through_s=T0_S))
 
 

@@ -241,7 +241,7 @@ def test_an_impact_goes_when_its_track_is_no_longer_ballistic() -> None:
         ),
         (
             Alert("A1", "niigata", "B1", "active", math.nan),
-            "alert 'A1' row 1, column t_s: expected a finite float, got nan",
+            "alert 'A1' row 1, column t_s: expected a finite float in [-1e+11, 1e+11], got nan",
         ),
     ],
 )

@@ -25,7 +25,13 @@ from airpicture.net._payloads import (
     TrackShare,
 )
 from airpicture.net._release import invalid_labels
-from airpicture.tables import ROW_SEQ_BITS, AlertRows, ImpactRows, TrackRows, cov_pos_to_matrix
+from airpicture.tables import (
+    ROW_SEQ_BITS,
+    AlertRows,
+    ImpactRows,
+    TrackRows,
+    covariance_problems,
+)
 
 
 def _validate_detections(batch: DetectionBatch, where: str) -> None:
@@ -171,9 +177,7 @@ def _validate_picture(delta: PictureDelta, where: str) -> None:
             )
     if n == 0:
         return
-    _contract(delta.to_rows(), where)
-    cov_pos = np.frombuffer(delta.cov_pos, "<f8").reshape(n, 6)
-    _covariances(cov_pos_to_matrix(cov_pos), "cov_pos", where)
+    _contract(delta.to_rows(), where)  # the tracks table's rules: its covariances too
 
 
 def _validate_track_share(share: TrackShare, where: str) -> None:
@@ -220,33 +224,18 @@ _DET_FLOAT_COLUMNS = (
 )
 
 
-_COV_TOLERANCE = 1e-9
-"""Relative tolerance of the symmetry and semi-definiteness of a covariance (its largest
-element's scale)."""
-
-
 def _covariances(P: np.ndarray, name: str, where: str) -> None:
-    """Covariances (n, d, d) must be symmetric and positive semi-definite (an eigenvalue below
-    zero by more than rounding means a broken or hostile filter)."""
-    if not len(P):
-        return
-    scale = np.abs(P).max(axis=(1, 2))
-    asym = np.abs(P - np.swapaxes(P, 1, 2)).max(axis=(1, 2)) > _COV_TOLERANCE * scale
-    lowest = np.linalg.eigvalsh(0.5 * (P + np.swapaxes(P, 1, 2)))[:, 0]
-    bad = asym | (lowest < -_COV_TOLERANCE * scale)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        got = (
-            "an asymmetric matrix"
-            if asym[first]
-            else f"an eigenvalue of {float(lowest[first]):.6g}"
-        )
+    """Covariances (n, d, d) must be symmetric positive semi-definite
+    (:func:`~airpicture.tables.covariance_problems`)."""
+    problems = covariance_problems(P)
+    bad = np.flatnonzero(problems != "")
+    if len(bad):
         raise _error(
             where,
             "range",
             name,
             "symmetric positive semi-definite covariances",
-            f"{got} at index {first}",
+            f"{problems[bad[0]]} at index {bad[0]}",
         )
 
 

@@ -38,6 +38,7 @@ from airpicture.io.contract._check import (
 )
 from airpicture.io.contract._schema import _DETECTIONS, _SCHEMAS, _Bool, _Float, _Schema
 from airpicture.tables import (
+    COV_POS_COLUMNS,
     AlertRows,
     Detections,
     ImpactRows,
@@ -45,6 +46,8 @@ from airpicture.tables import (
     SensorTable,
     TrackRows,
     Truth,
+    cov_pos_to_matrix,
+    covariance_problems,
 )
 
 _Chunk = SensorTable | Detections | Truth | TrackRows | ImpactRows | AlertRows
@@ -380,8 +383,27 @@ def _sensor_table(parts: Sequence[Mapping[str, np.ndarray]], source: str) -> Sen
     return SensorTable(tuple(Sensor(**dict(zip(columns, row, strict=True))) for row in rows))
 
 
+def _check_position_covariances(checked: _Checked, first_row: int) -> dict[str, np.ndarray]:
+    """A track's position covariance symmetric positive semi-definite
+    (:func:`~airpicture.tables.covariance_problems`; its diagonal's sign is a column rule)."""
+    f = checked.floats
+    cov = np.stack([f[name] for name in COV_POS_COLUMNS], axis=1)
+    # where a column rule fails (not finite, a negative variance), that rule speaks
+    fit = np.isfinite(cov).all(axis=1) & (cov[:, [0, 3, 5]] >= 0.0).all(axis=1)
+    problems = np.full(len(cov), "", dtype=object)
+    problems[fit] = covariance_problems(cov_pos_to_matrix(cov[fit]))
+    checked.problems.add(
+        problems != "",
+        "cov_xy",
+        "a symmetric positive semi-definite covariance (cov_xx ... cov_zz)",
+        lambda i: str(problems[i]),
+    )
+    return {}
+
+
 _OWN_CHECKS: Final[Mapping[str, _OwnCheck]] = {
     "sensors": _check_sensor_kinds,
+    "tracks": _check_position_covariances,
     "impacts": _check_semi_axes,
 }
 

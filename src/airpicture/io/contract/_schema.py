@@ -34,8 +34,10 @@ from airpicture.tables import (
 
 
 def _num(value: float) -> str:
-    """A bound for a message: ``360`` rather than ``360.0``."""
-    return str(int(value)) if float(value).is_integer() else repr(value)
+    """A bound for a message: ``360`` rather than ``360.0``, ``1e+11`` rather than eleven zeros."""
+    if float(value).is_integer() and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:g}" if float(f"{value:g}") == value else repr(value)
 
 
 @dataclass(frozen=True)
