@@ -99,6 +99,7 @@ class Node:
         self.bus_last_seq = 0
         self._sub: Subscription | None = None
         self._lock = asyncio.Lock()
+        self._taken = asyncio.Event()
         self._max_t_fed = -math.inf
         self._flushed = False
 
@@ -178,6 +179,7 @@ class Node:
             self._sub = await bus.subscribe(f"air.*.*.{cfg.nation}", self._on_message, from_seq=1)
             tasks.append(asyncio.create_task(self.outbound.run(), name=f"{cfg.node_id}:publish"))
             tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
+            tasks.append(asyncio.create_task(self._advance_loop(), name=f"{cfg.node_id}:track"))
             tasks.append(asyncio.create_task(self.publisher.run(), name=f"{cfg.node_id}:picture"))
             ends = [asyncio.create_task(stop.wait())]
             final_sent = self.publisher.final_sent
@@ -234,6 +236,15 @@ class Node:
     # ------------------------------------------------------------------ the loop
     async def _on_message(self, message: Message) -> None:
         if self.inbound.take(message):
+            self._taken.set()
+
+    async def _advance_loop(self) -> None:
+        """Advance whenever messages were taken in. Messages are taken in while the tracker
+        runs (delivery never waits for it), and what came in meanwhile goes to its next step
+        at once: one step per tracker run, not one per message."""
+        while not self.sender.stopping:
+            await self._taken.wait()
+            self._taken.clear()
             await self._advance()
 
     async def _advance(self) -> None:
