@@ -203,8 +203,10 @@ class Inbound:
         # messages up to this bus sequence number are history (exempt from the rate limit)
         self.history_seq = 0
         self._buckets: dict[str, tuple[float, float]] = {}
+        # accepted detections not yet given to the tracker, in the order taken in
         self._pending: list[Detections] = []
         self._pending_arrival: list[np.ndarray] = []
+        self._pending_rows = 0
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
         self._scan_period_s = config.sensors.column("scan_period_s").astype(float)
         # detections taken per (sensor, scan number), for limits.max_reports_per_scan
@@ -218,7 +220,7 @@ class Inbound:
     @property
     def pending(self) -> int:
         """Detections accepted and not yet released to the tracker."""
-        return int(sum(len(p) for p in self._pending))
+        return self._pending_rows
 
     def take(self, message: Message) -> bool:
         """Count one delivered message and take it in; False when it was rejected."""
@@ -375,7 +377,9 @@ class Inbound:
             if mine.any():
                 self._pending.append(detections.take(mine))
                 self._pending_arrival.append(payload.arrival()[mine])
+                self._pending_rows += len(self._pending[-1])
                 self.counters.received_detections += int(mine.sum())
+                self._shed(message, envelope)
             peer.clock_s = payload.clock_s
         elif isinstance(payload, Heartbeat):
             peer.clock_s = payload.clock_s
@@ -515,6 +519,29 @@ class Inbound:
             if fuse.any():
                 self.on_tracks(owner, reports.take(fuse))
 
+    def _shed(self, message: Message, envelope: Envelope) -> None:
+        """Keep at most ``limits.max_pending_detections`` pending: drop the ones taken in
+        first (``overload``), counted, and logged and audited once per burst."""
+        over = self._pending_rows - self.config.limits.max_pending_detections
+        if over <= 0:
+            return
+        self._pending_rows -= over
+        n = over
+        while n >= len(self._pending[0]):
+            n -= len(self._pending.pop(0))
+            self._pending_arrival.pop(0)
+        if n:
+            self._pending[0] = self._pending[0].take(slice(n, None))
+            self._pending_arrival[0] = self._pending_arrival[0][n:]
+        self._drop_rows(
+            "overload",
+            over,
+            f"detections waiting for the tracker, the first taken in (at most "
+            f"{self._pending_rows} wait: limits.max_pending_detections), on taking in a message",
+            message,
+            envelope,
+        )
+
     def _drop_rows(
         self, reason: str, count: int, what: str, message: Message, envelope: Envelope
     ) -> None:
@@ -581,6 +608,7 @@ class Inbound:
         rest = ~ready
         self._pending = [dets.take(rest)] if rest.any() else []
         self._pending_arrival = [arrival[rest]] if rest.any() else []
+        self._pending_rows = len(self._pending[0]) if self._pending else 0
         idx = np.flatnonzero(ready)
         order = idx[np.lexsort((dets.row[idx], arrival[idx]))]
         cells = cell[order]
