@@ -77,3 +77,18 @@ def test_a_node_past_its_pending_bound_sheds_the_oldest_counts_them_and_recovers
     assert health["pending"] == 300
     assert health["dropped"] == {"overload": 700}
     node.inbound.bursts.close(every=True)
+
+
+def test_the_history_a_node_reads_back_is_never_shed(tmp_path: Path):
+    """What the bus held when the node started is read back whole (at the tracker's pace),
+    however much of it waits for the barrier."""
+    scenario_dir = synthetic_scenario(n_targets=1, duration_s=4.0, seed=1).write(tmp_path / "s")
+    values = node_values("JPN", scenario_dir, limits={"max_pending_detections": 300})
+    node = Node(NodeConfig.from_mapping(values), bus=MemoryBus())
+    node.inbound.history_seq = 20
+    times = T0_S + 0.01 * np.arange(1000)
+    for k in range(20):
+        assert node.inbound.take(_message(k + 1, times[50 * k : 50 * (k + 1)]))
+    health = node.health()
+    assert health["pending"] == 1000
+    assert health["dropped"] == {}

@@ -89,7 +89,9 @@ class InputLimits:
         a node whose tracker falls behind its input (an offered rate above what its machine
         tracks), each pending detection costing about 100 bytes, and how far behind the tracker
         can fall: it goes on with the newest detections, and catches up once the rate falls
-        back. A node within its rate keeps a few feed steps' worth pending.
+        back. A node within its rate keeps a few feed steps' worth pending (a scan's worth for
+        sensors reporting whole scans). The history a node reads back when it starts is
+        exempt: it is read back at the tracker's pace, whole.
     audit_burst_s : float
         Rejections of one sender for one reason within this wall-clock time after the first
         are one burst: the first is logged and audited, the rest are counted and summed up in
@@ -107,7 +109,7 @@ class InputLimits:
     max_messages_per_s: float = field(default=1000.0, metadata={"check": Interval(1.0, 1e7)})
     rate_burst_s: float = field(default=5.0, metadata={"check": Interval(0.0, 3600.0)})
     max_pending_detections: int = field(
-        default=50_000, metadata={"check": Interval(1, 100_000_000, integer=True)}
+        default=20_000, metadata={"check": Interval(1, 100_000_000, integer=True)}
     )
     audit_burst_s: float = field(default=10.0, metadata={"check": Interval(0.0, 86400.0)})
 

@@ -521,9 +521,10 @@ class Inbound:
 
     def _shed(self, message: Message, envelope: Envelope) -> None:
         """Keep at most ``limits.max_pending_detections`` pending: drop the ones taken in
-        first (``overload``), counted, and logged and audited once per burst."""
+        first (``overload``), counted, and logged and audited once per burst. History is
+        exempt (the node reads it back at its tracker's pace)."""
         over = self._pending_rows - self.config.limits.max_pending_detections
-        if over <= 0:
+        if over <= 0 or message.seq <= self.history_seq:
             return
         self._pending_rows -= over
         n = over

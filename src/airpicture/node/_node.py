@@ -235,7 +235,12 @@ class Node:
 
     # ------------------------------------------------------------------ the loop
     async def _on_message(self, message: Message) -> None:
-        if self.inbound.take(message):
+        if not self.inbound.take(message):
+            return
+        if message.seq <= self.inbound.history_seq:
+            # history read back at start goes at the tracker's pace: read back whole, never shed
+            await self._advance()
+        else:
             self._taken.set()
 
     async def _advance_loop(self) -> None:
