@@ -67,9 +67,19 @@ def test_a_node_past_its_pending_bound_sheds_the_oldest_counts_them_and_recovers
     assert health["received"]["detections"] == 1000
     assert health["pending"] == 300
     assert health["dropped"] == {"overload": 700}
-    # the tracker catches up: it gets the 300 taken in last, in order
-    taken = Detections.concat(node.inbound.take_ready(math.inf))
-    np.testing.assert_array_equal(taken.t_s, times[700:1000])
+    # the tracker catches up, at most 120 a step in whole feed steps: it gets the 300 taken in
+    # last, in order
+    steps = []
+    while node.inbound.pending:
+        steps.append(node.inbound.take_ready(math.inf, max_rows=120))
+        assert sum(len(c) for c in steps[-1]) <= 120
+        assert node.inbound.ready_left == bool(node.inbound.pending)
+    assert len(steps) == 3
+    chunks = [c for step in steps for c in step]
+    np.testing.assert_array_equal(Detections.concat(chunks).t_s, times[700:1000])
+    cells = [np.unique(np.floor(c.t_s / node.config.feed_step_s)) for c in chunks]
+    assert all(len(c) == 1 for c in cells)  # one feed step a chunk, never split
+    assert len(np.unique(np.concatenate(cells))) == len(chunks)
     assert node.health()["pending"] == 0
     for k in range(20, 26):  # within the bound again: nothing shed
         assert node.inbound.take(_message(k + 1, times[50 * k : 50 * (k + 1)]))

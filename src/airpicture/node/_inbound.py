@@ -207,6 +207,8 @@ class Inbound:
         self._pending: list[Detections] = []
         self._pending_arrival: list[np.ndarray] = []
         self._pending_rows = 0
+        self.ready_left = False
+        """The last :meth:`take_ready` left released detections for the next call."""
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
         self._scan_period_s = config.sensors.column("scan_period_s").astype(float)
         # detections taken per (sensor, scan number), for limits.max_reports_per_scan
@@ -578,15 +580,18 @@ class Inbound:
             bus_seq=message.seq if message is not None else None,
         )
 
-    def take_ready(self, barrier: float) -> list[Detections]:
+    def take_ready(self, barrier: float, max_rows: int | None = None) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.
 
         Chunks are the cells ``[k, k + 1) * feed_step_s`` of arrival time, in order, and a cell
         goes to the tracker only once the barrier has passed its end. The tracker's input is
         therefore cut the same way on every node and in every replay, whatever the network's
         timing: even reports that come later than the latency window (the tracker's
-        out-of-sequence path) give the same picture everywhere.
+        out-of-sequence path) give the same picture everywhere. With ``max_rows``, the first
+        cells holding at most that many detections (at least one cell) are taken; the other
+        released ones wait for the next call (:attr:`ready_left`).
         """
+        self.ready_left = False
         if not self._pending:
             return []
         dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
@@ -606,15 +611,18 @@ class Inbound:
         if not ready.any():
             self._pending, self._pending_arrival = [dets], [arrival]
             return []
-        rest = ~ready
-        self._pending = [dets.take(rest)] if rest.any() else []
-        self._pending_arrival = [arrival[rest]] if rest.any() else []
-        self._pending_rows = len(self._pending[0]) if self._pending else 0
         idx = np.flatnonzero(ready)
         order = idx[np.lexsort((dets.row[idx], arrival[idx]))]
         cells = cell[order]
         bounds = np.flatnonzero(np.diff(cells)) + 1
-        return [
-            dets.take(order[a:b])
-            for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True)
-        ]
+        starts, ends = np.r_[0, bounds], np.r_[bounds, len(order)]
+        if max_rows is not None and ends[-1] > max_rows:
+            n = max(1, int(np.searchsorted(ends, max_rows, side="right")))
+            starts, ends = starts[:n], ends[:n]
+            self.ready_left = True
+        rest = np.ones(len(arrival), dtype=bool)
+        rest[order[: ends[-1]]] = False
+        self._pending = [dets.take(rest)] if rest.any() else []
+        self._pending_arrival = [arrival[rest]] if rest.any() else []
+        self._pending_rows = len(self._pending[0]) if self._pending else 0
+        return [dets.take(order[a:b]) for a, b in zip(starts, ends, strict=True)]

@@ -30,6 +30,11 @@ log = logging.getLogger("airpicture.node")
 _LAG_REFRESH_S = 1.0
 """How often a node asks the bus for its last sequence number (the lag in ``/health``), s."""
 
+_MAX_STEP_ROWS = 4096
+"""Detections given to the tracker in one step, at most (whole feed steps, at least one): a node
+behind its input publishes its picture step by step as it catches up, and a step's working
+memory stays bounded."""
+
 
 class Node:
     """One nation's node (see :mod:`airpicture.node`).
@@ -259,8 +264,12 @@ class Node:
                 return
             pipeline = self.pipeline
             ended = self.peers.input_ended()
-            flush = ended and not pipeline.tracker_flushed
-            chunks = self.inbound.take_ready(math.inf if ended else self.peers.barrier())
+            chunks = self.inbound.take_ready(
+                math.inf if ended else self.peers.barrier(), _MAX_STEP_ROWS
+            )
+            if self.inbound.ready_left:
+                self._taken.set()  # the advance loop takes the rest next
+            flush = ended and not pipeline.tracker_flushed and not self.inbound.ready_left
             if not (chunks or flush or ended or pipeline.has_work(self.peers.partners_through())):
                 return  # nothing new for the tracker or from partners: the picture stands
             # The tracker runs in a worker thread so that the bus connection stays served.
