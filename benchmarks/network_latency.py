@@ -350,6 +350,10 @@ def run_overload(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "received_detections": last["received"]["detections"],
             "processed": last["processed"],
             "recovery_s": round(back[0], 1) if back else None,
+            "series": [
+                {k: x.get(k) for k in ("t_s", "rss_mb", "pending", "lag_s", "dropped")}
+                for x in series
+            ],
         }
     return out
 
