@@ -495,8 +495,6 @@ class Inbound:
         # a partner that shares tracks with this node (even none yet: its threats may come at
         # any time) holds its picture back to its own
         peer.shares_tracks = True
-        peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
-        peer.track_final = peer.track_final or share.picture.final
         rows = reports.rows
         assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, nation)
@@ -520,6 +518,10 @@ class Inbound:
             fuse = mine & ~coarse
             if fuse.any():
                 self.on_tracks(owner, reports.take(fuse))
+        # Only now, with its rows queued: the tracker's thread may read how far this partner's
+        # picture is complete at any moment, and must then find every row that says so.
+        peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
+        peer.track_final = peer.track_final or share.picture.final
 
     def _shed(self, message: Message, envelope: Envelope) -> None:
         """Keep at most ``limits.max_pending_detections`` pending: drop the ones taken in

@@ -102,6 +102,10 @@ class Pipeline:
         """
         node_id = self.config.node_id
         out = Frames([], [], [], [], math.inf, False)
+        # How far the partners' pictures are complete, read before their queued tracks are
+        # taken: messages are taken in while this runs, and a later reading could count tracks
+        # not taken yet.
+        through = partners_through()
         self._take_partner_tracks()
 
         def on_frame(frame: TrackRows, t_s: float) -> None:
@@ -125,7 +129,6 @@ class Pipeline:
                 self.counters.tracker_errors += 1
                 log.exception("%s: the tracker failed at the end of input", node_id)
             self.tracker_flushed = True
-        through = partners_through()
         sensorless = self.tracker.stats.received == 0
         if sensorless:
             self._partner_frames(through)
@@ -148,7 +151,7 @@ class Pipeline:
         out.final = (
             self.tracker_flushed
             and not self._frames
-            and not (sensorless and math.isfinite(partners_through()))
+            and not (sensorless and math.isfinite(through))
         )
         if out.final:
             try:
