@@ -81,7 +81,6 @@ def synthetic_scenario(
     seed: int = 0,
     t0_s: float = T0_S,
     report: str = "scan",
-    surge: tuple[int, float] | None = None,
 ) -> SyntheticScenario:
     """Generate the scenario.
 
@@ -102,9 +101,6 @@ def synthetic_scenario(
         Start time, s since the Unix epoch.
     report : {"scan", "plot"}
         A sensor reports a whole scan at its end, or each detection as it is made.
-    surge : (int, float), optional
-        ``(k, s)``: the first ``k`` targets are seen only in the first ``s`` seconds, so the
-        detection rate falls back after them (the generator's draws are the same either way).
     """
     rng = np.random.default_rng(seed)
     sensors = sensor_table(scan_period_s)
@@ -120,8 +116,6 @@ def synthetic_scenario(
         axis=1,
     )
     velocity = p1 - p0
-    surging = np.arange(n_targets) < (surge[0] if surge is not None else 0)
-    surge_end_s = t0_s + (surge[1] if surge is not None else math.inf)
 
     parts: list[dict[str, np.ndarray]] = []
     for index, sensor in enumerate(sensors):
@@ -138,7 +132,6 @@ def synthetic_scenario(
                 (rng_m < sensor.max_range_m)
                 & (el > 0.0)
                 & (rng.random(n_targets) < sensor.p_detect)
-                & ~(surging & (t >= surge_end_s))
             )
             k = int(seen.sum())
             az_m = np.mod(az[seen] + rng.normal(0, sensor.sigma_azimuth_rad, k), 2 * math.pi)

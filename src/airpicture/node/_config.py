@@ -53,8 +53,7 @@ class InputLimits:
 
     Times are scenario seconds. An honest sender stays far inside every limit; a message beyond
     one is rejected whole, a row beyond one is dropped, each counted by reason (``future``,
-    ``stale``, ``size``, ``density``) and audited once per burst. ``max_pending_detections``
-    bounds what waits for the tracker, whatever the senders' rate (``overload``).
+    ``stale``, ``size``, ``density``) and audited once per burst.
 
     Attributes
     ----------
@@ -83,19 +82,6 @@ class InputLimits:
         per recipient per publishing tick.
     rate_burst_s : float
         The token bucket's depth, in seconds of ``max_messages_per_s``.
-    max_pending_detections : int
-        Detections accepted and not yet given to the tracker that a node keeps; beyond, the
-        ones taken in first are dropped (``overload``) as new ones come. It bounds the memory of
-        a node whose tracker falls behind its input (an offered rate above what its machine
-        tracks), each pending detection costing about 100 bytes, and how far behind the tracker
-        can fall: it goes on with the newest detections, and catches up once the rate falls
-        back. A node within its rate keeps a few feed steps' worth pending (a scan's worth for
-        sensors reporting whole scans). The history a node reads back when it starts is
-        exempt: it is read back at the tracker's pace, whole. The default (1,000,000, about
-        100 MB) lets a replay run faster than its tracker and still give the same picture
-        (``network up --speed 40`` of the raid holds tens of thousands pending) while bounding
-        a flood; shedding changes the picture, so lower it only where being current matters
-        more than being complete.
     audit_burst_s : float
         Rejections of one sender for one reason within this wall-clock time after the first
         are one burst: the first is logged and audited, the rest are counted and summed up in
@@ -112,9 +98,6 @@ class InputLimits:
     )
     max_messages_per_s: float = field(default=1000.0, metadata={"check": Interval(1.0, 1e7)})
     rate_burst_s: float = field(default=5.0, metadata={"check": Interval(0.0, 3600.0)})
-    max_pending_detections: int = field(
-        default=1_000_000, metadata={"check": Interval(1, 100_000_000, integer=True)}
-    )
     audit_burst_s: float = field(default=10.0, metadata={"check": Interval(0.0, 86400.0)})
 
 

@@ -203,12 +203,8 @@ class Inbound:
         # messages up to this bus sequence number are history (exempt from the rate limit)
         self.history_seq = 0
         self._buckets: dict[str, tuple[float, float]] = {}
-        # accepted detections not yet given to the tracker, in the order taken in
         self._pending: list[Detections] = []
         self._pending_arrival: list[np.ndarray] = []
-        self._pending_rows = 0
-        self.ready_left = False
-        """The last :meth:`take_ready` left released detections for the next call."""
         self._sensor_nation = np.array([s.nation for s in config.sensors], dtype=object)
         self._scan_period_s = config.sensors.column("scan_period_s").astype(float)
         # detections taken per (sensor, scan number), for limits.max_reports_per_scan
@@ -222,7 +218,7 @@ class Inbound:
     @property
     def pending(self) -> int:
         """Detections accepted and not yet released to the tracker."""
-        return self._pending_rows
+        return int(sum(len(p) for p in self._pending))
 
     def take(self, message: Message) -> bool:
         """Count one delivered message and take it in; False when it was rejected."""
@@ -379,9 +375,7 @@ class Inbound:
             if mine.any():
                 self._pending.append(detections.take(mine))
                 self._pending_arrival.append(payload.arrival()[mine])
-                self._pending_rows += len(self._pending[-1])
                 self.counters.received_detections += int(mine.sum())
-                self._shed(message, envelope)
             peer.clock_s = payload.clock_s
         elif isinstance(payload, Heartbeat):
             peer.clock_s = payload.clock_s
@@ -495,6 +489,8 @@ class Inbound:
         # a partner that shares tracks with this node (even none yet: its threats may come at
         # any time) holds its picture back to its own
         peer.shares_tracks = True
+        peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
+        peer.track_final = peer.track_final or share.picture.final
         rows = reports.rows
         assert rows.release is not None  # shared rows carry their labels
         level = self.labels.level(rows.release, nation)
@@ -518,34 +514,6 @@ class Inbound:
             fuse = mine & ~coarse
             if fuse.any():
                 self.on_tracks(owner, reports.take(fuse))
-        # Only now, with its rows queued: the tracker's thread may read how far this partner's
-        # picture is complete at any moment, and must then find every row that says so.
-        peer.track_through_s = max(peer.track_through_s, share.picture.through_s)
-        peer.track_final = peer.track_final or share.picture.final
-
-    def _shed(self, message: Message, envelope: Envelope) -> None:
-        """Keep at most ``limits.max_pending_detections`` pending: drop the ones taken in
-        first (``overload``), counted, and logged and audited once per burst. History is
-        exempt (the node reads it back at its tracker's pace)."""
-        over = self._pending_rows - self.config.limits.max_pending_detections
-        if over <= 0 or message.seq <= self.history_seq:
-            return
-        self._pending_rows -= over
-        n = over
-        while n >= len(self._pending[0]):
-            n -= len(self._pending.pop(0))
-            self._pending_arrival.pop(0)
-        if n:
-            self._pending[0] = self._pending[0].take(slice(n, None))
-            self._pending_arrival[0] = self._pending_arrival[0][n:]
-        self._drop_rows(
-            "overload",
-            over,
-            f"detections waiting for the tracker, the first taken in (at most "
-            f"{self._pending_rows} wait: limits.max_pending_detections), on taking in a message",
-            message,
-            envelope,
-        )
 
     def _drop_rows(
         self, reason: str, count: int, what: str, message: Message, envelope: Envelope
@@ -582,18 +550,15 @@ class Inbound:
             bus_seq=message.seq if message is not None else None,
         )
 
-    def take_ready(self, barrier: float, max_rows: int | None = None) -> list[Detections]:
+    def take_ready(self, barrier: float) -> list[Detections]:
         """The pending detections the barrier releases, as the tracker's input chunks.
 
         Chunks are the cells ``[k, k + 1) * feed_step_s`` of arrival time, in order, and a cell
         goes to the tracker only once the barrier has passed its end. The tracker's input is
         therefore cut the same way on every node and in every replay, whatever the network's
         timing: even reports that come later than the latency window (the tracker's
-        out-of-sequence path) give the same picture everywhere. With ``max_rows``, the first
-        cells holding at most that many detections (at least one cell) are taken; the other
-        released ones wait for the next call (:attr:`ready_left`).
+        out-of-sequence path) give the same picture everywhere.
         """
-        self.ready_left = False
         if not self._pending:
             return []
         dets = Detections.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
@@ -613,18 +578,14 @@ class Inbound:
         if not ready.any():
             self._pending, self._pending_arrival = [dets], [arrival]
             return []
+        rest = ~ready
+        self._pending = [dets.take(rest)] if rest.any() else []
+        self._pending_arrival = [arrival[rest]] if rest.any() else []
         idx = np.flatnonzero(ready)
         order = idx[np.lexsort((dets.row[idx], arrival[idx]))]
         cells = cell[order]
         bounds = np.flatnonzero(np.diff(cells)) + 1
-        starts, ends = np.r_[0, bounds], np.r_[bounds, len(order)]
-        if max_rows is not None and ends[-1] > max_rows:
-            n = max(1, int(np.searchsorted(ends, max_rows, side="right")))
-            starts, ends = starts[:n], ends[:n]
-            self.ready_left = True
-        rest = np.ones(len(arrival), dtype=bool)
-        rest[order[: ends[-1]]] = False
-        self._pending = [dets.take(rest)] if rest.any() else []
-        self._pending_arrival = [arrival[rest]] if rest.any() else []
-        self._pending_rows = len(self._pending[0]) if self._pending else 0
-        return [dets.take(order[a:b]) for a, b in zip(starts, ends, strict=True)]
+        return [
+            dets.take(order[a:b])
+            for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True)
+        ]

@@ -30,11 +30,6 @@ log = logging.getLogger("airpicture.node")
 _LAG_REFRESH_S = 1.0
 """How often a node asks the bus for its last sequence number (the lag in ``/health``), s."""
 
-_MAX_STEP_ROWS = 4096
-"""Detections given to the tracker in one step, at most (whole feed steps, at least one): a node
-behind its input publishes its picture step by step as it catches up, and a step's working
-memory stays bounded."""
-
 
 class Node:
     """One nation's node (see :mod:`airpicture.node`).
@@ -104,7 +99,6 @@ class Node:
         self.bus_last_seq = 0
         self._sub: Subscription | None = None
         self._lock = asyncio.Lock()
-        self._taken = asyncio.Event()
         self._max_t_fed = -math.inf
         self._flushed = False
 
@@ -184,7 +178,6 @@ class Node:
             self._sub = await bus.subscribe(f"air.*.*.{cfg.nation}", self._on_message, from_seq=1)
             tasks.append(asyncio.create_task(self.outbound.run(), name=f"{cfg.node_id}:publish"))
             tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
-            tasks.append(asyncio.create_task(self._advance_loop(), name=f"{cfg.node_id}:track"))
             tasks.append(asyncio.create_task(self.publisher.run(), name=f"{cfg.node_id}:picture"))
             ends = [asyncio.create_task(stop.wait())]
             final_sent = self.publisher.final_sent
@@ -240,21 +233,7 @@ class Node:
 
     # ------------------------------------------------------------------ the loop
     async def _on_message(self, message: Message) -> None:
-        if not self.inbound.take(message):
-            return
-        if message.seq <= self.inbound.history_seq:
-            # history read back at start goes at the tracker's pace: read back whole, never shed
-            await self._advance()
-        else:
-            self._taken.set()
-
-    async def _advance_loop(self) -> None:
-        """Advance whenever messages were taken in. Messages are taken in while the tracker
-        runs (delivery never waits for it), and what came in meanwhile goes to its next step
-        at once: one step per tracker run, not one per message."""
-        while not self.sender.stopping:
-            await self._taken.wait()
-            self._taken.clear()
+        if self.inbound.take(message):
             await self._advance()
 
     async def _advance(self) -> None:
@@ -264,12 +243,8 @@ class Node:
                 return
             pipeline = self.pipeline
             ended = self.peers.input_ended()
-            chunks = self.inbound.take_ready(
-                math.inf if ended else self.peers.barrier(), _MAX_STEP_ROWS
-            )
-            if self.inbound.ready_left:
-                self._taken.set()  # the advance loop takes the rest next
-            flush = ended and not pipeline.tracker_flushed and not self.inbound.ready_left
+            flush = ended and not pipeline.tracker_flushed
+            chunks = self.inbound.take_ready(math.inf if ended else self.peers.barrier())
             if not (chunks or flush or ended or pipeline.has_work(self.peers.partners_through())):
                 return  # nothing new for the tracker or from partners: the picture stands
             # The tracker runs in a worker thread so that the bus connection stays served.

@@ -102,10 +102,6 @@ class Pipeline:
         """
         node_id = self.config.node_id
         out = Frames([], [], [], [], math.inf, False)
-        # How far the partners' pictures are complete, read before their queued tracks are
-        # taken: messages are taken in while this runs, and a later reading could count tracks
-        # not taken yet.
-        through = partners_through()
         self._take_partner_tracks()
 
         def on_frame(frame: TrackRows, t_s: float) -> None:
@@ -129,6 +125,7 @@ class Pipeline:
                 self.counters.tracker_errors += 1
                 log.exception("%s: the tracker failed at the end of input", node_id)
             self.tracker_flushed = True
+        through = partners_through()
         sensorless = self.tracker.stats.received == 0
         if sensorless:
             self._partner_frames(through)
@@ -151,7 +148,7 @@ class Pipeline:
         out.final = (
             self.tracker_flushed
             and not self._frames
-            and not (sensorless and math.isfinite(through))
+            and not (sensorless and math.isfinite(partners_through()))
         )
         if out.final:
             try:
