@@ -572,7 +572,12 @@ def _stop_processes(nodes: dict[str, _NodeProcess], grace_s: float = 20.0) -> No
                 log.warning("node %s did not stop within %.0f s; killing it", nation, grace_s)
                 node.child.kill()
                 node.child.wait()
-            stop_owned(node.pid_file, node.command, grace_s=max(0.1, deadline - time.monotonic()))
+            stop_owned(  # node.stop() sent its SIGTERM
+                node.pid_file,
+                node.command,
+                grace_s=max(0.1, deadline - time.monotonic()),
+                asked=True,
+            )
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -103,7 +103,9 @@ def owned_pid(path: str | Path, command: Sequence[str]) -> int | None:
     return read[0] if args[1:] == list(command[1:]) else None
 
 
-def stop_owned(path: str | Path, command: Sequence[str], grace_s: float = 10.0) -> int | None:
+def stop_owned(
+    path: str | Path, command: Sequence[str], grace_s: float = 10.0, *, asked: bool = False
+) -> int | None:
     """Stop the process of a pid file if it runs ``command``: SIGTERM, SIGKILL after ``grace_s``.
 
     Parameters
@@ -114,6 +116,9 @@ def stop_owned(path: str | Path, command: Sequence[str], grace_s: float = 10.0) 
         The expected command line (see :func:`owned_pid`).
     grace_s : float
         How long the process has to stop after SIGTERM, s.
+    asked : bool
+        The caller has sent the SIGTERM already: only wait, and SIGKILL after ``grace_s``. A
+        second SIGTERM could reach a process that, stopping, no longer handles it.
 
     Returns
     -------
@@ -123,7 +128,8 @@ def stop_owned(path: str | Path, command: Sequence[str], grace_s: float = 10.0) 
     pid = owned_pid(path, command)
     if pid is None:
         return None
-    _signal(pid, signal.SIGTERM)
+    if not asked:
+        _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while owned_pid(path, command) == pid:
         if time.monotonic() > deadline:
