@@ -44,6 +44,35 @@ def test_a_seed_range_and_a_scenario_file_relative_to_the_campaign(tmp_path):
     assert spec.scenarios[0].duration_s == 30.0
 
 
+def test_a_randomised_family_draws_a_scenario_per_seed(tmp_path):
+    from airpicture.campaign._run import _simulate
+
+    spec = CampaignSpec.from_mapping(
+        {
+            "seeds": [3, 4],
+            "scenarios": [
+                {"name": "drill"},
+                {"name": "drill", "randomize": True, "duration_s": 60},
+            ],
+        },
+        source="c.toml",
+    )
+    assert [r.run_id for r in spec.runs()] == [
+        "drill-s3-default",
+        "drill-s4-default",
+        "drill-random-s3-default",
+        "drill-random-s4-default",
+    ]
+    runs = spec.runs()
+    assert not runs[0].scenario.randomize and runs[2].scenario.randomize
+    # the randomised run simulates the family's scenario of its seed, not the drill reseeded
+    duration_s, truth = _simulate(runs[2], tmp_path / "r")
+    assert duration_s == 60.0
+    # the family's airliners, not the drill's meandering aircraft
+    ids = set(truth.object_id.tolist())
+    assert any(i.startswith("AL") for i in ids) and not any(i.startswith("AC") for i in ids)
+
+
 @pytest.mark.parametrize(
     ("data", "key"),
     [
@@ -52,6 +81,7 @@ def test_a_seed_range_and_a_scenario_file_relative_to_the_campaign(tmp_path):
         ({"scenarios": [{"name": "drill", "file": "x.toml"}]}, "scenarios[0]"),
         ({"scenarios": [{"file": "missing.toml"}]}, "scenarios[0].file"),
         ({"scenarios": [{"name": "drill", "duration_s": -5}]}, "scenarios[0].duration_s"),
+        ({"scenarios": [{"name": "drill", "randomize": "yes"}]}, "scenarios[0].randomize"),
         ({"scenarios": [{"name": "drill"}, {"name": "drill"}]}, "scenarios"),
         ({"scenarios": [{"name": "drill"}], "seeds": [1, 1]}, "seeds"),
         ({"scenarios": [{"name": "drill"}], "seeds": {"first": 1}}, "seeds"),

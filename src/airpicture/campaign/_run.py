@@ -72,11 +72,14 @@ def run_one(run: RunSpec) -> RunOutcome:
 
 def _simulate(run: RunSpec, folder: Path) -> tuple[float, Truth]:
     """Simulate the run's scenario into ``folder``: its duration, s, and its truth."""
-    from airpicture.sim import load_scenario, simulate
+    from airpicture.sim import load_scenario, randomized_scenario, simulate
 
-    scenario = load_scenario(run.scenario.source).with_overrides(
-        seed=run.seed, duration_s=run.scenario.duration_s
-    )
+    ref = run.scenario
+    if ref.randomize:
+        scenario = randomized_scenario(run.seed, base=ref.source)
+    else:
+        scenario = load_scenario(ref.source).with_overrides(seed=run.seed)
+    scenario = scenario.with_overrides(duration_s=ref.duration_s)
     summary = simulate(scenario, folder)
     return float(scenario.duration_s), read_truth(dict(summary.files)["truth"])
 

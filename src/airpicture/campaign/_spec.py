@@ -13,6 +13,10 @@
     name = "drill"                 # a library scenario, or file = "my.toml" (relative to this file)
     duration_s = 90                # optional: only its first 90 s
 
+    [[scenarios]]
+    name = "sea-of-japan-raid"
+    randomize = true               # each seed draws its own scenario of the randomised family
+
     [[settings]]
     label = "default"
 
@@ -58,11 +62,16 @@ _MAX_RUNS = 100_000
 
 @dataclass(frozen=True)
 class ScenarioRef:
-    """One scenario of the grid: a library name or a scenario file, and an optional duration."""
+    """One scenario of the grid: a library name or a scenario file, and an optional duration.
+
+    With ``randomize``, each seed of the grid draws its own scenario of the randomised family
+    around it (:func:`airpicture.sim.randomized_scenario`) instead of reseeding it.
+    """
 
     label: str
     source: str
     duration_s: float | None = None
+    randomize: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,7 +256,7 @@ def _seeds(value: Any, source: str) -> tuple[int, ...]:
 def _scenario(item: dict[str, Any], source: str, where: str, base: Path | None) -> ScenarioRef:
     from airpicture.sim import is_library_scenario, list_scenarios
 
-    _known(item, ("name", "file", "label", "duration_s"), source, where + ".")
+    _known(item, ("name", "file", "label", "duration_s", "randomize"), source, where + ".")
     if ("name" in item) == ("file" in item):
         raise ConfigError(
             source, key=where, expected="either name (a library scenario) or file", got=repr(item)
@@ -275,7 +284,12 @@ def _scenario(item: dict[str, Any], source: str, where: str, base: Path | None) 
                 source, key=where + ".file", expected="a scenario file", got=f"{path}: not a file"
             )
         ref, label = str(path.resolve()), path.stem
-    label = item.get("label", label)
+    randomize = item.get("randomize", False)
+    if not isinstance(randomize, bool):
+        raise ConfigError(
+            source, key=where + ".randomize", expected="true or false", got=repr(randomize)
+        )
+    label = item.get("label", f"{label}-random" if randomize else label)
     if not isinstance(label, str) or not _LABEL.fullmatch(label):
         raise ConfigError(source, key=where + ".label", expected=_LABEL_TEXT, got=repr(label))
     duration = item.get("duration_s")
@@ -287,7 +301,7 @@ def _scenario(item: dict[str, Any], source: str, where: str, base: Path | None) 
         raise ConfigError(
             source, key=where + ".duration_s", expected="a duration > 0, s", got=repr(duration)
         )
-    return ScenarioRef(label, ref, None if duration is None else float(duration))
+    return ScenarioRef(label, ref, None if duration is None else float(duration), randomize)
 
 
 def _setting(item: dict[str, Any], source: str, where: str) -> Setting:

@@ -698,7 +698,9 @@ def _add_simulate(sub: _LazySubcommands) -> None:
         _simulate_options,
         help="simulate a scenario into data-contract tables",
         description="Simulate SCENARIO (a library name or a .toml file) and write sensors.csv, "
-        "detections.csv (in arrival order), truth.csv and biases.csv into DIR.",
+        "detections.csv (in arrival order), truth.csv and biases.csv into DIR. With --randomize "
+        "SEED, simulate scenario SEED of the randomised family around SCENARIO (by default "
+        "sea-of-japan-raid) and write its file as DIR/scenario.toml too.",
     )
 
 
@@ -706,6 +708,13 @@ def _simulate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="library name or .toml path")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder (created if needed)")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument(
+        "--randomize",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="draw scenario SEED of the randomised family around SCENARIO",
+    )
     p.add_argument(
         "--duration",
         type=float,
@@ -728,17 +737,33 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         for name, description in entries:
             print(f"{name:<{width}}  {description}")
         return 0
-    if args.scenario is None or args.output is None:
+    if args.randomize is not None and args.seed is not None:
+        raise ConfigError(
+            "command line",
+            key="--seed",
+            expected="no --seed with --randomize (the scenario's seed is SEED)",
+            got=str(args.seed),
+        )
+    if (args.scenario is None and args.randomize is None) or args.output is None:
         raise ConfigError(
             "command line",
             key="SCENARIO and -o DIR",
-            expected="a scenario and an output folder (or --list)",
-            got="SCENARIO missing" if args.scenario is None else "-o DIR missing",
+            expected="a scenario (or --randomize SEED) and an output folder (or --list)",
+            got="-o DIR missing" if args.output is None else "SCENARIO missing",
         )
     from airpicture.sim._run import simulate
 
-    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
     _writable_folder(Path(args.output))
+    if args.randomize is not None:
+        from airpicture.sim._randomize import RANDOMIZED_BASE, write_randomized_scenario
+
+        base = args.scenario or RANDOMIZED_BASE
+        written = write_randomized_scenario(args.randomize, Path(args.output), base=base)
+        print(f"drew scenario {args.randomize} of the family around {base}: wrote {written}")
+        scenario = load_scenario(written)
+    else:
+        scenario = load_scenario(args.scenario)
+    scenario = scenario.with_overrides(seed=args.seed, duration_s=args.duration)
     with _fraction_bar() as bar:
         summary = simulate(scenario, args.output, progress=bar)
     print(

@@ -35,6 +35,12 @@ from airpicture.sim._platforms import (
     RacetrackPath,
     WaypointPath,
 )
+from airpicture.sim._randomize import (
+    RANDOMIZED_BASE,
+    randomized_scenario,
+    randomized_scenario_data,
+    write_randomized_scenario,
+)
 from airpicture.sim._routes import (
     AIRLINER_CLIMB_MPS,
     AIRLINER_DESCENT_MPS,
@@ -69,6 +75,7 @@ from airpicture.sim._scenario import (
     is_library_scenario,
     list_scenarios,
     load_scenario,
+    load_scenario_data,
     parse_scenario,
 )
 from airpicture.sim._sensors import (
@@ -109,6 +116,7 @@ __all__ = [
     "OBJECT_KINDS",
     "OBJECT_TYPES",
     "PLATFORMS",
+    "RANDOMIZED_BASE",
     "STANDARD_GRAVITY_MPS2",
     "WINDOW_SCANS",
     "Airport",
@@ -146,10 +154,13 @@ __all__ = [
     "line_of_sight",
     "list_scenarios",
     "load_scenario",
+    "load_scenario_data",
     "object_rng",
     "observe",
     "parse_scenario",
     "random_routes",
+    "randomized_scenario",
+    "randomized_scenario_data",
     "report_delays",
     "scan_times",
     "sensor_rng",
@@ -159,4 +170,5 @@ __all__ = [
     "single_radar_scenario",
     "stream_detections",
     "truth_times",
+    "write_randomized_scenario",
 ]

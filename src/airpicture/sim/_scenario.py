@@ -72,6 +72,7 @@ __all__ = [
     "is_library_scenario",
     "list_scenarios",
     "load_scenario",
+    "load_scenario_data",
     "parse_scenario",
 ]
 
@@ -441,11 +442,11 @@ def list_scenarios() -> list[tuple[str, str]]:
     return out
 
 
-def _load_file(path: Path) -> Scenario:
+def _read_toml(path: Path) -> dict[str, Any]:
     source = str(path)
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(
             source, key="(file)", expected="an existing file", got="no such file"
@@ -456,7 +457,10 @@ def _load_file(path: Path) -> Scenario:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, key="(syntax)", expected="valid TOML", got=str(exc)) from None
-    return parse_scenario(data, source=source)
+
+
+def _load_file(path: Path) -> Scenario:
+    return parse_scenario(_read_toml(path), source=str(path))
 
 
 def is_library_scenario(name: str | Path) -> bool:
@@ -487,15 +491,32 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     ConfigError
         An unknown name, a missing or malformed file, or an invalid key (:func:`parse_scenario`).
     """
+    return _load_file(_scenario_file(name_or_path))
+
+
+def load_scenario_data(name_or_path: str | Path) -> dict[str, Any]:
+    """The contents of a scenario file, found as :func:`load_scenario` finds it, unchecked
+    (for tools that make scenarios from others, such as
+    :func:`~airpicture.sim.randomized_scenario`).
+
+    Raises
+    ------
+    ConfigError
+        An unknown name, or a missing or malformed file.
+    """
+    return _read_toml(_scenario_file(name_or_path))
+
+
+def _scenario_file(name_or_path: str | Path) -> Path:
     text = str(name_or_path)
     path = Path(text)
     if is_library_scenario(name_or_path):
-        return _load_file(_library_dir() / f"{text}.toml")
+        return _library_dir() / f"{text}.toml"
     looks_like_path = (
         isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or os.sep in text
     )
     if looks_like_path or path.is_file():
-        return _load_file(path)
+        return path
     names = ", ".join(sorted(p.stem for p in _library_dir().glob("*.toml")))
     raise ConfigError(
         "scenario library",
