@@ -1,4 +1,5 @@
-"""Physics: motion models (``motion``), measurement models (``measurement``)."""
+"""Physics: motion models (``motion``), measurement models (``measurement``), the atmosphere
+and pressure altitude (``pressure_altitude``)."""
 
 from airpicture.models._atmosphere import (
     AIR_DENSITY_SEA_LEVEL_KGPM3,
@@ -30,10 +31,16 @@ from airpicture.models._motion import (
     cv_process_noise,
     cv_transition,
 )
+from airpicture.models._pressure_altitude import (
+    FEET_M,
+    height_to_pressure_altitude,
+    pressure_altitude_to_height,
+)
 
 __all__ = [
     "AIR_DENSITY_SEA_LEVEL_KGPM3",
     "AIR_SCALE_HEIGHT_M",
+    "FEET_M",
     "SensorGeometry",
     "air_density",
     "ballistic_acceleration",
@@ -48,9 +55,11 @@ __all__ = [
     "gravity_gradient",
     "gravity_potential",
     "ground_crossing",
+    "height_to_pressure_altitude",
     "measurement_noise",
     "measurement_vectors",
     "predict_measurements",
+    "pressure_altitude_to_height",
     "propagate_ballistic",
     "propagate_ballistic_stm",
     "wrap_angle",
