@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from airpicture import __version__
 from airpicture.cli._audit import add_audit
 from airpicture.cli._campaign import add_campaign, add_gate, add_report
+from airpicture.cli._interop import add_export, add_ingest
 from airpicture.errors import AirpictureError
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_campaign(sub)
     add_report(sub)
     add_gate(sub)
+    add_ingest(sub)
+    add_export(sub)
     return parser
 
 
