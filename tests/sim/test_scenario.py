@@ -459,7 +459,7 @@ def test_cli_reports_bad_scenarios_in_one_line(tmp_path, capsys):
     )
     assert not (tmp_path / "x").exists()
     assert main(["simulate", "-o", str(tmp_path / "x")]) == 2
-    assert "expected a scenario and an output folder" in capsys.readouterr().err
+    assert "(or --randomize SEED) and an output folder" in capsys.readouterr().err
     assert main(["simulate", "no-such-scenario", "-o", str(tmp_path / "x")]) == 2
     assert "scenario library, key name" in capsys.readouterr().err
     # an output folder under a file: one line before any simulating, no traceback

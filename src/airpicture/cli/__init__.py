@@ -756,17 +756,25 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         )
     from airpicture.sim._run import simulate
 
-    _writable_folder(Path(args.output))
     if args.randomize is not None:
-        from airpicture.sim._randomize import RANDOMIZED_BASE, write_randomized_scenario
+        from airpicture.sim._randomize import (
+            RANDOMIZED_BASE,
+            randomized_scenario,
+            write_randomized_scenario,
+        )
 
         base = args.scenario or RANDOMIZED_BASE
+        # a bad base, seed or duration writes nothing
+        randomized_scenario(args.randomize, base=base).with_overrides(duration_s=args.duration)
+        _writable_folder(Path(args.output))
         written = write_randomized_scenario(args.randomize, Path(args.output), base=base)
         print(f"drew scenario {args.randomize} of the family around {base}: wrote {written}")
-        scenario = load_scenario(written)
+        scenario = load_scenario(written).with_overrides(duration_s=args.duration)
     else:
-        scenario = load_scenario(args.scenario)
-    scenario = scenario.with_overrides(seed=args.seed, duration_s=args.duration)
+        scenario = load_scenario(args.scenario).with_overrides(
+            seed=args.seed, duration_s=args.duration
+        )
+        _writable_folder(Path(args.output))
     with _fraction_bar() as bar:
         summary = simulate(scenario, args.output, progress=bar)
     print(
