@@ -25,12 +25,13 @@ __all__ = [
 
 NM_M = 1852.0
 FT_M = 0.3048
-_CHARS = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
+# code 0 (no character, as transponders send for unused places) reads as a space
+_CHARS = " ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
 
 
 def decode_callsign(raw: bytes) -> str:
     """Eight 6-bit ICAO characters (6 bytes) as text, trailing spaces removed; '#' marks a
-    code that is no character."""
+    code that is no character (code 0 reads as a space)."""
     value = int.from_bytes(raw[:6], "big")
     return "".join(_CHARS[(value >> (42 - 6 * i)) & 0x3F] for i in range(8)).rstrip()
 
@@ -40,8 +41,8 @@ def encode_callsign(text: str) -> bytes:
     text = text.upper()[:8].ljust(8)
     value = 0
     for ch in text:
-        code = _CHARS.find(ch) if ch != "#" else -1
-        if code < 0 or ch == "#":
+        code = 32 if ch == " " else _CHARS.find(ch)
+        if code <= 0 or ch == "#":
             raise ValueError(f"callsign {text!r}: expected A-Z, 0-9 or space, got {ch!r}")
         value = (value << 6) | code
     return value.to_bytes(6, "big")
@@ -122,7 +123,7 @@ def read_cat048(record: AsterixRecord) -> RadarPlot | None:
         flight_level=fl,
         height_m=height,
         address=f"{_unsigned(it['220']):06X}" if "220" in it else None,
-        callsign=decode_callsign(it["240"]) if "240" in it else None,
+        callsign=(decode_callsign(it["240"]) or None) if "240" in it else None,
         track_number=_unsigned(it["161"]) & 0x0FFF if "161" in it else None,
         simulated=bool(typ[0] & 0x10),
         test=test,

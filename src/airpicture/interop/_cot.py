@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
@@ -156,7 +157,11 @@ class CotSender:
         self._writer: object = None
 
     async def __aenter__(self) -> CotSender:
-        import pytak
+        with warnings.catch_warnings():
+            # pytak warns at import when aiohttp (for TAK server enrolment) is missing: plain
+            # UDP and TCP need none of it
+            warnings.filterwarnings("ignore", message=".*aiohttp", category=UserWarning)
+            import pytak
 
         _reader, self._writer = await pytak.protocol_factory({"COT_URL": self.url})  # type: ignore[arg-type]
         return self
