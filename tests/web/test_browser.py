@@ -456,7 +456,7 @@ def test_track_details_show_sources_quality_and_local_number(injected) -> None: 
     _view(page, "AUS")
     page.fill("[data-testid=filter]", "usa:track")
     page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 1")
-    row = page.locator(f"#track-rows tr[data-id='{NETWORK_ID}'] td").nth(7)
+    row = page.locator(f"#track-rows tr[data-id='{NETWORK_ID}'] td").nth(9)  # the Src column
     assert row.inner_text() == "AUS ⇄USA"
     page.fill("[data-testid=filter]", "")
     page.click("#track-table th[data-key=src]")

@@ -448,7 +448,7 @@ function sortedFilteredTracks() {
   for (const r of state.tracks.values()) {
     if (!state.passes(r)) continue;
     if (q) {
-      const hay = `${r.id} ${r.kind} ${r.st} ${r.nat} ${r.src} ${r.lid} ${IDENTITY_NAMES[identityOf(r)]}`.toLowerCase();
+      const hay = `${r.id} ${r.kind} ${r.st} ${r.nat} ${r.src} ${r.lid} ${IDENTITY_NAMES[identityOf(r)]} ${r.cs || ""} ${r.sq || ""} ${r.ms || ""} ${r.em ? "emergency " + r.em : ""}`.toLowerCase();
       if (!q.split(/\s+/).every((w) => hay.includes(w))) continue;
     }
     out.push(r);
@@ -483,9 +483,10 @@ function renderTable() {
   const shown = rows.slice(0, TABLE_LIMIT);
   body.innerHTML = shown
     .map((r) => {
-      const cls = `${r.id === state.selected ? "sel " : ""}st-${r.st} id-${identityOf(r)}`;
+      const cls = `${r.id === state.selected ? "sel " : ""}st-${r.st} id-${identityOf(r)}${r.em ? " em" : ""}`;
       const src = sourcesOf(r);
-      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(r.alt == null ? null : r.alt / 1000, 1)}</td><td class="n">${num(r.spd)}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td><td title="${esc(src.map(sourceLine).join("\n"))}">${esc(src.map(sourceShort).join(" "))}</td></tr>`;
+      const sq = r.sq ? `<span title="${esc(r.em ? "emergency: " + r.em : "squawk")}">${esc(r.sq)}</span>` : "";
+      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td data-testid="row-callsign">${esc(r.cs || "")}</td><td class="sq">${sq}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(r.alt == null ? null : r.alt / 1000, 1)}</td><td class="n">${num(r.spd)}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td><td title="${esc(src.map(sourceLine).join("\n"))}">${esc(src.map(sourceShort).join(" "))}</td></tr>`;
     })
     .join("");
   $("#table-note").textContent = rows.length > TABLE_LIMIT ? `showing ${TABLE_LIMIT} of ${rows.length} — filter to narrow` : `${rows.length} shown`;
@@ -530,7 +531,11 @@ function renderDetails() {
       <div><div class="det-id" data-testid="details-id">${esc(rec.id)}</div>
       <div class="det-sub">${esc(rec.kind)} · ${esc(IDENTITY_NAMES[idn] || idn)} · <span class="st-${rec.st}">${esc(rec.st)}</span></div></div>
       <button id="det-close" title="Close">✕</button></div>
+    ${rec.em ? `<div class="det-emergency" data-testid="details-emergency">EMERGENCY · ${esc(rec.em)} · squawk ${esc(rec.sq || "—")}</div>` : ""}
     <dl>
+      ${rec.cs ? `<dt>Callsign</dt><dd data-testid="details-callsign">${esc(rec.cs)}</dd>` : ""}
+      ${rec.sq ? `<dt>Squawk</dt><dd data-testid="details-squawk">${esc(rec.sq)}</dd>` : ""}
+      ${rec.ms ? `<dt>Mode S</dt><dd data-testid="details-modes">${esc(rec.ms)}</dd>` : ""}
       <dt>Position</dt><dd>${fmtLatLon(rec.lat, rec.lon)}</dd>
       <dt>Altitude</dt><dd>${num(rec.alt)} m (±${num(rec.sz)} m)</dd>
       <dt>Course / speed</dt><dd>${num(rec.crs)}° / ${num(rec.spd)} m/s (${num(rec.spd == null ? null : rec.spd * 1.943844)} kt)</dd>

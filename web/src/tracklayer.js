@@ -234,8 +234,10 @@ export class TrackLayer {
         ctx.setLineDash([]);
       }
       const threat = rec.kind === "ballistic" || rec.kind === "cruise";
-      if (labels || selected || (layers.labels && threat)) {
-        const text = `${rec.id}  ${rec.alt == null ? "" : (rec.alt / 1000).toFixed(1) + "km"}`;
+      if (labels || selected || (layers.labels && (threat || rec.em))) {
+        const name = rec.cs || rec.id;
+        const flag = rec.em ? `  ${rec.sq || "EMER"}!` : "";
+        const text = `${name}  ${rec.alt == null ? "" : (rec.alt / 1000).toFixed(1) + "km"}${flag}`;
         const tx = x + size * 0.8 + 4;
         const ty = y + size * 0.4;
         const tw = ctx.measureText(text).width;
@@ -244,7 +246,7 @@ export class TrackLayer {
         ctx.lineWidth = 3;
         ctx.strokeStyle = "rgba(4,10,18,0.9)";
         ctx.strokeText(text, tx, ty);
-        ctx.fillStyle = selected ? "#4fd1ff" : "#cfe3f3";
+        ctx.fillStyle = rec.em ? "#ff8040" : selected ? "#4fd1ff" : "#cfe3f3";
         ctx.fillText(text, tx, ty);
       }
     }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from airpicture import __version__
 from airpicture.cli._audit import add_audit
 from airpicture.cli._campaign import add_campaign, add_gate, add_report
-from airpicture.cli._interop import add_export, add_ingest
+from airpicture.cli._interop import add_export, add_ingest, add_show
 from airpicture.errors import AirpictureError
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gate(sub)
     add_ingest(sub)
     add_export(sub)
+    add_show(sub)
     return parser
 
 

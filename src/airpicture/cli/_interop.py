@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from airpicture.cli import _LazySubcommands
     from airpicture.interop import SiteConfig, TrackIdentity
 
-__all__ = ["add_export", "add_ingest"]
+__all__ = ["add_export", "add_ingest", "add_show"]
 
 _FORMATS = ("asterix", "beast", "avr", "sbs")
 _EXPORT_FORMATS = ("cot", "asterix062", "geojson", "kml")
@@ -269,4 +269,48 @@ def _cmd_export(args: argparse.Namespace) -> int:
         f"exported {result.rows} {'rows' if args.format == 'asterix062' else 'tracks'} "
         f"({len(identity)} identified) as {args.format} to {' and '.join(where)}"
     )
+    return 0
+
+
+def add_show(sub: _LazySubcommands) -> None:
+    sub.add_lazy(
+        "show",
+        _show_options,
+        help="show a tracks table on the live map, with callsigns, squawks and emergencies",
+        description="Serve the map (as airpicture demo does) with the picture of TRACKS, "
+        "played in frame by frame so the time controls scrub through it, each track with its "
+        "identity (as for export: --identity FILE, the detections' identity of --scenario DIR, "
+        "or <TRACKS>.identity.csv) and the sensors of --scenario. Ctrl-C stops it.",
+    )
+
+
+def _show_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("tracks", metavar="TRACKS")
+    p.add_argument("--identity", metavar="FILE", help="a tracks identity table")
+    p.add_argument("--scenario", metavar="DIR", help="the ingested folder TRACKS was made from")
+    p.add_argument("--port", type=int, default=None, help="port (default 8765, else a free one)")
+    p.set_defaults(func=_cmd_show)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import time
+
+    from airpicture.io import find_scenario_files, read_sensors, read_tracks
+    from airpicture.web import DEFAULT_PORT, create_app, start_server, store_of_tracks
+
+    tracks_path = Path(args.tracks)
+    identity = track_identity(tracks_path, args.identity, args.scenario)
+    sensors = read_sensors(find_scenario_files(args.scenario).sensors) if args.scenario else None
+    store = store_of_tracks(
+        read_tracks(tracks_path), identity=identity, sensors=sensors, title=tracks_path.name
+    )
+    server = start_server(create_app(store), port=DEFAULT_PORT if args.port is None else args.port)
+    print(f"map of {tracks_path} ({len(identity)} tracks identified) on {server.url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        server.stop()
     return 0

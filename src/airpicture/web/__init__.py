@@ -5,6 +5,8 @@
   areas (no web dependencies);
 * :mod:`airpicture.web._app` — :func:`~airpicture.web.create_app`, the Starlette app (page,
   WebSocket deltas, JSON endpoints);
+* :mod:`airpicture.web._recorded` — :func:`~airpicture.web.store_of_tracks`, a recorded
+  tracks table (with its tracks' identity) as a store the map can show and scrub through;
 * :mod:`airpicture.web._server` — :func:`~airpicture.web.start_server`, uvicorn on
   127.0.0.1 in a background thread, with bounded request heads (:mod:`airpicture.web._protocol`);
 * :mod:`airpicture.web._browser` — :func:`~airpicture.web._browser.launch_chromium`, the headless
@@ -29,6 +31,9 @@ from airpicture.web._overlays import (
     Impact,
     SensorSite,
 )
+from airpicture.web._recorded import (
+    store_of_tracks,
+)
 from airpicture.web._server import (
     DEFAULT_PORT,
     WebServer,
@@ -52,4 +57,5 @@ __all__ = [
     "display_records",
     "start_server",
     "static_dir",
+    "store_of_tracks",
 ]

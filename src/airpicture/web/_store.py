@@ -33,6 +33,13 @@ src   where the track came from, as the rows' ``sources`` give it: ``;``-separat
 tq    track quality of the position covariance, int 0-15 (15 best); None when not carried
 lid   the node's own tracker id of the track (``T000123``); empty when only partners' tracks
       hold it or the rows carry no local ids
+cs    callsign (only when the track's identity is known, :meth:`PictureStore.set_identity`)
+sq    squawk (Mode 3/A code, four octal digits), when known
+ms    Mode S address (six hex digits), when known
+em    emergency (``general``, ``no-communications``, ``unlawful-interference``, ...) when the
+      aircraft declares one (squawk 7700, 7600, 7500 or ADS-B emergency state)
+idn   standard identity letter (MIL-STD-2525): ``N`` (neutral) for a cooperative civil
+      aircraft (Mode S address or callsign known)
 ====  =====================================================================================
 
 In a network picture ``id`` is the network track number (``JPN2-1342``), the same in every
@@ -80,6 +87,7 @@ __all__ = [
     "display_records",
 ]
 
+_IDENTITY_KEYS = frozenset({"cs", "sq", "ms", "em", "idn"})
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], None]
@@ -169,6 +177,7 @@ class PictureStore:
         self._listeners: list[Listener] = []
         self._sensors: list[dict[str, Any]] = []
         self._areas: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+        self._identity: dict[str, dict[str, dict[str, str]]] = {n: {} for n in codes}
         self.info: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------- helpers
@@ -281,6 +290,7 @@ class PictureStore:
                 {"st": status[alive].tolist(), **{k: v[alive].tolist() for k, v in texts.items()}},
                 quality[alive],
             )
+            records = self._identified(nation, records)
             for rec in records:
                 view.current[rec["id"]] = rec
             deleted = [str(i) for i in ids[gone]]
@@ -303,6 +313,56 @@ class PictureStore:
                 message["impacts_removed"] = removed_impacts
             self._emit(message)
             return message
+
+    def set_identity(self, nation: str, identity: Mapping[str, Mapping[str, str]]) -> None:
+        """Give tracks of a nation's view their identity, shown with them from now on.
+
+        Parameters
+        ----------
+        nation : str
+            The view.
+        identity : mapping of track id to mapping
+            Per track, any of ``callsign``, ``squawk``, ``address`` (Mode S) and ``emergency``
+            (empty values are left out); a track with an address or a callsign is a civil
+            cooperative aircraft, shown neutral. Replaces what the tracks had before.
+
+        The live tracks concerned are sent again in a delta message.
+        """
+        keys = {"callsign": "cs", "squawk": "sq", "address": "ms", "emergency": "em"}
+        table: dict[str, dict[str, str]] = {}
+        for track_id, fields in identity.items():
+            entry = {keys[k]: str(v) for k, v in fields.items() if k in keys and v}
+            if "cs" in entry or "ms" in entry:
+                entry["idn"] = "N"
+            table[str(track_id)] = entry
+        with self._lock:
+            view = self._view(nation)
+            changed = set(table) | set(self._identity[nation])
+            self._identity[nation] = table
+            records = []
+            for track_id in changed:
+                rec = view.current.get(track_id)
+                if rec is None:
+                    continue
+                base = {k: v for k, v in rec.items() if k not in _IDENTITY_KEYS}
+                view.current[track_id] = {**base, **table.get(track_id, {})}
+                records.append(view.current[track_id])
+            if records:
+                message = {"type": "delta", "nation": nation, "t_s": view.t_s}
+                self._emit({**message, "tracks": records, "deleted": []})
+
+    def identity(self, nation: str) -> dict[str, dict[str, str]]:
+        """The identity of the tracks of a view, by track id (display keys)."""
+        with self._lock:
+            self._view(nation)
+            return {k: dict(v) for k, v in self._identity[nation].items()}
+
+    def _identified(self, nation: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Records with the identity of their tracks (new dicts where there is one)."""
+        table = self._identity.get(nation)
+        if not table:
+            return records
+        return [{**rec, **table[rec["id"]]} if rec["id"] in table else rec for rec in records]
 
     # ----------------------------------------------------------------------------- impacts & alerts
     def set_impact(self, nation: str, impact: Impact) -> None:
@@ -558,7 +618,7 @@ class PictureStore:
                 impacts = list(view.impacts.values())
                 alerts = [a for a in view.alerts.values() if a["state"] == "active"]
             else:
-                tracks = self._tracks_at(view, at)  # type: ignore[arg-type]
+                tracks = self._identified(nation, self._tracks_at(view, at))  # type: ignore[arg-type]
                 impacts = self._impacts_at(view, at, {r["id"] for r in tracks})  # type: ignore[arg-type]
                 alerts = self._alerts_at(view, at)  # type: ignore[arg-type]
             trail_map = (
@@ -653,7 +713,7 @@ class PictureStore:
             if rows.size == 0:
                 raise KeyError(track_id)
             rows = rows[np.argsort(h["t"][rows], kind="stable")]
-            records = _history_records(view, h, rows)
+            records = self._identified(nation, _history_records(view, h, rows))
             return {"track_id": track_id, "nation": nation, "rows": records}
 
     def health(self) -> dict[str, Any]:
