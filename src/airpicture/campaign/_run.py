@@ -197,10 +197,14 @@ def warning_figures(
 
     ``missiles_held`` and ``missiles_classified``: shares of the ballistic objects with a firm
     track, and with one labelled ``ballistic``; ``impact_error_m_median`` and
-    ``impact_containment`` over every impact prediction of their tracks; ``warn_missed_areas``
-    (true areas not alerted at impact) and ``warn_extra_areas`` (areas alerted at impact that
-    the impact missed), summed over missiles; ``warn_lead_time_s_median`` over every true area
-    alerted; ``false_alerts``: alerts issued on tracks that followed no ballistic object.
+    ``impact_containment`` over every impact prediction of their tracks;
+    ``launch_error_m_median`` and ``launch_late_s_median`` over every launch estimate of their
+    tracks; ``warn_missed_areas`` (true areas not alerted at impact) and ``warn_extra_areas``
+    (areas alerted at impact that the impact missed), summed over missiles;
+    ``warn_lead_time_s_median`` over every true area alerted. Always given, missiles or not:
+    ``false_alerts``, alerts issued on tracks that followed no ballistic object;
+    ``false_ballistic_tracks``, firm tracks labelled ``ballistic`` at some time that followed
+    none; ``false_impacts``, impact predictions of such tracks.
     """
     from airpicture.evaluate import impact_points_from_truth, score_missiles
 
@@ -213,8 +217,14 @@ def warning_figures(
         impact_points_from_truth(truth),
         areas=areas if areas is not None else read_warning_areas(),
     )
-    followed = {t for s in scores for t in s.track_ids}
-    out = {"false_alerts": float(np.count_nonzero(~np.isin(issued.track_id, list(followed))))}
+    followed = list({t for s in scores for t in s.track_ids})
+    firm = np.isin(tracks.status, ("confirmed", "coasting"))
+    labelled = np.unique(tracks.track_id[firm & (tracks.kind == "ballistic")])
+    out = {
+        "false_alerts": float(np.count_nonzero(~np.isin(issued.track_id, followed))),
+        "false_ballistic_tracks": float(np.count_nonzero(~np.isin(labelled, followed))),
+        "false_impacts": float(np.count_nonzero(~np.isin(impacts.track_id, followed))),
+    }
     if not scores:
         nan = math.nan
         out.update(
@@ -222,12 +232,16 @@ def warning_figures(
             missiles_classified=nan,
             impact_error_m_median=nan,
             impact_containment=nan,
+            launch_error_m_median=nan,
+            launch_late_s_median=nan,
             warn_missed_areas=nan,
             warn_extra_areas=nan,
             warn_lead_time_s_median=nan,
         )
         return out
     errors = np.concatenate([s.error_m for s in scores])
+    launch_error = np.concatenate([s.launch_error_m for s in scores])
+    launch_late = np.concatenate([s.launch_late_s for s in scores])
     inside = np.concatenate([s.inside for s in scores])
     leads = [v for s in scores for v in s.lead_time_s.values()]
     out.update(
@@ -235,6 +249,8 @@ def warning_figures(
         missiles_classified=float(np.mean([math.isfinite(s.classified_t_s) for s in scores])),
         impact_error_m_median=float(np.median(errors)) if len(errors) else math.nan,
         impact_containment=float(np.mean(inside)) if len(inside) else math.nan,
+        launch_error_m_median=_median(launch_error),
+        launch_late_s_median=_median(launch_late),
         warn_missed_areas=float(
             sum(len(set(s.true_areas) - set(s.areas_at_impact)) for s in scores)
         ),
@@ -244,3 +260,9 @@ def warning_figures(
         warn_lead_time_s_median=float(np.median(leads)) if leads else math.nan,
     )
     return out
+
+
+def _median(values: np.ndarray) -> float:
+    """Median of the finite values, NaN when there are none."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if len(finite) else math.nan

@@ -8,6 +8,9 @@ each track to the object most of its rows went to), and reports
 * **classification**: when its track was first confirmed and first labelled ``ballistic``;
 * **impact prediction**: for every impact row of its tracks, the time to go, the distance from
   the predicted to the true impact point, and whether the ellipse holds the true point;
+* **launch estimate**: for every impact row of its tracks that estimates the launch, the
+  distance from the estimated to the true launch point (the object's first truth row) and how
+  much later than the true launch time the estimate is;
 * **warnings**: the areas alerted for its tracks, those still alerted at impact, the areas the
   true impact point lies in, and the lead time of the alert for each of these.
 
@@ -112,6 +115,9 @@ class MissileScore:
         the predicted to the true impact point, m.
     inside : ndarray of bool, shape (k,)
         The row's ellipse holds the true impact point.
+    launch_error_m, launch_late_s : ndarray, shape (k,)
+        Per impact row: distance from the estimated to the true launch point, m; estimated
+        minus true launch time, s (NaN where the row has no launch estimate).
     alerted_areas : tuple of str
         Areas an alert was issued for (any of its tracks).
     areas_at_impact : tuple of str
@@ -132,6 +138,8 @@ class MissileScore:
     time_to_go_s: np.ndarray
     error_m: np.ndarray
     inside: np.ndarray
+    launch_error_m: np.ndarray
+    launch_late_s: np.ndarray
     alerted_areas: tuple[str, ...]
     areas_at_impact: tuple[str, ...]
     true_areas: tuple[str, ...]
@@ -178,6 +186,20 @@ def _inside(impacts: ImpactRows, lat_rad: float, lon_rad: float) -> tuple[np.nda
     a = np.maximum(impacts.semi_major_m, 1e-9)
     b = np.maximum(impacts.semi_minor_m, 1e-9)
     return dist, (along / a) ** 2 + (across / b) ** 2 <= 1.0
+
+
+def _launch_errors(impacts: ImpactRows, launch: Truth) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each estimated launch point to the true one (the first row of the object's
+    truth, on the ground), m, and the estimated minus the true launch time, s."""
+    if len(impacts) == 0 or len(launch) == 0:
+        return np.full(len(impacts), np.nan), np.full(len(impacts), np.nan)
+    first = int(np.argmin(launch.t_s))
+    lat, lon, _ = ecef2geodetic(*launch.x[first, :3])
+    from airpicture.geo import geodetic2ecef
+
+    px, py, pz = geodetic2ecef(lat, lon, 0.0)
+    e, n, _ = ecef2enu(px, py, pz, impacts.launch_lat_rad, impacts.launch_lon_rad, 0.0)
+    return np.hypot(e, n), impacts.launch_t_s - float(launch.t_s[first])
 
 
 def _alerts_at(alerts: AlertRows, t_s: float) -> dict[str, tuple[str, float]]:
@@ -276,6 +298,7 @@ def score_missiles(
         err, inside_flags = _inside(
             imp, float(true_impacts.lat_rad[k]), float(true_impacts.lon_rad[k])
         )
+        launch_err, launch_late = _launch_errors(imp, groups[oid])
         al = alerts.take(np.isin(alerts.track_id, mine))
         issued = al.area_id[al.event == "issued"]
         at_impact = _alerts_at(al, t_imp)
@@ -296,6 +319,8 @@ def score_missiles(
                 time_to_go_s=t_imp - imp.t_s,
                 error_m=err,
                 inside=inside_flags,
+                launch_error_m=launch_err,
+                launch_late_s=launch_late,
                 alerted_areas=tuple(sorted(set(str(a) for a in issued))),
                 areas_at_impact=areas_at_impact,
                 true_areas=true_area_sets[k],
