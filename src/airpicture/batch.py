@@ -18,7 +18,7 @@ from typing import Any
 from airpicture.assess import AssessConfig, Assessor, WarningAreas
 from airpicture.fusion import CommonPicture, LocalFrame
 from airpicture.io import find_scenario_files, iter_detections, open_table_writer, read_sensors
-from airpicture.tables import SensorSequence, TrackRows
+from airpicture.tables import SensorSequence, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig, TrackerStats
 from airpicture.tracker._registration import RegistrationEstimate
 
@@ -41,6 +41,11 @@ class TrackResult:
         Rows written to them.
     registration : RegistrationEstimate or None
         The sensors' registration offsets estimated by the end of the input.
+    identity : Path or None
+        The tracks identity table written next to the tracks table
+        (``<name>.identity.csv``: callsign, squawk, Mode S address, emergency of each
+        identified track), when the scenario folder has a detections identity table
+        (``identity.csv``, as ``airpicture ingest`` writes it); None otherwise.
     """
 
     stats: TrackerStats
@@ -50,6 +55,7 @@ class TrackResult:
     n_impacts: int = 0
     n_alerts: int = 0
     registration: RegistrationEstimate | None = None
+    identity: Path | None = None
 
 
 def assessment_paths(output: str | Path) -> tuple[Path, Path]:
@@ -153,8 +159,11 @@ def track_scenario(
             closed = assessor.finish(last_t_s)
             if len(closed):
                 sinks[2].write(closed)
+    identity = _identify(Path(scenario_dir), files.detections, sensors, Path(output))
     if assessor is None:
-        return TrackResult(tracker.stats, Path(output), registration=tracker.registration)
+        return TrackResult(
+            tracker.stats, Path(output), registration=tracker.registration, identity=identity
+        )
     return TrackResult(
         tracker.stats,
         Path(output),
@@ -163,4 +172,27 @@ def track_scenario(
         sinks[1].rows_written,
         sinks[2].rows_written,
         tracker.registration,
+        identity,
     )
+
+
+def _identify(
+    scenario_dir: Path, detections: Path, sensors: SensorTable, output: Path
+) -> Path | None:
+    """Write ``<output>.identity.csv`` from the scenario's ``identity.csv``, if it has one."""
+    source = scenario_dir / "identity.csv"
+    if not source.is_file():
+        return None
+    from airpicture.interop import (
+        identify_tracks,
+        read_identity,
+        write_track_identity,
+    )
+    from airpicture.io import read_detections, read_tracks
+
+    found = identify_tracks(
+        read_tracks(output), read_detections(detections, sensors), read_identity(source)
+    )
+    path = output.with_name(f"{output.stem}.identity.csv")
+    write_track_identity(path, found)
+    return path

@@ -339,3 +339,11 @@ def test_live_udp_feed(picture: Picture, tmp_path):
     # the arrival time gives the day; the recording's times of day are kept
     assert res.n_detections > 50
     assert res.report.skipped["truncated item"] + res.report.skipped["unknown item"] >= 1
+
+
+def test_track_writes_the_tracks_identity_next_to_the_tracks(picture: Picture, identified):
+    beside = picture.tracks.with_name("tracks.identity.csv")
+    written = read_track_identity(beside)
+    assert {k: v.callsign for k, v in written.items()} == {
+        k: v.callsign for k, v in identified.items()
+    }
