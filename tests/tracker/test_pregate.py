@@ -4,6 +4,7 @@ import numpy as np
 from tests.net.synthetic import synthetic_scenario
 
 from airpicture.tracker import Tracker, TrackerConfig
+from airpicture.tracker._scan import _track_times
 
 
 def _run(scenario, monkeypatch=None, counts=None):
@@ -36,3 +37,12 @@ def test_bearing_pre_gate_changes_nothing_but_the_work(monkeypatch):
     # pairs (12 targets, one bearing each per scan).
     assert counts["all"] > 0
     assert counts["pre-gated"] < 0.3 * counts["all"]
+
+
+def test_pairs_share_one_prediction_per_track_and_time() -> None:
+    ti = np.array([0, 0, 0, 2, 2, 5])
+    t = np.array([1.0, 1.0, 2.0, 1.0, 1.0, 3.0])
+    first, which = _track_times(ti, t)
+    assert len(first) == 4
+    assert np.array_equal(ti[first][which], ti)
+    assert np.array_equal(t[first][which], t)

@@ -126,8 +126,13 @@ class _ScanStep:
             ti, dj = self._candidates(track_idx, group, det_idx, det_pos, det_cov, pre_gate)
             if len(ti) == 0:
                 continue
-            xp, Pp, xm, Pm, c = self._predict(ti, group.t_s[dj] - table.t_s[ti])
-            inn, _ = self._innovation(xp, Pp, z[dj], geometry.take(dj), model)
+            # One prediction per track and report time, shared by the track's pairs at that
+            # time: a staring radar's scan has one time, and in dense traffic a track gates
+            # many reports, so predicting each pair would grow with the square of the density.
+            first, at_time = _track_times(ti, group.t_s[dj])
+            tf = ti[first]
+            xp, Pp, xm, Pm, c = self._predict(tf, group.t_s[dj[first]] - table.t_s[tf])
+            inn, _ = self._innovation(xp[at_time], Pp[at_time], z[dj], geometry.take(dj), model)
             if exclude:
                 near = inn.d2 <= model.exclusion_gate
                 near_ti, near_dj = ti[near], dj[near]
@@ -165,7 +170,9 @@ class _ScanStep:
             if model.with_range:
                 assert det_G is not None  # a radar's reports have positions
                 if k == 0:
-                    self._register(sensor, group, at, ad, xp[sel], det_reported[ad], det_G[ad])
+                    self._register(
+                        sensor, group, at, ad, xp[at_time[sel]], det_reported[ad], det_G[ad]
+                    )
                 table.last_report[at] = det_reported[ad]
                 table.last_report_G[at] = det_G[ad]
                 table.last_report_sensor[at] = sensor
@@ -174,7 +181,8 @@ class _ScanStep:
             else:
                 table.last_report_sensor[at] = -1
             table.score[at] += cost[sel]
-            self._update(at, xm[sel], Pm[sel], c[sel], z[ad], geometry.take(ad), model)
+            p = at_time[sel]
+            self._update(at, xm[p], Pm[p], c[p], z[ad], geometry.take(ad), model)
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
@@ -447,12 +455,17 @@ class _ScanStep:
         moving = np.linalg.norm(x[:, 3:6], axis=1) * spread + drift
         if det_pos is not None:
             assert det_cov is not None  # set together with det_pos (a radar's reports)
-            det_var = float(np.trace(det_cov[det_idx], axis1=1, axis2=2).max())
-            radius = math.sqrt(gate) * np.sqrt(var_pos + det_var) + moving
+            det_var = np.trace(det_cov[det_idx], axis1=1, axis2=2)
+            radius = math.sqrt(gate) * np.sqrt(var_pos + det_var.max()) + moving
             ti, dj = candidate_pairs(
                 pos, radius, det_pos[det_idx], self.config.gate_max_candidates
             )
-            return track_idx[ti], det_idx[dj]
+            # Each pair within its own bound: a near report's spread is far smaller than the
+            # farthest one's, which sets the radius of the search.
+            gap = pos[ti] - det_pos[det_idx[dj]]
+            own = math.sqrt(gate) * np.sqrt(var_pos[ti] + det_var[dj]) + moving[ti]
+            keep = np.einsum("ij,ij->i", gap, gap) <= own * own
+            return track_idx[ti[keep]], det_idx[dj[keep]]
         dets = group.take(det_idx)
         site = np.stack(
             geodetic2ecef(dets.sensor_lat_rad, dets.sensor_lon_rad, dets.sensor_alt_m), axis=-1
@@ -570,6 +583,32 @@ class _ScanStep:
                 mu=mu,
             )
         )
+
+
+def _track_times(ti: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (track, time) combinations of pairs: the first pair of each, and for every
+    pair the index of its combination among them.
+
+    Parameters
+    ----------
+    ti : ndarray of int, shape (k,)
+        Tracks of the pairs.
+    t_s : ndarray, shape (k,)
+        Times the pairs are predicted to, s.
+
+    Returns
+    -------
+    first : ndarray of int64, shape (u,)
+        One pair of each combination.
+    which : ndarray of int64, shape (k,)
+        Each pair's combination (``ti[first[which]] == ti``).
+    """
+    order = np.lexsort((t_s, ti))
+    new = np.ones(len(ti), dtype=bool)
+    new[1:] = (np.diff(ti[order]) != 0) | (np.diff(t_s[order]) != 0)
+    which = np.empty(len(ti), dtype=np.int64)
+    which[order] = np.cumsum(new) - 1
+    return order[new], which
 
 
 def _unambiguous(
