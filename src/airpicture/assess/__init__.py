@@ -22,6 +22,7 @@ from airpicture.assess._classify import (
     FlightEnvelope,
     TrackFeatures,
     classify,
+    specific_energy,
     track_features,
 )
 from airpicture.assess._impact import (
@@ -55,5 +56,6 @@ __all__ = [
     "ellipses_meet_areas",
     "predict_impacts",
     "read_warning_areas",
+    "specific_energy",
     "track_features",
 ]

@@ -29,6 +29,7 @@ from airpicture.assess._classify import (
     classify,
     kind_log_likelihoods,
     smooth_log_likelihoods,
+    specific_energy,
     track_features,
 )
 from airpicture.assess._impact import predict_impacts
@@ -233,6 +234,7 @@ class Assessor:
         self._loglik = np.empty((0, len(TRACK_KINDS)))
         self._t_s = np.empty(0)
         self._kind = np.empty(0, dtype=object)
+        self._peak_energy = np.empty(0)
         # per track id: the state time of its latest impact prediction (see warn)
         self._predicted: dict[str, float] = {}
 
@@ -244,13 +246,19 @@ class Assessor:
         return np.where(ok, pos, -1)
 
     def _store(
-        self, ids: np.ndarray, loglik: np.ndarray, t_s: np.ndarray, kind: np.ndarray
+        self,
+        ids: np.ndarray,
+        loglik: np.ndarray,
+        t_s: np.ndarray,
+        kind: np.ndarray,
+        peak_energy: np.ndarray,
     ) -> None:
         pos = self._lookup(ids)
         old = pos >= 0
         self._loglik[pos[old]] = loglik[old]
         self._t_s[pos[old]] = t_s[old]
         self._kind[pos[old]] = kind[old]
+        self._peak_energy[pos[old]] = peak_energy[old]
         if (~old).any():
             new = ~old
             ids_all = np.concatenate([self._ids, ids[new]])
@@ -259,11 +267,12 @@ class Assessor:
             self._loglik = np.concatenate([self._loglik, loglik[new]])[order]
             self._t_s = np.concatenate([self._t_s, t_s[new]])[order]
             self._kind = np.concatenate([self._kind, kind[new].astype(object)])[order]
+            self._peak_energy = np.concatenate([self._peak_energy, peak_energy[new]])[order]
 
     def _forget(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, ids)
         self._ids, self._loglik, self._t_s = self._ids[keep], self._loglik[keep], self._t_s[keep]
-        self._kind = self._kind[keep]
+        self._kind, self._peak_energy = self._kind[keep], self._peak_energy[keep]
 
     def kinds(self, track_ids: np.ndarray) -> np.ndarray:
         """Current kind of tracks (``unknown`` for tracks not seen)."""
@@ -418,21 +427,26 @@ class Assessor:
         rocket = [j for j, m in enumerate(labels) if m in _ROCKET_MODELS]
         free = [j for j, m in enumerate(labels) if m == "ballistic"]
         cfg = self.config.classifier
+        pos = self._lookup(ids)
+        known = pos >= 0
+        # the most energy each track has shown, to 2 sigma (module docstring of _classify)
+        energy, sd_energy = specific_energy(T.x[idx], T.P[idx])
+        peak = energy - 2.0 * sd_energy
+        peak[known] = np.maximum(peak[known], self._peak_energy[pos[known]])
         current = kind_log_likelihoods(
             track_features(T.x[idx], T.P[idx]),
             mu[:, free].sum(axis=1),
             mu[:, rocket].sum(axis=1),
             cfg,
+            peak_energy_jpkg=peak,
         )
-        pos = self._lookup(ids)
-        known = pos >= 0
         previous = np.full_like(current, np.nan)
         dt = np.zeros(len(ids))
         previous[known] = self._loglik[pos[known]]
         dt[known] = T.t_s[idx[known]] - self._t_s[pos[known]]
         smoothed = smooth_log_likelihoods(previous, current, dt, cfg.time_constant_s)
         kind, _, _ = classify(smoothed, cfg)
-        self._store(ids, smoothed, T.t_s[idx].copy(), kind)
+        self._store(ids, smoothed, T.t_s[idx].copy(), kind, peak)
         return kind
 
     def _impacts(self, states: TrackStates, t_s: float) -> tuple[ImpactRows, AlertRows]:

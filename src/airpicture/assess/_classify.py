@@ -28,6 +28,20 @@ reaches. Without it, a track above the aircraft's ceiling would be ``ballistic``
 motion, since every other envelope rules it out; with it, ``ballistic`` takes the evidence of
 free flight, which a track on clutter never shows and a missile shows from burnout on.
 
+**Free-flight energy.** The envelopes alone let a track whose estimate leaves the aircraft's
+(an airliner descending faster than the envelope's climb rate, say, or one whose velocity is
+briefly wrong) be ``ballistic`` once the IMM prefers free flight. A body in free flight within
+scope carries energy no aircraft can: the specific mechanical energy
+:math:`E = \lVert v\rVert^2/2 + \mu\,(1/(r - h) - 1/r)` (kinetic plus the gravity potential
+above the ellipsoid below it) of the slowest ballistic flight in scope, the minimum-energy
+trajectory of ``min_ballistic_range_m``, is :math:`g R / 2` (245 kJ/kg for 50 km), while an
+airliner at 13 km and 300 m/s has 170 kJ/kg. Each track keeps the highest lower confidence
+bound :math:`E - 2\sigma_E` it has shown (a missile seen falling through the dense air, slowed
+by drag, keeps the energy it had higher up), and ``ballistic``'s likelihood takes the factor
+:math:`\Phi((E_{peak} - E_{min}) / (0.1\,E_{min}))`, floored at ``energy_floor``. An
+object below that energy whose motion no aircraft explains is ``unknown``: it gets no impact
+prediction, and so raises no alert.
+
 The log-likelihoods are smoothed per track by an exponential moving average with time
 constant ``time_constant_s``, so one noisy update does not flip a track's kind, and turned
 into posterior probabilities with the kinds' prior probabilities (Bayes' rule) [the
@@ -54,6 +68,7 @@ from scipy.special import ndtr
 from airpicture.codes import TRACK_KINDS
 from airpicture.config import Interval, check_fields
 from airpicture.geo import ecef2geodetic
+from airpicture.geo._wgs84 import STANDARD_GRAVITY_MPS2, WGS84_GM_M3PS2
 
 __all__ = [
     "ENVELOPES",
@@ -63,6 +78,7 @@ __all__ = [
     "classify",
     "kind_log_likelihoods",
     "smooth_log_likelihoods",
+    "specific_energy",
     "track_features",
 ]
 
@@ -118,6 +134,11 @@ class ClassifierConfig:
         Prior probabilities of the kinds (normalised to sum to one).
     min_confidence : float
         A track gets the most probable kind only when its probability is at least this.
+    min_ballistic_range_m : float
+        Shortest ballistic flight in scope, m: its minimum-energy trajectory's energy
+        :math:`g R / 2` is the least a track must have shown to be ``ballistic``.
+    energy_floor : float
+        Floor of the energy factor in ``ballistic``'s likelihood (module docstring).
     max_update_log_odds : float
         Most evidence one update may give against a kind: each kind's log-likelihood is held
         within this of the best one's, so that one outlying state (a new track's first
@@ -143,9 +164,16 @@ class ClassifierConfig:
     speed_sd_floor_mps: float = field(default=2.0, metadata=_check(1e-6, 1e4))
     alt_sd_floor_m: float = field(default=50.0, metadata=_check(1e-6, 1e5))
     climb_sd_floor_mps: float = field(default=1.0, metadata=_check(1e-6, 1e4))
+    min_ballistic_range_m: float = field(default=50e3, metadata=_check(1.0, 2e7))
+    energy_floor: float = field(default=1e-4, metadata=_check(1e-300, 1.0))
 
     def __post_init__(self) -> None:
         check_fields(self, source="ClassifierConfig")
+
+    @property
+    def min_ballistic_energy_jpkg(self) -> float:
+        """Specific energy of the minimum-energy flight of ``min_ballistic_range_m``, J/kg."""
+        return STANDARD_GRAVITY_MPS2 * self.min_ballistic_range_m / 2.0
 
     @property
     def log_prior(self) -> np.ndarray:
@@ -226,6 +254,46 @@ def track_features(x: np.ndarray, P: np.ndarray) -> TrackFeatures:
     )
 
 
+def specific_energy(x: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Specific mechanical energy of ECEF track states above the ellipsoid, and its deviation.
+
+    :math:`E = \lVert v\rVert^2/2 + \mu\,(1/(r - h) - 1/r)` with :math:`r = \lVert p\rVert`
+    and :math:`h` the geodetic height (the potential of a point mass, taken from the ellipsoid
+    below the track); its variance to first order is :math:`J P J^T` with
+    :math:`J = [\mu/r^2\,\hat p^T,\ v^T]` (the height's own change along :math:`\hat p`
+    is neglected: it moves both radii alike).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, >=6)
+        ECEF position and velocity, m and m/s.
+    P : ndarray, shape (n, >=6, >=6)
+
+    Returns
+    -------
+    energy_jpkg, sd_jpkg : ndarray, shape (n,)
+        J/kg.
+
+    Examples
+    --------
+    An airliner at 13 km and 300 m/s has about 170 kJ/kg:
+
+    >>> from airpicture.geo import geodetic2ecef
+    >>> p = np.array(geodetic2ecef(np.radians(38.0), np.radians(135.0), 13e3))
+    >>> x = np.concatenate([p, [300.0, 0.0, 0.0]])[None]
+    >>> e, sd = specific_energy(x, np.eye(6)[None])
+    >>> round(float(e[0]) / 1e3)
+    172
+    """
+    p, v = x[:, :3], x[:, 3:6]
+    r = np.linalg.norm(p, axis=1)
+    _, _, h = ecef2geodetic(p[:, 0], p[:, 1], p[:, 2])
+    energy = 0.5 * np.einsum("ni,ni->n", v, v) + WGS84_GM_M3PS2 * (1.0 / (r - h) - 1.0 / r)
+    J = np.concatenate([(WGS84_GM_M3PS2 / r**3)[:, None] * p, v], axis=1)
+    var = np.einsum("ni,nij,nj->n", J, P[:, :6, :6], J)
+    return energy, np.sqrt(np.maximum(var, 0.0))
+
+
 def _log_box(value: np.ndarray, sd: np.ndarray, low: float, high: float) -> np.ndarray:
     """Log of the uniform-on-[low, high] density convolved with N(0, sd^2), at ``value``."""
     mass = ndtr((high - value) / sd) - ndtr((low - value) / sd)
@@ -237,6 +305,7 @@ def kind_log_likelihoods(
     free_flight_probability: np.ndarray,
     rocket_probability: np.ndarray,
     config: ClassifierConfig,
+    peak_energy_jpkg: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-likelihood of each kind for n tracks (module equations).
 
@@ -250,6 +319,9 @@ def kind_log_likelihoods(
         IMM probability of the ballistic and boost models together (0 when the tracker has
         neither).
     config : ClassifierConfig
+    peak_energy_jpkg : ndarray, shape (n,), optional
+        Highest lower confidence bound of the specific energy each track has shown, J/kg
+        (module docstring); without it, ``ballistic`` takes no energy factor.
 
     Returns
     -------
@@ -265,6 +337,11 @@ def kind_log_likelihoods(
     rocket = np.clip(rocket_probability, 0.0, 1.0)
     imm_factor = {"ballistic": free, "unknown": 1.0 - free}
     out = np.empty((len(f.speed_mps), len(TRACK_KINDS)))
+    energy_log = np.zeros(len(f.speed_mps))
+    if peak_energy_jpkg is not None:
+        e_min = config.min_ballistic_energy_jpkg
+        mass = ndtr((np.asarray(peak_energy_jpkg) - e_min) / (0.1 * e_min))
+        energy_log = np.log(np.maximum(mass, config.energy_floor))
     for j, kind in enumerate(TRACK_KINDS):
         env = ENVELOPES[kind]
         imm = imm_factor.get(kind, 1.0 - rocket)
@@ -273,6 +350,7 @@ def kind_log_likelihoods(
             + _log_box(f.alt_m, sh, *env.alt_m)
             + _log_box(f.climb_mps, sc, *env.climb_mps)
             + np.log(np.maximum(imm, floor))
+            + (energy_log if kind == "ballistic" else 0.0)
         )
     return np.maximum(out, out.max(axis=1, keepdims=True) - config.max_update_log_odds)
 

@@ -21,6 +21,7 @@ from airpicture.geo._frames import (
     geodetic2ecef,
 )
 from airpicture.geo._wgs84 import (
+    STANDARD_GRAVITY_MPS2,
     WGS84_A_M,
     WGS84_B_M,
     WGS84_E2,
@@ -31,6 +32,7 @@ from airpicture.geo._wgs84 import (
 )
 
 __all__ = [
+    "STANDARD_GRAVITY_MPS2",
     "WGS84_A_M",
     "WGS84_B_M",
     "WGS84_E2",

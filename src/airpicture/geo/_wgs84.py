@@ -14,8 +14,11 @@ WGS84_OMEGA_RADPS = 7.292115e-5
 """Earth's angular velocity, rad/s."""
 WGS84_J2 = 1.08262982131e-3
 """Second zonal harmonic (-C20 * sqrt(5), EGM96 C20 = -0.484166774985e-3)."""
+STANDARD_GRAVITY_MPS2 = 9.80665
+"""Standard gravity g0 (CGPM 1901; not a WGS-84 constant, kept with them), m/s^2."""
 
 __all__ = [
+    "STANDARD_GRAVITY_MPS2",
     "WGS84_A_M",
     "WGS84_B_M",
     "WGS84_E2",

@@ -40,14 +40,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from airpicture.geo._frames import geodetic2ecef
-from airpicture.geo._wgs84 import WGS84_A_M, WGS84_E2
+from airpicture.geo._wgs84 import STANDARD_GRAVITY_MPS2, WGS84_A_M, WGS84_E2
 from airpicture.sim._routes import EARTH_MEAN_RADIUS_M, Routes, gc_bearing
 from airpicture.sim._trajectory import Trajectories
 
 __all__ = ["STANDARD_GRAVITY_MPS2", "FlightLimits", "simulate_flights"]
 
-STANDARD_GRAVITY_MPS2 = 9.80665
-"""Standard gravity of the coordinated-turn relation, m/s^2."""
 
 _K_HEADING = 0.15  # 1/s
 _K_SPEED = 0.2  # 1/s

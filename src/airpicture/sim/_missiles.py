@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from airpicture.geo._frames import ecef2geodetic, enu_rotation, geodetic2ecef
-from airpicture.geo._wgs84 import WGS84_GM_M3PS2
+from airpicture.geo._wgs84 import STANDARD_GRAVITY_MPS2, WGS84_GM_M3PS2
 from airpicture.models._ballistic import (
     ballistic_acceleration,
     ground_crossing,
@@ -50,7 +50,7 @@ from airpicture.sim._trajectory import Trajectories
 
 __all__ = ["MissileFlights", "MissilePlan", "aim_missiles", "fly_missiles"]
 
-_G0 = 9.80665
+_G0 = STANDARD_GRAVITY_MPS2
 _MAX_AIM_ITERATIONS = 25
 
 
