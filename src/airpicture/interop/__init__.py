@@ -51,6 +51,7 @@ from airpicture.interop._export import (
     encode_cat062_stream,
     export_tracks,
 )
+from airpicture.interop._feeds import FeedConfig, feed_detections, feeds_from_tables
 from airpicture.interop._identity import (
     TRACK_IDENTITY_COLUMNS,
     identify_tracks,
@@ -100,6 +101,7 @@ __all__ = [
     "CprResolver",
     "DecodeReport",
     "ExportResult",
+    "FeedConfig",
     "GeoTracks",
     "IngestResult",
     "ModeSDecoder",
@@ -127,6 +129,8 @@ __all__ = [
     "encode_datablock",
     "encode_record",
     "export_tracks",
+    "feed_detections",
+    "feeds_from_tables",
     "geo_tracks",
     "identify_tracks",
     "identity_reply",

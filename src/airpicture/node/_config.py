@@ -17,12 +17,14 @@ from airpicture.codes import is_nation_code
 from airpicture.config import Interval, load_config, load_toml
 from airpicture.errors import ConfigError
 from airpicture.fusion import FusionConfig
+from airpicture.interop._feeds import FeedConfig, feeds_from_tables
 from airpicture.net._release import LabelSpace, ReleasePolicy
 from airpicture.net._security import SecuritySettings
 from airpicture.tables import SensorTable
 from airpicture.tracker import TrackerConfig
 
 __all__ = ["InputLimits", "NodeConfig", "SourceConfig"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class SourceConfig:
@@ -122,6 +124,7 @@ class _NodeSettings:
         default=4096, metadata={"check": Interval(1, 1_000_000, integer=True)}
     )
     feed_step_s: float = field(default=0.05, metadata={"check": Interval(1e-4, 60.0)})
+    tak: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +151,12 @@ class NodeConfig:
         Which own sensors go to which nations.
     source : SourceConfig or None
         The node's own detections; None for a node without sensors.
+    feeds : tuple of FeedConfig
+        Recordings (ASTERIX, Beast, AVR, SBS; the ``[[sources]]`` tables) decoded into the
+        node's own detections (:class:`airpicture.interop.FeedConfig`); instead of ``source``.
+    tak : str or None
+        ``udp://HOST:PORT`` or ``tcp://HOST:PORT`` of a TAK client or server the node streams
+        its picture to as Cursor on Target (``tak`` key; :mod:`airpicture.interop`).
     tracker : TrackerConfig
         Tracker settings (must be the same on every node for identical pictures).
     assess : AssessConfig
@@ -210,6 +219,8 @@ class NodeConfig:
     areas: WarningAreas = field(default_factory=read_warning_areas)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     limits: InputLimits = field(default_factory=InputLimits)
+    feeds: tuple[FeedConfig, ...] = ()
+    tak: str | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> NodeConfig:
@@ -218,8 +229,9 @@ class NodeConfig:
         Top-level keys: ``nation`` (required), ``node_id``, ``bus``, ``sensors_file`` or
         ``[[sensors]]`` tables (data-contract columns), ``own_sensors``, ``network``,
         ``health_port``, ``record``, ``tick_s``, ``peer_timeout_s``, ``log_interval_s``,
-        ``exit_when_done``, ``max_batch_rows``, ``feed_step_s``; tables ``[source]``
-        (:class:`SourceConfig`), ``[release]`` (:class:`~airpicture.net.ReleasePolicy`),
+        ``exit_when_done``, ``max_batch_rows``, ``feed_step_s``, ``tak``; tables ``[source]``
+        (:class:`SourceConfig`) or ``[[sources]]`` (:class:`airpicture.interop.FeedConfig`),
+        ``[release]`` (:class:`~airpicture.net.ReleasePolicy`),
         ``[tracker]`` (:class:`~airpicture.tracker.TrackerConfig`) and ``[assess]``
         (:meth:`~airpicture.assess.AssessConfig.from_mapping`, plus ``areas``: a GeoJSON file of
         warning areas).
@@ -250,6 +262,7 @@ class NodeConfig:
         values = dict(values)
         inline = values.pop("sensors", None)
         source_table = values.pop("source", None)
+        feed_tables = values.pop("sources", None)
         release_table = values.pop("release", {})
         tracker_table = values.pop("tracker", {})
         assess_table = values.pop("assess", {})
@@ -329,6 +342,29 @@ class NodeConfig:
                     raise ConfigError(
                         source, key=f"source.{key}", expected="a finite number, s", got=repr(value)
                     )
+        feeds: tuple[FeedConfig, ...] = ()
+        if feed_tables is not None:
+            if src is not None:
+                raise ConfigError(
+                    source, key="sources", expected="[source] or [[sources]]", got="both"
+                )
+            if not isinstance(feed_tables, list):
+                raise ConfigError(
+                    source, key="sources", expected="[[sources]] tables", got=repr(feed_tables)
+                )
+            feeds = feeds_from_tables(feed_tables, source=source, base_dir=base)
+            for i, feed in enumerate(feeds):
+                if feed.sensor_id not in own:
+                    raise ConfigError(
+                        source,
+                        key=f"sources[{i}].sensor_id",
+                        expected=f"an own sensor ({', '.join(own) or 'none'})",
+                        got=repr(feed.sensor_id),
+                    )
+        if settings.tak:
+            from airpicture.interop import CotSender
+
+            CotSender(settings.tak)  # checks the address
         if not isinstance(tracker_table, Mapping):
             raise ConfigError(source, key="tracker", expected="a table", got=repr(tracker_table))
         tracker = TrackerConfig.from_mapping(dict(tracker_table), source=f"{source} [tracker]")
@@ -371,6 +407,8 @@ class NodeConfig:
             network=network,
             release=release,
             source=src,
+            feeds=feeds,
+            tak=settings.tak or None,
             tracker=tracker,
             health_port=None if settings.health_port < 0 else settings.health_port,
             record=_resolve(base, settings.record) if settings.record else None,
@@ -415,5 +453,3 @@ def _inline_sensors(items: Any, source: str) -> SensorTable:
         if not isinstance(item, Mapping):
             raise ConfigError(source, key=f"sensors[{i}]", expected="a table", got=repr(item))
     return sensors_from_rows(items, f"{source} [[sensors]]")
-
-

@@ -40,6 +40,9 @@ class NodeCounters:
         Impact predictions made.
     alerts : Counter
         Alert changes made, by event.
+    cot_events, cot_errors : int
+        Cursor on Target events sent to the node's TAK address; sends that failed (the picture
+        goes on without them).
     """
 
     received_messages: int = 0
@@ -59,3 +62,5 @@ class NodeCounters:
     assess_errors: int = 0
     impacts: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
+    cot_events: int = 0
+    cot_errors: int = 0

@@ -68,6 +68,8 @@ def health_report(node: Node) -> dict[str, Any]:
             "impact_messages": counters.impact_messages,
             "alert_messages": counters.alert_messages,
             "retries": counters.publish_retries,
+            "cot_events": counters.cot_events,
+            "cot_errors": counters.cot_errors,
         },
         "dropped": dict(counters.dropped),
         "fusion": node.pipeline.common.stats.as_dict(),

@@ -9,6 +9,8 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
 from airpicture.net._bus import Bus, Message, Subscription, connect_bus
 from airpicture.net._release import LabelSpace
 from airpicture.net._security import NodeSecurity, PolicyBus
@@ -154,6 +156,8 @@ class Node:
         source = self._given_source
         if source is None and cfg.source is not None:
             source = ReplaySource.from_scenario(cfg.source, cfg.sensors, cfg.own_sensors)
+        if source is None and cfg.feeds:
+            source = await asyncio.to_thread(self._feed_source)
         self.outbound.source = source
         if self._given_bus is not None:
             bus = self._given_bus
@@ -165,6 +169,7 @@ class Node:
             # The node sees the bus through its nation's permissions (NATS enforces them too).
             bus = PolicyBus(bus, cfg.nation, policy=cfg.release)
         self.sender.bus = bus
+        tak = await self._open_tak()
         server = None
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -216,12 +221,59 @@ class Node:
                 await asyncio.to_thread(server.stop)
             if self._given_bus is None:
                 await own_bus.close()
+            if tak is not None:
+                await tak.__aexit__(None, None, None)
             self.inbound.bursts.close(every=True)
             if self.security is not None and self.security.audit is not None:
                 self.security.audit.close()
             self._write_record()
         log.info("%s: stopped; %s", cfg.node_id, self._summary())
         return self.picture
+
+    def _feed_source(self) -> ReplaySource:
+        """The node's own detections decoded from its ``[[sources]]`` recordings."""
+        from airpicture.interop import feed_detections
+
+        cfg = self.config
+        detections, report = feed_detections(cfg.feeds, cfg.sensors)
+        log.info("%s: sources decoded: %s", cfg.node_id, report.summary())
+        first = cfg.feeds[0]
+        start = first.start_at_unix_s if first.start_at_unix_s is not None else time.time()
+        return ReplaySource.from_detections(
+            detections, cfg.sensors, cfg.own_sensors, speed=first.speed, start_at_unix_s=start
+        )
+
+    async def _open_tak(self) -> Any:
+        """Connect to the node's TAK address and stream every published picture batch there
+        as CoT (tentative rows left out); None without one, or when it cannot be reached."""
+        cfg = self.config
+        if not cfg.tak:
+            return None
+        from airpicture.interop import CotSender, cot_events
+
+        sender = CotSender(cfg.tak)
+        try:
+            await sender.__aenter__()
+        except OSError as exc:
+            log.warning("%s: TAK address %s unreachable (%s): no CoT", cfg.node_id, cfg.tak, exc)
+            self.counters.cot_errors += 1
+            return None
+        counters = self.counters
+
+        async def stream(rows: TrackRows) -> None:
+            shown = rows.take(np.flatnonzero(np.asarray(rows.status).astype(str) != "tentative"))
+            if not len(shown):
+                return
+            try:
+                counters.cot_events += await sender.send(cot_events(shown))
+            except OSError as exc:
+                counters.cot_errors += 1
+                if counters.cot_errors == 1:
+                    log.warning("%s: sending CoT to %s failed: %s", cfg.node_id, cfg.tak, exc)
+
+        self.publisher.on_picture = stream
+        log.info("%s: streaming CoT to %s", cfg.node_id, cfg.tak)
+        return sender
 
     def _clock(self) -> float:
         """The node's clock: its own source's, scenario s (-inf before the source is read);

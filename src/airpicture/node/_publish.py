@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,6 +136,8 @@ class Publisher:
         self._alert_outbox: list[AlertRows] = []
         self._outbox_final = False
         self._outbox_ready = asyncio.Event()
+        self.on_picture: Callable[[TrackRows], Awaitable[None]] | None = None
+        """Called with every published batch of picture rows (the TAK stream)."""
 
     def queue_reports(self, reports: list[TrackReports]) -> None:
         """Queue this node's tracks to share; they go with the next picture delta."""
@@ -191,6 +194,8 @@ class Publisher:
                 )
                 await self.sender.send("pic", subject, delta)
                 self.counters.picture_deltas += 1
+            if self.on_picture is not None and n:
+                await self.on_picture(rows)
             for share in self.shares.values():
                 await self._share_tracks(share, reports, through, final)
             if self.shares:
