@@ -237,3 +237,12 @@ def test_pcap_times_give_the_day_of_asterix_times_of_day(tmp_path):
     assert np.all(np.abs(det.t_s - capture_t) < 600)
     assert result.report.skipped.keys() <= {"no height"}
     assert math.isclose(result.report.records, len(det))
+
+
+def test_angles_and_times_wrap_at_their_ends():
+    plot = RadarPlot(
+        1, 2, 86_399.999, 1000.0, 359.9999, "psr", None, None, None, None, None, None, False, False
+    )
+    (record,), _ = _records(encode_datablock(48, [encode_cat048(plot)]))
+    back = read_cat048(record)
+    assert back is not None and back.azimuth_deg == 0.0 and back.time_of_day_s == 0.0

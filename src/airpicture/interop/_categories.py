@@ -323,7 +323,7 @@ def _int(value: float, nbytes: int, *, signed: bool = True) -> bytes:
 
 
 def _tod(time_of_day_s: float) -> bytes:
-    return _int(time_of_day_s * 128.0 % (1 << 24), 3, signed=False)
+    return _int(round(time_of_day_s * 128.0) % (1 << 24), 3, signed=False)
 
 
 def _squawk_bytes(code: str) -> bytes:
@@ -402,7 +402,7 @@ def encode_cat048(plot: RadarPlot) -> bytes:
         "140": _tod(plot.time_of_day_s),
         "020": bytes([(typ << 5) | (0x10 if plot.simulated else 0)]),
         "040": _int(plot.range_m / NM_M * 256.0, 2, signed=False)
-        + _int(plot.azimuth_deg % 360.0 * 65536.0 / 360.0 % 65536, 2, signed=False),
+        + _int(round(plot.azimuth_deg % 360.0 * 65536.0 / 360.0) % 65536, 2, signed=False),
     }
     if plot.mode3a is not None:
         items["070"] = _squawk_bytes(plot.mode3a)
