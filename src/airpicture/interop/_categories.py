@@ -323,7 +323,7 @@ def _int(value: float, nbytes: int, *, signed: bool = True) -> bytes:
 
 
 def _tod(time_of_day_s: float) -> bytes:
-    return _int(round(time_of_day_s * 128.0) % (1 << 24), 3, signed=False)
+    return _int(round(time_of_day_s * 128.0) % (86_400 * 128), 3, signed=False)  # [0, 24 h)
 
 
 def _squawk_bytes(code: str) -> bytes:
