@@ -1,5 +1,5 @@
-"""Physics: motion models (``motion``), measurement models (``measurement``), the atmosphere
-and pressure altitude (``pressure_altitude``)."""
+"""Physics: motion models (``motion``), measurement models (``measurement``), the atmosphere,
+pressure altitude (``pressure_altitude``) and 2-D radar measurements (``radar2d``)."""
 
 from airpicture.models._atmosphere import (
     AIR_DENSITY_SEA_LEVEL_KGPM3,
@@ -36,6 +36,7 @@ from airpicture.models._pressure_altitude import (
     height_to_pressure_altitude,
     pressure_altitude_to_height,
 )
+from airpicture.models._radar2d import elevation_of_height, predict_range_azimuth_height
 
 __all__ = [
     "AIR_DENSITY_SEA_LEVEL_KGPM3",
@@ -51,6 +52,7 @@ __all__ = [
     "cv_process_noise",
     "cv_transition",
     "detection_jacobians",
+    "elevation_of_height",
     "gravity_acceleration",
     "gravity_gradient",
     "gravity_potential",
@@ -59,6 +61,7 @@ __all__ = [
     "measurement_noise",
     "measurement_vectors",
     "predict_measurements",
+    "predict_range_azimuth_height",
     "pressure_altitude_to_height",
     "propagate_ballistic",
     "propagate_ballistic_stm",
