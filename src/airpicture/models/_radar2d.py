@@ -37,9 +37,9 @@ def elevation_of_height(
     range_m: np.ndarray,
     azimuth_rad: np.ndarray,
     height_m: np.ndarray,
-    site_lat_rad: np.ndarray,
-    site_lon_rad: np.ndarray,
-    site_alt_m: np.ndarray,
+    site_lat_rad: np.ndarray | float,
+    site_lon_rad: np.ndarray | float,
+    site_alt_m: np.ndarray | float,
     *,
     iterations: int = 6,
 ) -> tuple[np.ndarray, np.ndarray]:
