@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from airpicture.errors import ConfigError, DataError
-from airpicture.geo import WGS84_A_M, WGS84_E2, ecef2aer, geodetic2ecef
+from airpicture.geo import ecef2aer, geodetic2ecef
 from airpicture.interop._asterix import AsterixRecord, iter_records
 from airpicture.interop._categories import (
     AdsbReport,
@@ -58,7 +58,7 @@ from airpicture.interop._modes import (
 )
 from airpicture.interop._report import DecodeReport
 from airpicture.interop._tracks import system_tracks_to_rows
-from airpicture.models import FEET_M, pressure_altitude_to_height
+from airpicture.models import FEET_M, elevation_of_height, pressure_altitude_to_height
 from airpicture.tables import Detections, Sensor, SensorTable
 
 __all__ = [
@@ -192,11 +192,6 @@ class _DayClock:
         return t
 
 
-def _gaussian_radius_m(lat_rad: float) -> float:
-    s2 = math.sin(lat_rad) ** 2
-    return WGS84_A_M * math.sqrt(1 - WGS84_E2) / (1 - WGS84_E2 * s2)
-
-
 @dataclass
 class _SensorRows:
     site: SiteConfig
@@ -206,6 +201,30 @@ class _SensorRows:
     azimuth_rad: list[float] = field(default_factory=list)
     elevation_rad: list[float] = field(default_factory=list)
     identity: list[tuple[str, str, str, str, float]] = field(default_factory=list)
+    height_m: list[float] = field(default_factory=list)
+    offsets: list[tuple[str, int]] = field(default_factory=list)
+
+    def solve_elevations(self, report: DecodeReport) -> np.ndarray:
+        """Radar plots: the elevation of each plot's height (exact, WGS-84); the plots whose
+        height cannot be seen at their range are dropped (counted). Returns d elevation / d
+        height of the plots kept, rad/m."""
+        site = self.site
+        el, del_dh = elevation_of_height(
+            np.asarray(self.range_m), np.asarray(self.azimuth_rad), np.asarray(self.height_m),
+            math.radians(site.lat_deg), math.radians(site.lon_deg), site.alt_m,
+        )  # fmt: skip
+        bad = np.flatnonzero(np.isnan(el))
+        for k in bad:
+            report.skip(*self.offsets[k], "height out of reach",
+                        f"height {self.height_m[k]:.0f} m cannot be seen at range "
+                        f"{self.range_m[k]:.0f} m")  # fmt: skip
+            report.records -= 1
+        keep = np.flatnonzero(~np.isnan(el))
+        for name in ("t_s", "range_m", "azimuth_rad", "identity", "height_m", "offsets"):
+            values = getattr(self, name)
+            setattr(self, name, [values[k] for k in keep])
+        self.elevation_rad = el[keep].tolist()
+        return np.abs(del_dh[keep])
 
     @property
     def sensor_id(self) -> str:
@@ -278,22 +297,13 @@ class _Collector:
         if not plot.range_m > 0:
             self.report.skip(self.source, offset, "bad value", "plot at range 0")
             return
-        radius = _gaussian_radius_m(math.radians(site.lat_deg))
-        rs, rt, r = radius + site.alt_m, radius + height, plot.range_m
-        sin_el = (rt * rt - rs * rs - r * r) / (2 * r * rs)
-        if not -1.0 <= sin_el <= 1.0:
-            self.report.skip(
-                self.source,
-                offset,
-                "height out of reach",
-                f"height {height:.0f} m cannot be seen at range {r:.0f} m",
-            )
-            return
         out = self.rows(site, "radar")
         out.t_s.append(t_s)
-        out.range_m.append(r)
+        out.range_m.append(plot.range_m)
         out.azimuth_rad.append(math.radians(plot.azimuth_deg))
-        out.elevation_rad.append(math.asin(sin_el))
+        out.elevation_rad.append(math.nan)  # from the height, all plots at once (tables)
+        out.height_m.append(height)
+        out.offsets.append((self.source, offset))
         out.identity.append(
             (
                 plot.address or "",
@@ -440,10 +450,14 @@ class _Collector:
             median_range = max(median_range, 1000.0)
             if rows.kind == "radar":
                 period = self.scan_period(site)
+                slope = rows.solve_elevations(self.report)
+                median_range = max(float(np.median(rows.range_m)) if rows.range_m else 1e5, 1e3)
+                # a height's noise as an elevation noise, at the plots' median d el / d h
+                per_m = float(np.median(slope)) if slope.size else 1.0 / median_range
                 sig = (
                     site.sigma_range_m,
                     math.radians(site.sigma_azimuth_deg),
-                    site.sigma_height_m / median_range,
+                    site.sigma_height_m * per_m,
                 )
             else:
                 period = self.adsb_period_s
