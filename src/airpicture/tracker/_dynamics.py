@@ -56,10 +56,10 @@ from airpicture.models._atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE
 from airpicture.models._ballistic import (
     ballistic_acceleration,
     ballistic_jacobian,
-    propagate_ballistic,
 )
 from airpicture.models._motion import ct_transition, cv_transition
 from airpicture.tracker._config import TrackerConfig
+from airpicture.tracker._free_flight import propagate_free_flight
 
 __all__ = [
     "KAPPA_MIN",
@@ -504,7 +504,7 @@ def _destinations(labels: tuple[str, ...]) -> np.ndarray:
 def ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Ballistic prediction of m states ``[x, v, kappa]`` and its 6 x 7 transition matrix.
 
-    The state is propagated with :func:`~airpicture.models.propagate_ballistic`
+    The state is propagated as by :func:`~airpicture.models.propagate_ballistic`
     (RK4, substeps chosen per row for the rate of change of the drag), with kappa floored at
     :data:`KAPPA_MIN` (the filter keeps its estimates of kappa non-negative,
     :func:`project_kappa`). Where the drag rate :math:`\rho\lVert v\rVert\kappa` at the
@@ -572,7 +572,7 @@ def ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, n
     )
     beta = 1.0 / (kappa * damp)
     x0 = x[:, :6]
-    x1 = _propagate_grouped(x0, beta, dt_s, substep)
+    x1 = _propagate(x0, beta, dt_s, substep)
     A, b0 = ballistic_jacobian(x0, beta)
     b1 = b0.copy()
     # The end of the step only changes the Jacobians where the height, and so the air density,
@@ -590,28 +590,17 @@ def ballistic_transition(x: np.ndarray, dt_s: np.ndarray) -> tuple[np.ndarray, n
     return x1, F
 
 
-def _propagate_grouped(
+def _propagate(
     x: np.ndarray, beta: np.ndarray, dt_s: np.ndarray, substep_s: np.ndarray
 ) -> np.ndarray:
-    """:func:`propagate_ballistic` of rows grouped by their number of substeps.
+    """Free flight over steps ``dt_s`` in substeps of at most ``substep_s`` (per row).
 
-    Row i needs ``ceil(|dt_i| / substep_s_i)`` RK4 substeps; one call would give every row the
-    count of the most demanding one, so rows are grouped by that count rounded up to a power
-    of two, and each group takes its own.
+    Row i takes ``ceil(|dt_i| / substep_s_i)`` RK4 substeps rounded up to a power of two (the
+    rows of one power share their count, as when they were integrated together by
+    :func:`~airpicture.models.propagate_ballistic`).
     """
     steps = np.maximum(np.ceil(np.abs(dt_s) / substep_s), 1.0)
-    bucket = np.ceil(np.log2(steps)).astype(int)
-    out = np.empty_like(x)
-    for b in np.unique(bucket):
-        rows = bucket == b
-        longest = float(np.abs(dt_s[rows]).max())
-        if longest == 0.0:
-            out[rows] = x[rows]
-            continue
-        out[rows] = propagate_ballistic(
-            x[rows], beta[rows], dt_s[rows], max_step_s=longest / 2.0**b
-        )
-    return out
+    return propagate_free_flight(x, beta, dt_s, 2 ** np.ceil(np.log2(steps)).astype(np.int64))
 
 
 def project_kappa(x: np.ndarray, P: np.ndarray) -> np.ndarray:

@@ -457,9 +457,17 @@ class _ScanStep:
             assert det_cov is not None  # set together with det_pos (a radar's reports)
             det_var = np.trace(det_cov[det_idx], axis1=1, axis2=2)
             radius = math.sqrt(gate) * np.sqrt(var_pos + det_var.max()) + moving
-            ti, dj = candidate_pairs(
-                pos, radius, det_pos[det_idx], self.config.gate_max_candidates
+            # Only tracks whose sphere reaches the box around the scan's reports are searched:
+            # a scan of a rotating radar covers a sector, the table the whole region.
+            points = det_pos[det_idx]
+            reach = radius[:, None]
+            near = np.flatnonzero(
+                np.all((pos >= points.min(axis=0) - reach) & (pos <= points.max(axis=0) + reach), 1)
             )
+            ti, dj = candidate_pairs(
+                pos[near], radius[near], points, self.config.gate_max_candidates
+            )
+            ti = near[ti]
             # Each pair within its own bound: a near report's spread is far smaller than the
             # farthest one's, which sets the radius of the search.
             gap = pos[ti] - det_pos[det_idx[dj]]
