@@ -22,12 +22,14 @@ from tests.interop.test_picture_out import check_cot_event
 def _values(tmp_path, rec, **extra):  # type: ignore[no-untyped-def]
     scn = tmp_path / "scn"
     if not (scn / "sensors.csv").is_file():
+        # primary-only plots skipped, as the node's [[sources]] skip them by default
         ingest(
             [(rec.asterix, "asterix"), (rec.beast, "beast")],
             scn,
             sites=list(rec.sites),
             date=rec.date,
             start_t_s=rec.start_t_s,
+            primary_height_m=None,
         )
     start = time.time() + 0.3
     clock = {"speed": 100.0, "start_at_unix_s": start}

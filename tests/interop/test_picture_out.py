@@ -83,21 +83,24 @@ def test_one_picture_of_radar_and_adsb_with_callsigns(picture: Picture, identifi
     assert by_callsign["UAL837"].squawk == "7700"
     assert by_callsign["UAL837"].emergency == "general"
     assert by_callsign["JAL123"].address == "86D2A1" and by_callsign["JAL123"].emergency == ""
-    assert picture.ingested.report.skipped == {"no height": 40}  # the primary-only plots
+    # the primary-only plots go to a sensor of their own (range and azimuth, a vague height)
+    assert picture.ingested.report.n_skipped == 0
+    assert "JPN-R1-PSR" in picture.ingested.scan_periods_s
     # tracks sit on the aircraft: each within 300 m of its own truth at the picture's time
     geo_ok = 0
     from airpicture.interop import geo_tracks
 
     geo = geo_tracks(now)
+    assert len(now) == 6
     for i, track_id in enumerate(now.track_id):
-        ident = identified[str(track_id)]
+        ident = identified.get(str(track_id), TrackIdentity())
         plane = next(a for a in picture.recordings.aircraft if a.callsign == ident.callsign)
         lat, lon, _h = plane.position(np.array([now.t_s[i] - picture.recordings.start_t_s]))
         north = (geo.lat_deg[i] - lat[0]) * 111_000
         east = (geo.lon_deg[i] - lon[0]) * 111_000 * np.cos(np.radians(lat[0]))
         assert np.hypot(north, east) < 300, ident.callsign
         geo_ok += 1
-    assert geo_ok == 5
+    assert geo_ok == 6
 
 
 def test_cot_events_follow_the_schema_rules(picture: Picture, identified):
@@ -166,11 +169,11 @@ def test_snapshots_geojson_and_kml(picture: Picture, identified, tmp_path):
     rows = read_tracks(picture.tracks)
     out = export_tracks(rows, "geojson", output=tmp_path / "p.geojson", identity=identified)
     doc = json.loads((tmp_path / "p.geojson").read_text())
-    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == out.rows == 5
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == out.rows == 6
     for f in doc["features"]:
         lon, lat, h = f["geometry"]["coordinates"]
         assert f["geometry"]["type"] == "Point" and 130 < lon < 145 and 30 < lat < 40
-        assert 7000 < h < 12000
+        assert 1000 < h < 12000  # the primary-only aircraft flies at FL80
     emergency = [f for f in doc["features"] if f["properties"].get("emergency")]
     assert [f["properties"]["callsign"] for f in emergency] == ["UAL837"]
 
@@ -178,7 +181,9 @@ def test_snapshots_geojson_and_kml(picture: Picture, identified, tmp_path):
     kml = ET.parse(tmp_path / "p.kml").getroot()
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     names = sorted(p.findtext("k:name", namespaces=ns) for p in kml.iterfind(".//k:Placemark", ns))
-    assert names == ["ANA456", "EIN9", "JAL123", "SKY77", "UAL837"]
+    # the primary-only aircraft has no identity: it is named by its track id
+    assert names[1:] == ["ANA456", "EIN9", "JAL123", "SKY77", "UAL837"]
+    assert names[0] in {str(t) for t in rows.track_id} - set(identified)
     styles = {
         p.findtext("k:name", namespaces=ns): p.findtext("k:styleUrl", namespaces=ns)
         for p in kml.iterfind(".//k:Placemark", ns)
@@ -246,6 +251,23 @@ def test_cli_ingest_and_export(picture: Picture, tmp_path, capsys):
             rec.date,
             "--start-time",
             str(rec.start_t_s),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "JPN-R1-PSR 4 s" in out and "0 skipped" in out
+    code = main(
+        [
+            "ingest",
+            str(rec.asterix),
+            "--format",
+            "asterix",
+            "-o",
+            str(tmp_path / "scn2"),
+            "--site",
+            "JPN-R1,JPN,35,139,50,25,1",
+            "--date",
+            rec.date,
+            "--no-primary",
         ]
     )
     out = capsys.readouterr().out

@@ -101,9 +101,10 @@ def recorded(browser, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def test_table_and_details_show_identity_and_emergency(recorded) -> None:  # type: ignore[no-untyped-def]
     page = recorded.page
-    page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 5")
+    page.wait_for_function("document.querySelectorAll('#track-rows tr').length === 6")
     calls = sorted(page.locator("[data-testid=row-callsign]").all_inner_texts())
-    assert calls == ["ANA456", "EIN9", "JAL123", "SKY77", "UAL837"]
+    # the primary-only aircraft has no callsign
+    assert calls == ["", "ANA456", "EIN9", "JAL123", "SKY77", "UAL837"]
     emergency = page.locator("#track-rows tr.em")
     assert emergency.count() == 1 and "UAL837" in emergency.inner_text()
     assert "7700" in emergency.inner_text()

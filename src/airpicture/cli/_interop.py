@@ -68,8 +68,13 @@ def _ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--primary-height",
         type=float,
+        default=3000.0,
         metavar="M",
-        help="nominal height of primary-only plots (skipped without it)",
+        help="nominal height of primary-only plots, which go to a sensor <radar>-PSR of their "
+        "own with a height noise of 3 km (default 3000 m)",
+    )
+    p.add_argument(
+        "--no-primary", action="store_true", help="skip primary-only plots (counted) instead"
     )
     p.add_argument(
         "--adsb-period",
@@ -168,7 +173,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             date=args.date,
             start_t_s=args.start_time,
             qnh_hpa=args.qnh,
-            primary_height_m=args.primary_height,
+            primary_height_m=None if args.no_primary else args.primary_height,
             adsb_period_s=args.adsb_period,
             duration_s=args.duration,
             progress=bar.update,

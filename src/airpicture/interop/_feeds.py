@@ -178,7 +178,7 @@ def feed_detections(
         )
         _read_one(feed.path, feed.kind, collector, site, feed.date, feed.start_time_s, None, None)
         for rows in collector.sensors.values():
-            if rows.kind == "radar":
+            if rows.kind in ("radar", "psr"):
                 rows.solve_elevations(report)
             n = len(rows.t_s)
             parts.append(

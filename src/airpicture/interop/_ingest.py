@@ -4,9 +4,12 @@ A monoradar plot (CAT048) becomes a detection of its radar: slant range and azim
 reported, and an elevation from the plot's height: the 3-D height (I048/110) when the radar
 measures one, else the Mode C flight level taken to geometric height
 (:func:`airpicture.models.pressure_altitude_to_height`, the day's QNH) and then to the
-elevation at which a target at that height is seen at that slant range (spherical Earth of the
-site's Gaussian radius, no refraction, as the contract). A plot without either (primary-only)
-has no elevation: it is skipped and counted unless a nominal ``primary_height_m`` is given.
+elevation at which a target at that height is seen at that slant range
+(:func:`airpicture.models.elevation_of_height`: exact on WGS-84, no refraction, as the
+contract). A plot without either (primary-only) has no height: it goes to a sensor of its own
+(``<radar>-PSR``) at a nominal ``primary_height_m`` with a height noise of kilometres, so it
+informs range and azimuth alone in effect (or, with ``primary_height_m=None``, is skipped and
+counted).
 
 An ADS-B position (CAT021, or Mode S decoded from Beast, AVR or SBS) becomes a detection of a
 receiver "sensor" at the ground station's site: range, azimuth and elevation of the reported
@@ -111,6 +114,7 @@ class SiteConfig:
     sigma_range_m: float = 70.0
     sigma_azimuth_deg: float = 0.08
     sigma_height_m: float = 75.0
+    sigma_primary_height_m: float = 3000.0
     sigma_position_m: float = 50.0
     max_range_m: float = 460_000.0
     scan_period_s: float | None = None
@@ -124,6 +128,7 @@ class SiteConfig:
             ("sigma_range_m", self.sigma_range_m > 0, "a positive number"),
             ("sigma_azimuth_deg", self.sigma_azimuth_deg > 0, "a positive number"),
             ("sigma_height_m", self.sigma_height_m > 0, "a positive number"),
+            ("sigma_primary_height_m", self.sigma_primary_height_m > 0, "a positive number"),
             ("sigma_position_m", self.sigma_position_m > 0, "a positive number"),
             ("max_range_m", self.max_range_m > 0, "a positive number"),
         )
@@ -228,7 +233,8 @@ class _SensorRows:
 
     @property
     def sensor_id(self) -> str:
-        return self.site.sensor_id if self.kind == "radar" else f"{self.site.sensor_id}-ADSB"
+        suffix = {"radar": "", "psr": "-PSR", "adsb": "-ADSB"}[self.kind]
+        return f"{self.site.sensor_id}{suffix}"
 
 
 class _Collector:
@@ -279,6 +285,7 @@ class _Collector:
         site = self.site_of(plot.sac, plot.sic, offset)
         if site is None:
             return
+        kind = "radar"
         if plot.height_m is not None:
             height = plot.height_m
         elif plot.flight_level is not None:
@@ -289,6 +296,7 @@ class _Collector:
             )
         elif self.primary_height_m is not None:
             height = self.primary_height_m
+            kind = "psr"
         else:
             self.report.skip(
                 self.source, offset, "no height", f"{plot.kind} plot without Mode C or 3-D height"
@@ -297,7 +305,7 @@ class _Collector:
         if not plot.range_m > 0:
             self.report.skip(self.source, offset, "bad value", "plot at range 0")
             return
-        out = self.rows(site, "radar")
+        out = self.rows(site, kind)
         out.t_s.append(t_s)
         out.range_m.append(plot.range_m)
         out.azimuth_rad.append(math.radians(plot.azimuth_deg))
@@ -448,7 +456,7 @@ class _Collector:
             site = rows.site
             median_range = float(np.median(rows.range_m)) if rows.range_m else 100_000.0
             median_range = max(median_range, 1000.0)
-            if rows.kind == "radar":
+            if rows.kind in ("radar", "psr"):
                 period = self.scan_period(site)
                 slope = rows.solve_elevations(self.report)
                 median_range = max(float(np.median(rows.range_m)) if rows.range_m else 1e5, 1e3)
@@ -457,7 +465,8 @@ class _Collector:
                 sig = (
                     site.sigma_range_m,
                     math.radians(site.sigma_azimuth_deg),
-                    site.sigma_height_m * per_m,
+                    (site.sigma_height_m if rows.kind == "radar" else site.sigma_primary_height_m)
+                    * per_m,
                 )
             else:
                 period = self.adsb_period_s
@@ -630,7 +639,7 @@ def ingest(
     date: str | None = None,
     start_t_s: float | None = None,
     qnh_hpa: float = 1013.25,
-    primary_height_m: float | None = None,
+    primary_height_m: float | None = 3000.0,
     adsb_period_s: float = 2.0,
     duration_s: float | None = None,
     progress: Callable[[int], None] | None = None,
@@ -663,8 +672,11 @@ def ingest(
         not given); live feeds take the arrival time.
     qnh_hpa : float
         Sea-level pressure for Mode C and barometric ADS-B altitudes.
-    primary_height_m : float, optional
-        Nominal height of primary-only plots (skipped without it).
+    primary_height_m : float or None
+        Nominal height of primary-only plots: they go to a sensor of their own,
+        ``<radar>-PSR``, whose elevation noise is a site's ``sigma_primary_height_m`` (3 km)
+        of height, so that they inform range and azimuth and hardly the height (None: they are
+        skipped and counted).
     adsb_period_s : float
         At most one ADS-B report per aircraft in this period.
     duration_s : float, optional
