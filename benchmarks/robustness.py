@@ -53,6 +53,7 @@ FIGURES: tuple[tuple[str, str, tuple[str, float] | None], ...] = (
     ("false_impacts", "sum", ("<=", 0.0)),
     ("missiles_classified", "mean", None),
     ("impact_containment", "mean", (">=", 0.95)),
+    ("launch_containment", "mean", (">=", 0.95)),
     ("launch_error_m_median", "median", None),
     ("launch_late_s_median", "median", None),
     ("pos_rmse_m", "median", None),
@@ -161,7 +162,7 @@ def plot(groups: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
         ("completeness", 0.99),
         ("false_ballistic_tracks", 0.0),
         ("impact_containment", 0.95),
-        ("launch_error_m_median", None),
+        ("launch_containment", 0.95),
     ]
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for ax, (name, goal) in zip(axes.flat, shown, strict=True):

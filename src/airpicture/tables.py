@@ -313,7 +313,10 @@ class ImpactRows(_Columns):
     point with probability ``confidence``: semi-axes ``semi_major_m >= semi_minor_m`` (m, in the
     local horizontal plane at the impact point) and ``orientation_rad`` the bearing of the major
     axis, clockwise from true north, in [0, pi). ``launch_t_s, launch_lat_rad, launch_lon_rad``
-    are the estimated launch time and point (NaN when not estimated).
+    are the estimated launch time and point (NaN when not estimated); the optional
+    ``launch_sd_t_s`` (s) and the launch point's ellipse at the same ``confidence``
+    (``launch_semi_major_m``, ``launch_semi_minor_m``, ``launch_orientation_rad``) are their
+    uncertainty, None when not carried (files written before they were).
     """
 
     t_s: np.ndarray
@@ -328,12 +331,16 @@ class ImpactRows(_Columns):
     launch_t_s: np.ndarray
     launch_lat_rad: np.ndarray
     launch_lon_rad: np.ndarray
+    launch_sd_t_s: np.ndarray | None = None
+    launch_semi_major_m: np.ndarray | None = None
+    launch_semi_minor_m: np.ndarray | None = None
+    launch_orientation_rad: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> ImpactRows:
-        """A table with no rows and the right dtypes."""
+        """A table with no rows and the right dtypes (and the launch uncertainty)."""
         f = np.empty(0)
-        return cls(f, np.empty(0, dtype=str), f, f, f, f, f, f, f, f, f, f)
+        return cls(f, np.empty(0, dtype=str), f, f, f, f, f, f, f, f, f, f, f, f, f, f)
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,8 @@ def test_impact_prediction_of_an_exact_state_is_the_true_impact() -> None:
     P[:, :3, :3] = np.eye(3) * 1e-4
     P[:, 3:6, 3:6] = np.eye(3) * 1e-6
     P[:, 6, 6] = 1e-18
-    pred = predict_impacts(
-        np.hstack([x, np.full((3, 1), kappa)]), P, np.full(3, 100.0), launch=False
-    )
-    assert pred.valid.all() and np.isnan(pred.launch_t_s).all()
+    pred = predict_impacts(np.hstack([x, np.full((3, 1), kappa)]), P, np.full(3, 100.0))
+    assert pred.valid.all()
     np.testing.assert_allclose(pred.impact_t_s, 100.0 + t_true, atol=5e-3)
     e, n, _ = ecef2enu(
         p_true[:, 0], p_true[:, 1], p_true[:, 2], pred.impact_lat_rad, pred.impact_lon_rad, 0.0
@@ -145,7 +143,7 @@ def test_impact_ellipse_is_calibrated_on_sampled_states() -> None:
     kappa = 1.0 / 5000.0
     sd = np.array([300.0, 300.0, 300.0, 15.0, 15.0, 15.0, 2e-5])
     P = np.diag(sd**2)
-    pred = predict_impacts(np.r_[x, kappa][None], P[None], np.zeros(1), launch=False)
+    pred = predict_impacts(np.r_[x, kappa][None], P[None], np.zeros(1))
     a, b, o = pred.ellipse(0.95)
     rng = np.random.default_rng(6)
     samples = rng.multivariate_normal(np.r_[x, kappa], P, 600)
@@ -163,15 +161,3 @@ def test_impact_ellipse_is_calibrated_on_sampled_states() -> None:
     across = e * np.cos(o[0]) - n * np.sin(o[0])
     rate = np.mean((along / a[0]) ** 2 + (across / b[0]) ** 2 <= 1.0)
     assert 0.93 <= rate <= 0.97  # 600 samples: binomial sd 0.9 %, and the rule's own error
-
-
-def test_launch_estimate_of_a_free_flight() -> None:
-    lat, lon = np.radians([39.6]), np.radians([127.5])
-    p = np.stack(geodetic2ecef(lat, lon, np.zeros(1)), axis=-1)
-    v = 2200.0 * np.einsum("nji,nj->ni", enu_rotation(lat, lon), np.array([[0.8, 0.1, 0.59]]))
-    x1 = propagate_ballistic(np.hstack([p, v]), np.array([np.inf]), 200.0, max_step_s=0.5)
-    P = np.diag([1.0, 1.0, 1.0, 0.01, 0.01, 0.01, 1e-16])[None]
-    pred = predict_impacts(np.hstack([x1, [[1e-9]]]), P, np.array([1000.0]))
-    assert pred.launch_t_s[0] == pytest.approx(800.0, abs=0.05)
-    assert np.degrees(pred.launch_lat_rad[0]) == pytest.approx(39.6, abs=1e-4)
-    assert np.degrees(pred.launch_lon_rad[0]) == pytest.approx(127.5, abs=1e-4)

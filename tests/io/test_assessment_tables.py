@@ -12,9 +12,15 @@ from airpicture.io import TABLE_COLUMNS, open_table_writer, read_alerts, read_im
 from airpicture.tables import AlertRows, ImpactRows
 
 
-def impacts(n: int = 5) -> ImpactRows:
+def impacts(n: int = 5, *, launch_uncertainty: bool = True) -> ImpactRows:
     rng = np.random.default_rng(0)
     a = rng.uniform(1_000, 20_000, n)
+    uncertainty = {
+        "launch_sd_t_s": np.r_[rng.uniform(5, 30, n - 1), np.nan],
+        "launch_semi_major_m": np.r_[a[:-1] * 3.0, np.nan],
+        "launch_semi_minor_m": np.r_[a[:-1], np.nan],
+        "launch_orientation_rad": np.r_[rng.uniform(0, np.pi, n - 1), np.nan],
+    }
     return ImpactRows(
         t_s=1.7e9 + np.arange(n, dtype=float),
         track_id=np.array([f"T{i:06d}" for i in range(n)]),
@@ -28,6 +34,7 @@ def impacts(n: int = 5) -> ImpactRows:
         launch_t_s=np.r_[1.7e9 - 400.0 + np.zeros(n - 1), np.nan],
         launch_lat_rad=np.r_[np.radians(np.full(n - 1, 39.6)), np.nan],
         launch_lon_rad=np.r_[np.radians(np.full(n - 1, 127.45)), np.nan],
+        **(uncertainty if launch_uncertainty else {}),
     )
 
 
@@ -45,15 +52,20 @@ def alerts() -> AlertRows:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_impacts_round_trip(tmp_path: Path, fmt: str) -> None:
-    rows = impacts()
+@pytest.mark.parametrize("launch_uncertainty", [True, False])
+def test_impacts_round_trip(tmp_path: Path, fmt: str, launch_uncertainty: bool) -> None:
+    """With the launch uncertainty, and without it: a file written before it existed reads
+    back without it (None)."""
+    rows = impacts(launch_uncertainty=launch_uncertainty)
     path = tmp_path / f"impacts.{fmt}"
     with open_table_writer(path, "impacts") as writer:
         writer.write(rows)
     again = read_impacts(path)
     for name in ImpactRows.__dataclass_fields__:
         a, b = getattr(again, name), getattr(rows, name)
-        if a.dtype.kind in "fc":
+        if b is None:
+            assert a is None, name
+        elif a.dtype.kind in "fc":
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-15, err_msg=name)
         else:
             np.testing.assert_array_equal(a, b, err_msg=name)

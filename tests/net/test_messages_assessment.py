@@ -40,6 +40,10 @@ def _impacts(n: int, seed: int = 0) -> ImpactRows:
         launch_t_s=np.where(rng.random(n) < 0.5, np.nan, 1.79e9),
         launch_lat_rad=rng.uniform(-1.5, 1.5, n),
         launch_lon_rad=rng.uniform(-3.1, 3.1, n),
+        launch_sd_t_s=rng.uniform(0.0, 60.0, n),
+        launch_semi_major_m=major * 3.0,
+        launch_semi_minor_m=major,
+        launch_orientation_rad=rng.uniform(0.0, math.pi, n),
     )
 
 
@@ -64,9 +68,13 @@ def _encode(kind: str, payload: AlertMessage | ImpactMessage) -> bytes:
 
 
 def _same(a: ImpactRows | AlertRows, b: ImpactRows | AlertRows) -> None:
+    """Equal rows; a column ``b`` does not carry (None) arrives as NaN."""
     assert len(a) == len(b)
     for name in a.__dataclass_fields__:
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        expected = getattr(b, name)
+        if expected is None:
+            expected = np.full(len(b), np.nan)
+        np.testing.assert_array_equal(getattr(a, name), expected, err_msg=name)
 
 
 @settings(max_examples=40, deadline=None)
@@ -78,6 +86,10 @@ def test_round_trips(n: int, seed: int) -> None:
     )
     assert envelope.kind == "impact" and isinstance(back, ImpactMessage) and back.nation == "JPN"
     _same(back.to_rows(), impacts)
+    without = ImpactRows(**{**impacts.__dict__, "launch_sd_t_s": None})
+    _, back = decode_message(_encode("impact", ImpactMessage.from_rows(without, nation="JPN")))
+    assert isinstance(back, ImpactMessage)
+    _same(back.to_rows(), without)
     envelope, again = decode_message(_encode("alert", AlertMessage.from_rows(alerts, nation="JPN")))
     assert envelope.kind == "alert" and isinstance(again, AlertMessage) and len(again) == n
     _same(again.to_rows(), alerts)

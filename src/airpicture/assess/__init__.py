@@ -1,8 +1,9 @@
 """Assessment of the picture: what each track is, where ballistic ones come down, whom to warn.
 
 ``classify`` labels tracks from their kinematics and the IMM's model probabilities; ``impact``
-predicts the impact point and time of ballistic tracks with an uncertainty ellipse, and their
-launch point; ``warning`` holds warning areas (GeoJSON) and the alerts raised when an impact
+predicts the impact point and time of ballistic tracks with an uncertainty ellipse; ``launch``
+flies them back through their free flight and a family of boosts to their launch point and time,
+with theirs; ``warning`` holds warning areas (GeoJSON) and the alerts raised when an impact
 ellipse meets one; ``assessor`` composes them into one step after each tracker frame.
 
 Units and frames, as everywhere in airpicture: states in WGS-84 ECEF (m, m/s); geodetic
@@ -29,6 +30,11 @@ from airpicture.assess._impact import (
     ImpactPrediction,
     predict_impacts,
 )
+from airpicture.assess._launch import (
+    THRUST_ACCEL_MPS2,
+    LaunchEstimate,
+    estimate_launches,
+)
 from airpicture.assess._warning import (
     CANCEL_REASONS,
     AlertBook,
@@ -41,6 +47,7 @@ from airpicture.assess._warning import (
 __all__ = [
     "CANCEL_REASONS",
     "ENVELOPES",
+    "THRUST_ACCEL_MPS2",
     "AlertBook",
     "AssessConfig",
     "Assessment",
@@ -48,12 +55,14 @@ __all__ = [
     "ClassifierConfig",
     "FlightEnvelope",
     "ImpactPrediction",
+    "LaunchEstimate",
     "TrackFeatures",
     "TrackStates",
     "WarningAreas",
     "classify",
     "default_areas_path",
     "ellipses_meet_areas",
+    "estimate_launches",
     "predict_impacts",
     "read_warning_areas",
     "specific_energy",

@@ -33,6 +33,7 @@ from airpicture.assess._classify import (
     track_features,
 )
 from airpicture.assess._impact import predict_impacts
+from airpicture.assess._launch import LaunchEstimate, estimate_launches
 from airpicture.assess._warning import AlertBook, WarningAreas, ellipses_meet_areas
 from airpicture.codes import TRACK_KINDS
 from airpicture.config import Interval, check_fields, load_config
@@ -76,7 +77,7 @@ class AssessConfig:
         An alert is raised only once the impact ellipse's semi-major axis is at most this, m:
         the prediction of a track seen for a few seconds may cover half the sea.
     launch : bool
-        Estimate launch points and times (back-propagation to the ground).
+        Estimate launch points and times (:func:`~airpicture.assess.estimate_launches`).
     classifier : ClassifierConfig
         Settings of the classification.
     """
@@ -466,7 +467,7 @@ class Assessor:
             return ImpactRows.empty(), _concat_alerts(changes)
         x, P, t_state = states.x[sel], states.P[sel], states.t_s[sel]
         cfg = self.config
-        pred = predict_impacts(x, P, t_state, max_time_s=cfg.max_flight_s, launch=cfg.launch)
+        pred = predict_impacts(x, P, t_state, max_time_s=cfg.max_flight_s)
         for i, t in zip(ids[sel], t_state, strict=True):
             self._predicted[str(i)] = float(t)
         ok = np.flatnonzero(pred.valid)
@@ -474,6 +475,11 @@ class Assessor:
             return ImpactRows.empty(), _concat_alerts(changes)
         a, b, orient = pred.ellipse(cfg.confidence)
         track_ids = ids[sel][ok]
+        launch = (
+            estimate_launches(x[ok], P[ok], t_state[ok], max_time_s=cfg.max_flight_s)
+            if cfg.launch
+            else LaunchEstimate.unknown(len(ok))
+        )
         impacts = ImpactRows(
             t_s=t_state[ok].copy(),
             track_id=track_ids,
@@ -484,9 +490,7 @@ class Assessor:
             semi_minor_m=b[ok],
             orientation_rad=orient[ok],
             confidence=np.full(len(ok), cfg.confidence),
-            launch_t_s=pred.launch_t_s[ok],
-            launch_lat_rad=pred.launch_lat_rad[ok],
-            launch_lon_rad=pred.launch_lon_rad[ok],
+            **launch.columns(cfg.confidence),
         )
         if self.alert_book is not None and self.areas is not None:
             lat, lon, cov = pred.impact_lat_rad[ok], pred.impact_lon_rad[ok], pred.cov_en_m2[ok]

@@ -1,10 +1,10 @@
-r"""Impact and launch prediction of ballistic tracks, with the impact point's uncertainty.
+r"""Impact prediction of ballistic tracks, with the impact point's uncertainty.
 
 A track in free flight is flown forward with the one ballistic model of the package
 (:func:`airpicture.models.propagate_ballistic`: WGS-84 gravity with :math:`J_2`, drag
 in the exponential atmosphere with the track's estimated :math:`\kappa = 1/\beta`, Coriolis and
-centrifugal terms) until its geodetic height is zero: the predicted impact. Flown backwards to
-the ground, it gives the launch point and time of the equivalent unpowered flight.
+centrifugal terms) until its geodetic height is zero: the predicted impact. (Launch points:
+:mod:`airpicture.assess._launch`.)
 
 **Uncertainty.** The track's Gaussian state :math:`\mathcal N(\hat x, P)` in the seven-element
 filter state ``[x, y, z, vx, vy, vz, kappa]`` is represented by the :math:`2n` points of the
@@ -118,7 +118,7 @@ def propagate_to_ground(
     beta : ndarray, shape (n,)
         Ballistic coefficients, kg/m^2 (``np.inf``: no drag).
     backward : bool
-        Fly backwards in time (to the launch of the equivalent unpowered flight).
+        Fly backwards in time (to where the flight left the ground, were it unpowered).
     max_time_s : float
         Give up on a body still up after this long, s.
 
@@ -291,7 +291,7 @@ def ellipse_axes(
 
 @dataclass(frozen=True)
 class ImpactPrediction:
-    """Predicted impacts and launches of n ballistic tracks; arrays of shape (n,) unless noted.
+    """Predicted impacts of n ballistic tracks; arrays of shape (n,) unless noted.
 
     Attributes
     ----------
@@ -306,9 +306,6 @@ class ImpactPrediction:
         predicted impact point, m^2.
     sd_impact_t_s : ndarray
         Standard deviation of the impact time, s.
-    launch_t_s, launch_lat_rad, launch_lon_rad : ndarray
-        Launch time and point of the equivalent unpowered flight (the mean state flown back to
-        the ground); NaN where not computed or not found.
     """
 
     valid: np.ndarray
@@ -317,9 +314,6 @@ class ImpactPrediction:
     impact_lon_rad: np.ndarray
     cov_en_m2: np.ndarray
     sd_impact_t_s: np.ndarray
-    launch_t_s: np.ndarray
-    launch_lat_rad: np.ndarray
-    launch_lon_rad: np.ndarray
 
     def __len__(self) -> int:
         return int(self.valid.shape[0])
@@ -339,9 +333,8 @@ def predict_impacts(
     t_s: np.ndarray,
     *,
     max_time_s: float = 3600.0,
-    launch: bool = True,
 ) -> ImpactPrediction:
-    """Predict where and when n ballistic tracks come down, and where they were launched.
+    """Predict where and when n ballistic tracks come down.
 
     Parameters
     ----------
@@ -354,8 +347,6 @@ def predict_impacts(
         Times of the states, s.
     max_time_s : float
         Longest flight considered, s.
-    launch : bool
-        Also fly the mean states back to the ground (launch point and time).
 
     Returns
     -------
@@ -368,9 +359,7 @@ def predict_impacts(
     n, k = x.shape
     nan = np.full(n, np.nan)
     if n == 0:
-        return ImpactPrediction(
-            np.zeros(0, bool), nan, nan, nan, np.zeros((0, 2, 2)), nan, nan, nan, nan
-        )
+        return ImpactPrediction(np.zeros(0, bool), nan, nan, nan, np.zeros((0, 2, 2)), nan)
     points = cubature_points(x, P)  # (n, 2k, k)
     m = points.shape[1]
     states = np.concatenate([x[:, None, :], points], axis=1).reshape(n * (m + 1), k)
@@ -404,17 +393,6 @@ def predict_impacts(
         impact_t[v] = t_s[v] + tp.mean(axis=1)
         sd_t[v] = tp.std(axis=1)
 
-    launch_t, launch_lat, launch_lon = nan.copy(), nan.copy(), nan.copy()
-    if launch:
-        back_dt, back_x, back_found = propagate_to_ground(
-            x[:, :6], _beta(x[:, 6]), backward=True, max_time_s=max_time_s
-        )
-        if back_found.any():
-            b = np.flatnonzero(back_found)
-            launch_lat[b], launch_lon[b], _ = ecef2geodetic(
-                back_x[b, 0], back_x[b, 1], back_x[b, 2]
-            )
-            launch_t[b] = t_s[b] + back_dt[b]
     return ImpactPrediction(
         valid=valid,
         impact_t_s=impact_t,
@@ -422,7 +400,4 @@ def predict_impacts(
         impact_lon_rad=lon,
         cov_en_m2=cov,
         sd_impact_t_s=sd_t,
-        launch_t_s=launch_t,
-        launch_lat_rad=launch_lat,
-        launch_lon_rad=launch_lon,
     )

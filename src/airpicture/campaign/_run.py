@@ -199,7 +199,8 @@ def warning_figures(
     track, and with one labelled ``ballistic``; ``impact_error_m_median`` and
     ``impact_containment`` over every impact prediction of their tracks;
     ``launch_error_m_median`` and ``launch_late_s_median`` over every launch estimate of their
-    tracks; ``warn_missed_areas`` (true areas not alerted at impact) and ``warn_extra_areas``
+    tracks and ``launch_containment``, the share of their launch ellipses holding the true
+    launch point; ``warn_missed_areas`` (true areas not alerted at impact) and ``warn_extra_areas``
     (areas alerted at impact that the impact missed), summed over missiles;
     ``warn_lead_time_s_median`` over every true area alerted. Always given, missiles or not:
     ``false_alerts``, alerts issued on tracks that followed no ballistic object;
@@ -234,6 +235,7 @@ def warning_figures(
             impact_containment=nan,
             launch_error_m_median=nan,
             launch_late_s_median=nan,
+            launch_containment=nan,
             warn_missed_areas=nan,
             warn_extra_areas=nan,
             warn_lead_time_s_median=nan,
@@ -242,6 +244,8 @@ def warning_figures(
     errors = np.concatenate([s.error_m for s in scores])
     launch_error = np.concatenate([s.launch_error_m for s in scores])
     launch_late = np.concatenate([s.launch_late_s for s in scores])
+    launch_inside = np.concatenate([s.launch_inside for s in scores])
+    launch_inside = launch_inside[np.isfinite(launch_inside)]
     inside = np.concatenate([s.inside for s in scores])
     leads = [v for s in scores for v in s.lead_time_s.values()]
     out.update(
@@ -251,6 +255,7 @@ def warning_figures(
         impact_containment=float(np.mean(inside)) if len(inside) else math.nan,
         launch_error_m_median=_median(launch_error),
         launch_late_s_median=_median(launch_late),
+        launch_containment=float(launch_inside.mean()) if len(launch_inside) else math.nan,
         warn_missed_areas=float(
             sum(len(set(s.true_areas) - set(s.areas_at_impact)) for s in scores)
         ),

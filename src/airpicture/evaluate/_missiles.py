@@ -118,6 +118,9 @@ class MissileScore:
     launch_error_m, launch_late_s : ndarray, shape (k,)
         Per impact row: distance from the estimated to the true launch point, m; estimated
         minus true launch time, s (NaN where the row has no launch estimate).
+    launch_inside : ndarray, shape (k,)
+        Per impact row: 1.0 where its launch ellipse holds the true launch point, 0.0 where
+        not, NaN where the row has no launch ellipse.
     alerted_areas : tuple of str
         Areas an alert was issued for (any of its tracks).
     areas_at_impact : tuple of str
@@ -140,6 +143,7 @@ class MissileScore:
     inside: np.ndarray
     launch_error_m: np.ndarray
     launch_late_s: np.ndarray
+    launch_inside: np.ndarray
     alerted_areas: tuple[str, ...]
     areas_at_impact: tuple[str, ...]
     true_areas: tuple[str, ...]
@@ -188,18 +192,32 @@ def _inside(impacts: ImpactRows, lat_rad: float, lon_rad: float) -> tuple[np.nda
     return dist, (along / a) ** 2 + (across / b) ** 2 <= 1.0
 
 
-def _launch_errors(impacts: ImpactRows, launch: Truth) -> tuple[np.ndarray, np.ndarray]:
+def _launch_errors(
+    impacts: ImpactRows, launch: Truth
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance from each estimated launch point to the true one (the first row of the object's
-    truth, on the ground), m, and the estimated minus the true launch time, s."""
+    truth, on the ground), m; the estimated minus the true launch time, s; and whether the
+    launch ellipse holds the true point (1.0 or 0.0, NaN without an ellipse)."""
+    nan = np.full(len(impacts), np.nan)
     if len(impacts) == 0 or len(launch) == 0:
-        return np.full(len(impacts), np.nan), np.full(len(impacts), np.nan)
+        return nan, nan.copy(), nan.copy()
     first = int(np.argmin(launch.t_s))
     lat, lon, _ = ecef2geodetic(*launch.x[first, :3])
     from airpicture.geo import geodetic2ecef
 
     px, py, pz = geodetic2ecef(lat, lon, 0.0)
     e, n, _ = ecef2enu(px, py, pz, impacts.launch_lat_rad, impacts.launch_lon_rad, 0.0)
-    return np.hypot(e, n), impacts.launch_t_s - float(launch.t_s[first])
+    inside = nan.copy()
+    a, b = impacts.launch_semi_major_m, impacts.launch_semi_minor_m
+    o = impacts.launch_orientation_rad
+    if a is not None and b is not None and o is not None:
+        # the true point seen from the estimate: minus the estimate seen from the true point
+        along = -e * np.sin(o) - n * np.cos(o)
+        across = -e * np.cos(o) + n * np.sin(o)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            held = (along / a) ** 2 + (across / b) ** 2 <= 1.0
+        inside = np.where(np.isfinite(a) & np.isfinite(e), held.astype(float), np.nan)
+    return np.hypot(e, n), impacts.launch_t_s - float(launch.t_s[first]), inside
 
 
 def _alerts_at(alerts: AlertRows, t_s: float) -> dict[str, tuple[str, float]]:
@@ -298,7 +316,7 @@ def score_missiles(
         err, inside_flags = _inside(
             imp, float(true_impacts.lat_rad[k]), float(true_impacts.lon_rad[k])
         )
-        launch_err, launch_late = _launch_errors(imp, groups[oid])
+        launch_err, launch_late, launch_inside = _launch_errors(imp, groups[oid])
         al = alerts.take(np.isin(alerts.track_id, mine))
         issued = al.area_id[al.event == "issued"]
         at_impact = _alerts_at(al, t_imp)
@@ -321,6 +339,7 @@ def score_missiles(
                 inside=inside_flags,
                 launch_error_m=launch_err,
                 launch_late_s=launch_late,
+                launch_inside=launch_inside,
                 alerted_areas=tuple(sorted(set(str(a) for a in issued))),
                 areas_at_impact=areas_at_impact,
                 true_areas=true_area_sets[k],

@@ -86,10 +86,11 @@ __all__ = [
     "signing_input",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The schema version this module writes and reads (2: release labels on detections, shared
 tracks; 3: labels of three fields, shared tracks with their states, covariances and numbers'
-keys, picture deltas with local ids, sources and quality; 4: no sensor status messages)."""
+keys, picture deltas with local ids, sources and quality; 4: no sensor status messages; 5:
+impact predictions with the launch's uncertainty)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""

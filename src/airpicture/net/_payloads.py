@@ -282,6 +282,10 @@ class ImpactMessage(msgspec.Struct, array_like=True, frozen=True):
     launch_t_s: bytes
     launch_lat_rad: bytes
     launch_lon_rad: bytes
+    launch_sd_t_s: bytes
+    launch_semi_major_m: bytes
+    launch_semi_minor_m: bytes
+    launch_orientation_rad: bytes
 
     def __len__(self) -> int:
         return len(self.track_id)
@@ -292,7 +296,10 @@ class ImpactMessage(msgspec.Struct, array_like=True, frozen=True):
         return cls(
             nation=nation,
             track_id=[str(v) for v in rows.track_id],
-            **{name: _f8(getattr(rows, name)) for name in _IMPACT_FLOAT_COLUMNS},
+            **{
+                name: _f8(_or_nan(getattr(rows, name), len(rows)))
+                for name in _IMPACT_FLOAT_COLUMNS
+            },
         )
 
     def to_rows(self) -> ImpactRows:
@@ -477,9 +484,18 @@ _IMPACT_FLOAT_COLUMNS = (
     "launch_t_s",
     "launch_lat_rad",
     "launch_lon_rad",
+    "launch_sd_t_s",
+    "launch_semi_major_m",
+    "launch_semi_minor_m",
+    "launch_orientation_rad",
 )
 """Float columns of an :class:`ImpactMessage`: the first eight required finite, the launch ones NaN
-when not estimated."""
+when not estimated (or, for its uncertainty, not carried by the rows sent)."""
+
+
+def _or_nan(values: np.ndarray | None, n: int) -> np.ndarray:
+    """An optional column's values, NaN where the rows do not carry it."""
+    return np.full(n, np.nan) if values is None else values
 
 
 # ---------------------------------------------------------------------------- helpers

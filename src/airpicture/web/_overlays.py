@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,9 @@ class Impact:
         Probability that the ellipse holds the impact point, in (0, 1).
     launch_lat_deg, launch_lon_deg, launch_t_s : float
         Estimated launch point and time (NaN when unknown).
+    launch_sd_t_s, launch_semi_major_m, launch_semi_minor_m, launch_orientation_deg : float
+        Their uncertainty: the launch time's standard deviation (s) and the launch point's
+        ellipse at ``confidence`` (NaN when unknown).
     """
 
     track_id: str
@@ -76,11 +79,19 @@ class Impact:
     launch_lat_deg: float = math.nan
     launch_lon_deg: float = math.nan
     launch_t_s: float = math.nan
+    launch_sd_t_s: float = math.nan
+    launch_semi_major_m: float = math.nan
+    launch_semi_minor_m: float = math.nan
+    launch_orientation_deg: float = math.nan
 
     @classmethod
     def from_rows(cls, rows: ImpactRows, i: int) -> Impact:
         """Row ``i`` of an impacts table (radians) as the map's record (degrees)."""
         deg = math.degrees
+
+        def optional(values: np.ndarray | None, convert: Callable[[float], float]) -> float:
+            return math.nan if values is None else convert(float(values[i]))
+
         return cls(
             str(rows.track_id[i]),
             float(rows.t_s[i]),
@@ -94,6 +105,10 @@ class Impact:
             deg(rows.launch_lat_rad[i]),
             deg(rows.launch_lon_rad[i]),
             float(rows.launch_t_s[i]),
+            optional(rows.launch_sd_t_s, float),
+            optional(rows.launch_semi_major_m, float),
+            optional(rows.launch_semi_minor_m, float),
+            optional(rows.launch_orientation_rad, deg),
         )
 
     def rows(self) -> ImpactRows:
@@ -127,6 +142,10 @@ class Impact:
             "launch_lat": _optional(self.launch_lat_deg),
             "launch_lon": _optional(self.launch_lon_deg),
             "launch_t_s": _optional(self.launch_t_s),
+            "launch_sd_t_s": _optional(self.launch_sd_t_s),
+            "launch_semi_major_m": _optional(self.launch_semi_major_m),
+            "launch_semi_minor_m": _optional(self.launch_semi_minor_m),
+            "launch_orientation_deg": _optional(self.launch_orientation_deg),
         }
 
 

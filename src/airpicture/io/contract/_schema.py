@@ -3,7 +3,8 @@
 A schema lists a table's columns in contract order with, for each, its name, file type (float,
 text or boolean), unit, whether its cells may be empty, the values it allows, and the in-memory
 field it becomes. The columns of the optional tail (the truth table's ``detectable``, the tracks
-table's ``local_id``, ``sources`` and ``quality``) may be left out of a file. The checks, the
+table's ``local_id``, ``sources`` and ``quality``, the impacts table's launch uncertainty) may be
+left out of a file. The checks, the
 conversions both ways and the file handling of :mod:`airpicture.io.contract` all follow these
 schemas; ``docs/data-contract.md`` is their prose.
 
@@ -311,6 +312,12 @@ _IMPACTS = _Schema(
         _time("launch_t_s", optional=True),
         _Float("launch_lat_deg", -90.0, 90.0, optional=True),
         _Float("launch_lon_deg", -180.0, 180.0, optional=True),
+    ),
+    optional=(
+        _Float("launch_sd_t_s", 0.0, optional=True),
+        _Float("launch_semi_major_m", 0.0, optional=True),
+        _Float("launch_semi_minor_m", 0.0, optional=True),
+        _Float("launch_orientation_deg", 0.0, 180.0, high_open=True, optional=True),
     ),
 )
 
