@@ -1,6 +1,7 @@
 """Tracker behaviour on generated single- and two-radar scenarios."""
 
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from airpicture.geo import ecef2aer, geodetic2ecef
 from airpicture.sim import single_radar_scenario
 from airpicture.tables import Detections, Sensor, SensorTable
 from airpicture.tracker import Tracker, TrackerConfig
+from airpicture.tracker._table import TrackTable
 
 
 @pytest.fixture(scope="module")
@@ -541,3 +543,31 @@ def test_the_innovations_match_their_covariances_on_the_reentry_benchmark():
         nis, dof = nis + tracker.stats.nis_sum, dof + tracker.stats.nis_dof
     assert dof == 252
     assert abs(nis / dof - 1.0) < 3 * math.sqrt(2 / dof)
+
+
+
+def _table_rows(start: int, m: int) -> TrackTable:
+    """m rows numbered from ``start``, each with its number as its first state element."""
+    rows = TrackTable.empty(2, 3).take(np.zeros(0, dtype=np.int64))
+    for f in fields(rows):
+        column = getattr(rows, f.name)
+        setattr(rows, f.name, np.zeros((m,) + column.shape[1:], column.dtype))
+    rows.number = np.arange(start, start + m, dtype=np.int64)
+    rows.x[:, 0] = rows.number
+    return rows
+
+
+def test_track_table_grows_in_place_and_keeps_rows_in_order() -> None:
+    table = TrackTable.empty(2, 3)
+    for start in range(0, 200, 10):
+        table.extend(_table_rows(start, 10))
+    assert np.array_equal(table.number, np.arange(200))
+    table.keep(table.number % 3 != 0)
+    assert np.array_equal(table.number, np.arange(200)[np.arange(200) % 3 != 0])
+    table.extend(_table_rows(500, 5))
+    assert np.array_equal(table.number[-6:], [199, 500, 501, 502, 503, 504])
+    assert table.x.shape == (len(table), 7)
+    assert np.array_equal(table.x[:, 0], table.number)
+    table.keep(np.argsort(-table.number))
+    assert table.number[0] == 504 and np.all(np.diff(table.number) < 0)
+    assert np.array_equal(table.x[:, 0], table.number)

@@ -119,16 +119,41 @@ class TrackTable:
     def __len__(self) -> int:
         return len(self.t_s)
 
+    def __post_init__(self) -> None:
+        self._store: dict[str, np.ndarray] = {}
+
     def keep(self, mask: np.ndarray) -> None:
-        """Keep only the rows where ``mask`` is true."""
+        """Keep only the rows where ``mask`` is true, or rows ``mask`` in that order (in place in
+        the table's storage)."""
+        if mask.dtype == bool and mask.all():
+            return
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[mask])
+            column = getattr(self, f.name)
+            kept = column[mask]
+            store = self._store.get(f.name)
+            if store is None or column.base is not store:
+                setattr(self, f.name, kept)
+                continue
+            store[: len(kept)] = kept
+            setattr(self, f.name, store[: len(kept)])
 
     def take(self, idx: np.ndarray) -> TrackTable:
         """A new table of rows ``idx`` (copies)."""
         return TrackTable(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def extend(self, other: TrackTable) -> None:
-        """Append the rows of another table."""
+        """Append the rows of another table.
+
+        The columns are views of a storage with room to spare, grown by half again when full,
+        so appending the few tracks a scan starts copies only them, not the whole table.
+        """
+        n, m = len(self), len(other)
         for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+            column = getattr(self, f.name)
+            store = self._store.get(f.name)
+            if store is None or column.base is not store or len(store) < n + m:
+                grown = np.empty((max(n + m + (n + m) // 2, 64),) + column.shape[1:], column.dtype)
+                grown[:n] = column
+                store = self._store[f.name] = grown
+            store[n : n + m] = getattr(other, f.name)
+            setattr(self, f.name, store[: n + m])
