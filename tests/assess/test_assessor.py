@@ -209,3 +209,17 @@ def test_the_alerts_table_of_a_batch_run_is_complete(reentry, tmp_path) -> None:
     # every alert ends cancelled
     for alert_id in set(alerts.alert_id):
         assert alerts.state[alerts.alert_id == alert_id][-1] == "cancelled"
+
+
+def test_a_track_that_was_an_aircraft_raises_no_alert(reentry, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Alerts wait alert_after_air_s after a track's last air-breathing label. Here every label
+    of the re-entry body counts as one (the rule's kinds patched to hold ``ballistic``): its
+    impact predictions are written, and the alert the test above sees is withheld and logged."""
+    import airpicture.assess._assessor as assessor_module
+
+    sensors, dets, _, lat, lon = reentry
+    monkeypatch.setattr(assessor_module, "_AIR_KINDS", ("ballistic",))
+    with caplog.at_level("WARNING", logger="airpicture.assess._assessor"):
+        _, impacts, alerts = assess(sensors, dets, areas_around(lat, lon))
+    assert len(impacts) >= 15 and len(alerts) == 0
+    assert "alert withheld" in caplog.text and "air-breathing kind" in caplog.text

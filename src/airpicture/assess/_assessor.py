@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -43,8 +44,11 @@ from airpicture.tracker import Tracker
 
 __all__ = ["AssessConfig", "Assessment", "Assessor", "TrackStates"]
 
+logger = logging.getLogger(__name__)
+
 _FIRM = ("confirmed", "coasting")
 _ROCKET_MODELS = ("ballistic", "boost")
+_AIR_KINDS = ("aircraft", "cruise", "helicopter/uav")
 
 
 def _check(low: float, high: float, closed: str = "both") -> Any:
@@ -76,6 +80,12 @@ class AssessConfig:
     alert_max_semi_major_m : float
         An alert is raised only once the impact ellipse's semi-major axis is at most this, m:
         the prediction of a track seen for a few seconds may cover half the sea.
+    alert_after_air_s : float
+        A track labelled an air-breathing kind (aircraft, cruise, helicopter/uav) raises no
+        alert until it has been something else for this long, s: a missile is never an
+        aircraft first, so such a change is far likelier an error of the track (a wrong
+        association, an airliner's descent) than a threat. Its impact predictions are still
+        written; the alerts withheld are logged.
     launch : bool
         Estimate launch points and times (:func:`~airpicture.assess.estimate_launches`).
     classifier : ClassifierConfig
@@ -90,6 +100,7 @@ class AssessConfig:
     down_margin_s: float = field(default=5.0, metadata=_check(0.0, 3600.0))
     alert_min_hits: int = field(default=10, metadata={"check": Interval(1, 10_000, integer=True)})
     alert_max_semi_major_m: float = field(default=50_000.0, metadata=_check(0.0, 1e7))
+    alert_after_air_s: float = field(default=60.0, metadata=_check(0.0, 1e5))
     launch: bool = True
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
@@ -236,6 +247,7 @@ class Assessor:
         self._t_s = np.empty(0)
         self._kind = np.empty(0, dtype=object)
         self._peak_energy = np.empty(0)
+        self._last_air_t = np.empty(0)
         # per track id: the state time of its latest impact prediction (see warn)
         self._predicted: dict[str, float] = {}
 
@@ -253,6 +265,7 @@ class Assessor:
         t_s: np.ndarray,
         kind: np.ndarray,
         peak_energy: np.ndarray,
+        last_air_t: np.ndarray,
     ) -> None:
         pos = self._lookup(ids)
         old = pos >= 0
@@ -260,6 +273,7 @@ class Assessor:
         self._t_s[pos[old]] = t_s[old]
         self._kind[pos[old]] = kind[old]
         self._peak_energy[pos[old]] = peak_energy[old]
+        self._last_air_t[pos[old]] = last_air_t[old]
         if (~old).any():
             new = ~old
             ids_all = np.concatenate([self._ids, ids[new]])
@@ -269,11 +283,13 @@ class Assessor:
             self._t_s = np.concatenate([self._t_s, t_s[new]])[order]
             self._kind = np.concatenate([self._kind, kind[new].astype(object)])[order]
             self._peak_energy = np.concatenate([self._peak_energy, peak_energy[new]])[order]
+            self._last_air_t = np.concatenate([self._last_air_t, last_air_t[new]])[order]
 
     def _forget(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, ids)
         self._ids, self._loglik, self._t_s = self._ids[keep], self._loglik[keep], self._t_s[keep]
         self._kind, self._peak_energy = self._kind[keep], self._peak_energy[keep]
+        self._last_air_t = self._last_air_t[keep]
 
     def kinds(self, track_ids: np.ndarray) -> np.ndarray:
         """Current kind of tracks (``unknown`` for tracks not seen)."""
@@ -447,7 +463,11 @@ class Assessor:
         dt[known] = T.t_s[idx[known]] - self._t_s[pos[known]]
         smoothed = smooth_log_likelihoods(previous, current, dt, cfg.time_constant_s)
         kind, _, _ = classify(smoothed, cfg)
-        self._store(ids, smoothed, T.t_s[idx].copy(), kind, peak)
+        t = T.t_s[idx]
+        last_air = np.full(len(ids), -np.inf)
+        last_air[known] = self._last_air_t[pos[known]]
+        last_air = np.where(np.isin(kind, _AIR_KINDS), t, last_air)
+        self._store(ids, smoothed, t.copy(), kind, peak, last_air)
         return kind
 
     def _impacts(self, states: TrackStates, t_s: float) -> tuple[ImpactRows, AlertRows]:
@@ -497,8 +517,16 @@ class Assessor:
             mature = (states.hits[sel][ok] >= cfg.alert_min_hits) & (
                 a[ok] <= cfg.alert_max_semi_major_m
             )
+            was_air = self._was_air(track_ids, t_state[ok], cfg.alert_after_air_s)
             meets_all = ellipses_meet_areas(self.areas, lat, lon, cov, cfg.confidence)
-            meets = meets_all & mature[:, None]
+            for track_id in track_ids[was_air & mature & meets_all.any(axis=1)]:
+                logger.warning(
+                    "alert withheld: track %s predicts an impact in a warning area but was an "
+                    "air-breathing kind less than %g s ago",
+                    track_id,
+                    cfg.alert_after_air_s,
+                )
+            meets = meets_all & (mature & ~was_air)[:, None]
             # An alert in force stays while the cancel-confidence ellipse meets its area; it is not
             # withdrawn because a prediction was immature for a while.
             wide = (
@@ -511,6 +539,13 @@ class Assessor:
                 self.alert_book.update(t_s, track_ids, meets, keeps, pred.impact_t_s[ok], lat, lon)
             )
         return impacts, _concat_alerts(changes)
+
+    def _was_air(self, ids: np.ndarray, t_s: np.ndarray, within_s: float) -> np.ndarray:
+        """Tracks labelled an air-breathing kind within ``within_s`` before ``t_s``."""
+        pos = self._lookup(np.asarray(ids, dtype=str))
+        last = np.full(len(ids), -np.inf)
+        last[pos >= 0] = self._last_air_t[pos[pos >= 0]]
+        return np.asarray(t_s - last < within_s)
 
     def _kind_before_ballistic(self, ids: np.ndarray, kind: np.ndarray) -> np.ndarray:
         """Tracks whose alerts must go: they have alerts in force but are no longer ballistic."""
