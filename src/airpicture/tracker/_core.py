@@ -285,7 +285,10 @@ class Tracker(_OutOfSequence):
 
     def track_ids(self, numbers: np.ndarray) -> np.ndarray:
         """Track id strings of track numbers."""
-        return np.array([f"T{int(k):06d}" for k in numbers], dtype=str)
+        numbers = np.asarray(numbers, dtype=np.int64)
+        if not len(numbers):
+            return np.empty(0, dtype=str)
+        return np.char.add("T", np.char.zfill(numbers.astype(str), 6))
 
     def track_index(self, numbers: np.ndarray) -> np.ndarray:
         """Rows of :attr:`tracks` holding the given track numbers, -1 for numbers of no live
@@ -424,8 +427,8 @@ class Tracker(_OutOfSequence):
         )
         drop_tentative = tentative & (missed >= tentative_patience)
         # Tracks share reports only after initiation above the aircraft ceiling.
-        ids = table.first_reports[table.first_reports >= 0]
-        sharing = len(np.unique(ids)) < len(ids)
+        ids = np.sort(table.first_reports[table.first_reports >= 0])
+        sharing = bool((ids[1:] == ids[:-1]).any())
         if sharing:
             drop_tentative &= ~self._roots_of_branches()
         need = np.where(
@@ -553,10 +556,15 @@ class Tracker(_OutOfSequence):
             cov_pos=cov_pos_from_matrix(P),
             kind=np.full(len(idx), "unknown"),
             status=np.asarray(STATUS_NAMES)[status],
-            nations=np.array([self._nation_label(int(b)) for b in table.nations[idx]], dtype=str),
+            nations=self._nation_labels_of(table.nations[idx]),
             release=table.release[idx].copy(),
             number=table.number[idx].copy(),
         )
+
+    def _nation_labels_of(self, bits: np.ndarray) -> np.ndarray:
+        """The nation labels ("JPN;USA") of nation bit sets, one label made per distinct set."""
+        distinct, which = np.unique(bits, return_inverse=True)
+        return np.array([self._nation_label(int(b)) for b in distinct], dtype=str)[which]
 
     def _nation_label(self, bits: int) -> str:
         label = self._nation_labels.get(bits)

@@ -53,13 +53,10 @@ import numpy as np
 from airpicture.filters._kalman import symmetrize
 from airpicture.geo import WGS84_A_M, WGS84_F
 from airpicture.models._atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
-from airpicture.models._ballistic import (
-    ballistic_acceleration,
-    ballistic_jacobian,
-)
+from airpicture.models._ballistic import ballistic_jacobian
 from airpicture.models._motion import ct_transition, cv_transition
 from airpicture.tracker._config import TrackerConfig
-from airpicture.tracker._free_flight import propagate_free_flight
+from airpicture.tracker._free_flight import free_flight_acceleration, propagate_free_flight
 
 __all__ = [
     "KAPPA_MIN",
@@ -317,7 +314,7 @@ class MotionModelSet:
         rows = np.flatnonzero(mu_b >= _FREE_FLIGHT_OPEN)
         if len(rows) == 0:
             return shift, margin
-        accel = ballistic_acceleration(x[rows, :6], 1.0 / np.maximum(x[rows, 6], KAPPA_MIN))
+        accel = free_flight_acceleration(x[rows, :6], 1.0 / np.maximum(x[rows, 6], KAPPA_MIN))
         size = np.linalg.norm(accel, axis=1)
         accel *= (np.minimum(size, _DRIFT_MAX_ACCEL_MPS2) / np.maximum(size, 1e-300))[:, None]
         shift[rows] = (0.5 * mu_b[rows] * dt_s[rows] ** 2)[:, None] * accel

@@ -21,7 +21,7 @@ from airpicture.geo import WGS84_A_M, WGS84_B_M, WGS84_E2, WGS84_GM_M3PS2, WGS84
 from airpicture.models._atmosphere import AIR_DENSITY_SEA_LEVEL_KGPM3, AIR_SCALE_HEIGHT_M
 from airpicture.models._ballistic import _K_J2
 
-__all__ = ["propagate_free_flight"]
+__all__ = ["free_flight_acceleration", "propagate_free_flight"]
 
 _EP2 = (WGS84_A_M * WGS84_A_M - WGS84_B_M * WGS84_B_M) / (WGS84_B_M * WGS84_B_M)
 
@@ -108,6 +108,24 @@ def _rk4(
                 s[j] = s[j] + (h / 6.0) * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
         out[i] = s
     return out
+
+
+@numba.njit(cache=True)
+def _accelerations(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    out = np.empty((x.shape[0], 3))
+    d = np.empty(6)
+    for i in range(x.shape[0]):
+        _derivative(x[i], beta[i], d)
+        out[i] = d[3:]
+    return out
+
+
+def free_flight_acceleration(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Accelerations (m, 3) of ballistic states ``x`` (m, 6) with coefficients ``beta`` (m,):
+    :func:`~airpicture.models.ballistic_acceleration`, compiled."""
+    return _accelerations(
+        np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(beta, dtype=float)
+    )
 
 
 def propagate_free_flight(
