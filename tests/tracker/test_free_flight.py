@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from airpicture.models import propagate_ballistic
-from airpicture.tracker._free_flight import propagate_free_flight
+from airpicture.models import ballistic_acceleration, propagate_ballistic
+from airpicture.tracker._free_flight import free_flight_acceleration, propagate_free_flight
 
 
 def _states(m: int, rng: np.random.Generator) -> np.ndarray:
@@ -40,3 +40,11 @@ def test_a_zero_step_leaves_the_row_as_it_is() -> None:
     out = propagate_free_flight(x, np.full(3, 5_000.0), np.array([0.0, 1.0, 0.0]), np.ones(3))
     assert np.array_equal(out[[0, 2]], x[[0, 2]])
     assert not np.array_equal(out[1], x[1])
+
+
+def test_accelerations_agree_with_ballistic_acceleration() -> None:
+    rng = np.random.default_rng(5)
+    x = _states(300, rng)
+    beta = rng.uniform(500.0, 50_000.0, 300)
+    got = free_flight_acceleration(x, beta)
+    assert np.allclose(got, ballistic_acceleration(x, beta), rtol=1e-12, atol=1e-12)
