@@ -370,3 +370,13 @@ def test_track_writes_the_tracks_identity_next_to_the_tracks(picture: Picture, i
     assert {k: v.callsign for k, v in written.items()} == {
         k: v.callsign for k, v in identified.items()
     }
+
+
+def test_an_unreachable_tak_address_is_a_clear_error():
+    from airpicture.errors import DataError
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.close()  # nothing listens there now
+    with pytest.raises(DataError, match="a reachable TAK address"):
+        send_cot(f"tcp://127.0.0.1:{port}", [b"<event/>"])

@@ -36,7 +36,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from airpicture.errors import ConfigError
+from airpicture.errors import ConfigError, DataError
 from airpicture.interop._tracks import TrackIdentity, geo_tracks
 from airpicture.tables import TrackRows
 
@@ -194,10 +194,21 @@ class CotSender:
 
 
 def send_cot(url: str, events: Iterable[bytes]) -> int:
-    """Send CoT events to a TAK address (see :class:`CotSender`); the number sent."""
+    """Send CoT events to a TAK address (see :class:`CotSender`); the number sent.
+
+    Raises
+    ------
+    DataError
+        When the address cannot be reached (a refused TCP connection, an unknown host).
+    """
 
     async def run() -> int:
         async with CotSender(url) as sender:
             return await sender.send(events)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except OSError as exc:
+        raise DataError(
+            url, expected="a reachable TAK address", got=exc.strerror or str(exc)
+        ) from None
