@@ -369,7 +369,8 @@ class Node:
             ("alerts", alerts_path, self.alerts),
         ):
             with open_table_writer(target, table) as writer:
-                writer.write(rows)
+                if len(rows):  # as a batch run writes it: an empty table has no optional columns
+                    writer.write(rows)
         log.info(
             "%s: wrote the picture to %s, with %s and %s",
             self.config.node_id,
