@@ -212,14 +212,43 @@ def test_the_energy_deviation_matches_sampling() -> None:
 def test_a_track_that_never_had_free_flight_energy_is_not_ballistic() -> None:
     """An airliner's track whose estimate leaves the aircraft envelope (descending at 60 m/s)
     while the IMM favours free flight: ballistic without the energy evidence, and not with an
-    airliner's energy (170 kJ/kg); a missile's 1.5 MJ/kg keeps it ballistic."""
+    airliner's energy (170 kJ/kg, known to 5 kJ/kg); a missile's 1.5 MJ/kg keeps it
+    ballistic."""
     cfg = ClassifierConfig()
     f = features(260.0, 3.0, 6_000.0, 100.0, -60.0, 3.0)
     free, rocket = np.array([0.9]), np.array([0.95])
     assert classify(kind_log_likelihoods(f, free, rocket, cfg), cfg)[0][0] == "ballistic"
-    low = classify(kind_log_likelihoods(f, free, rocket, cfg, np.array([170e3])), cfg)[0][0]
-    assert low != "ballistic"
-    high = classify(kind_log_likelihoods(f, free, rocket, cfg, np.array([1.5e6])), cfg)[0][0]
-    assert high == "ballistic"
+    from airpicture.assess._classify import free_flight_energy_probability
+
+    def evidence(energy_jpkg: float, sd_jpkg: float, peak_jpkg: float) -> float:
+        e = free_flight_energy_probability(
+            np.array([energy_jpkg]), np.array([sd_jpkg]), np.array([peak_jpkg]), cfg
+        )
+        return float(e[0])
+
+    def kind_with(p: float) -> str:
+        return str(classify(kind_log_likelihoods(f, free, rocket, cfg, np.array([p])), cfg)[0][0])
+
+    assert kind_with(evidence(170e3, 5e3, 160e3)) != "ballistic"
+    assert kind_with(evidence(1.5e6, 5e3, 1.49e6)) == "ballistic"
+    # a new track whose energy is unknown (1 MJ/kg either way) is neither vetoed nor helped
+    assert 0.4 < evidence(300e3, 1e6, -1.7e6) < 0.6
+    # an uncertain early estimate is not remembered; an energy shown to 2 sigma is
+    assert evidence(170e3, 5e3, -1.7e6) < 0.01
+    assert evidence(170e3, 5e3, 1.0e6) > 0.99
     # the threshold is the minimum-energy flight of the shortest range in scope: g R / 2
     assert cfg.min_ballistic_energy_jpkg == pytest.approx(9.80665 * 50e3 / 2)
+
+
+def test_the_energy_deviation_of_an_unknown_velocity_matches_sampling() -> None:
+    """A new track: velocity about zero with 300 m/s per axis. The first-order deviation would
+    be nearly zero; with the second-order term, within 3 % of 20,000 samples."""
+    from airpicture.assess import specific_energy
+
+    rng = np.random.default_rng(4)
+    x = _state(38.0, 135.0, 10e3, (5.0, 0.0, 0.0))
+    P = np.diag([300.0**2] * 3 + [300.0**2] * 3)
+    samples = rng.multivariate_normal(x, P, size=20_000)
+    e_samples, _ = specific_energy(samples, np.zeros((len(samples), 6, 6)))
+    _, sd = specific_energy(x[None], P[None])
+    assert sd[0] == pytest.approx(e_samples.std(), rel=0.03)

@@ -28,6 +28,7 @@ import numpy as np
 from airpicture.assess._classify import (
     ClassifierConfig,
     classify,
+    free_flight_energy_probability,
     kind_log_likelihoods,
     smooth_log_likelihoods,
     specific_energy,
@@ -446,7 +447,7 @@ class Assessor:
         cfg = self.config.classifier
         pos = self._lookup(ids)
         known = pos >= 0
-        # the most energy each track has shown, to 2 sigma (module docstring of _classify)
+        # the free-flight energy each track has shown (module docstring of _classify)
         energy, sd_energy = specific_energy(T.x[idx], T.P[idx])
         peak = energy - 2.0 * sd_energy
         peak[known] = np.maximum(peak[known], self._peak_energy[pos[known]])
@@ -455,7 +456,7 @@ class Assessor:
             mu[:, free].sum(axis=1),
             mu[:, rocket].sum(axis=1),
             cfg,
-            peak_energy_jpkg=peak,
+            free_flight_energy=free_flight_energy_probability(energy, sd_energy, peak, cfg),
         )
         previous = np.full_like(current, np.nan)
         dt = np.zeros(len(ids))

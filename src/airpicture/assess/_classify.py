@@ -35,10 +35,14 @@ scope carries energy no aircraft can: the specific mechanical energy
 :math:`E = \lVert v\rVert^2/2 + \mu\,(1/(r - h) - 1/r)` (kinetic plus the gravity potential
 above the ellipsoid below it) of the slowest ballistic flight in scope, the minimum-energy
 trajectory of ``min_ballistic_range_m``, is :math:`g R / 2` (245 kJ/kg for 50 km), while an
-airliner at 13 km and 300 m/s has 170 kJ/kg. Each track keeps the highest lower confidence
-bound :math:`E - 2\sigma_E` it has shown (a missile seen falling through the dense air, slowed
-by drag, keeps the energy it had higher up), and ``ballistic``'s likelihood takes the factor
-:math:`\Phi((E_{peak} - E_{min}) / (0.1\,E_{min}))`, floored at ``energy_floor``. An
+airliner at 13 km and 300 m/s has 170 kJ/kg. The evidence of a track is the larger of two
+figures: the probability that it carries at least that energy now,
+:math:`\Phi((E - E_{min}) / \sqrt{\sigma_E^2 + (0.1\,E_{min})^2})` (about a half for a new
+track whose velocity is still unknown: no evidence either way), and the same step function of
+the highest lower bound :math:`E - 2\sigma_E` it has shown (so a missile slowed by the dense air
+near the ground keeps the energy it showed higher up, while an uncertain early estimate is never
+remembered as energy). ``ballistic``'s likelihood takes it as a factor, floored at
+``energy_floor`` (:func:`free_flight_energy_probability`). An
 object below that energy whose motion no aircraft explains is ``unknown``: it gets no impact
 prediction, and so raises no alert.
 
@@ -76,6 +80,7 @@ __all__ = [
     "FlightEnvelope",
     "TrackFeatures",
     "classify",
+    "free_flight_energy_probability",
     "kind_log_likelihoods",
     "smooth_log_likelihoods",
     "specific_energy",
@@ -259,9 +264,11 @@ def specific_energy(x: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
     :math:`E = \lVert v\rVert^2/2 + \mu\,(1/(r - h) - 1/r)` with :math:`r = \lVert p\rVert`
     and :math:`h` the geodetic height (the potential of a point mass, taken from the ellipsoid
-    below the track); its variance to first order is :math:`J P J^T` with
-    :math:`J = [\mu/r^2\,\hat p^T,\ v^T]` (the height's own change along :math:`\hat p`
-    is neglected: it moves both radii alike).
+    below the track); its variance is :math:`J P J^T + \tfrac12 \mathrm{tr}(P_{vv}^2)` with
+    :math:`J = [\mu/r^2\,\hat p^T,\ v^T]`: first order, plus the kinetic energy's own second
+    order (exact for a Gaussian velocity), which dominates for a new track whose velocity is
+    still unknown (the height's own change along :math:`\hat p` is neglected: it moves both
+    radii alike).
 
     Parameters
     ----------
@@ -290,8 +297,24 @@ def specific_energy(x: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarra
     _, _, h = ecef2geodetic(p[:, 0], p[:, 1], p[:, 2])
     energy = 0.5 * np.einsum("ni,ni->n", v, v) + WGS84_GM_M3PS2 * (1.0 / (r - h) - 1.0 / r)
     J = np.concatenate([(WGS84_GM_M3PS2 / r**3)[:, None] * p, v], axis=1)
-    var = np.einsum("ni,nij,nj->n", J, P[:, :6, :6], J)
+    Pvv = P[:, 3:6, 3:6]
+    var = np.einsum("ni,nij,nj->n", J, P[:, :6, :6], J) + 0.5 * np.einsum("nij,nji->n", Pvv, Pvv)
     return energy, np.sqrt(np.maximum(var, 0.0))
+
+
+def free_flight_energy_probability(
+    energy_jpkg: np.ndarray,
+    sd_jpkg: np.ndarray,
+    peak_lower_bound_jpkg: np.ndarray,
+    config: ClassifierConfig,
+) -> np.ndarray:
+    """Evidence that tracks carry the energy of free flight (module docstring): the larger of
+    the probability that their energy (J/kg, with its deviation) reaches the slowest ballistic
+    flight's, and that of the highest lower bound ``E - 2 sd`` they have shown."""
+    e_min = config.min_ballistic_energy_jpkg
+    now = ndtr((energy_jpkg - e_min) / np.hypot(sd_jpkg, 0.1 * e_min))
+    shown = ndtr((peak_lower_bound_jpkg - e_min) / (0.1 * e_min))
+    return np.asarray(np.maximum(now, shown))
 
 
 def _log_box(value: np.ndarray, sd: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -305,7 +328,7 @@ def kind_log_likelihoods(
     free_flight_probability: np.ndarray,
     rocket_probability: np.ndarray,
     config: ClassifierConfig,
-    peak_energy_jpkg: np.ndarray | None = None,
+    free_flight_energy: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-likelihood of each kind for n tracks (module equations).
 
@@ -319,9 +342,9 @@ def kind_log_likelihoods(
         IMM probability of the ballistic and boost models together (0 when the tracker has
         neither).
     config : ClassifierConfig
-    peak_energy_jpkg : ndarray, shape (n,), optional
-        Highest lower confidence bound of the specific energy each track has shown, J/kg
-        (module docstring); without it, ``ballistic`` takes no energy factor.
+    free_flight_energy : ndarray, shape (n,), optional
+        Each track's :func:`free_flight_energy_probability` (module docstring); without it,
+        ``ballistic`` takes no energy factor.
 
     Returns
     -------
@@ -338,10 +361,9 @@ def kind_log_likelihoods(
     imm_factor = {"ballistic": free, "unknown": 1.0 - free}
     out = np.empty((len(f.speed_mps), len(TRACK_KINDS)))
     energy_log = np.zeros(len(f.speed_mps))
-    if peak_energy_jpkg is not None:
-        e_min = config.min_ballistic_energy_jpkg
-        mass = ndtr((np.asarray(peak_energy_jpkg) - e_min) / (0.1 * e_min))
-        energy_log = np.log(np.maximum(mass, config.energy_floor))
+    if free_flight_energy is not None:
+        energy_log = np.log(np.maximum(free_flight_energy, config.energy_floor))
+
     for j, kind in enumerate(TRACK_KINDS):
         env = ENVELOPES[kind]
         imm = imm_factor.get(kind, 1.0 - rocket)

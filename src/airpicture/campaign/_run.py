@@ -203,11 +203,16 @@ def warning_figures(
     launch point; ``warn_missed_areas`` (true areas not alerted at impact) and ``warn_extra_areas``
     (areas alerted at impact that the impact missed), summed over missiles;
     ``warn_lead_time_s_median`` over every true area alerted. Always given, missiles or not:
-    ``false_alerts``, alerts issued on tracks that followed no ballistic object;
+    ``false_alerts``, alerts issued on tracks that followed no ballistic object (one that came
+    down or not: :func:`~airpicture.evaluate.tracks_on_ballistic_objects`);
     ``false_ballistic_tracks``, firm tracks labelled ``ballistic`` at some time that followed
-    none; ``false_impacts``, impact predictions of such tracks.
+    none; ``false_impacts``, impact predictions of tracks that followed none.
     """
-    from airpicture.evaluate import impact_points_from_truth, score_missiles
+    from airpicture.evaluate import (
+        impact_points_from_truth,
+        score_missiles,
+        tracks_on_ballistic_objects,
+    )
 
     issued = alerts.take(alerts.event == "issued")
     scores = score_missiles(
@@ -218,7 +223,10 @@ def warning_figures(
         impact_points_from_truth(truth),
         areas=areas if areas is not None else read_warning_areas(),
     )
-    followed = list({t for s in scores for t in s.track_ids})
+    on_missiles = {t for s in scores for t in s.track_ids} | tracks_on_ballistic_objects(
+        truth, tracks
+    )
+    followed = list(on_missiles)
     firm = np.isin(tracks.status, ("confirmed", "coasting"))
     labelled = np.unique(tracks.track_id[firm & (tracks.kind == "ballistic")])
     out = {

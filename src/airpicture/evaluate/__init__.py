@@ -21,6 +21,7 @@ from airpicture.evaluate._missiles import (
     TrueImpacts,
     impact_points_from_truth,
     score_missiles,
+    tracks_on_ballistic_objects,
 )
 from airpicture.evaluate._pcrlb import (
     ballistic_radar_pcrlb,
@@ -41,6 +42,7 @@ __all__ = [
     "pcrlb_information",
     "picture_commonality",
     "score_missiles",
+    "tracks_on_ballistic_objects",
     "to_json_dict",
     "tracks_at",
 ]

@@ -28,7 +28,13 @@ from airpicture.assess._warning import WarningAreas, ellipses_meet_areas
 from airpicture.geo import ecef2enu, ecef2geodetic
 from airpicture.tables import AlertRows, ImpactRows, TrackRows, Truth
 
-__all__ = ["MissileScore", "TrueImpacts", "impact_points_from_truth", "score_missiles"]
+__all__ = [
+    "MissileScore",
+    "TrueImpacts",
+    "impact_points_from_truth",
+    "score_missiles",
+    "tracks_on_ballistic_objects",
+]
 
 _FIRM = ("confirmed", "coasting")
 
@@ -163,6 +169,35 @@ class MissileScore:
     def alerts_exact(self) -> bool:
         """The areas alerted at impact are exactly those holding the impact point."""
         return set(self.areas_at_impact) == set(self.true_areas)
+
+
+def tracks_on_ballistic_objects(
+    truth: Truth, tracks: TrackRows, *, gate_m: float = 10_000.0
+) -> set[str]:
+    """The tracks that followed a ballistic object of the truth, whether or not it came down
+    before the truth ends: most of a track's firm rows within ``gate_m`` of one.
+
+    The complement, among tracks labelled ``ballistic`` or raising alerts, is what a picture
+    would wrongly warn of.
+    """
+    firm = tracks.take(np.isin(tracks.status, _FIRM))
+    ballistic_ids = np.unique(truth.object_id[truth.kind == "ballistic"])
+    if len(firm) == 0 or len(ballistic_ids) == 0:
+        return set()
+    d = np.stack(
+        [
+            np.linalg.norm(
+                firm.x[:, :3] - _truth_at(truth.take(truth.object_id == o), firm.t_s), axis=1
+            )
+            for o in ballistic_ids
+        ],
+        axis=1,
+    )
+    close = np.nan_to_num(d, nan=np.inf).min(axis=1) <= gate_m
+    ids, rows = np.unique(firm.track_id, return_inverse=True)
+    near = np.bincount(rows, weights=close, minlength=len(ids))
+    total = np.bincount(rows, minlength=len(ids))
+    return {str(t) for t in ids[2 * near >= total]}
 
 
 def _truth_at(g: Truth, t: np.ndarray) -> np.ndarray:
