@@ -500,6 +500,13 @@ class Tracker(_OutOfSequence):
         claimed = claimed[claimed >= 0]
         confirm = confirm.copy()
         candidates = np.flatnonzero(confirm)
+        # A candidate none of whose reports another track holds is confirmed as it is; only the
+        # others are weighed against each other, one by one.
+        values, counts = np.unique(reports[reports >= 0], return_counts=True)
+        contested = np.isin(reports[candidates], values[counts > 1]).any(axis=1)
+        alone = reports[candidates[~contested]]
+        claimed = np.r_[claimed, alone[alone >= 0]]
+        candidates = candidates[contested]
         mean_cost = table.score[candidates] / np.maximum(table.hits[candidates] - 1, 1)
         for j in candidates[np.argsort(mean_cost, kind="stable")]:
             own = reports[j][reports[j] >= 0]
