@@ -418,3 +418,27 @@ async def test_a_track_ends_on_the_wire_with_one_deleted_row(tmp_path):
         if statuses[-1] == "deleted":
             ended.add(subject.split(".")[1])
     assert ended == {"pic", "trk"}
+
+
+def test_the_start_of_a_node_waits_out_a_bus_that_does_not_answer(monkeypatch):
+    """A cluster electing a new stream leader answers nothing for seconds: the node's start
+    tries again (doubling waits) and gives up only after _STARTUP_RETRY_S."""
+    import airpicture.node._node as node_module
+    from airpicture.net import BusError
+
+    calls = []
+
+    async def flaky() -> int:
+        calls.append(1)
+        if len(calls) < 3:
+            raise BusError("stream AIR: nats: timeout")
+        return 42
+
+    assert asyncio.run(node_module._retrying("JPN: the stream", flaky)) == 42 and len(calls) == 3
+
+    async def never() -> int:
+        raise BusError("stream AIR: nats: timeout")
+
+    monkeypatch.setattr(node_module, "_STARTUP_RETRY_S", 0.5)
+    with pytest.raises(BusError, match="timeout"):
+        asyncio.run(node_module._retrying("JPN: the stream", never))

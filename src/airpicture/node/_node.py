@@ -7,11 +7,12 @@ import contextlib
 import logging
 import math
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-from airpicture.net._bus import Bus, Message, Subscription, connect_bus
+from airpicture.net._bus import Bus, BusError, Message, Subscription, connect_bus
 from airpicture.net._release import LabelSpace
 from airpicture.net._security import NodeSecurity, PolicyBus
 from airpicture.node._config import NodeConfig
@@ -30,6 +31,28 @@ __all__ = ["Node", "run_node"]
 log = logging.getLogger("airpicture.node")
 
 _LAG_REFRESH_S = 1.0
+_STARTUP_RETRY_S = 60.0
+"""How long a node retries the bus operations of its start (the stream's state, its own
+channels, its subscription) before giving up: a cluster electing a new stream leader answers
+none of them for a few seconds."""
+
+_T = TypeVar("_T")
+
+
+async def _retrying(what: str, operation: Callable[[], Awaitable[_T]]) -> _T:
+    """``operation()``, tried again on a :class:`BusError` (doubling waits up to 2 s) until
+    ``_STARTUP_RETRY_S`` have passed; the last error is raised then."""
+    deadline = time.monotonic() + _STARTUP_RETRY_S
+    delay_s = 0.2
+    while True:
+        try:
+            return await operation()
+        except BusError as exc:
+            if time.monotonic() + delay_s > deadline:
+                raise
+            log.warning("%s: %s; retrying in %.1f s", what, exc, delay_s)
+            await asyncio.sleep(delay_s)
+            delay_s = min(2.0 * delay_s, 2.0)
 """How often a node asks the bus for its last sequence number (the lag in ``/health``), s."""
 
 
@@ -177,10 +200,14 @@ class Node:
                 server = await serve_health(self, cfg.health_port)
                 self.health_port = server.port
                 log.info("%s: health on http://127.0.0.1:%d/health", cfg.node_id, server.port)
-            await self.outbound.resume()
+            name = cfg.node_id
+            await _retrying(f"{name}: resuming its channels", self.outbound.resume)
             # what the bus holds already is history: read back at full speed, never rate-limited
-            self.inbound.history_seq = await bus.last_seq()
-            self._sub = await bus.subscribe(f"air.*.*.{cfg.nation}", self._on_message, from_seq=1)
+            self.inbound.history_seq = await _retrying(f"{name}: the stream", bus.last_seq)
+            self._sub = await _retrying(
+                f"{name}: subscribing",
+                lambda: bus.subscribe(f"air.*.*.{cfg.nation}", self._on_message, from_seq=1),
+            )
             tasks.append(asyncio.create_task(self.outbound.run(), name=f"{cfg.node_id}:publish"))
             tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
             tasks.append(asyncio.create_task(self.publisher.run(), name=f"{cfg.node_id}:picture"))
