@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from airpicture.assess._warning import WarningAreas, ellipses_meet_areas
-from airpicture.geo import ecef2enu, ecef2geodetic
+from airpicture.geo import ecef2enu, ecef2geodetic, geodetic2ecef
 from airpicture.tables import AlertRows, ImpactRows, TrackRows, Truth
 
 __all__ = [
@@ -210,21 +210,35 @@ def _truth_at(g: Truth, t: np.ndarray) -> np.ndarray:
     return out
 
 
+def _offsets(
+    lat_rad: float, lon_rad: float, at_lat_rad: np.ndarray, at_lon_rad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """East and north offsets (m) of ground points from a true ground point, in its plane."""
+    px, py, pz = geodetic2ecef(lat_rad, lon_rad, 0.0)
+    e, n, _ = ecef2enu(px, py, pz, at_lat_rad, at_lon_rad, 0.0)
+    return e, n
+
+
+def _in_ellipse(
+    e: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray, orientation_rad: np.ndarray
+) -> np.ndarray:
+    """Whether the ellipses (semi-axes a >= b, major axis at ``orientation_rad`` from north)
+    centred at offsets ``(e, n)`` from a point hold it (an ellipse is symmetric: the point seen
+    from the centre or the centre from the point, alike)."""
+    along = e * np.sin(orientation_rad) + n * np.cos(orientation_rad)
+    across = e * np.cos(orientation_rad) - n * np.sin(orientation_rad)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((along / a) ** 2 + (across / b) ** 2 <= 1.0)
+
+
 def _inside(impacts: ImpactRows, lat_rad: float, lon_rad: float) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each predicted impact to a true point (m), and whether its ellipse holds it."""
     if len(impacts) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    from airpicture.geo import geodetic2ecef
-
-    px, py, pz = geodetic2ecef(lat_rad, lon_rad, 0.0)
-    e, n, _ = ecef2enu(px, py, pz, impacts.impact_lat_rad, impacts.impact_lon_rad, 0.0)
-    dist = np.hypot(e, n)
-    o = impacts.orientation_rad
-    along = e * np.sin(o) + n * np.cos(o)
-    across = e * np.cos(o) - n * np.sin(o)
+    e, n = _offsets(lat_rad, lon_rad, impacts.impact_lat_rad, impacts.impact_lon_rad)
     a = np.maximum(impacts.semi_major_m, 1e-9)
     b = np.maximum(impacts.semi_minor_m, 1e-9)
-    return dist, (along / a) ** 2 + (across / b) ** 2 <= 1.0
+    return np.hypot(e, n), _in_ellipse(e, n, a, b, impacts.orientation_rad)
 
 
 def _launch_errors(
@@ -238,19 +252,12 @@ def _launch_errors(
         return nan, nan.copy(), nan.copy()
     first = int(np.argmin(launch.t_s))
     lat, lon, _ = ecef2geodetic(*launch.x[first, :3])
-    from airpicture.geo import geodetic2ecef
-
-    px, py, pz = geodetic2ecef(lat, lon, 0.0)
-    e, n, _ = ecef2enu(px, py, pz, impacts.launch_lat_rad, impacts.launch_lon_rad, 0.0)
+    e, n = _offsets(float(lat), float(lon), impacts.launch_lat_rad, impacts.launch_lon_rad)
     inside = nan.copy()
     a, b = impacts.launch_semi_major_m, impacts.launch_semi_minor_m
     o = impacts.launch_orientation_rad
     if a is not None and b is not None and o is not None:
-        # the true point seen from the estimate: minus the estimate seen from the true point
-        along = -e * np.sin(o) - n * np.cos(o)
-        across = -e * np.cos(o) + n * np.sin(o)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            held = (along / a) ** 2 + (across / b) ** 2 <= 1.0
+        held = _in_ellipse(e, n, a, b, o)
         inside = np.where(np.isfinite(a) & np.isfinite(e), held.astype(float), np.nan)
     return np.hypot(e, n), impacts.launch_t_s - float(launch.t_s[first]), inside
 
