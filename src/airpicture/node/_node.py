@@ -32,8 +32,8 @@ log = logging.getLogger("airpicture.node")
 
 _LAG_REFRESH_S = 1.0
 _STARTUP_RETRY_S = 60.0
-"""How long a node retries the bus operations of its start (the stream's state, its own
-channels, its subscription) before giving up: a cluster electing a new stream leader answers
+"""How long a node retries the bus operations of its start (its connection and the check of the
+stream, the stream's state, its own channels, its subscription) before giving up: a cluster electing a new stream leader answers
 none of them for a few seconds."""
 
 _T = TypeVar("_T")
@@ -186,7 +186,10 @@ class Node:
             bus = self._given_bus
         else:
             options = self.security.nats_options() if self.security is not None else {}
-            bus = await connect_bus(cfg.bus, name=cfg.node_id, **options)
+            bus = await _retrying(
+                f"{cfg.node_id}: connecting",
+                lambda: connect_bus(cfg.bus, name=cfg.node_id, **options),
+            )
         own_bus = bus
         if self.security is not None:
             # The node sees the bus through its nation's permissions (NATS enforces them too).
