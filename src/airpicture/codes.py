@@ -1,5 +1,6 @@
 """Codes and names every layer shares: sensor kinds, track statuses, alert states and events,
-nation codes, and how a number that may not be finite goes into JSON.
+track affiliations and operators' coordination actions, nation codes, and how a number that may
+not be finite goes into JSON.
 
 One definition each; the tables (:mod:`airpicture.tables`), the tracker, the wire messages, the
 map's store and the configuration checks all take them from here.
@@ -11,10 +12,12 @@ import math
 import re
 
 __all__ = [
+    "AFFILIATIONS",
     "ALERT_EVENTS",
     "ALERT_STATES",
     "COASTING",
     "CONFIRMED",
+    "COORDINATION_ACTIONS",
     "DELETED",
     "NATION_CODE",
     "SENSOR_KINDS",
@@ -47,6 +50,22 @@ ALERT_STATES = ("active", "cancelled")
 
 ALERT_EVENTS = ("issued", "updated", "cancelled")
 """What an alert row records: the alert raised, its prediction changed, or the alert withdrawn."""
+
+AFFILIATIONS = (
+    "pending",
+    "unknown",
+    "assumed friend",
+    "friend",
+    "neutral",
+    "suspect",
+    "hostile",
+)
+"""Standard identities an operator may assign to a track (MIL-STD-2525 affiliations)."""
+
+COORDINATION_ACTIONS = ("identity", "note", "acknowledge", "handover")
+"""What an operator's coordination action does: assign an identity (one of
+:data:`AFFILIATIONS`) to a track, attach a note to it, acknowledge an alert on it, or hand over
+the responsibility for reporting it to another nation. Surveillance and warning only."""
 
 NATION_CODE = re.compile(r"[A-Z]{3}", re.ASCII)
 """An ISO 3166-1 alpha-3 code: three ASCII capital letters (``JPN``)."""

@@ -158,6 +158,11 @@ def run_demo(
     stop: threading.Event | None = None,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
+    accounts: str | Path | None = None,
+    audit_log: str | Path | None = None,
+    host: str = "127.0.0.1",
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> DemoSummary:
     """Play a scenario live through one node per nation and serve the map until stopped.
 
@@ -188,6 +193,16 @@ def run_demo(
         ``Host`` values (``name`` or ``name:port``) and origins (``http(s)://name[:port]``) the
         map accepts besides its own, 127.0.0.1, localhost and [::1] on its port: the name of a
         reverse proxy in front of it, say (:func:`airpicture.web.create_app`).
+    accounts : path, optional
+        Operators' accounts file (``airpicture operators add``): the map then needs a login,
+        and operators take coordination actions in their nation's view, applied by its node.
+    audit_log : path, optional
+        Where the map and the nodes write logins, what operators looked at and did, and the
+        actions applied to each view (one hash-chained log per node and one for the map:
+        ``<stem>-<NATION>.jsonl`` next to it for the nodes).
+    host, tls_cert, tls_key : optional
+        The address the map listens on (127.0.0.1; another only with TLS and ``accounts``),
+        and the server's certificate and key (:func:`airpicture.web.start_server`).
 
     Returns
     -------
@@ -202,10 +217,14 @@ def run_demo(
         A warning areas file that is missing or not valid.
     """
     from airpicture.assess import read_warning_areas
+    from airpicture.net import AuditLog
     from airpicture.net._release import preset_tables
     from airpicture.sim import simulate_detections
     from airpicture.sim._scenario import load_scenario
     from airpicture.web._app import create_app
+    from airpicture.web._auth import Accounts
+    from airpicture.web._coordination import CoordinationBoard
+    from airpicture.web._feed import NodeActions
     from airpicture.web._server import DEFAULT_PORT, start_server
     from airpicture.web._store import PictureStore
 
@@ -238,8 +257,25 @@ def run_demo(
         store.info["zoom"] = 6
     store.set_areas(read_warning_areas(areas))
 
-    app = create_app(store, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
-    server = start_server(app, port=DEFAULT_PORT if port is None else port)
+    board = CoordinationBoard(nations)
+    actions = NodeActions()
+    audit = AuditLog(audit_log, node="map") if audit_log is not None else None
+    app = create_app(
+        store,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+        accounts=Accounts.load(accounts) if accounts is not None else None,
+        coordination=board,
+        act=actions,
+        audit=audit,
+    )
+    server = start_server(
+        app,
+        host=host,
+        port=DEFAULT_PORT if port is None else port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
     logger.info("map on %s", server.url)
     if on_ready is not None:
         on_ready(server.url)
@@ -272,11 +308,16 @@ def run_demo(
             areas=areas,
             speed=speed,
             stop=stop,
+            board=board,
+            actions=actions,
+            audit_log=Path(audit_log) if audit_log is not None else None,
         )
     except KeyboardInterrupt:
         logger.info("interrupted")
     finally:
         server.stop()
+        if audit is not None:
+            audit.close()
     return _summary(server.url, sc.name, nations, store, finished)
 
 
@@ -305,19 +346,16 @@ def _play(
     areas: str | Path | None,
     speed: float,
     stop: threading.Event,
+    board: Any,
+    actions: Any,
+    audit_log: Path | None,
 ) -> bool:
-    """Run the nodes on a memory bus until ``stop``, each handed its own detections in memory;
-    True when the scenario played to the end."""
-    from airpicture.errors import DataError
-    from airpicture.net import (
-        AlertMessage,
-        ImpactMessage,
-        MemoryBus,
-        MessageError,
-        PictureDelta,
-        decode_message,
-    )
+    """Run the nodes on a memory bus until ``stop``, each handed its own detections in memory,
+    their outputs fed to the map (``store`` and ``board``) and operators' actions to them
+    (``actions``); True when the scenario played to the end."""
+    from airpicture.net import AuditLog, MemoryBus
     from airpicture.node import Node, NodeConfig, ReplaySource
+    from airpicture.web._feed import NODE_OUTPUT_SUBJECTS, apply_node_output
 
     views = _views_of_sensors(sensors, release, nations)
     store.set_sensors(_sites(sc, views, sc.t0_s))
@@ -334,24 +372,9 @@ def _play(
         finals: set[str] = set()
 
         async def on_output(message: Any) -> None:
-            try:
-                envelope, payload = decode_message(message.data, source=message.subject)
-            except MessageError as exc:
-                logger.warning("node message rejected: %s", exc)
-                return
-            try:
-                if isinstance(payload, PictureDelta):
-                    rows = payload.to_rows()
-                    if len(rows):
-                        store.apply(payload.nation, rows)
-                    if payload.final:
-                        finals.add(payload.nation)
-                elif isinstance(payload, ImpactMessage):
-                    store.apply_impacts(payload.nation, payload.to_rows())
-                elif isinstance(payload, AlertMessage):
-                    store.apply_alerts(payload.nation, payload.to_rows())
-            except DataError as exc:
-                logger.warning("%s message not shown: %s", envelope.kind, exc)
+            final = apply_node_output(store, board, message.data, source=message.subject)
+            if final is not None:
+                finals.add(final)
 
         async def watch() -> None:
             last_sites = 0.0
@@ -373,8 +396,8 @@ def _play(
 
         try:
             subs = [
-                await bus.subscribe(f"air.{kind}.*", on_output, from_seq=1)
-                for kind in ("pic", "impact", "alert")
+                await bus.subscribe(subject, on_output, from_seq=1)
+                for subject in NODE_OUTPUT_SUBJECTS
             ]
             nodes = []
             for nation in nations:
@@ -398,11 +421,19 @@ def _play(
                     speed=float(speed),
                     start_at_unix_s=start_at,
                 )
-                nodes.append(Node(config, bus=bus, source=source))
+                node = Node(config, bus=bus, source=source)
+                if audit_log is not None:  # the demo's nodes are unsigned: an audit log only
+                    path = audit_log.with_name(f"{audit_log.stem}-{nation}{audit_log.suffix}")
+                    node.coordination.audit = AuditLog(path, node=config.node_id)
+                nodes.append(node)
+            actions.attach(nodes, asyncio.get_running_loop())
             runs = [asyncio.create_task(node.run(halt)) for node in nodes]
             watcher = asyncio.create_task(watch())
             await halt.wait()
             await asyncio.gather(*runs, return_exceptions=False)
+            for node in nodes:
+                if node.coordination.audit is not None:
+                    node.coordination.audit.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher

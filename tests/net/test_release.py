@@ -93,7 +93,11 @@ def test_plots_go_only_where_plots_says_and_always_to_the_owner():
     policy = _policy({"default": ["*"], "plots": ["USA"], "tracks": {"to": ["*"]}})
     assert policy.sends_plots("JPN") and policy.sends_plots("USA")
     assert not policy.sends_plots("AUS")
-    assert policy.reach() == {"det": frozenset({"JPN", "USA"}), "trk": frozenset({"*"})}
+    assert policy.reach() == {
+        "det": frozenset({"JPN", "USA"}),
+        "trk": frozenset({"*"}),
+        "coord": frozenset({"*"}),
+    }
     tracks_only = _policy({"default": ["USA"], "plots": []})
     assert tracks_only.reach()["det"] == frozenset() and tracks_only.sends_plots("JPN")
     # releasing still follows the rules: tracks built on the plots may go where they are

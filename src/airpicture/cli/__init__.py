@@ -19,6 +19,7 @@ from airpicture import __version__
 from airpicture.cli._audit import add_audit
 from airpicture.cli._campaign import add_campaign, add_gate, add_report
 from airpicture.cli._interop import add_export, add_ingest, add_show
+from airpicture.cli._operators import add_operators
 from airpicture.errors import AirpictureError
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network(sub)
     _add_keys(sub)
     add_audit(sub)
+    add_operators(sub)
     add_campaign(sub)
     add_report(sub)
     add_gate(sub)
@@ -340,6 +342,26 @@ def _demo_options(p: argparse.ArgumentParser) -> None:
         help="an origin (http://name[:port] or https://...) allowed to open the map's "
         "WebSocket besides the map's own; repeat for more",
     )
+    p.add_argument(
+        "--accounts",
+        metavar="TOML",
+        help="operators' accounts (airpicture operators add): the map needs a login and "
+        "operators coordinate on tracks in their nation's view",
+    )
+    p.add_argument(
+        "--audit-log",
+        metavar="JSONL",
+        help="the map's audit log (logins, views, track details, actions); each node's goes "
+        "next to it (<name>-<NATION>.jsonl)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the map listens on (default 127.0.0.1; another needs --tls-cert, "
+        "--tls-key and --accounts)",
+    )
+    p.add_argument("--tls-cert", metavar="PEM", help="the map's TLS certificate (HTTPS)")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.set_defaults(func=_cmd_demo)
 
 
@@ -361,6 +383,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         on_ready=ready,
         allowed_hosts=args.allowed_host,
         allowed_origins=args.allowed_origin,
+        accounts=args.accounts,
+        audit_log=args.audit_log,
+        host=args.host,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
     tracks = ", ".join(f"{n} {k}" for n, k in summary.tracks.items())
     state = "played to its end" if summary.finished else "stopped"

@@ -15,10 +15,12 @@ module                  concept
 ======================  ===================================================================
 
 Subjects: ``air.<kind>.<SENDER>.<RECIPIENT>`` for everything a node sends to one nation
-(``det`` detection batches, ``hb`` heartbeats, ``trk`` shared tracks), so
-``air.*.*.<NATION>`` is everything addressed to a nation; ``air.pic.<NATION>`` carries a node's
-picture deltas. Times on the wire are float seconds since the Unix epoch (measurement time),
-angles radians, positions WGS-84 ECEF metres, as in :mod:`airpicture.tables`.
+(``det`` detection batches, ``hb`` heartbeats, ``trk`` shared tracks, ``coord`` operators'
+coordination actions), so ``air.*.*.<NATION>`` is everything addressed to a nation;
+``air.pic.<NATION>`` carries a node's picture deltas (and ``air.coord.<NATION>`` the
+coordination actions it applied to its view). Times on the wire are float seconds since the
+Unix epoch (measurement time), angles radians, positions WGS-84 ECEF metres, as in
+:mod:`airpicture.tables`.
 """
 
 from airpicture.net._bus import (
@@ -55,6 +57,7 @@ from airpicture.net._messages import (
     MESSAGE_KINDS,
     SCHEMA_VERSION,
     AlertMessage,
+    CoordinationAction,
     DetectionBatch,
     Envelope,
     Heartbeat,
@@ -140,6 +143,7 @@ __all__ = [
     "AuditLog",
     "Bus",
     "BusError",
+    "CoordinationAction",
     "DetectionBatch",
     "Envelope",
     "Handler",

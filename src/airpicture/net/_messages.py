@@ -5,16 +5,21 @@ repeated on the wire):
 
 ``Envelope = [version, kind, sender, nation, seq, sent_ns, payload, signature]``
 
-==========  =======================  ========================================================
-kind        payload                  content
-==========  =======================  ========================================================
-``det``     :class:`DetectionBatch`  detections released to one nation, as column arrays
-``hb``      :class:`Heartbeat`       the sender's source clock (and its end), to one nation
-``alert``   :class:`AlertMessage`    a node's alert changes (issued, updated, cancelled)
-``impact``  :class:`ImpactMessage`   a node's impact (and launch) predictions
-``pic``     :class:`PictureDelta`    a node's tracks created, updated and dropped
-``trk``     :class:`TrackShare`      a node's tracks released to one other nation
-==========  =======================  ========================================================
+==========  ===============================  ================================================
+kind        payload                          content
+==========  ===============================  ================================================
+``det``     :class:`DetectionBatch`          detections released to one nation, as column
+                                             arrays
+``hb``      :class:`Heartbeat`               the sender's source clock (and its end), to one
+                                             nation
+``alert``   :class:`AlertMessage`            a node's alert changes (issued, updated,
+                                             cancelled)
+``impact``  :class:`ImpactMessage`           a node's impact (and launch) predictions
+``pic``     :class:`PictureDelta`            a node's tracks created, updated and dropped
+``trk``     :class:`TrackShare`              a node's tracks released to one other nation
+``coord``   :class:`CoordinationAction`      an operator's action on a track (identity, note,
+                                             alert acknowledged, reporting handed over)
+==========  ===============================  ================================================
 
 Column arrays travel as little-endian bytes (``float64``, ``uint64``, ``uint16``, ``uint8``),
 one buffer per column, never one object per detection. Units: times float seconds since the
@@ -57,6 +62,7 @@ import msgspec
 from airpicture.net._payload_validation import _VALIDATORS, _show
 from airpicture.net._payloads import (
     AlertMessage,
+    CoordinationAction,
     DetectionBatch,
     Heartbeat,
     ImpactMessage,
@@ -72,6 +78,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",
     "AlertMessage",
+    "CoordinationAction",
     "DetectionBatch",
     "Envelope",
     "Heartbeat",
@@ -86,11 +93,11 @@ __all__ = [
     "signing_input",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The schema version this module writes and reads (2: release labels on detections, shared
 tracks; 3: labels of three fields, shared tracks with their states, covariances and numbers'
 keys, picture deltas with local ids, sources and quality; 4: no sensor status messages; 5:
-impact predictions with the launch's uncertainty)."""
+impact predictions with the launch's uncertainty; 6: operators' coordination actions)."""
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """Largest message accepted, bytes."""
@@ -119,10 +126,19 @@ MESSAGE_KINDS: dict[str, type[msgspec.Struct]] = {
     "impact": ImpactMessage,
     "pic": PictureDelta,
     "trk": TrackShare,
+    "coord": CoordinationAction,
 }
 """Message kinds and their payload types."""
 
-Payload = DetectionBatch | Heartbeat | AlertMessage | ImpactMessage | PictureDelta | TrackShare
+Payload = (
+    DetectionBatch
+    | Heartbeat
+    | AlertMessage
+    | ImpactMessage
+    | PictureDelta
+    | TrackShare
+    | CoordinationAction
+)
 
 # What msgspec may raise on hostile bytes: its own errors, invalid UTF-8 (a ValueError), too-deep
 # nesting and integers out of range.

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from airpicture.assess._warning import CANCEL_REASONS
+from airpicture.codes import AFFILIATIONS, COORDINATION_ACTIONS, is_nation_code
 from airpicture.errors import DataError
 from airpicture.io import check_column, check_rows
 from airpicture.net._payloads import (
     _IMPACT_FLOAT_COLUMNS,
     AlertMessage,
+    CoordinationAction,
     DetectionBatch,
     Heartbeat,
     ImpactMessage,
@@ -202,6 +204,40 @@ def _validate_track_share(share: TrackShare, where: str) -> None:
     _covariances(np.frombuffer(share.cov, "<f8").reshape(n, 7, 7), "cov", where)
 
 
+_ACTION_FIELDS = {
+    "identity": "identity",
+    "note": "note",
+    "acknowledge": "alert_id",
+    "handover": "handover_to",
+}
+"""The field each coordination action fills (the others stay empty)."""
+
+
+def _validate_coordination(action: CoordinationAction, where: str) -> None:
+    if action.action not in COORDINATION_ACTIONS:
+        raise _error(
+            where, "range", "action", "one of " + ", ".join(COORDINATION_ACTIONS), action.action
+        )
+    if not math.isfinite(action.t_s):
+        raise _error(where, "non-finite", "t_s", "a finite time, s", action.t_s)
+    used = _ACTION_FIELDS[action.action]
+    for name in _ACTION_FIELDS.values():
+        value = getattr(action, name)
+        if (name == used) != (value != ""):
+            expected = f"a value for a {action.action} action" if name == used else "nothing"
+            raise _error(where, "range", name, expected, value)
+    if action.action == "identity" and action.identity not in AFFILIATIONS:
+        raise _error(
+            where, "range", "identity", "one of " + ", ".join(AFFILIATIONS), action.identity
+        )
+    if action.action == "handover" and not is_nation_code(action.handover_to):
+        raise _error(where, "range", "handover_to", "a nation code", action.handover_to)
+    for name in ("operator", "action_id", "track_id", "alert_id", "note"):
+        value = getattr(action, name)
+        if any((ord(c) < 32 and c != "\n") or ord(c) == 127 for c in value):
+            raise _error(where, "range", name, "text without control characters", value)
+
+
 _VALIDATORS: dict[str, Any] = {
     "det": _validate_detections,
     "hb": _validate_heartbeat,
@@ -209,6 +245,7 @@ _VALIDATORS: dict[str, Any] = {
     "impact": _validate_impact,
     "pic": _validate_picture,
     "trk": _validate_track_share,
+    "coord": _validate_coordination,
 }
 
 _DET_FLOAT_COLUMNS = (

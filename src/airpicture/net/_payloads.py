@@ -28,6 +28,7 @@ from airpicture.tables import (
 
 __all__ = [
     "AlertMessage",
+    "CoordinationAction",
     "DetectionBatch",
     "Heartbeat",
     "ImpactMessage",
@@ -470,6 +471,42 @@ class TrackShare(msgspec.Struct, array_like=True, frozen=True):
             _col(self.first_t_s),
         )
         return reports, np.frombuffer(self.coarse, "<u1").astype(bool)
+
+
+class CoordinationAction(msgspec.Struct, array_like=True, frozen=True):
+    """One operator's coordination action on a track (``air.coord.<ORIGIN>.<RECIPIENT>``), or
+    one a node applied to its nation's view (its output ``air.coord.<NATION>``).
+
+    ``action`` is one of :data:`~airpicture.codes.COORDINATION_ACTIONS`: ``identity`` assigns
+    ``identity`` (one of :data:`~airpicture.codes.AFFILIATIONS`) to the track ``track_id`` (a
+    network track number), ``note`` attaches ``note``, ``acknowledge`` acknowledges the alert
+    ``alert_id`` on the track, ``handover`` hands the responsibility for reporting the track over
+    to the nation ``handover_to``. The fields an action does not use are empty. ``origin`` is
+    the nation of the operator ``operator`` (on the bus, the sending node's: a node sends only
+    its own operators' actions), ``t_s`` when the operator acted (s since the Unix epoch) and
+    ``action_id`` its id, the same in every view it reaches.
+    """
+
+    recipient: _Nation
+    origin: _Nation
+    operator: _Name
+    action_id: _Id
+    t_s: float
+    action: _Label
+    track_id: _Id
+    alert_id: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    identity: _Label = ""
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    handover_to: Annotated[str, msgspec.Meta(max_length=3)] = ""
+
+    def __len__(self) -> int:
+        return 1
+
+    def record(self) -> dict[str, Any]:
+        """The action as the map shows it (JSON-ready; unused fields left out)."""
+        fields = msgspec.structs.asdict(self)
+        del fields["recipient"]
+        return {k: v for k, v in fields.items() if v != ""}
 
 
 _IMPACT_FLOAT_COLUMNS = (

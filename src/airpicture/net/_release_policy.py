@@ -417,13 +417,14 @@ class ReleasePolicy:
         """Every nation the owner could send anything to, per channel kind (``"*"``: all).
 
         ``"det"``: detections (the sensor rules; areas only narrow them); ``"trk"``: shared
-        tracks (``tracks.to``; the position-only downgrade stays within it). The bus permissions
-        are generated from this (:func:`airpicture.net.permissions`).
+        tracks (``tracks.to``; the position-only downgrade stays within it); ``"coord"``:
+        operators' coordination actions, released as the tracks they concern (``tracks.to``).
+        The bus permissions are generated from this (:func:`airpicture.net.permissions`).
         """
         det = frozenset(self.default).union(*self.sensors.values())
         if ALL_NATIONS not in self.plots:
             det = frozenset(n for n in self.plots | {self.owner} if ALL_NATIONS in det or n in det)
-        return {"det": det, "trk": frozenset(self.tracks.to)}
+        return {"det": det, "trk": frozenset(self.tracks.to), "coord": frozenset(self.tracks.to)}
 
     def sends_plots(self, nation: str) -> bool:
         """Whether the owner's node sends its detections themselves to ``nation`` (those the

@@ -29,10 +29,11 @@ lists every subject and its count).
 Audit
 -----
 :class:`AuditLog` appends one JSON line per rejected message (time, node, subject, sender,
-whether the sender's signature was verified, reason, detail) to a file opened in append mode
-with 0600 permissions. Each line carries the SHA-256 of the line before it (``prev``), so an
-edited, removed, inserted or moved line breaks the chain; :func:`verify_audit_log` finds the
-first broken line.
+whether the sender's signature was verified, reason, detail), and per operator's event (a login,
+what they looked at, a coordination action and where it was applied: :meth:`AuditLog.note`) to
+a file opened in append mode with 0600 permissions. Each line carries the SHA-256 of the line
+before it (``prev``), so an edited, removed, inserted or moved line breaks the chain;
+:func:`verify_audit_log` finds the first broken line.
 """
 
 from __future__ import annotations
@@ -239,7 +240,8 @@ def _line_hash(line: str) -> str:
 
 
 class AuditLog:
-    """Append-only, hash-chained JSON-lines record of rejected messages.
+    """Append-only, hash-chained JSON-lines record of rejected messages (and of operators'
+    events, :meth:`note`).
 
     Each line: ``{"time": ISO-8601 UTC, "time_ns", "node", "subject", "bus_seq", "sender",
     "nation", "sender_verified", "reason", "detail", "prev"}``. ``sender_verified`` tells whether
@@ -301,13 +303,34 @@ class AuditLog:
             "reason": reason,
             "detail": detail[:500],
         }
+        self._append(entry)
+
+    def note(self, event: str, *, nation: str, detail: str, **what: Any) -> None:
+        """Append one event (not a rejection), chained like the rejections: an operator's login
+        or what they looked at or did (``event``: ``login``, ``view``, ``action`` ...), or a
+        coordination action a node applied. The line holds ``time``, ``time_ns``, ``node``,
+        ``event``, ``nation``, ``detail`` and the JSON-ready fields ``what`` (``operator``,
+        ``track_id`` ...)."""
+        now = time.time_ns()
+        entry = {
+            "time": datetime.datetime.fromtimestamp(now / 1e9, datetime.UTC).isoformat(),
+            "time_ns": now,
+            "node": self.node,
+            "event": event,
+            "nation": nation,
+            **what,
+            "detail": detail[:500],
+        }
+        self._append(entry)
+
+    def _append(self, entry: dict[str, Any]) -> None:
         try:
             with self._lock:
                 line = json.dumps({**entry, "prev": self._prev})
                 self._handle.write(line + "\n")
                 self._prev = _line_hash(line)
             self.lines += 1
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             self.errors += 1
             log.error("audit log %s: %s", self.path, exc)
 
@@ -449,9 +472,9 @@ def pattern_within(pattern: str, allowed: str) -> bool:
     return len(p) == len(a)
 
 
-NODE_OUTPUTS = ("pic", "alert", "impact")
+NODE_OUTPUTS = ("pic", "alert", "impact", "coord")
 """Kinds a node publishes for its own nation only, on ``air.<kind>.<NATION>``: its picture,
-alerts and impact predictions."""
+alerts, impact predictions and the coordination actions applied to its view."""
 
 
 def permissions(

@@ -10,8 +10,10 @@ Subjects (see :mod:`airpicture.net`): ``air.det.<SENDER>.<RECIPIENT>`` detection
 ``air.hb.<SENDER>.<RECIPIENT>`` heartbeats, ``air.trk.<SENDER>.<RECIPIENT>`` tracks shared with
 another nation (fused into the receiver's network picture; :attr:`Node.shared` keeps them as
 received),
-``air.pic.<NATION>`` picture deltas, ``air.impact.<NATION>`` impact predictions and
-``air.alert.<NATION>`` alert changes (the last three for the node's own nation only). A node
+``air.coord.<SENDER>.<RECIPIENT>`` operators' coordination actions (released as the tracks they
+concern), ``air.pic.<NATION>`` picture deltas, ``air.impact.<NATION>`` impact predictions,
+``air.alert.<NATION>`` alert changes and ``air.coord.<NATION>`` the coordination actions applied
+to the node's view (the last four for the node's own nation only). A node
 subscribes to ``air.*.*.<NATION>`` from the start of the bus history, so one that starts late or
 restarts catches up before it goes live.
 
@@ -42,6 +44,7 @@ The parts, one module each: :mod:`~airpicture.node._config` (the node file),
 (every incoming message checked and taken in), :mod:`~airpicture.node._peers` (the senders and
 the barrier), :mod:`~airpicture.node._tracking` (tracker, assessment, network picture),
 :mod:`~airpicture.node._publish` (picture, impacts, alerts and shared tracks out),
+:mod:`~airpicture.node._coordination` (operators' coordination actions),
 :mod:`~airpicture.node._health` (counters and ``GET /health``); :class:`Node` composes them.
 """
 

@@ -43,6 +43,9 @@ class NodeCounters:
     cot_events, cot_errors : int
         Cursor on Target events sent to the node's TAK address; sends that failed (the picture
         goes on without them).
+    actions_sent, actions_received : Counter
+        Operators' coordination actions sent, by recipient nation, and received, by the
+        operator's nation.
     """
 
     received_messages: int = 0
@@ -64,3 +67,5 @@ class NodeCounters:
     alerts: Counter[str] = field(default_factory=Counter)
     cot_events: int = 0
     cot_errors: int = 0
+    actions_sent: Counter[str] = field(default_factory=Counter)
+    actions_received: Counter[str] = field(default_factory=Counter)

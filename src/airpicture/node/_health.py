@@ -72,6 +72,11 @@ def health_report(node: Node) -> dict[str, Any]:
             "cot_errors": counters.cot_errors,
         },
         "dropped": dict(counters.dropped),
+        "coordination": {
+            "applied": len(node.coordination.applied),
+            "sent": dict(counters.actions_sent),
+            "received": dict(counters.actions_received),
+        },
         "fusion": node.pipeline.common.stats.as_dict(),
         "shared": {
             "sent": {

@@ -23,6 +23,7 @@ import numpy as np
 from airpicture.fusion import TrackReports
 from airpicture.net._bus import Message
 from airpicture.net._messages import (
+    CoordinationAction,
     DetectionBatch,
     Envelope,
     Heartbeat,
@@ -179,6 +180,9 @@ class Inbound:
     clock : callable, optional
         The receiver's clock (scenario time, s) that bounds how far ahead a message may be
         (``limits.max_lead_s``); without it, the most advanced clock heard so far.
+    on_action : callable, optional
+        Called with each partner operator's coordination action addressed to this nation
+        (the operator's nation the sender's; checked here).
     """
 
     def __init__(
@@ -190,8 +194,10 @@ class Inbound:
         peers: Peers,
         on_tracks: Callable[[str, TrackReports], None],
         clock: Callable[[], float] | None = None,
+        on_action: Callable[[CoordinationAction], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_action = on_action
         self.clock = clock
         self.labels = labels
         self.security = security
@@ -382,6 +388,17 @@ class Inbound:
             peer.final = payload.final
         elif isinstance(payload, TrackShare):
             self._take_shared(payload, message, envelope, where)
+        elif isinstance(payload, CoordinationAction):
+            if payload.origin != envelope.nation or envelope.nation == cfg.nation:
+                raise MessageError(
+                    where,
+                    reason="sender",
+                    column="origin",
+                    expected=f"an action of an operator of {envelope.nation}, another nation",
+                    got=repr(payload.origin),
+                )
+            if self.on_action is not None:
+                self.on_action(payload)
         peer.last_seq[envelope.sender] = envelope.seq
         peer.heard_mono = time.monotonic()
 

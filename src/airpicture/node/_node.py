@@ -16,6 +16,7 @@ from airpicture.net._bus import Bus, BusError, Message, Subscription, connect_bu
 from airpicture.net._release import LabelSpace
 from airpicture.net._security import NodeSecurity, PolicyBus
 from airpicture.node._config import NodeConfig
+from airpicture.node._coordination import Coordination
 from airpicture.node._counters import NodeCounters
 from airpicture.node._health import health_report, serve_health
 from airpicture.node._inbound import Inbound, SharedTracks
@@ -33,8 +34,8 @@ log = logging.getLogger("airpicture.node")
 _LAG_REFRESH_S = 1.0
 _STARTUP_RETRY_S = 60.0
 """How long a node retries the bus operations of its start (its connection and the check of the
-stream, the stream's state, its own channels, its subscription) before giving up: a cluster electing a new stream leader answers
-none of them for a few seconds."""
+stream, the stream's state, its own channels, its subscription) before giving up: a cluster
+electing a new stream leader answers none of them for a few seconds."""
 
 _T = TypeVar("_T")
 
@@ -78,9 +79,11 @@ class Node:
         What the node counted so far (:meth:`health` reports it).
     peers : Peers
         The sending nations and the barrier their clocks make.
-    inbound, outbound, pipeline, publisher
+    inbound, outbound, pipeline, publisher, coordination
         Its parts: messages in; own detections out; tracker, assessor and network picture;
-        picture, impacts, alerts and shared tracks out.
+        picture, impacts, alerts and shared tracks out; operators' coordination actions
+        (:meth:`Coordination.act <airpicture.node._coordination.Coordination.act>` applies and
+        sends one of this nation's).
 
     Examples
     --------
@@ -120,6 +123,16 @@ class Node:
         )
         self.outbound = Outbound(config, self.sender, labels, self.counters)
         self.publisher = Publisher(config, self.sender, labels, self.counters, self.pipeline)
+        self.coordination = Coordination(
+            config,
+            self.sender,
+            labels,
+            self.counters,
+            self.pipeline,
+            self.publisher,
+            security.audit if security is not None else None,
+        )
+        self.inbound.on_action = self.coordination.take
         self.health_port: int | None = None
         self.bus_last_seq = 0
         self._sub: Subscription | None = None
@@ -214,6 +227,9 @@ class Node:
             tasks.append(asyncio.create_task(self.outbound.run(), name=f"{cfg.node_id}:publish"))
             tasks.append(asyncio.create_task(self._watch_loop(), name=f"{cfg.node_id}:watch"))
             tasks.append(asyncio.create_task(self.publisher.run(), name=f"{cfg.node_id}:picture"))
+            tasks.append(
+                asyncio.create_task(self.coordination.run(), name=f"{cfg.node_id}:coordination")
+            )
             ends = [asyncio.create_task(stop.wait())]
             final_sent = self.publisher.final_sent
             if cfg.exit_when_done:
@@ -394,6 +410,7 @@ class Node:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_tracks(path, self.picture)
         impacts_path, alerts_path = assessment_paths(path)
+        self.coordination.write(path.with_name("coordination.jsonl"))
         for table, target, rows in (
             ("impacts", impacts_path, self.impacts),
             ("alerts", alerts_path, self.alerts),
@@ -402,7 +419,7 @@ class Node:
                 if len(rows):  # as a batch run writes it: an empty table has no optional columns
                     writer.write(rows)
         log.info(
-            "%s: wrote the picture to %s, with %s and %s",
+            "%s: wrote the picture to %s, with %s, %s and coordination.jsonl",
             self.config.node_id,
             path,
             impacts_path.name,

@@ -8,7 +8,14 @@
 * :mod:`airpicture.web._recorded` — :func:`~airpicture.web.store_of_tracks`, a recorded
   tracks table (with its tracks' identity) as a store the map can show and scrub through;
 * :mod:`airpicture.web._server` — :func:`~airpicture.web.start_server`, uvicorn on
-  127.0.0.1 in a background thread, with bounded request heads (:mod:`airpicture.web._protocol`);
+  127.0.0.1 in a background thread, with bounded request heads (:mod:`airpicture.web._protocol`),
+  or beyond this machine with TLS and a login;
+* :mod:`airpicture.web._auth` — operators (:class:`~airpicture.web.Operator`: name, nation,
+  role), local accounts with scrypt-hashed passwords (:class:`~airpicture.web.Accounts`, or any
+  :class:`~airpicture.web.Authenticator`, an organisation's single sign-on) and
+  :class:`~airpicture.web.Sessions`;
+* :mod:`airpicture.web._coordination` — :class:`~airpicture.web.CoordinationBoard`, the
+  operators' coordination actions applied to each view;
 * :mod:`airpicture.web._browser` — :func:`~airpicture.web._browser.launch_chromium`, the headless
   chromium (through Playwright) the page is tested and measured in.
 
@@ -22,6 +29,17 @@ from airpicture.web._app import (
     RequestError,
     create_app,
     static_dir,
+)
+from airpicture.web._auth import (
+    ROLES,
+    Accounts,
+    Authenticator,
+    Operator,
+    Sessions,
+    add_account,
+)
+from airpicture.web._coordination import (
+    CoordinationBoard,
 )
 from airpicture.web._display import (
     display_records,
@@ -46,13 +64,20 @@ from airpicture.web._store import (
 
 __all__ = [
     "DEFAULT_PORT",
+    "ROLES",
+    "Accounts",
     "Alert",
+    "Authenticator",
+    "CoordinationBoard",
     "Impact",
     "Listener",
+    "Operator",
     "PictureStore",
     "RequestError",
     "SensorSite",
+    "Sessions",
     "WebServer",
+    "add_account",
     "create_app",
     "display_records",
     "start_server",

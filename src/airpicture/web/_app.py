@@ -5,7 +5,9 @@ Routes
 =====================================  =========================================================
 ``GET /``                              the map page (bundle in ``airpicture/web/static``)
 ``GET /static/...``                    the bundle, the coastlines and the licences
-``WS  /ws?nation=JPN``                 a snapshot of the view on connect, then deltas only;
+``WS  /ws?nation=JPN``                 a snapshot of the view on connect (with the view's
+                                       coordination actions), then deltas only (and
+                                       ``{"type": "coord"}`` with each new action);
                                        the client may send ``{"type": "view", "nation": "USA"}``
                                        (a new snapshot follows) or ``{"type": "ping"}``
 ``GET /api/info``                      nations, their names and colours, the scenario, the
@@ -17,6 +19,13 @@ Routes
 ``GET /api/impacts?nation=JPN``        current impact predictions
 ``GET /api/areas``                     warning areas (GeoJSON FeatureCollection)
 ``GET /api/health``                    counters: views, clients, messages, rejected requests
+``GET /api/session``                   whether a login is required, who is logged in, the
+                                       identities and nations actions may name
+``POST /api/login``                    ``{"name", "password"}``: a session cookie
+``POST /api/logout``                   ends the session
+``POST /api/actions``                  an operator's coordination action on a track
+``GET /api/coordination?nation=JPN``   the actions applied to a view (``&track_id=``: one
+                                       track's, the track's details; audited)
 =====================================  =========================================================
 
 A bad request gets a 4xx JSON body ``{"error": {"status", "where", "expected", "got",
@@ -26,6 +35,11 @@ too far behind is sent a fresh snapshot instead of the deltas it missed.
 Every request passes :class:`RequestGuard` first: its ``Host`` header must name this server and
 the ``Origin`` of a WebSocket handshake must be the page's own, so that no other site can read
 the picture through the visitor's browser (DNS rebinding, cross-site WebSocket hijacking).
+
+With operators' accounts (``accounts``, an :class:`~airpicture.web._auth.Authenticator`) every
+request but the page, its bundle and the login needs a session (:class:`LoginGate`), and an
+operator sees and acts in the view of their own nation only; their login, the views they open,
+the track details they ask for and their actions are written to the audit log.
 """
 
 from __future__ import annotations
@@ -38,10 +52,11 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -55,10 +70,32 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from airpicture.codes import AFFILIATIONS, COORDINATION_ACTIONS
 from airpicture.errors import ConfigError
+from airpicture.web._auth import ROLE_ACTIONS, Authenticator, Operator, Sessions
+from airpicture.web._coordination import CoordinationBoard
 from airpicture.web._store import PictureStore
 
-__all__ = ["RequestError", "RequestGuard", "create_app", "rejection_counts", "static_dir"]
+if TYPE_CHECKING:
+    from airpicture.net import AuditLog
+
+__all__ = [
+    "LoginGate",
+    "RequestError",
+    "RequestGuard",
+    "create_app",
+    "rejection_counts",
+    "static_dir",
+]
+
+SESSION_COOKIE = "airpicture_session"
+"""The cookie that carries an operator's session token."""
+
+Act = Callable[[Operator, dict[str, str]], Awaitable[dict[str, Any]]]
+"""What applies an operator's coordination action: given the operator and the action's fields
+(``action``, ``track_id`` and the action's own), it returns the action's record as applied, or
+raises :class:`~airpicture.net.MessageError` (a field the schema refuses) or
+:class:`LookupError` (a track the picture does not hold)."""
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +290,65 @@ class RequestGuard:
             await websocket.close(code=1008)
 
 
+def session_token(scope: Scope) -> str | None:
+    """The session token a request's cookie carries, if any."""
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            cookie: SimpleCookie = SimpleCookie()
+            try:
+                cookie.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header is no session (http.cookies.CookieError)
+                return None
+            morsel = cookie.get(SESSION_COOKIE)
+            if morsel is not None:
+                return morsel.value
+    return None
+
+
+_OPEN_PATHS = frozenset({"/", "/api/session", "/api/login", "/api/logout"})
+
+
+class LoginGate:
+    """ASGI middleware: the operator of a request's session (``scope["operator"]``, None
+    without one), and, when a login is ``required``, a 401 for any request but the page, its
+    bundle (``/static/``) and the login endpoints without a live session (a WebSocket
+    handshake is refused with 1008). Refusals are counted in ``rejected`` under
+    ``"401 login"``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, sessions: Sessions, required: bool, rejected: Counter[str]
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.required = required
+        self.rejected = rejected
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        operator = self.sessions.get(session_token(scope))
+        scope["operator"] = operator
+        path = scope["path"]
+        if (
+            operator is not None
+            or not self.required
+            or path in _OPEN_PATHS
+            or path.startswith("/static/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        self.rejected["401 login"] += 1
+        if scope["type"] == "websocket":
+            await WebSocket(scope, receive, send).close(code=1008, reason="login required")
+            return
+        error = RequestError(
+            401, path, expected="a logged-in operator (POST /api/login)", got="no session"
+        )
+        await _json(error.body(), 401)(scope, receive, send)
+
+
 class _Client:
     def __init__(self, websocket: WebSocket, nation: str) -> None:
         self.websocket = websocket
@@ -264,22 +360,26 @@ class _Client:
 class _Hub:
     """Fans store messages out to WebSocket clients on the server's event loop."""
 
-    def __init__(self, store: PictureStore) -> None:
+    def __init__(self, store: PictureStore, board: CoordinationBoard) -> None:
         self.store = store
+        self.board = board
         self.clients: set[_Client] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.messages_sent = 0
         self.resyncs = 0
-        self._unsubscribe: Any = None
+        self._unsubscribe: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self._unsubscribe = self.store.subscribe(self._from_store)
+        self._unsubscribe = [
+            self.store.subscribe(self._from_store),
+            self.board.subscribe(self._from_store),
+        ]
 
     def stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         for client in list(self.clients):
             with contextlib.suppress(asyncio.QueueFull):
                 client.queue.put_nowait(None)
@@ -326,6 +426,11 @@ def create_app(
     page_dir: str | Path | None = None,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
+    accounts: Authenticator | None = None,
+    sessions: Sessions | None = None,
+    coordination: CoordinationBoard | None = None,
+    act: Act | None = None,
+    audit: AuditLog | None = None,
 ) -> Starlette:
     """The ASGI app serving a picture store.
 
@@ -341,6 +446,23 @@ def create_app(
     allowed_origins : iterable of str
         Origins accepted on WebSocket handshakes besides the page's own:
         ``http(s)://name[:port]``.
+    accounts : Authenticator, optional
+        Who may log in (:class:`~airpicture.web.Accounts`, or an organisation's single
+        sign-on). With it every request but the page and the login needs a session, and an
+        operator sees and acts in their own nation's view only; without it the map is open
+        and takes no actions.
+    sessions : Sessions, optional
+        How long a login lasts (:class:`~airpicture.web.Sessions`: 8 h, 30 min idle, by
+        default).
+    coordination : CoordinationBoard, optional
+        The coordination actions applied to each view (fed with what the nodes publish on
+        ``air.coord.<NATION>``); an empty board by default.
+    act : callable, optional
+        Applies an operator's action (:data:`Act`: the node of the operator's nation signs and
+        sends it); without it, actions are refused (503).
+    audit : AuditLog, optional
+        Where logins, logouts, the views and track details operators open and their actions
+        are written (:meth:`airpicture.net.AuditLog.note`).
 
     Returns
     -------
@@ -353,9 +475,18 @@ def create_app(
         An allowed host or origin that is not of that form.
     """
     page = Path(page_dir) if page_dir is not None else static_dir()
-    hub = _Hub(store)
+    board = coordination if coordination is not None else CoordinationBoard(store.nations)
+    hub = _Hub(store, board)
     rejected: Counter[str] = Counter()
     started = time.monotonic()
+    sessions = sessions if sessions is not None else Sessions()
+    gate = Middleware(
+        LoginGate, sessions=sessions, required=accounts is not None, rejected=rejected
+    )
+
+    def note(event: str, operator: Operator | None, detail: str, **what: Any) -> None:
+        if audit is not None and operator is not None:
+            audit.note(event, nation=operator.nation, detail=detail, operator=operator.name, **what)
 
     guard = Middleware(  # the names are checked now, not when the first request comes
         RequestGuard,
@@ -380,13 +511,21 @@ def create_app(
                 )
 
     def nation_param(request: Request, value: str | None) -> str:
+        operator: Operator | None = request.scope.get("operator")
         if value is None:
-            return store.nations[0]
+            return operator.nation if operator is not None else store.nations[0]
         if value not in store.nations:
             raise RequestError(
                 400,
                 f"{request.url.path} query parameter 'nation'",
                 expected="one of " + ", ".join(store.nations),
+                got=repr(value),
+            )
+        if operator is not None and value != operator.nation:
+            raise RequestError(
+                403,
+                f"{request.url.path} query parameter 'nation'",
+                expected=f"the view of the operator's nation, {operator.nation}",
                 got=repr(value),
             )
         return value
@@ -436,11 +575,14 @@ def create_app(
 
     async def info(request: Request) -> Response:
         check_params(request, ())
-        spans = {n: store.time_range(n) for n in store.nations}
+        operator: Operator | None = request.scope.get("operator")
+        nations = store.nations if operator is None else (operator.nation,)
+        spans = {n: store.time_range(n) for n in nations}
         return _json(
             {
                 **store.info,
-                "nations": list(store.nations),
+                **({"default_nation": operator.nation} if operator is not None else {}),
+                "nations": list(nations),
                 "time_range": {n: {"t_min": a, "t_max": b} for n, (a, b) in spans.items()},
             }
         )
@@ -457,6 +599,13 @@ def create_app(
         check_params(request, ("nation",))
         nation = nation_param(request, request.query_params.get("nation"))
         track_id = request.path_params["track_id"]
+        note(
+            "track",
+            request.scope.get("operator"),
+            f"history of {track_id} in {nation}'s view",
+            view=nation,
+            track_id=track_id,
+        )
         try:
             data = await run_in_threadpool(store.track_history, nation, track_id)
         except KeyError:
@@ -508,19 +657,181 @@ def create_app(
             }
         )
 
+    async def json_body(request: Request, fields: dict[str, int]) -> dict[str, str]:
+        """A JSON object of string fields (name: longest length) from the request body."""
+        where = f"{request.url.path} body"
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if len(raw) <= 8192 else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise RequestError(400, where, expected="a JSON object (8 KiB at most)", got="other")
+        for key, value in body.items():
+            if key not in fields or not isinstance(value, str) or len(value) > fields[key]:
+                raise RequestError(
+                    400,
+                    f"{where} field {key!r}",
+                    expected="text fields " + ", ".join(fields),
+                    got=repr(value)[:40],
+                )
+        return body
+
+    async def session(request: Request) -> Response:
+        check_params(request, ())
+        operator: Operator | None = request.scope.get("operator")
+        return _json(
+            {
+                "login_required": accounts is not None,
+                "operator": operator.as_dict() if operator is not None else None,
+                "affiliations": list(AFFILIATIONS),
+                "handover_to": [n for n in store.nations if operator and n != operator.nation],
+            }
+        )
+
+    async def login(request: Request) -> Response:
+        check_params(request, ())
+        if accounts is None:
+            raise RequestError(
+                404, "/api/login", expected="a map with operators' accounts", got="an open map"
+            )
+        body = await json_body(request, {"name": 64, "password": 1024})
+        name, password = body.get("name", ""), body.get("password", "")
+        operator = await run_in_threadpool(accounts.authenticate, name, password)
+        client = request.client.host if request.client is not None else "?"
+        if operator is None:
+            if audit is not None:
+                audit.note(
+                    "login-failed", nation="?", detail=f"from {client}", operator=name[:64]
+                )
+            raise RequestError(
+                401, "/api/login", expected="a known name and its password", got="no match"
+            )
+        token = sessions.open(operator)
+        note("login", operator, f"from {client}")
+        response = _json({"operator": operator.as_dict()})
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(sessions.ttl_s),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def logout(request: Request) -> Response:
+        check_params(request, ())
+        token = session_token(request.scope)
+        note("logout", request.scope.get("operator"), "")
+        sessions.close(token)
+        response = _json({"operator": None})
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+        return response
+
+    async def actions(request: Request) -> Response:
+        check_params(request, ())
+        operator: Operator | None = request.scope.get("operator")
+        if operator is None:
+            raise RequestError(
+                403, "/api/actions", expected="a logged-in operator", got="an open map"
+            )
+        body = await json_body(
+            request,
+            {
+                "nation": 3,
+                "action": 16,
+                "track_id": 256,
+                "alert_id": 256,
+                "identity": 16,
+                "note": 1000,
+                "handover_to": 3,
+            },
+        )
+        nation = body.pop("nation", operator.nation)
+        action = body.get("action", "")
+        if nation != operator.nation:
+            note("refused", operator, f"{action} in {nation}'s view", view=nation)
+            raise RequestError(
+                403,
+                "/api/actions field 'nation'",
+                expected=f"the view of the operator's nation, {operator.nation}",
+                got=repr(nation),
+            )
+        if action not in COORDINATION_ACTIONS:
+            raise RequestError(
+                400,
+                "/api/actions field 'action'",
+                expected="one of " + ", ".join(COORDINATION_ACTIONS),
+                got=repr(action),
+            )
+        if not operator.may(action):
+            note("refused", operator, f"{action}: not allowed to a {operator.role}", view=nation)
+            raise RequestError(
+                403,
+                "/api/actions field 'action'",
+                expected=f"an action a {operator.role} may take: "
+                + (", ".join(sorted(ROLE_ACTIONS[operator.role])) or "none"),
+                got=repr(action),
+            )
+        if act is None:
+            raise RequestError(
+                503, "/api/actions", expected="a map connected to its node", got="none"
+            )
+        try:
+            record = await act(operator, body)
+        except LookupError as exc:
+            raise RequestError(
+                404, "/api/actions field 'track_id'", expected="a track of the view", got=str(exc)
+            ) from None
+        except ValueError as exc:  # MessageError, a DataError: a field the schema refuses
+            raise RequestError(
+                400, "/api/actions", expected="a valid action", got=str(exc)[:200]
+            ) from None
+        note(
+            "action",
+            operator,
+            f"{action} on {record['track_id']}",
+            view=nation,
+            action_id=record["action_id"],
+        )
+        return _json({"action": record})
+
+    async def coordination_actions(request: Request) -> Response:
+        check_params(request, ("nation", "track_id"))
+        nation = nation_param(request, request.query_params.get("nation"))
+        track_id = request.query_params.get("track_id")
+        if track_id is not None:
+            note(
+                "track",
+                request.scope.get("operator"),
+                f"details of {track_id} in {nation}'s view",
+                view=nation,
+                track_id=track_id,
+            )
+        return _json({"nation": nation, "actions": board.actions(nation, track_id)})
+
     async def websocket_endpoint(websocket: WebSocket) -> None:
+        operator: Operator | None = websocket.scope.get("operator")
         requested = websocket.query_params.get("nation")
         if requested is not None and requested not in store.nations:
             rejected["403 /ws query parameter 'nation'"] += 1
             await websocket.close(code=1008, reason=f"unknown nation {requested!r}"[:120])
             return
+        if operator is not None and requested not in (None, operator.nation):
+            rejected["403 /ws query parameter 'nation'"] += 1
+            await websocket.close(code=1008, reason=f"not a view of {operator.nation}")
+            return
         await websocket.accept()
-        client = _Client(websocket, requested or store.nations[0])
+        default = operator.nation if operator is not None else store.nations[0]
+        client = _Client(websocket, requested or default)
         hub.clients.add(client)
+        note("view", operator, f"{client.nation}'s view opened", view=client.nation)
 
         async def send_snapshot() -> None:
             client.resync.clear()
             snap = await run_in_threadpool(store.snapshot, client.nation)
+            snap["coordination"] = board.actions(client.nation)
             await websocket.send_text(json.dumps(snap, separators=(",", ":"), allow_nan=False))
             hub.messages_sent += 1
 
@@ -550,14 +861,18 @@ def create_app(
                 kind = message.get("type") if isinstance(message, dict) else None
                 if error is None and kind == "view":
                     nation = message.get("nation")  # type: ignore[union-attr]
-                    if nation in store.nations:
+                    if operator is not None and nation != operator.nation:
+                        error = (f"'nation' {operator.nation}, the operator's", repr(nation))
+                    elif nation in store.nations:
                         client.nation = nation
                         while not client.queue.empty():
                             client.queue.get_nowait()
                         client.resync.set()
                         client.queue.put_nowait("")
+                        note("view", operator, f"{nation}'s view opened", view=nation)
                         continue
-                    error = ("'nation' one of " + ", ".join(store.nations), repr(nation))
+                    else:
+                        error = ("'nation' one of " + ", ".join(store.nations), repr(nation))
                 elif error is None and kind == "ping":
                     with contextlib.suppress(asyncio.QueueFull):
                         client.queue.put_nowait(json.dumps({"type": "pong"}))
@@ -569,7 +884,17 @@ def create_app(
                 with contextlib.suppress(asyncio.QueueFull):
                     client.queue.put_nowait(json.dumps({"type": "error", **err.body()}))
 
+        async def expiry() -> None:
+            # the session's end ends the connection (each use of the session renews its idle
+            # time, and the connection is one)
+            token = session_token(websocket.scope)
+            while sessions.get(token) is not None:
+                await asyncio.sleep(min(sessions.remaining_s(token or ""), sessions.idle_s, 60.0))
+            await websocket.close(code=1008, reason="session ended")
+
         tasks = [asyncio.create_task(sender()), asyncio.create_task(receiver())]
+        if operator is not None:
+            tasks.append(asyncio.create_task(expiry()))
         try:
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
@@ -629,16 +954,23 @@ def create_app(
         Route("/api/impacts", impacts),
         Route("/api/areas", areas),
         Route("/api/health", health),
+        Route("/api/session", session),
+        Route("/api/login", login, methods=["POST"]),
+        Route("/api/logout", logout, methods=["POST"]),
+        Route("/api/actions", actions, methods=["POST"]),
+        Route("/api/coordination", coordination_actions),
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", app=StaticFiles(directory=page, check_dir=False), name="static"),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[guard, Middleware(GZipMiddleware, minimum_size=2048)],
+        middleware=[guard, gate, Middleware(GZipMiddleware, minimum_size=2048)],
         exception_handlers={RequestError: request_error, HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.store = store
     app.state.hub = hub
     app.state.rejected = rejected
+    app.state.coordination = board
+    app.state.login_required = accounts is not None
     return app

@@ -1,5 +1,6 @@
-"""Run the map server with uvicorn on a loopback address, in a background thread, with bounded
-request heads (:mod:`airpicture.web._protocol`)."""
+"""Run the map server with uvicorn in a background thread, with bounded request heads
+(:mod:`airpicture.web._protocol`): on a loopback address, or, with TLS and operators' logins,
+on any other."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from airpicture.errors import ConfigError
@@ -29,19 +31,34 @@ MAX_HEAD_BYTES = 32 * 1024
 """Longest request head (request line and headers) accepted, bytes (:func:`start_server`)."""
 
 
-def _loopback(host: str) -> str:
+def _is_loopback(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        address = None
-    if host != "localhost" and (address is None or not address.is_loopback):
+        return host == "localhost"
+    return address.is_loopback
+
+
+def _served_host(host: str, app: Any, tls: tuple[Path, Path] | None) -> str:
+    """The address to bind: a loopback one, or another when the map has TLS and a login."""
+    if _is_loopback(host):
+        return "127.0.0.1" if host == "localhost" else host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            "web server", key="host", expected="an IP address to listen on", got=repr(host)
+        ) from None
+    login = bool(getattr(getattr(app, "state", None), "login_required", False))
+    if tls is None or not login:
         raise ConfigError(
             "web server",
             key="host",
-            expected="a loopback address (127.0.0.1): the map is served to this machine only",
-            got=repr(host),
+            expected="a loopback address (127.0.0.1), or TLS (a certificate and its key) and "
+            "operators' accounts to serve beyond this machine",
+            got=f"{host!r} without " + ("TLS" if tls is None else "accounts"),
         )
-    return "127.0.0.1" if host == "localhost" else host
+    return host
 
 
 def _bind(host: str, port: int, *, fallback: bool) -> socket.socket:
@@ -79,12 +96,13 @@ class WebServer:
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _socket: socket.socket = field(repr=False)
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        """The page's address, ``http://127.0.0.1:PORT/``."""
+        """The page's address, ``http://127.0.0.1:PORT/`` (``https://`` with TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the server to exit, wait for it (at most ``timeout_s``), release the socket."""
@@ -106,8 +124,11 @@ def start_server(
     what: str = "map",
     head_timeout_s: float = HEAD_TIMEOUT_S,
     max_head_bytes: int = MAX_HEAD_BYTES,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
 ) -> WebServer:
-    """Serve an ASGI app with uvicorn on a loopback address, in a daemon thread.
+    """Serve an ASGI app with uvicorn in a daemon thread: on a loopback address, or on another
+    only with TLS and an app that requires a login (``create_app(..., accounts=...)``).
 
     A request head longer than ``max_head_bytes`` is answered 431, one not complete within
     ``head_timeout_s`` of the connection being opened (or of the previous response) 408, and
@@ -118,7 +139,8 @@ def start_server(
     app : ASGI application
         Usually :func:`airpicture.web.create_app`.
     host : str
-        A loopback address; anything else is refused.
+        A loopback address; another IP address only with ``tls_cert``, ``tls_key`` and an app
+        with operators' accounts.
     port : int
         Port to listen on; 0 takes a free one.
     fallback : bool
@@ -131,6 +153,9 @@ def start_server(
         Time a client has to send a complete request head, s.
     max_head_bytes : int
         Longest request head (request line and headers) accepted, bytes.
+    tls_cert, tls_key : str or Path, optional
+        The server's certificate (PEM, its chain after it) and private key: the map is served
+        over HTTPS (and WSS), its session cookie marked ``Secure``.
 
     Returns
     -------
@@ -140,14 +165,22 @@ def start_server(
     Raises
     ------
     ConfigError
-        A non-loopback host, a taken port without ``fallback``, limits that are not positive,
-        or a server that did not start.
+        A non-loopback host without TLS or accounts, a certificate or key that cannot be
+        read, a taken port without ``fallback``, limits that are not positive, or a server
+        that did not start.
     """
     import uvicorn
 
     from airpicture.web._protocol import bounded_head_protocol
 
-    host = _loopback(host)
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError(
+            "web server", key="tls_key", expected="a certificate and its key", got="only one"
+        )
+    tls = (Path(tls_cert), Path(tls_key)) if tls_cert is not None and tls_key is not None else None
+    host = _served_host(host, app, tls)
+    if tls is not None:
+        _check_tls(*tls)
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(
             "web server", key="port", expected="an integer in [0, 65535]", got=repr(port)
@@ -183,6 +216,8 @@ def start_server(
         http=bounded_head_protocol(head_timeout_s, max_head_bytes),
         h11_max_incomplete_event_size=max_head_bytes,
         timeout_graceful_shutdown=2,
+        ssl_certfile=str(tls[0]) if tls is not None else None,
+        ssl_keyfile=str(tls[1]) if tls is not None else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -201,5 +236,21 @@ def start_server(
                 got="none",
             )
         time.sleep(0.02)
-    logger.info("%s served on http://%s:%d/", what, host, bound_port)
-    return WebServer(host, bound_port, server, thread, sock)
+    served = WebServer(host, bound_port, server, thread, sock, tls=tls is not None)
+    logger.info("%s served on %s", what, served.url)
+    return served
+
+
+def _check_tls(cert: Path, key: Path) -> None:
+    """Refuse a certificate and key the server could not load (before the server starts)."""
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            "web server",
+            key="tls_cert",
+            expected="a PEM certificate and its private key",
+            got=f"{cert}, {key}: {exc}",
+        ) from None
