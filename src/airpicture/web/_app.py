@@ -71,7 +71,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from airpicture.codes import AFFILIATIONS, COORDINATION_ACTIONS
-from airpicture.errors import ConfigError
+from airpicture.errors import ConfigError, DataError
 from airpicture.web._auth import ROLE_ACTIONS, Authenticator, Operator, Sessions
 from airpicture.web._coordination import CoordinationBoard
 from airpicture.web._store import PictureStore
@@ -784,7 +784,7 @@ def create_app(
             raise RequestError(
                 404, "/api/actions field 'track_id'", expected="a track of the view", got=str(exc)
             ) from None
-        except ValueError as exc:  # MessageError, a DataError: a field the schema refuses
+        except DataError as exc:  # a MessageError: a field the message schema refuses
             raise RequestError(
                 400, "/api/actions", expected="a valid action", got=str(exc)[:200]
             ) from None
