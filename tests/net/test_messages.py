@@ -16,6 +16,7 @@ from airpicture.net import (
     MAX_MESSAGE_BYTES,
     MAX_NATIONS,
     SCHEMA_VERSION,
+    CoordinationAction,
     DetectionBatch,
     Envelope,
     Heartbeat,
@@ -394,6 +395,19 @@ _VALID = [
     _encode("det", _batch(4)),
     _encode("hb", Heartbeat(recipient="USA", clock_s=1.0)),
     _encode("pic", PictureDelta.from_rows(_rows(2), nation="USA", through_s=1.0)),
+    _encode(
+        "coord",
+        CoordinationAction(
+            recipient="USA",
+            origin="JPN",
+            operator="alice",
+            action_id="JPN-1",
+            t_s=1.0,
+            action="note",
+            track_id="JPN1-7",
+            note="two launchers",
+        ),
+    ),
 ]
 
 
