@@ -1,4 +1,5 @@
-"""Screenshots for docs/screenshots/: the demo at launch, mid-raid, and in each nation's view.
+"""Screenshots for docs/screenshots/: the demo at launch, mid-raid, the operator's map (alert
+panel, decluttered raid, legend), and each nation's view.
 
 Runs ``airpicture demo --scenario sea-of-japan-raid --speed SPEED --port 0`` in a child process,
 opens the map in Debian's chromium (Playwright) and saves palette PNGs (small enough to commit).
@@ -22,8 +23,9 @@ from airpicture.web._browser import launch_chromium
 STATE = "window.__airpicture.state"
 
 
-def save(page, path: Path) -> None:  # type: ignore[no-untyped-def]
-    page.screenshot(path=str(path))
+def save(target, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot of a page or of an element of it (a Playwright locator)."""
+    target.screenshot(path=str(path))
     Image.open(path).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
         path, optimize=True
     )
@@ -83,6 +85,19 @@ def main() -> None:
             page.wait_for_function(f"{STATE}.tS >= {start} + {args.mid_raid_s}", timeout=300_000)
             page.wait_for_timeout(500)
             save(page, out / "demo-mid-raid.png")
+            # The operator's map: the alert panel (the most urgent alert acknowledged), the
+            # raid with its tentative tracks too, decluttered, and the legend.
+            page.wait_for_selector("#alerts li.alert", timeout=120_000)
+            page.evaluate("document.querySelector('#alerts li.alert button.ack')?.click()")
+            save(page.locator(".alerts-panel"), out / "operator-alerts.png")
+            page.click("#lay-tentative")
+            page.wait_for_timeout(1500)
+            save(page, out / "operator-declutter.png")
+            page.click("#lay-tentative")
+            page.click("[data-testid=legend-toggle]")
+            page.wait_for_timeout(500)
+            save(page.locator("#map"), out / "operator-legend.png")
+            page.click("[data-testid=legend-toggle]")
             for nation in ("JPN", "USA", "AUS"):
                 page.click(f"#nations button[data-nation={nation}]")
                 page.wait_for_function(

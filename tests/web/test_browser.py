@@ -332,8 +332,8 @@ def test_alert_appears_and_clears_with_its_area_highlighted(injected) -> None:  
     watch.shot("injected-1-alert")
     store.set_alert("JPN", Alert("JPN-A1", "niigata", "B1", "cancelled", 1125.0, reason="down"))
     page.wait_for_selector("#alerts li.none", timeout=10_000)
-    # the cancelled alert stays listed for a while, with its reason
-    assert "cancelled (down)" in page.inner_text("#alerts li.cancelled[data-alert='JPN-A1']")
+    # the cancelled alert goes to the log, with its reason (down: the missile came down)
+    assert "impacted" in page.inner_text("#alerts li.cancelled[data-alert='JPN-A1']")
     assert page.is_hidden("[data-testid=alert-banner]")
     assert page.locator("path.area-alert").count() == 0
     # Alerts belong to a view: another nation's alert does not show in Japan's. Japan's view

@@ -408,6 +408,12 @@ def test_assessment_tables_apply_in_degrees_and_bad_rows_are_counted() -> None:
     assert [m.get("impacts", m.get("alerts")) is not None for m in sent] == [True, True]
     with pytest.raises(DataError, match="nation: expected one of JPN, got 'XXX'"):
         store.apply_alerts("XXX", alerts)
+    # the issue time stays the first active state's, through the cancellation
+    assert store.alerts("JPN")[0]["issued_t_s"] == 12.0
+    store.set_alert("JPN", Alert("B1:niigata:1", "niigata", "B1", "active", 22.0))
+    store.set_alert("JPN", Alert("B1:niigata:1", "niigata", "B1", "active", 23.0))
+    # raised again after a cancellation, an alert is issued anew
+    assert store.alerts("JPN", state="active")[0]["issued_t_s"] == 22.0
 
 
 def test_impacts_and_alerts_are_bounded() -> None:

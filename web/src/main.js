@@ -13,14 +13,19 @@ import {
   toLatLngs,
   unwrapRing,
 } from "./geo.js";
+import { acknowledgeAlert, initAlerts, loadAlertLog, noteAlerts, renderAlerts } from "./alerts.js";
+import { ALT_BANDS, KIND_FILTERS, matches } from "./filters.js";
+import { altUnit, altValue, esc, fmtAlt, fmtDate, fmtDist, fmtLatLon, fmtSpd, fmtTime, num, setUnits, spdUnit, spdValue, units } from "./format.js";
+import { FLAG_TEXT, flagsOf, positionError95 } from "./quality.js";
 import { IDENTITY_NAMES, identityOf, sidcOf, symbolSvg } from "./symbols.js";
+import { areaFinder, initTools } from "./tools.js";
 import { TrackLayer } from "./tracklayer.js";
 
 const $ = (sel) => document.querySelector(sel);
 const NATION_COLOURS = ["#ffb347", "#7fb8ff", "#8be28b", "#e59cff", "#ffd966", "#7ee0d0"];
 const TRAIL_STEP_S = 5;
 const TABLE_LIMIT = 200;
-const CANCELLED_SHOWN_S = 120; // a cancelled alert stays in the list this long (picture time)
+const INFO_POLL_MS = 5000; // how often the page asks whether the input has ended
 const THREAT_TRACK_RELEASES = new Set(["threats"]); // presets under which partners share tracks of threats
 
 // ------------------------------------------------------------------------------------ state
@@ -47,14 +52,15 @@ const state = {
   leaderS: 0,
   trailS: 180,
   filter: "",
+  filters: { kind: "", nation: "", alt: "", idn: "" }, // the map's and the table's filters
   sort: { key: "id", dir: 1 },
   connected: false,
   stats: { messages: 0, deltas: 0, snapshots: 0, lastDrawMs: 0, drawn: 0, bytes: 0 },
   passes(rec) {
-    return this.layers.tentative || rec.st !== "tentative";
+    return (this.layers.tentative || rec.st !== "tentative") && matches(rec, this.filters, this.filter);
   },
 };
-window.__airpicture = { state };
+window.__airpicture = { state, acknowledgeAlert };
 
 // ------------------------------------------------------------------------------------ map
 const map = L.map("map", {
@@ -118,6 +124,7 @@ async function loadBasemap() {
 }
 
 const trackLayer = new TrackLayer(map, state);
+let tools = null; // the map tools (initTools), once the page has its info
 window.__airpicture.map = map;
 window.__airpicture.trackLayer = trackLayer;
 window.__airpicture.geo = { unwrapRing, placeGeometry, placeLine, encirclesPole, normLon, nearLon, LON_MIN };
@@ -203,9 +210,8 @@ function drawAreas() {
       dashArray: alert ? null : "6 4",
       fillColor: alert ? "#ff3030" : "#c9a227",
       fillOpacity: alert ? 0.28 : 0.05,
-    })
-      .bindTooltip(`${f.properties.name}${alert ? " — ALERT" : ""}`, { sticky: true, className: "tip" })
-      .addTo(areaLayer);
+      interactive: false, // the hover block names the area (a tooltip would cover the tracks in it)
+    }).addTo(areaLayer);
   }
   window.__airpicture.areasDrawn = { total: state.areas.features.length, alerting: [...active] };
 }
@@ -295,6 +301,7 @@ function applySnapshot(msg) {
   if (msg.t_min != null) state.tMin = msg.t_min;
   if (msg.live) state.tLive = msg.t_s;
   state.stats.snapshots++;
+  if (msg.live) loadAlertLog();
   refreshAll();
 }
 
@@ -302,7 +309,9 @@ function applyDelta(msg) {
   state.stats.deltas++;
   if (msg.t_s != null) state.tLive = Math.max(state.tLive || 0, msg.t_s);
   if (state.tMin == null && msg.t_s != null) state.tMin = msg.t_s;
+  noteAlerts(msg.alerts || []); // a new alert is announced whatever time is shown
   if (state.mode !== "live") {
+    if (msg.alerts) renderAlerts();
     updateTimeBar();
     return;
   }
@@ -324,11 +333,8 @@ function applyDelta(msg) {
     overlays = true;
   }
   for (const a of msg.alerts || []) {
-    state.alerts.set(a.alert_id, a); // cancelled ones are listed for a while, then forgotten
+    state.alerts.set(a.alert_id, a);
     overlays = true;
-  }
-  for (const [id, a] of state.alerts) {
-    if (a.state !== "active" && msg.t_s != null && a.t_s < msg.t_s - CANCELLED_SHOWN_S) state.alerts.delete(id);
   }
   if (msg.t_s != null) state.tS = msg.t_s;
   if (overlays) {
@@ -388,25 +394,6 @@ function send(obj) {
 }
 
 // ------------------------------------------------------------------------------------ formatting
-function fmtTime(t) {
-  if (t == null) return "—";
-  return new Date(t * 1000).toISOString().slice(11, 19) + "Z";
-}
-function fmtDate(t) {
-  if (t == null) return "—";
-  return new Date(t * 1000).toISOString().slice(0, 10);
-}
-function fmtLatLon(lat, lon) {
-  const ns = lat >= 0 ? "N" : "S";
-  const l = ((((lon + 180) % 360) + 360) % 360) - 180;
-  const ew = l >= 0 ? "E" : "W";
-  return `${Math.abs(lat).toFixed(4)}°${ns} ${Math.abs(l).toFixed(4)}°${ew}`;
-}
-const num = (v, d = 0) => (v == null ? "—" : v.toFixed(d));
-function esc(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-
 // A record's sources (`JPN:plots;AUS:track`) as [nation, what] pairs.
 function sourcesOf(rec) {
   return rec.src ? rec.src.split(";").map((entry) => entry.split(":")) : [];
@@ -438,21 +425,14 @@ function updateCounts() {
     else if (r.st === "tentative") tentative++;
     else if (r.st === "coasting") coasting++;
   }
-  const shown = confirmed + coasting + (state.layers.tentative ? tentative : 0);
+  let shown = 0;
+  for (const r of state.tracks.values()) if (state.passes(r)) shown++;
   $("#counts").innerHTML = `<b data-testid="track-count">${shown}</b> tracks · ${confirmed} confirmed · ${coasting} coasting · ${tentative} tentative${state.layers.tentative ? "" : " (hidden)"}`;
 }
 
 function sortedFilteredTracks() {
-  const q = state.filter.trim().toLowerCase();
   const out = [];
-  for (const r of state.tracks.values()) {
-    if (!state.passes(r)) continue;
-    if (q) {
-      const hay = `${r.id} ${r.kind} ${r.st} ${r.nat} ${r.src} ${r.lid} ${IDENTITY_NAMES[identityOf(r)]} ${r.cs || ""} ${r.sq || ""} ${r.ms || ""} ${r.em ? "emergency " + r.em : ""}`.toLowerCase();
-      if (!q.split(/\s+/).every((w) => hay.includes(w))) continue;
-    }
-    out.push(r);
-  }
+  for (const r of state.tracks.values()) if (state.passes(r)) out.push(r);
   const { key, dir } = state.sort;
   out.sort((a, b) => {
     const va = a[key];
@@ -472,6 +452,7 @@ function scheduleTable() {
     tableTimer = null;
     renderTable();
     renderDetails();
+    renderAlerts(); // the times to impact count down
     updateCounts();
     updateTimeBar();
   }, 400);
@@ -483,13 +464,18 @@ function renderTable() {
   const shown = rows.slice(0, TABLE_LIMIT);
   body.innerHTML = shown
     .map((r) => {
-      const cls = `${r.id === state.selected ? "sel " : ""}st-${r.st} id-${identityOf(r)}${r.em ? " em" : ""}`;
+      const flags = flagsOf(r);
+      const cls = `${r.id === state.selected ? "sel " : ""}st-${r.st} id-${identityOf(r)}${r.em ? " em" : ""}${flags.length ? " flagged" : ""}`;
+      const e95 = positionError95(r);
+      const q = `<td class="n q" title="${esc([r.tq != null ? `track quality ${r.tq}/15` : "", e95 != null ? `95 % position ±${fmtDist(e95)}` : "", ...flags.map((f) => FLAG_TEXT[f])].filter(Boolean).join("\n"))}">${r.tq ?? ""}${flags.length ? `<span class="flag">⚠${esc(flags.join(" "))}</span>` : ""}</td>`;
       const src = sourcesOf(r);
       const sq = r.sq ? `<span title="${esc(r.em ? "emergency: " + r.em : "squawk")}">${esc(r.sq)}</span>` : "";
-      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td data-testid="row-callsign">${esc(r.cs || "")}</td><td class="sq">${sq}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(r.alt == null ? null : r.alt / 1000, 1)}</td><td class="n">${num(r.spd)}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td><td title="${esc(src.map(sourceLine).join("\n"))}">${esc(src.map(sourceShort).join(" "))}</td></tr>`;
+      return `<tr class="${cls}" data-id="${esc(r.id)}"><td>${esc(r.id)}</td><td data-testid="row-callsign">${esc(r.cs || "")}</td><td class="sq">${sq}</td><td>${esc(r.kind)}</td><td>${esc(r.st)}</td><td class="n">${num(altValue(r.alt), units.alt === "ft" ? 0 : 1)}</td><td class="n">${num(spdValue(r.spd))}</td><td class="n">${num(r.crs)}</td><td>${esc(r.nat)}</td><td title="${esc(src.map(sourceLine).join("\n"))}">${esc(src.map(sourceShort).join(" "))}</td>${q}</tr>`;
     })
     .join("");
   $("#table-note").textContent = rows.length > TABLE_LIMIT ? `showing ${TABLE_LIMIT} of ${rows.length} — filter to narrow` : `${rows.length} shown`;
+  $("#track-table th[data-key=alt]").textContent = `Alt ${altUnit()}`;
+  $("#track-table th[data-key=spd]").textContent = spdUnit();
   for (const th of document.querySelectorAll("#track-table th")) {
     th.classList.toggle("sorted", th.dataset.key === state.sort.key);
     th.dataset.dir = th.dataset.key === state.sort.key ? (state.sort.dir > 0 ? "▲" : "▼") : "";
@@ -531,14 +517,15 @@ function renderDetails() {
       <div><div class="det-id" data-testid="details-id">${esc(rec.id)}</div>
       <div class="det-sub">${esc(rec.kind)} · ${esc(IDENTITY_NAMES[idn] || idn)} · <span class="st-${rec.st}">${esc(rec.st)}</span></div></div>
       <button id="det-close" title="Close">✕</button></div>
+    ${flagsOf(rec).length ? `<div class="det-flags" data-testid="details-flags">⚠ ${flagsOf(rec).map((f) => esc(FLAG_TEXT[f])).join("; ")}</div>` : ""}
     ${rec.em ? `<div class="det-emergency" data-testid="details-emergency">EMERGENCY · ${esc(rec.em)} · squawk ${esc(rec.sq || "—")}</div>` : ""}
     <dl>
       ${rec.cs ? `<dt>Callsign</dt><dd data-testid="details-callsign">${esc(rec.cs)}</dd>` : ""}
       ${rec.sq ? `<dt>Squawk</dt><dd data-testid="details-squawk">${esc(rec.sq)}</dd>` : ""}
       ${rec.ms ? `<dt>Mode S</dt><dd data-testid="details-modes">${esc(rec.ms)}</dd>` : ""}
       <dt>Position</dt><dd>${fmtLatLon(rec.lat, rec.lon)}</dd>
-      <dt>Altitude</dt><dd>${num(rec.alt)} m (±${num(rec.sz)} m)</dd>
-      <dt>Course / speed</dt><dd>${num(rec.crs)}° / ${num(rec.spd)} m/s (${num(rec.spd == null ? null : rec.spd * 1.943844)} kt)</dd>
+      <dt>Altitude</dt><dd>${fmtAlt(rec.alt)} (±${fmtAlt(rec.sz)})</dd>
+      <dt>Course / speed</dt><dd>${num(rec.crs)}° / ${fmtSpd(rec.spd)}</dd>
       <dt>Vertical speed</dt><dd>${num(rec.vz)} m/s</dd>
       <dt>Position 95 %</dt><dd>${rec.sa == null ? "—" : `${num(rec.sa * 2.4477)} × ${num(rec.sb * 2.4477)} m @ ${num(rec.ori)}°`}</dd>
       <dt>Contributing</dt><dd>${esc(rec.nat || "—")}</dd>
@@ -565,29 +552,6 @@ async function showHistory(id) {
     return [r.lat, lon];
   });
   L.polyline(pts, { color: "#4fd1ff", weight: 2, opacity: 0.9, dashArray: "1 4", interactive: false }).addTo(historyLayer);
-}
-
-function renderAlerts() {
-  const active = [...state.alerts.values()].filter((a) => a.state === "active").sort((a, b) => b.t_s - a.t_s);
-  const list = $("#alerts");
-  const names = new Map((state.areas ? state.areas.features : []).map((f) => [f.properties.id, f.properties.name]));
-  $("#alert-banner").hidden = active.length === 0;
-  $("#alert-banner").textContent = `⚠ ${active.length} ACTIVE ALERT${active.length === 1 ? "" : "S"}`;
-  $("#alerts-title").textContent = `Alerts (${active.length} active)`;
-  const cancelled = [...state.alerts.values()].filter((a) => a.state !== "active").sort((a, b) => b.t_s - a.t_s);
-  const none = active.length ? "" : `<li class="none">No active alerts</li>`;
-  const live = active.map((a) => {
-    const tgo = a.impact_t_s != null && state.tS != null ? a.impact_t_s - state.tS : null;
-    return `<li class="alert" data-alert="${esc(a.alert_id)}" data-track="${esc(a.track_id)}" data-area="${esc(a.area_id)}">
-        <div><b>${esc(names.get(a.area_id) || a.area_id)}</b><span class="tgo">${tgo != null ? (tgo >= 0 ? `impact in ${tgo.toFixed(0)} s` : "impact time passed") : ""}</span></div>
-        <div class="sub">${esc(a.alert_id)} · track ${esc(a.track_id)} · since ${fmtTime(a.t_s)}</div></li>`;
-  });
-  const ended = cancelled.map(
-    (a) => `<li class="cancelled" data-alert="${esc(a.alert_id)}" data-track="${esc(a.track_id)}" data-area="${esc(a.area_id)}">
-        <div><b>${esc(names.get(a.area_id) || a.area_id)}</b><span class="tgo">cancelled${a.reason ? ` (${esc(a.reason)})` : ""}</span></div>
-        <div class="sub">${esc(a.alert_id)} · track ${esc(a.track_id)} · at ${fmtTime(a.t_s)}</div></li>`,
-  );
-  list.innerHTML = none + live.join("") + ended.join("");
 }
 
 function select(id) {
@@ -621,11 +585,13 @@ function updateTimeBar() {
     if (!slider.matches(":active")) slider.value = String(state.mode === "live" ? hi : state.replayT ?? hi);
   }
   const t = state.mode === "live" ? state.tS : state.replayT;
+  // When the input has ended the live picture no longer moves: the header says so.
+  const ended = state.info && state.info.status === "finished";
   $("#clock").textContent = fmtTime(t);
-  $("#date").textContent = fmtDate(t);
+  $("#date").textContent = ended && state.mode === "live" ? "input ended" : fmtDate(t);
   const behind = state.mode !== "live" && hi != null && t != null ? hi - t : 0;
-  $("#mode").textContent = state.mode === "live" ? "LIVE" : state.mode === "paused" ? `PAUSED −${behind.toFixed(0)} s` : `REPLAY ×${state.speed} −${behind.toFixed(0)} s`;
-  $("#mode").className = `pill ${state.mode === "live" ? "ok" : "warn"}`;
+  $("#mode").textContent = state.mode === "live" ? (ended ? "INPUT ENDED" : "LIVE") : state.mode === "paused" ? `PAUSED −${behind.toFixed(0)} s` : `REPLAY ×${state.speed} −${behind.toFixed(0)} s`;
+  $("#mode").className = `pill ${state.mode === "live" ? (ended ? "ended" : "ok") : "warn"}`;
   $("#play").textContent = state.mode === "replay" || state.mode === "live" ? "❚❚" : "▶";
   $("#play").title = state.mode === "paused" ? "Play back from here" : "Pause";
 }
@@ -662,6 +628,8 @@ async function fetchPictureAt(t) {
 function goLive() {
   state.mode = "live";
   state.replayT = null;
+  state.speed = 1; // a replay starts at ×1 again
+  $("#speed").value = "1";
   send({ type: "view", nation: state.nation });
   updateTimeBar();
 }
@@ -719,6 +687,9 @@ function setNation(n) {
   drawSensors();
   if (state.mode === "live") send({ type: "view", nation: n });
   else fetchPictureAt(state.replayT);
+  state.alertLog.clear();
+  state.alertLogReady = false;
+  loadAlertLog();
   refreshAll();
   const url = new URL(location.href);
   url.searchParams.set("nation", n);
@@ -747,12 +718,23 @@ function wire() {
     renderTable();
   };
   $("#alerts").onclick = (ev) => {
+    const ack = ev.target.closest("button[data-ack]");
+    if (ack) return acknowledgeAlert(state.nation, ack.dataset.ack);
     const li = ev.target.closest("li[data-track]");
     if (!li) return;
     select(li.dataset.track);
+    // Frame the area, the missile and its predicted impact together.
+    const centre = map.getCenter().lng;
+    const bounds = L.latLngBounds([]);
     const f = state.areas && state.areas.features.find((x) => x.properties.id === li.dataset.area);
-    if (f) map.fitBounds(L.polygon(placeGeometry(f.geometry).map(toLatLngs)).getBounds(), { maxZoom: 7, padding: [40, 40] });
+    if (f) bounds.extend(L.polygon(placeGeometry(f.geometry).map(toLatLngs)).getBounds());
+    const rec = state.tracks.get(li.dataset.track);
+    if (rec) bounds.extend([rec.lat, nearLon(rec.lon, centre)]);
+    const imp = state.impacts.get(li.dataset.track);
+    if (imp) bounds.extend([imp.impact_lat, nearLon(imp.impact_lon, centre)]);
+    if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 8, padding: [60, 60] });
   };
+  wireFilters();
   const toggles = { "lay-trails": "trails", "lay-leaders": "leaders", "lay-coverage": "coverage", "lay-areas": "areas", "lay-tentative": "tentative", "lay-labels": "labels" };
   for (const [id, key] of Object.entries(toggles)) {
     const el = document.getElementById(id);
@@ -798,10 +780,6 @@ function wire() {
     updateTimeBar();
     fetchPictureAt(t);
   };
-  map.on("click", (ev) => {
-    const id = trackLayer.pick(ev.containerPoint.x, ev.containerPoint.y);
-    if (id) select(id);
-  });
   map.on("moveend", () => {
     // Shapes are placed near the view centre; re-place them when it moves far.
     drawSensors();
@@ -814,6 +792,46 @@ function wire() {
       $("#play").click();
     } else if (ev.key === "Escape") select(null);
   });
+}
+
+// The map's and the table's filters, and the units.
+function wireFilters() {
+  const opts = (entries) => `<option value="">any</option>${entries.map(([v, label]) => `<option value="${esc(v)}">${esc(label)}</option>`).join("")}`;
+  $("#f-kind").innerHTML = opts(Object.entries(KIND_FILTERS).map(([k, v]) => [k, v.label]));
+  $("#f-nation").innerHTML = opts(state.nations.map((n) => [n, n]));
+  $("#f-alt").innerHTML = opts(Object.entries(ALT_BANDS).map(([k, v]) => [k, v.label]));
+  $("#f-idn").innerHTML = opts(Object.entries(IDENTITY_NAMES).map(([k, v]) => [k, v]));
+  for (const key of ["kind", "nation", "alt", "idn"]) {
+    $(`#f-${key}`).onchange = (ev) => {
+      state.filters[key] = ev.target.value;
+      trackLayer.request();
+      renderTable();
+      updateCounts();
+    };
+  }
+  for (const key of ["alt", "spd"]) {
+    $(`#unit-${key}`).value = units[key];
+    $(`#unit-${key}`).onchange = (ev) => {
+      setUnits({ [key]: ev.target.value });
+      tools.updateScale();
+      trackLayer.request();
+      renderTable();
+      renderDetails();
+    };
+  }
+}
+
+// Whether the input has ended (the demo's status in /api/info), asked while the page is open.
+async function pollInfo() {
+  try {
+    const res = await fetch("api/info");
+    if (res.ok) {
+      state.info = await res.json();
+      updateTimeBar();
+    }
+  } finally {
+    setTimeout(pollInfo, INFO_POLL_MS);
+  }
 }
 
 // ------------------------------------------------------------------------------------ boot
@@ -830,6 +848,9 @@ async function boot() {
   $("#scenario").textContent = info.scenario ? `${info.scenario}` : "";
   if (info.center) map.setView([info.center[0], info.center[1]], info.zoom || 5);
   drawGraticule();
+  initAlerts(state);
+  window.__airpicture.areaAt = areaFinder(state, activeAreaIds);
+  tools = initTools({ map, state, trackLayer, select, areaAt: window.__airpicture.areaAt });
   buildNationSelector();
   wire();
   updateStatus();
@@ -840,6 +861,8 @@ async function boot() {
   renderFeeds();
   drawAreas();
   connect();
+  loadAlertLog();
+  setTimeout(pollInfo, INFO_POLL_MS);
   replayTick(performance.now());
   await loadBasemap();
   document.body.dataset.ready = "1";

@@ -17,7 +17,7 @@ const FUNCTION_BY_KIND = {
   ballistic: "WMSS--",
 };
 
-const THREAT_KINDS = new Set(["ballistic", "cruise", "missile"]);
+export const THREAT_KINDS = new Set(["ballistic", "cruise", "missile"]);
 
 // Standard identity letter: pending while tentative, suspect for missiles, unknown otherwise;
 // a record may carry its own identity (`idn`, one 2525 letter) once identification provides it.

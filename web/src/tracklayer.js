@@ -5,12 +5,17 @@
 // smooth however many tracks there are, and it is redrawn when the map comes to rest.
 import L from "leaflet";
 import { destination, nearLon } from "./geo.js";
-import { sprite, sidcOf } from "./symbols.js";
+import { fanOut, placeLabels } from "./declutter.js";
+import { fmtAlt } from "./format.js";
+import { flagsOf } from "./quality.js";
+import { THREAT_KINDS, sprite, sidcOf } from "./symbols.js";
 
 const DEG = Math.PI / 180;
 const PAD = 0.3;
 const K95 = Math.sqrt(-2 * Math.log(0.05)); // 2-D Gaussian: 95 % of the mass inside k sigma
 const EQUATOR_M = 40075016.686;
+const LABEL_FONT = "11px ui-monospace, 'DejaVu Sans Mono', monospace";
+const LABEL_H = 12;
 const TRAIL_COLOURS = { P: "rgba(255,235,130,0.45)", U: "rgba(255,235,130,0.55)", S: "rgba(255,120,120,0.6)", H: "rgba(255,90,90,0.7)", F: "rgba(120,200,255,0.6)", N: "rgba(140,255,140,0.6)" };
 
 export class TrackLayer {
@@ -24,6 +29,9 @@ export class TrackLayer {
     this.pending = false;
     this.hidden = false;
     this.screen = new Map(); // id -> [x, y] of the last drawing, for picking
+    this.labels = []; // the labels of the last drawing: {id, text, box: [x0, y0, x1, y1], leader}
+    this.fanned = 0; // groups of stacked symbols fanned out in the last drawing
+    this.size = 14; // the symbols' size in the last drawing, px
     this.onDrawn = null;
     this.anchor = null; // the latitude/longitude at the container's top-left at the last draw
     this.shift = [0, 0];
@@ -135,14 +143,20 @@ export class TrackLayer {
       const y = this.py(rec.lat);
       this.screen.set(rec.id, [x, y]);
       if (x < -marginX || y < -marginY || x > w + marginX || y > h + marginY) continue;
-      visible.push([rec, x, y]);
+      visible.push([rec, x, y, x, y]);
     }
+    // Symbols stacked at one spot are spread round it: [rec, x, y] is where the symbol is drawn,
+    // [x0, y0] (the last two) where the track is.
+    const size = visible.length > 1500 ? 9 : visible.length > 300 ? 11 : 14;
+    this.size = size;
+    this.fanned = fanOut(visible, size * 1.6);
+    for (const [rec, x, y] of visible) this.screen.set(rec.id, [x, y]);
 
     const tA = performance.now();
     // Trails: one path per identity colour.
     if (layers.trails) {
       const paths = new Map();
-      for (const [rec, x, y] of visible) {
+      for (const [rec, , , x, y] of visible) {
         const trail = st.trails.get(rec.id);
         if (!trail || trail.lon.length === 0) continue;
         const colour = TRAIL_COLOURS[sidcOf(rec)[1]] || TRAIL_COLOURS.U;
@@ -173,7 +187,7 @@ export class TrackLayer {
       ctx.lineWidth = 1;
       ctx.strokeStyle = "rgba(120,220,255,0.9)";
       ctx.fillStyle = "rgba(120,220,255,0.10)";
-      for (const [rec, x, y] of visible) {
+      for (const [rec, , , x, y] of visible) {
         if (layers.ellipses === "selected" && rec.id !== st.selected) continue;
         if (rec.sa == null || rec.sb == null) continue;
         const scale = (pxPerM / Math.cos((rec.lat * Math.PI) / 180)) * K95;
@@ -188,20 +202,23 @@ export class TrackLayer {
     }
 
     // Leaders: where the track will be after `leaderS` seconds at its present velocity.
+    const leaderEnds = []; // [x0, y0, x1, y1] of each leader, which labels keep clear of
     if (layers.leaders) {
       const path = new Path2D();
-      for (const [rec, x, y] of visible) {
+      for (const [rec, x, y, , y0] of visible) {
         if (!rec.spd) continue;
         if (st.leaderS > 0) {
           const [la, lo] = destination(rec.lat, rec.lon, rec.crs, rec.spd * st.leaderS);
           path.moveTo(x, y);
-          path.lineTo(x + (lo - rec.lon) * this.k, this.py(la));
+          path.lineTo(x + (lo - rec.lon) * this.k, y + this.py(la) - y0);
+          leaderEnds.push([x, y, x + (lo - rec.lon) * this.k, y + this.py(la) - y0]);
         } else {
           // Speed vector of fixed scale on screen: 10 px + 1 px per 10 m/s, at most 120 px.
           const len = Math.min(10 + rec.spd / 10, 120);
           const a = (rec.crs * Math.PI) / 180;
           path.moveTo(x, y);
           path.lineTo(x + len * Math.sin(a), y - len * Math.cos(a));
+          leaderEnds.push([x, y, x + len * Math.sin(a), y - len * Math.cos(a)]);
         }
       }
       ctx.lineWidth = 1.5;
@@ -210,51 +227,96 @@ export class TrackLayer {
     }
 
     const tC = performance.now();
+    // Fanned-out symbols: a thin spoke from where the track is to its symbol.
+    const spokes = new Path2D();
+    for (const [, x, y, x0, y0] of visible) {
+      if (x === x0 && y === y0) continue;
+      spokes.moveTo(x0, y0);
+      spokes.lineTo(x, y);
+      spokes.moveTo(x0 + 2, y0);
+      spokes.arc(x0, y0, 2, 0, 2 * Math.PI);
+    }
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "rgba(230,240,255,0.7)";
+    ctx.stroke(spokes);
     // Symbols, then labels on top.
-    const size = visible.length > 1500 ? 9 : visible.length > 300 ? 11 : 14;
     for (const [rec, x, y] of visible) {
       const s = sprite(sidcOf(rec), size, dpr);
       if (dpr === 1) ctx.drawImage(s.image, Math.round(x - s.ax), Math.round(y - s.ay));
       else ctx.drawImage(s.image, x - s.ax, y - s.ay, s.w, s.h);
-    }
-    const labels = layers.labels && (visible.length <= 60 || zoom >= 8);
-    ctx.font = "11px ui-monospace, 'DejaVu Sans Mono', monospace";
-    ctx.textBaseline = "top";
-    const placed = []; // label boxes already drawn: a label that would overlap one is left out
-    const free = (x0, y0, x1, y1) => !placed.some((b) => x0 < b[2] && x1 > b[0] && y0 < b[3] && y1 > b[1]);
-    // The selected track and threats label first.
-    visible.sort((a, b) => (b[0].id === st.selected) - (a[0].id === st.selected));
-    for (const [rec, x, y] of visible) {
-      const selected = rec.id === st.selected;
-      if (selected) {
+      if (rec.id === st.selected) {
         ctx.lineWidth = 2;
         ctx.strokeStyle = "#4fd1ff";
         ctx.setLineDash([4, 3]);
         ctx.strokeRect(x - size - 4, y - size - 4, 2 * size + 8, 2 * size + 8);
         ctx.setLineDash([]);
       }
-      const threat = rec.kind === "ballistic" || rec.kind === "cruise";
-      if (labels || selected || (layers.labels && (threat || rec.em))) {
-        const name = rec.cs || rec.id;
-        const flag = rec.em ? `  ${rec.sq || "EMER"}!` : "";
-        const text = `${name}  ${rec.alt == null ? "" : (rec.alt / 1000).toFixed(1) + "km"}${flag}`;
-        const tx = x + size * 0.8 + 4;
-        const ty = y + size * 0.4;
-        const tw = ctx.measureText(text).width;
-        if (!selected && !free(tx, ty, tx + tw, ty + 12)) continue;
-        placed.push([tx, ty, tx + tw, ty + 12]);
-        ctx.lineWidth = 3;
-        ctx.strokeStyle = "rgba(4,10,18,0.9)";
-        ctx.strokeText(text, tx, ty);
-        ctx.fillStyle = rec.em ? "#ff8040" : selected ? "#4fd1ff" : "#cfe3f3";
-        ctx.fillText(text, tx, ty);
-      }
     }
+    this.drawLabels(visible, size, leaderEnds);
     const tD = performance.now();
     st.stats.phases = { project: tA - t0, trails: tB - tA, leaders: tC - tB, symbols: tD - tC };
     st.stats.lastDrawMs = performance.now() - t0;
     st.stats.drawn = visible.length;
     if (this.onDrawn) this.onDrawn();
+  }
+
+  // Labels: every track's while "labels" is ticked, as many as fit without covering another label,
+  // a symbol or a sensor's name (the selected track's, emergencies', threats' and flagged tracks'
+  // first); only the selected track's otherwise.
+  drawLabels(visible, size, leaderEnds) {
+    const ctx = this.ctx;
+    const st = this.state;
+    const half = size * 0.75;
+    const obstacles = visible.map(([, x, y]) => [x - half, y - half, x + half, y + half]);
+    for (const [x0, y0, x1, y1] of leaderEnds) {
+      // a leader line as small boxes every 6 px along it
+      const n = Math.ceil(Math.hypot(x1 - x0, y1 - y0) / 6);
+      for (let i = 1; i <= n; i++) {
+        const x = x0 + ((x1 - x0) * i) / n;
+        const y = y0 + ((y1 - y0) * i) / n;
+        obstacles.push([x - 2, y - 2, x + 2, y + 2]);
+      }
+    }
+    for (const s of st.sensors) {
+      const x = this.px(s.lon);
+      const y = this.py(s.lat);
+      obstacles.push([x - 7, y - 9, x + 16 + 6.5 * s.sensor_id.length, y + 9]);
+    }
+    const rank = (rec) => (rec.id === st.selected ? 0 : rec.em ? 1 : THREAT_KINDS.has(rec.kind) ? 2 : flagsOf(rec).length ? 3 : 4);
+    const wanted = (st.layers.labels ? visible.slice() : visible.filter(([rec]) => rec.id === st.selected)).sort((a, b) => rank(a[0]) - rank(b[0]));
+    ctx.font = LABEL_FONT;
+    ctx.textBaseline = "top";
+    const texts = wanted.map(([rec]) => labelText(rec));
+    const boxes = placeLabels(
+      wanted.map(([rec, x, y], i) => ({ x, y, w: ctx.measureText(texts[i]).width + 2, h: LABEL_H, force: rec.id === st.selected })),
+      obstacles,
+      { near: half + 3, steps: wanted.length > 1500 ? 1 : 3 },
+    );
+    this.labels = [];
+    const leaders = new Path2D();
+    wanted.forEach(([rec, x, y], i) => {
+      const b = boxes[i];
+      if (!b) return;
+      this.labels.push({ id: rec.id, text: texts[i], box: b.slice(0, 4), leader: b[4] });
+      if (b[4]) {
+        const [lx, ly] = b[4];
+        const d = Math.hypot(lx - x, ly - y);
+        leaders.moveTo(x + ((lx - x) * half) / d, y + ((ly - y) * half) / d);
+        leaders.lineTo(lx, ly);
+      }
+    });
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "rgba(180,200,220,0.6)";
+    ctx.stroke(leaders);
+    wanted.forEach(([rec], i) => {
+      const b = boxes[i];
+      if (!b) return;
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(4,10,18,0.9)";
+      ctx.strokeText(texts[i], b[0] + 1, b[1]);
+      ctx.fillStyle = rec.em ? "#ff8040" : rec.id === st.selected ? "#4fd1ff" : flagsOf(rec).length ? "#ffd24d" : "#cfe3f3";
+      ctx.fillText(texts[i], b[0] + 1, b[1]);
+    });
   }
 
   // The track nearest a container point, within `radius` pixels, or null.
@@ -272,6 +334,13 @@ export class TrackLayer {
     }
     return best;
   }
+}
+
+// A track's label: callsign or number, altitude, the emergency squawk and plausibility flags.
+function labelText(rec) {
+  const flags = flagsOf(rec);
+  const em = rec.em ? `  ${rec.sq || "EMER"}!` : "";
+  return `${rec.cs || rec.id}  ${rec.alt == null ? "" : fmtAlt(rec.alt, true)}${em}${flags.length ? `  ⚠${flags.join(" ")}` : ""}`;
 }
 
 export { L };

@@ -484,6 +484,13 @@ class PictureStore:
         records = []
         for alert in alerts:
             record = alert.as_json()
+            # When the alert was issued: its first active state (raised again after a
+            # cancellation, it is issued anew).
+            before = view.alerts.get(alert.alert_id)
+            if before is not None and (before["state"] == "active" or alert.state != "active"):
+                record["issued_t_s"] = before["issued_t_s"]
+            else:
+                record["issued_t_s"] = alert.t_s
             view.alerts[alert.alert_id] = record
             view.alert_events.append((alert.t_s, record))
             records.append(record)
