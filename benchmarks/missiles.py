@@ -6,7 +6,7 @@ detection and clutter from its own seed):
 
 * ``reentry`` (the library's re-entry benchmark, one radar): position and velocity RMSE of the
   track against the posterior Cramér-Rao lower bound (``airpicture.evaluate._pcrlb``) at every
-  update, and the NEES of the IMM output and of its ballistic model;
+  update, and the NEES of the IMM output and of its free-flight models combined;
 * ``sea-of-japan-raid`` (four missiles among airliners and cruise missiles, eleven sensors):
   whether each missile is held as one track, the time from confirmation to the ``ballistic``
   label, the impact-point error against time to go, how often the 95 % ellipse holds the true
@@ -45,7 +45,14 @@ from airpicture.assess import AssessConfig, Assessor, read_warning_areas  # noqa
 from airpicture.evaluate._metrics import evaluate_picture  # noqa: E402
 from airpicture.evaluate._missiles import TrueImpacts, score_missiles  # noqa: E402
 from airpicture.evaluate._pcrlb import ballistic_radar_pcrlb  # noqa: E402
+from airpicture.filters import combine  # noqa: E402
 from airpicture.geo import ecef2geodetic  # noqa: E402
+from airpicture.models import (  # noqa: E402
+    AIR_DENSITY_SEA_LEVEL_KGPM3,
+    AIR_SCALE_HEIGHT_M,
+    Atmosphere,
+    cv_process_noise,
+)
 from airpicture.models._measurement import SensorGeometry, measurement_noise  # noqa: E402
 from airpicture.sim._detectable import DetectableMarker  # noqa: E402
 from airpicture.sim._objects import ObjectSet, build_objects  # noqa: E402
@@ -58,23 +65,28 @@ from airpicture.tracker._core import KAPPA_PRIOR  # noqa: E402
 _SCENARIOS: dict[tuple[str, int | None], tuple[Scenario, ObjectSet]] = {}
 _DRAWN_KAPPA = {"sea-of-japan-raid"}
 """Scenarios whose missiles take a ballistic coefficient drawn for each run."""
+_DRAWN_FLIGHT = {"reentry-perturbed"}
+"""Scenarios whose flights are drawn for each run (random accelerations from the run's seed)."""
 
 
 def _setup(name: str, seed: int | None = None) -> tuple[Scenario, ObjectSet]:
-    """The scenario and its objects, flown once per process (and run, where kappa is drawn)."""
-    key = (name, seed if name in _DRAWN_KAPPA else None)
+    """The scenario and its objects, flown once per process (and run, where kappa or the flight
+    is drawn)."""
+    key = (name, seed if name in _DRAWN_KAPPA | _DRAWN_FLIGHT else None)
     if key not in _SCENARIOS:
         sc = load_scenario(name)
         specs = [dict(o) for o in sc.objects]
-        if key[1] is not None:
+        if key[1] is not None and name in _DRAWN_KAPPA:
             rng = np.random.default_rng([key[1], 2])
             for spec in specs:
                 if spec.get("type") == "ballistic":
                     kappa = max(float(rng.normal(KAPPA_PRIOR, KAPPA_PRIOR)), 1e-6)
                     spec["ballistic_coefficient_kg_m2"] = min(1.0 / kappa, 1e6)
+        flight_seed = key[1] if name in _DRAWN_FLIGHT and key[1] is not None else sc.seed
         objects = build_objects(
-            specs, source=sc.source, t0_s=sc.t0_s, duration_s=sc.duration_s, rng=object_rng(sc.seed)
-        )
+            specs, source=sc.source, t0_s=sc.t0_s, duration_s=sc.duration_s,
+            rng=object_rng(flight_seed),
+        )  # fmt: skip
         _SCENARIOS[key] = (sc, objects)
     return _SCENARIOS[key]
 
@@ -119,31 +131,42 @@ def _detections(
 # ------------------------------------------------------------------------------ re-entry
 
 
-def reentry_run(seed: int) -> dict[str, Any]:
-    """One re-entry run: per update of the body's track, errors, NEES and the bound."""
-    sc, objects = _setup("reentry")
-    sensors, dets, _ = _detections("reentry", seed)
+def reentry_run(seed: int, name: str = "reentry") -> dict[str, Any]:
+    """One re-entry run: per update of the body's track, errors, NEES and the bound (computed
+    with the body's own atmosphere and random accelerations, which the tracker does not know)."""
+    sc, objects = _setup(name, seed)
+    sensors, dets, _ = _detections(name, seed)
+    (body,) = [o for o in sc.objects if o["type"] == "ballistic"]
+    q_true = float(body.get("random_accel_q_m2_s3", 0.0))
+    atmosphere = Atmosphere(
+        float(body.get("atmosphere_density_kg_m3", AIR_DENSITY_SEA_LEVEL_KGPM3)),
+        float(body.get("atmosphere_scale_height_m", AIR_SCALE_HEIGHT_M)),
+    )
     tracker = Tracker(sensors, TrackerConfig())
-    jb = tracker.model_labels.index("ballistic")
+    free = [j for j, m in enumerate(tracker.model_labels) if m.startswith("ballistic")]
     first_P: dict[int, np.ndarray] = {}
     records: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] = []
     firm_ids: set[str] = set()
 
     def on_frame(rows: TrackRows, t_s: float) -> None:
+        if rows.number is None:  # an empty frame
+            return
         firm_ids.update(rows.track_id[np.isin(rows.status, ("confirmed", "coasting"))])
         T = tracker.tracks
         for i in np.flatnonzero(np.isin(T.number, rows.number[rows.status != "deleted"])):
             number = int(T.number[i])
             first_P.setdefault(number, T.P[i].copy())
             e = T.x[i, :6] - objects.states_at(T.t_s[i])[0]
-            eb = T.xm[i, jb, :6] - objects.states_at(T.t_s[i])[0]
+            mu = T.mu[i, free] / T.mu[i, free].sum()
+            xb, Pb = combine(T.xm[i, free][None], T.Pm[i, free][None], mu[None])
+            eb = xb[0, :6] - objects.states_at(T.t_s[i])[0]
             records.append(
                 (
                     number,
                     float(T.t_s[i]),
                     e,
                     np.linalg.solve(T.P[i, :6, :6], e) @ e,
-                    np.linalg.solve(T.Pm[i, jb, :6, :6], eb) @ eb,
+                    np.linalg.solve(Pb[0, :6, :6], eb) @ eb,
                 )
             )
 
@@ -158,10 +181,12 @@ def reentry_run(seed: int) -> dict[str, Any]:
     bound = ballistic_radar_pcrlb(
         x_true,
         t_meas,
-        40_000.0,
+        float(body["ballistic_coefficient_kg_m2"]),
         SensorGeometry.of_detections(dets),
         measurement_noise(sensors, 0, with_range_rate=False),
         first_P[main],
+        Q=_random_accel_noise(q_true, np.diff(t_meas)) if q_true > 0.0 else None,
+        atmosphere=atmosphere,
     )
     t_upd = np.array([r[1] for r in recs])
     k = np.searchsorted(t_meas, t_upd - 1e-9)
@@ -178,6 +203,19 @@ def reentry_run(seed: int) -> dict[str, Any]:
         "nees": [float(r[3]) for r in recs],
         "nees_ballistic": [float(r[4]) for r in recs],
     }
+
+
+def _random_accel_noise(q: float, dt_s: np.ndarray) -> np.ndarray:
+    """Process noise (m, 7, 7) over steps ``dt_s`` of a white-noise acceleration of density ``q``
+    on position and velocity (none on kappa): the truth's, for the bound."""
+    Q = np.zeros((len(dt_s), 7, 7))
+    Q[:, :6, :6] = cv_process_noise(dt_s, q)
+    return Q
+
+
+def reentry_run_perturbed(seed: int) -> dict[str, Any]:
+    """One run of ``reentry-perturbed`` (its random accelerations drawn from ``seed``)."""
+    return reentry_run(seed, "reentry-perturbed")
 
 
 def reentry_report(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -387,6 +425,7 @@ def _pool(fn: Any, seeds: list[int], workers: int, label: str) -> list[dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reentry-runs", type=int, default=100)
+    parser.add_argument("--perturbed-runs", type=int, default=100)
     parser.add_argument("--raid-runs", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", default=None, help="also write every figure to this file")
@@ -397,13 +436,24 @@ def main() -> None:
         report["reentry"] = reentry_report(
             _pool(reentry_run, list(range(1, args.reentry_runs + 1)), args.workers, "reentry")
         )
+    if args.perturbed_runs:
+        report["reentry-perturbed"] = reentry_report(
+            _pool(
+                reentry_run_perturbed,
+                list(range(1, args.perturbed_runs + 1)),
+                args.workers,
+                "reentry-perturbed",
+            )
+        )
     if args.raid_runs:
         report["raid"] = raid_report(
             _pool(raid_run, list(range(1, args.raid_runs + 1)), args.workers, "raid")
         )
-    if "reentry" in report:
-        r = report["reentry"]
-        print(f"reentry ({r['runs']} runs, {r['runs_with_one_track']} held by one firm track):")
+    for name in ("reentry", "reentry-perturbed"):
+        if name not in report:
+            continue
+        r = report[name]
+        print(f"{name} ({r['runs']} runs, {r['runs_with_one_track']} held by one firm track):")
         print(
             "  k   t_s  pos RMSE/PCRLB (m)      vel RMSE/PCRLB (m/s)    NEES  NEES(ball)  95% band"
         )
@@ -420,7 +470,7 @@ def main() -> None:
         )
         print(
             f"  NEES mean {r['nees_mean']:.2f} (in band at {100 * r['nees_in_band']:.0f} % of updates); "
-            f"ballistic model {r['nees_ballistic_mean']:.2f} ({100 * r['nees_ballistic_in_band']:.0f} %)"
+            f"free-flight models {r['nees_ballistic_mean']:.2f} ({100 * r['nees_ballistic_in_band']:.0f} %)"
         )
     if "raid" in report:
         r = report["raid"]

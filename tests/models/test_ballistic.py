@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from airpicture.geo import WGS84_A_M, WGS84_GM_M3PS2, WGS84_OMEGA_RADPS, geodetic2ecef
 from airpicture.models import (
     AIR_SCALE_HEIGHT_M,
+    Atmosphere,
     air_density,
     ballistic_acceleration,
     ballistic_derivative,
@@ -139,6 +140,17 @@ def test_drag_at_sea_level() -> None:
     )
     np.testing.assert_allclose(drag, [[0.0, -6.125, 0.0]], atol=1e-9)
     assert air_density(AIR_SCALE_HEIGHT_M) == pytest.approx(1.225 / np.e)
+    # another atmosphere: rho0 = 2.45 doubles the drag at zero height
+    thick = Atmosphere(2.45, 6000.0)
+    drag2 = ballistic_acceleration(x, 1000.0, rotating=False, atmosphere=thick) - (
+        ballistic_acceleration(x, np.inf, rotating=False)
+    )
+    np.testing.assert_allclose(drag2, 2.0 * drag, rtol=1e-12)
+    assert thick.density(6000.0) == pytest.approx(2.45 / np.e)
+    with pytest.raises(ValueError, match="scale_height_m"):
+        Atmosphere(1.0, 0.0)
+    with pytest.raises(ValueError, match="density_kgpm3"):
+        Atmosphere(float("nan"), 7000.0)
 
 
 def _energy(x: np.ndarray) -> np.ndarray:
@@ -180,11 +192,23 @@ def _random_states(
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31 - 1), st.booleans(), st.booleans())
-def test_jacobian_matches_finite_differences(seed: int, spherical: bool, rotating: bool) -> None:
+@given(
+    st.integers(0, 2**31 - 1),
+    st.booleans(),
+    st.booleans(),
+    st.floats(0.5, 2.0),
+    st.floats(4000.0, 12000.0),
+)
+def test_jacobian_matches_finite_differences(
+    seed: int, spherical: bool, rotating: bool, rho0: float, scale_height: float
+) -> None:
     x, beta = _random_states(seed, 6)
-    A, b = ballistic_jacobian(x, beta, spherical=spherical, rotating=rotating)
-    kw = {"spherical": spherical, "rotating": rotating}
+    kw = {
+        "spherical": spherical,
+        "rotating": rotating,
+        "atmosphere": Atmosphere(rho0, scale_height),
+    }
+    A, b = ballistic_jacobian(x, beta, **kw)
     num = np.empty((6, 6, 6))
     for j in range(6):
         d = np.zeros(6)
@@ -199,7 +223,9 @@ def test_jacobian_matches_finite_differences(seed: int, spherical: bool, rotatin
     num_b = (
         ballistic_derivative(x, beta + db, **kw) - ballistic_derivative(x, beta - db, **kw)
     ) / (2.0 * db[:, None])
-    np.testing.assert_allclose(num_b, b, rtol=1e-6, atol=1e-15)
+    # the difference of two accelerations near 10 m/s^2 carries their rounding, about
+    # 1e-15 m/s^2 each, divided by 2 db
+    assert np.all(np.abs(num_b - b) <= 1e-6 * np.abs(b) + (1e-14 / db)[:, None])
 
 
 def test_gravity_gradient_is_symmetric_and_matches_differences() -> None:
@@ -297,5 +323,6 @@ def test_public_names_are_pinned() -> None:
         "propagate_ballistic", "propagate_ballistic_stm",
     }  # fmt: skip
     assert set(atmosphere.__all__) == {
-        "AIR_DENSITY_SEA_LEVEL_KGPM3", "AIR_SCALE_HEIGHT_M", "air_density",
+        "AIR_DENSITY_SEA_LEVEL_KGPM3", "AIR_SCALE_HEIGHT_M", "STANDARD_ATMOSPHERE", "Atmosphere",
+        "air_density",
     }  # fmt: skip

@@ -26,7 +26,7 @@ from airpicture.sim import (
     simulate,
 )
 
-LIBRARY = ("dense-traffic", "drill", "reentry", "sea-of-japan-raid")
+LIBRARY = ("dense-traffic", "drill", "reentry", "reentry-perturbed", "sea-of-japan-raid")
 
 GOOD = {
     "name": "t",

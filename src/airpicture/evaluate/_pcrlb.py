@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from airpicture.models._atmosphere import STANDARD_ATMOSPHERE, Atmosphere
 from airpicture.models._ballistic import propagate_ballistic_stm
 from airpicture.models._measurement import SensorGeometry, predict_measurements
 
@@ -116,6 +117,7 @@ def ballistic_radar_pcrlb(
     with_range_rate: bool = False,
     Q: np.ndarray | None = None,
     max_step_s: float = 0.5,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> np.ndarray:
     """PCRLB of a ballistic body tracked in the 7-element state of the tracker.
 
@@ -138,9 +140,12 @@ def ballistic_radar_pcrlb(
     with_range, with_range_rate : bool
         What the sensor measures (azimuth and elevation always).
     Q : ndarray, shape (7, 7) or (m - 1, 7, 7), optional
-        Process noise of each step (zero: the truth is deterministic).
+        Process noise of each step (zero: the truth is deterministic); the truth's random
+        accelerations, whatever the filter assumes.
     max_step_s : float
         Longest integration step of the variational equations, s.
+    atmosphere : Atmosphere
+        The air the body flies through (the truth's, whatever the filter assumes).
 
     Returns
     -------
@@ -154,8 +159,9 @@ def ballistic_radar_pcrlb(
     F = np.tile(np.eye(7), (max(m - 1, 0), 1, 1))
     if m > 1:
         _, Phi, sens = propagate_ballistic_stm(
-            x_true[:-1], np.full(m - 1, beta), np.diff(t_s), max_step_s=max_step_s
-        )
+            x_true[:-1], np.full(m - 1, beta), np.diff(t_s), max_step_s=max_step_s,
+            atmosphere=atmosphere,
+        )  # fmt: skip
         F[:, :6, :6] = Phi
         F[:, :6, 6] = -sens * beta**2  # d/dkappa = -beta^2 d/dbeta
     _, H6 = predict_measurements(

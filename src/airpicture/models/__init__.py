@@ -4,6 +4,8 @@ pressure altitude (``pressure_altitude``) and 2-D radar measurements (``radar2d`
 from airpicture.models._atmosphere import (
     AIR_DENSITY_SEA_LEVEL_KGPM3,
     AIR_SCALE_HEIGHT_M,
+    STANDARD_ATMOSPHERE,
+    Atmosphere,
     air_density,
 )
 from airpicture.models._ballistic import (
@@ -42,6 +44,8 @@ __all__ = [
     "AIR_DENSITY_SEA_LEVEL_KGPM3",
     "AIR_SCALE_HEIGHT_M",
     "FEET_M",
+    "STANDARD_ATMOSPHERE",
+    "Atmosphere",
     "SensorGeometry",
     "air_density",
     "ballistic_acceleration",

@@ -68,7 +68,7 @@ import numpy as np
 
 from airpicture.geo._frames import ecef2geodetic
 from airpicture.geo._wgs84 import WGS84_A_M, WGS84_GM_M3PS2, WGS84_J2, WGS84_OMEGA_RADPS
-from airpicture.models._atmosphere import AIR_SCALE_HEIGHT_M, air_density
+from airpicture.models._atmosphere import STANDARD_ATMOSPHERE, Atmosphere
 
 __all__ = [
     "ballistic_acceleration",
@@ -203,10 +203,12 @@ def gravity_gradient(r_m: np.ndarray, *, spherical: bool = False) -> np.ndarray:
     return G
 
 
-def _drag_terms(x: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _drag_terms(
+    x: np.ndarray, beta: np.ndarray, atmosphere: Atmosphere
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drag coefficient rho/(2 beta) (n,), speed |v| (n,) and geodetic up vector (n, 3)."""
     lat, lon, alt = ecef2geodetic(x[:, 0], x[:, 1], x[:, 2])
-    coef = air_density(alt) / (2.0 * beta)
+    coef = atmosphere.density(alt) / (2.0 * beta)
     speed = np.sqrt(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]))
     cl = np.cos(lat)
     up = np.stack([cl * np.cos(lon), cl * np.sin(lon), np.sin(lat)], axis=-1)
@@ -219,6 +221,7 @@ def ballistic_acceleration(
     *,
     spherical: bool = False,
     rotating: bool = True,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> np.ndarray:
     """Acceleration of unpowered bodies in the ECEF frame (module equation of motion).
 
@@ -232,6 +235,8 @@ def ballistic_acceleration(
         Point-mass gravity (no J2).
     rotating : bool
         Include the Coriolis and centrifugal terms of the rotating frame.
+    atmosphere : Atmosphere
+        The air the bodies fly through (the package's standard atmosphere by default).
 
     Returns
     -------
@@ -257,7 +262,7 @@ def ballistic_acceleration(
         a[:, 1] += w2 * x[:, 1] - 2.0 * w * x[:, 3]
     drag = np.isfinite(beta)
     if drag.any():
-        coef, speed, _ = _drag_terms(x, beta)
+        coef, speed, _ = _drag_terms(x, beta, atmosphere)
         a -= (coef * speed)[:, None] * x[:, 3:]
     return a
 
@@ -268,6 +273,7 @@ def ballistic_derivative(
     *,
     spherical: bool = False,
     rotating: bool = True,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> np.ndarray:
     """Time derivative ``f(x) = [v, a]`` of ballistic states (shapes and units as above).
 
@@ -278,7 +284,13 @@ def ballistic_derivative(
     """
     x = _as_rows(x, 6)
     return np.concatenate(
-        [x[:, 3:], ballistic_acceleration(x, beta, spherical=spherical, rotating=rotating)], axis=1
+        [
+            x[:, 3:],
+            ballistic_acceleration(
+                x, beta, spherical=spherical, rotating=rotating, atmosphere=atmosphere
+            ),
+        ],
+        axis=1,
     )
 
 
@@ -288,6 +300,7 @@ def ballistic_jacobian(
     *,
     spherical: bool = False,
     rotating: bool = True,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Jacobians of the derivative ``f(x, beta)`` with respect to the state and to beta.
 
@@ -311,7 +324,7 @@ def ballistic_jacobian(
         ECEF states, m and m/s.
     beta : ndarray, shape (n,), or float
         Ballistic coefficients, kg/m^2 (``np.inf``: no drag, and ``b`` is zero).
-    spherical, rotating : bool
+    spherical, rotating, atmosphere
         As in :func:`ballistic_acceleration`.
 
     Returns
@@ -335,7 +348,7 @@ def ballistic_jacobian(
         A[:, 4, 3] -= 2.0 * w
     b = np.zeros((n, 6))
     if np.isfinite(beta).any():
-        coef, speed, up = _drag_terms(x, beta)
+        coef, speed, up = _drag_terms(x, beta, atmosphere)
         v = x[:, 3:]
         moving = speed > 0.0
         unit = np.divide(v, speed[:, None], out=np.zeros_like(v), where=moving[:, None])
@@ -343,7 +356,7 @@ def ballistic_jacobian(
         A[:, 3:, 3:] -= coef[:, None, None] * (
             speed[:, None, None] * eye + v[:, :, None] * unit[:, None, :]
         )
-        A[:, 3:, :3] += (coef * speed / AIR_SCALE_HEIGHT_M)[:, None, None] * (
+        A[:, 3:, :3] += (coef * speed / atmosphere.scale_height_m)[:, None, None] * (
             v[:, :, None] * up[:, None, :]
         )
         b[:, 3:] = (coef * speed / beta)[:, None] * v
@@ -367,6 +380,7 @@ def propagate_ballistic(
     max_step_s: float = 1.0,
     spherical: bool = False,
     rotating: bool = True,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> np.ndarray:
     r"""Propagate ballistic states by ``dt_s`` with the classical fourth-order Runge-Kutta method.
 
@@ -386,7 +400,7 @@ def propagate_ballistic(
         Time step of each row, s; negative steps integrate backwards, zero leaves a row as it is.
     max_step_s : float
         Longest substep, s.
-    spherical, rotating : bool
+    spherical, rotating, atmosphere
         As in :func:`ballistic_acceleration`.
 
     Returns
@@ -411,7 +425,9 @@ def propagate_ballistic(
     h = (dt / steps)[:, None]
 
     def f(s: np.ndarray) -> np.ndarray:
-        return ballistic_derivative(s, beta, spherical=spherical, rotating=rotating)
+        return ballistic_derivative(
+            s, beta, spherical=spherical, rotating=rotating, atmosphere=atmosphere
+        )
 
     for _ in range(steps):
         k1 = f(x)
@@ -430,6 +446,7 @@ def propagate_ballistic_stm(
     max_step_s: float = 1.0,
     spherical: bool = False,
     rotating: bool = True,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Propagate states with their transition matrices and sensitivities to beta.
 
@@ -449,7 +466,7 @@ def propagate_ballistic_stm(
 
     Parameters
     ----------
-    x, beta, dt_s, max_step_s, spherical, rotating
+    x, beta, dt_s, max_step_s, spherical, rotating, atmosphere
         As in :func:`propagate_ballistic`.
 
     Returns
@@ -476,8 +493,12 @@ def propagate_ballistic_stm(
     def f(
         xs: np.ndarray, P: np.ndarray, ss: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        A, b = ballistic_jacobian(xs, beta, spherical=spherical, rotating=rotating)
-        dx = ballistic_derivative(xs, beta, spherical=spherical, rotating=rotating)
+        A, b = ballistic_jacobian(
+            xs, beta, spherical=spherical, rotating=rotating, atmosphere=atmosphere
+        )
+        dx = ballistic_derivative(
+            xs, beta, spherical=spherical, rotating=rotating, atmosphere=atmosphere
+        )
         return dx, A @ P, np.einsum("nij,nj->ni", A, ss) + b
 
     for _ in range(steps):
@@ -501,6 +522,7 @@ def ground_crossing(
     max_step_s: float,
     tolerance_m: float,
     iterations: int,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time into a ballistic step and the state there, where the height crosses zero.
 
@@ -525,6 +547,8 @@ def ground_crossing(
         Stop once every height is within this of zero, m.
     iterations : int
         At most this many evaluations.
+    atmosphere : Atmosphere
+        As in :func:`ballistic_acceleration`.
 
     Returns
     -------
@@ -539,7 +563,7 @@ def ground_crossing(
     tau, xt = b, x0
     for _ in range(iterations):
         tau = (a * fb - b * fa) / (fb - fa)
-        xt = propagate_ballistic(x0, beta, tau, max_step_s=max_step_s)
+        xt = propagate_ballistic(x0, beta, tau, max_step_s=max_step_s, atmosphere=atmosphere)
         ft = ecef2geodetic(xt[:, 0], xt[:, 1], xt[:, 2])[2]
         if np.all(np.abs(ft) < tolerance_m):
             break

@@ -34,12 +34,14 @@ point.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from airpicture.geo._frames import ecef2geodetic, enu_rotation, geodetic2ecef
 from airpicture.geo._wgs84 import STANDARD_GRAVITY_MPS2, WGS84_GM_M3PS2
+from airpicture.models._atmosphere import STANDARD_ATMOSPHERE, Atmosphere
 from airpicture.models._ballistic import (
     ballistic_acceleration,
     ground_crossing,
@@ -133,7 +135,7 @@ def _thrust_directions(plan: MissilePlan, R0: np.ndarray, t_since_launch: np.nda
     return np.einsum("nji,nj->ni", R0, enu)
 
 
-def _boost(plan: MissilePlan, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _boost(plan: MissilePlan, steps: int, atmosphere: Atmosphere) -> tuple[np.ndarray, np.ndarray]:
     """Boost of every missile in ``steps`` RK4 steps: node times since launch and states."""
     n = plan.launch_lat_rad.shape[0]
     R0 = enu_rotation(plan.launch_lat_rad, plan.launch_lon_rad)
@@ -146,7 +148,7 @@ def _boost(plan: MissilePlan, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
     def f(t: np.ndarray, s: np.ndarray) -> np.ndarray:
         thrust = plan.thrust_accel_mps2[:, None] * _thrust_directions(plan, R0, t)
-        acc = ballistic_acceleration(s, plan.beta_kgpm2) + thrust
+        acc = ballistic_acceleration(s, plan.beta_kgpm2, atmosphere=atmosphere) + thrust
         return np.concatenate([s[:, 3:], acc], axis=1)
 
     times = [np.zeros(n)]
@@ -173,8 +175,12 @@ def fly_missiles(
     boost_step_s: float = 0.25,
     coast_step_s: float = 0.5,
     max_flight_s: float = 7200.0,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
+    random_accel_q: np.ndarray | None = None,
+    random_accel_from_s: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
 ) -> MissileFlights:
-    """Fly n missiles from launch to impact.
+    r"""Fly n missiles from launch to impact.
 
     Parameters
     ----------
@@ -186,6 +192,21 @@ def fly_missiles(
         RK4 step and node spacing of the free flight, s.
     max_flight_s : float
         Missiles still up this long after burnout are left without an impact.
+    atmosphere : Atmosphere
+        The air of the flights (drag in boost and free flight).
+    random_accel_q : ndarray, shape (n,), optional
+        Spectral density of a white-noise acceleration added to the free flight of each
+        missile, m^2/s^3 (the forces no ballistic model has: lift of an asymmetric body,
+        tumbling, ablation). Over each step :math:`h` of a row the velocity and position take
+        the exact increments of that noise, per axis Gaussian with covariance
+        :math:`q\,[[h^3/3, h^2/2], [h^2/2, h]]` (position, velocity) [Bar-Shalom, Li and
+        Kirubarajan, *Estimation with Applications to Tracking and Navigation*, Wiley 2001,
+        section 6.2.2]. None or zero: deterministic flights.
+    random_accel_from_s : ndarray, shape (n,), optional
+        Time of each missile (s, same clock as ``launch_t_s``) from which its random
+        acceleration acts (from burnout when omitted or earlier).
+    rng : numpy.random.Generator, optional
+        Source of the random accelerations (required with a positive ``random_accel_q``).
 
     Returns
     -------
@@ -194,7 +215,7 @@ def fly_missiles(
     """
     n = plan.launch_lat_rad.shape[0]
     steps = max(int(np.ceil(plan.burn_time_s.max() / boost_step_s)), 1)
-    boost_t, boost_x = _boost(plan, steps)
+    boost_t, boost_x = _boost(plan, steps, atmosphere)
     t_nodes = [boost_t[:, i] for i in range(steps + 1)]
     x_nodes = [boost_x[:, i] for i in range(steps + 1)]
 
@@ -204,11 +225,25 @@ def fly_missiles(
     t = boost_t[:, -1].copy()
     impact_t = np.full(n, np.nan)
     active = np.ones(n, dtype=bool)
+    q = np.zeros(n) if random_accel_q is None else np.asarray(random_accel_q, dtype=float)
+    if np.any(q > 0.0) and rng is None:
+        raise ValueError("fly_missiles: random accelerations need a random generator (rng)")
+    noise_from = (
+        np.full(n, -np.inf)
+        if random_accel_from_s is None
+        else np.asarray(random_accel_from_s, dtype=float) - plan.launch_t_s
+    )
     for _ in range(int(np.ceil(max_flight_s / coast_step_s))):
         idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        x_new = propagate_ballistic(x[idx], beta[idx], coast_step_s, max_step_s=coast_step_s)
+        x_new = propagate_ballistic(
+            x[idx], beta[idx], coast_step_s, max_step_s=coast_step_s, atmosphere=atmosphere
+        )
+        noisy = idx[(q[idx] > 0.0) & (t[idx] >= noise_from[idx])]
+        if noisy.size:
+            assert rng is not None
+            x_new[np.isin(idx, noisy)] += _random_accel_increments(q[noisy], coast_step_s, rng)
         alt_new = _height(x_new)
         t_new = t[idx] + coast_step_s
         down = alt_new <= 0.0
@@ -222,6 +257,7 @@ def fly_missiles(
                 max_step_s=coast_step_s,
                 tolerance_m=1e-3,
                 iterations=30,
+                atmosphere=atmosphere,
             )
             x_new[down] = x_hit
             t_new[down] = t[idx[down]] + tau
@@ -252,6 +288,17 @@ def fly_missiles(
     )  # fmt: skip
 
 
+def _random_accel_increments(q: np.ndarray, h: float, rng: np.random.Generator) -> np.ndarray:
+    """Position and velocity increments (m, 6) of white-noise accelerations of densities ``q``
+    (m,) over a step ``h``: per axis, ``dv = sqrt(q h) z1`` and ``dp = sqrt(q h^3) (z1 / 2 +
+    z2 / (2 sqrt 3))``, whose covariance is ``q [[h^3/3, h^2/2], [h^2/2, h]]``."""
+    z = rng.standard_normal((2, len(q), 3))
+    root = np.sqrt(q)[:, None]
+    dv = root * math.sqrt(h) * z[0]
+    dp = root * math.sqrt(h**3) * (0.5 * z[0] + z[1] / (2.0 * math.sqrt(3.0)))
+    return np.concatenate([dp, dv], axis=1)
+
+
 def _min_energy_speed(range_m: np.ndarray) -> np.ndarray:
     """Burnout speed (m/s) of the minimum-energy ballistic flight over a range on a sphere.
 
@@ -272,6 +319,7 @@ def aim_missiles(
     tolerance_m: float = 10.0,
     boost_step_s: float = 0.25,
     coast_step_s: float = 0.5,
+    atmosphere: Atmosphere = STANDARD_ATMOSPHERE,
 ) -> tuple[MissilePlan, MissileFlights, np.ndarray]:
     """Find launch azimuths and burn times (or thrust accelerations) that hit the aim points.
 
@@ -290,6 +338,8 @@ def aim_missiles(
         Integration steps of the returned flights, as in :func:`fly_missiles`. The shooting
         iterations use steps four times longer, which moves the impact by well under 2 m;
         the returned ``miss_m`` is that of the returned flights.
+    atmosphere : Atmosphere
+        The air of the flights.
 
     Returns
     -------
@@ -330,7 +380,10 @@ def aim_missiles(
 
     def shoot(values: np.ndarray, az: np.ndarray) -> tuple[MissileFlights, np.ndarray, np.ndarray]:
         flights = fly_missiles(
-            with_param(values, az), boost_step_s=4 * boost_step_s, coast_step_s=4 * coast_step_s
+            with_param(values, az),
+            boost_step_s=4 * boost_step_s,
+            coast_step_s=4 * coast_step_s,
+            atmosphere=atmosphere,
         )
         la, lo_ = flights.impact_lat_rad, flights.impact_lon_rad
         hit = np.isfinite(la)
@@ -367,7 +420,9 @@ def aim_missiles(
         p_prev = np.where(keep, p, p_prev)
         err_prev = np.where(keep, err, err_prev)
         p = p_new
-    flights = fly_missiles(shot, boost_step_s=boost_step_s, coast_step_s=coast_step_s)
+    flights = fly_missiles(
+        shot, boost_step_s=boost_step_s, coast_step_s=coast_step_s, atmosphere=atmosphere
+    )
     return shot, flights, _miss(flights, aim_lat_rad, aim_lon_rad)
 
 

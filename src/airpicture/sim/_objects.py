@@ -39,8 +39,13 @@ from typing import Any
 import numpy as np
 
 from airpicture.errors import ConfigError
+from airpicture.models._atmosphere import (
+    AIR_DENSITY_SEA_LEVEL_KGPM3,
+    AIR_SCALE_HEIGHT_M,
+    Atmosphere,
+)
 from airpicture.sim._flight import FlightLimits, simulate_flights
-from airpicture.sim._missiles import MissilePlan, aim_missiles
+from airpicture.sim._missiles import MissilePlan, aim_missiles, fly_missiles
 from airpicture.sim._routes import (
     AIRPORTS,
     Routes,
@@ -132,6 +137,8 @@ BALLISTIC_DEFAULTS: dict[str, float] = {
     "vertical_rise_s": 8.0,
     "burnout_pitch_deg": 25.0,
     "ballistic_coefficient_kg_m2": 5000.0,
+    "atmosphere_density_kg_m3": AIR_DENSITY_SEA_LEVEL_KGPM3,
+    "atmosphere_scale_height_m": AIR_SCALE_HEIGHT_M,
 }
 """Defaults of a ``ballistic`` table."""
 
@@ -150,7 +157,7 @@ _RANDOM_KEYS = (
 _BALLISTIC_KEYS = (
     "type", "id", "launch", "launch_s", "aim", "azimuth_deg", "range_km", "burn_time_s",
     "thrust_accel_mps2", "vertical_rise_s", "burnout_pitch_deg", "ballistic_coefficient_kg_m2",
-    "rcs_m2",
+    "rcs_m2", "random_accel_q_m2_s3", "atmosphere_density_kg_m3", "atmosphere_scale_height_m",
 )  # fmt: skip
 _MAX_GROUP = 100_000
 _RANGE_KM = (50.0, 3000.0)
@@ -508,6 +515,16 @@ def _read_ballistic(spec: SpecReader, pending: _Pending, *, t0_s: float, duratio
         "ballistic_coefficient_kg_m2", default=d["ballistic_coefficient_kg_m2"], lo=50.0, hi=1e6
     )
     rcs = spec.number("rcs_m2", default=d["rcs_m2"], lo=0.0, hi=1e4, lo_open=True)
+    random_q = spec.number("random_accel_q_m2_s3", default=0.0, lo=0.0, hi=1e5)
+    atmosphere = Atmosphere(
+        spec.number(
+            "atmosphere_density_kg_m3", default=d["atmosphere_density_kg_m3"], lo=0.1, hi=10.0
+        ),
+        spec.number(
+            "atmosphere_scale_height_m", default=d["atmosphere_scale_height_m"], lo=3000.0,
+            hi=20000.0,
+        ),
+    )  # fmt: skip
     spec.finish(_BALLISTIC_KEYS, "a 'ballistic' object")
     row = pending.add([object_id], spec.key("id"), "ballistic", rcs)
     pending.missile_rows.append(int(row[0]))
@@ -517,39 +534,60 @@ def _read_ballistic(spec: SpecReader, pending: _Pending, *, t0_s: float, duratio
         "source": spec.source, "solve_burn": burn is None,
         "burn": burn if burn is not None else 100.0,
         "thrust": thrust if thrust is not None else d["thrust_accel_mps2"],
-        "rise": rise, "pitch": np.radians(pitch), "beta": beta,
+        "rise": rise, "pitch": np.radians(pitch), "beta": beta, "q": random_q,
+        "atmosphere": atmosphere,
     })  # fmt: skip
 
 
-def _fly_missiles(pending: _Pending) -> tuple[Trajectories, np.ndarray]:
-    m = pending.missiles
+def _fly_missiles(
+    pending: _Pending, *, t0_s: float, rng: np.random.Generator
+) -> list[tuple[np.ndarray, Trajectories, np.ndarray]]:
+    """Aim and fly the missiles, one batch per atmosphere: (rows, trajectories, burnout times)
+    of each batch. Random accelerations act from the later of burnout and the scenario start
+    ``t0_s``; they are drawn from ``rng`` after aiming (the aim is that of the mean flight)."""
+    batches: dict[Atmosphere, list[int]] = {}
+    for k, p in enumerate(pending.missiles):
+        batches.setdefault(p["atmosphere"], []).append(k)
+    flown = []
+    for atmosphere, members in batches.items():
+        m = [pending.missiles[k] for k in members]
 
-    def col(name: str, i: int | None = None) -> np.ndarray:
-        return np.array([p[name] if i is None else p[name][i] for p in m], dtype=float)
+        def col(name: str, i: int | None = None, m: list[dict[str, Any]] = m) -> np.ndarray:
+            return np.array([p[name] if i is None else p[name][i] for p in m], dtype=float)
 
-    plan = MissilePlan(
-        launch_lat_rad=col("launch", 0), launch_lon_rad=col("launch", 1),
-        launch_alt_m=col("launch", 2), launch_t_s=col("t"),
-        azimuth_rad=np.zeros(len(m)), vertical_rise_s=col("rise"), burn_time_s=col("burn"),
-        burnout_pitch_rad=col("pitch"), thrust_accel_mps2=col("thrust"), beta_kgpm2=col("beta"),
-    )  # fmt: skip
-    plan, flights, miss = aim_missiles(
-        plan, col("aim", 0), col("aim", 1), solve_burn_time=np.array([p["solve_burn"] for p in m])
-    )
-    for i, p in enumerate(m):
-        if miss[i] > MAX_AIM_MISS_M:
-            raise ConfigError(
-                p["source"], key=p["aim_key"],
-                expected="an aim point within reach of the missile's burn time or thrust "
-                "acceleration",
-                got=f"an impact {miss[i] / 1e3:.1f} km from it" if np.isfinite(miss[i])
-                else "a flight that does not come down",
+        plan = MissilePlan(
+            launch_lat_rad=col("launch", 0), launch_lon_rad=col("launch", 1),
+            launch_alt_m=col("launch", 2), launch_t_s=col("t"),
+            azimuth_rad=np.zeros(len(m)), vertical_rise_s=col("rise"), burn_time_s=col("burn"),
+            burnout_pitch_rad=col("pitch"), thrust_accel_mps2=col("thrust"),
+            beta_kgpm2=col("beta"),
+        )  # fmt: skip
+        plan, flights, miss = aim_missiles(
+            plan, col("aim", 0), col("aim", 1),
+            solve_burn_time=np.array([p["solve_burn"] for p in m]), atmosphere=atmosphere,
+        )  # fmt: skip
+        for i, p in enumerate(m):
+            if miss[i] > MAX_AIM_MISS_M:
+                raise ConfigError(
+                    p["source"], key=p["aim_key"],
+                    expected="an aim point within reach of the missile's burn time or thrust "
+                    "acceleration",
+                    got=f"an impact {miss[i] / 1e3:.1f} km from it" if np.isfinite(miss[i])
+                    else "a flight that does not come down",
+                )  # fmt: skip
+        logger.info(
+            "aimed %d ballistic missiles: largest miss %.1f m, burn times %s s",
+            len(m), float(miss.max()), np.round(plan.burn_time_s, 1).tolist(),
+        )  # fmt: skip
+        q = col("q")
+        if np.any(q > 0.0):
+            flights = fly_missiles(
+                plan, atmosphere=atmosphere, random_accel_q=q,
+                random_accel_from_s=np.full(len(m), t0_s), rng=rng,
             )  # fmt: skip
-    logger.info(
-        "aimed %d ballistic missiles: largest miss %.1f m, burn times %s s",
-        len(m), float(miss.max()), np.round(plan.burn_time_s, 1).tolist(),
-    )  # fmt: skip
-    return flights.trajectories, flights.burnout_t_s
+        rows = np.array([pending.missile_rows[k] for k in members])
+        flown.append((rows, flights.trajectories, flights.burnout_t_s))
+    return flown
 
 
 def build_objects(
@@ -575,8 +613,9 @@ def build_objects(
         Scenario length, s (positive). Waypoint flights are simulated until the end;
         ballistic missiles until impact.
     rng : numpy.random.Generator
-        Randomness of the ``airliners`` and ``random_aircraft`` groups, drawn in table order:
-        the same generator state gives identical objects.
+        Randomness of the ``airliners`` and ``random_aircraft`` groups, drawn in table order,
+        then of the random accelerations of ``ballistic`` objects: the same generator state
+        gives identical objects.
 
     Returns
     -------
@@ -618,9 +657,7 @@ def build_objects(
             step_s=FLIGHT_STEP_S,
         )  # fmt: skip
         groups.append(_Group(rows, trajectories))
-    if pending.missiles:
-        rows = np.array(pending.missile_rows)
-        trajectories, burnout_s = _fly_missiles(pending)
+    for rows, trajectories, burnout_s in _fly_missiles(pending, t0_s=t0_s, rng=rng):
         groups.append(_Group(rows, trajectories))
         burnout[rows] = burnout_s
     t_start = np.full(k, np.nan)

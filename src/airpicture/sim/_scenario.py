@@ -436,7 +436,7 @@ def _library_dir() -> Path:
 def list_scenarios() -> list[tuple[str, str]]:
     """The scenarios shipped in the package: ``(name, description)`` pairs sorted by name."""
     out = []
-    for path in sorted(_library_dir().glob("*.toml")):
+    for path in sorted(_library_dir().glob("*.toml"), key=lambda p: p.stem):
         scenario = _load_file(path)
         out.append((path.stem, scenario.description))
     return out
