@@ -106,8 +106,8 @@ def test_a_missile_keeps_one_track_through_boost_and_free_flight(flight) -> None
 def test_ballistic_filter_nees_is_in_the_95_percent_band(flight) -> None:  # type: ignore[no-untyped-def]
     # Monte Carlo on the free flight (after burnout): the ballistic filter's covariance matches
     # its errors. 30 runs of 45 updates; the band is two-sided 95 % for the mean of 30 chi2(6).
-    # The truth flies without process noise, so the filter is given almost none either: with
-    # the tracker's default (0.05 m^2/s^3, kept for robustness) it is conservative, NEES < 6.
+    # The truth flies without process noise, so the filter is given almost none either (in
+    # both free-flight models): with the tracker's defaults it is conservative, NEES < 6.
     sensors = radar(period_s=4.0, site=SOUTH)
     traj = flight.trajectories
     times = flight.burnout_t_s[0] + 20.0 + np.arange(0.0, 180.0, 4.0)
@@ -117,7 +117,12 @@ def test_ballistic_filter_nees_is_in_the_95_percent_band(flight) -> None:  # typ
     for seed in range(runs):
         dets = measure(traj, sensors, times, seed=100 + seed)
         tracker = Tracker(
-            sensors, TrackerConfig(motion_models="ballistic", ballistic_process_noise_q=1e-6)
+            sensors,
+            TrackerConfig(
+                motion_models="ballistic",
+                ballistic_process_noise_q=1e-6,
+                agile_process_noise_q=1e-6,
+            ),
         )
         k = iter(range(len(times)))
 

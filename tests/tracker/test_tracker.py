@@ -9,7 +9,7 @@ import pytest
 from airpicture.errors import ConfigError
 from airpicture.geo import ecef2aer, geodetic2ecef
 from airpicture.sim import single_radar_scenario
-from airpicture.tables import Detections, Sensor, SensorTable
+from airpicture.tables import Detections, Sensor, SensorTable, TrackRows
 from airpicture.tracker import Tracker, TrackerConfig
 from airpicture.tracker._table import TrackTable
 
@@ -545,7 +545,6 @@ def test_the_innovations_match_their_covariances_on_the_reentry_benchmark():
     assert abs(nis / dof - 1.0) < 3 * math.sqrt(2 / dof)
 
 
-
 def _table_rows(start: int, m: int) -> TrackTable:
     """m rows numbered from ``start``, each with its number as its first state element."""
     rows = TrackTable.empty(2, 3).take(np.zeros(0, dtype=np.int64))
@@ -571,3 +570,28 @@ def test_track_table_grows_in_place_and_keeps_rows_in_order() -> None:
     table.keep(np.argsort(-table.number))
     assert table.number[0] == 504 and np.all(np.diff(table.number) < 0)
     assert np.array_equal(table.x[:, 0], table.number)
+
+
+def test_a_body_pushed_about_in_free_flight_is_followed_by_the_agile_model():
+    """``reentry-perturbed`` is ``reentry`` with random accelerations of 200 m^2/s^3 and another
+    atmosphere: over the same four noise seeds, the body's track ends with the agile free-flight
+    model far likelier than on the clean body, where the quiet model takes over."""
+    from airpicture.sim import load_scenario, simulate_detections
+
+    def agile(name: str, seed: int) -> float:
+        sensors, dets = simulate_detections(load_scenario(name).with_overrides(seed=seed))
+        tracker = Tracker(sensors)
+        j = tracker.model_labels.index("ballistic-agile")
+        last: list[float] = []
+
+        def on_frame(rows: TrackRows, t_s: float) -> None:
+            table = tracker.tracks
+            if len(table):
+                last.append(float(table.mu[int(np.argmax(table.hits)), j]))
+
+        tracker.run(dets, on_frame=on_frame)
+        return last[-1]
+
+    for seed in (1, 2, 3, 4):
+        clean, pushed = agile("reentry", seed), agile("reentry-perturbed", seed)
+        assert clean < 0.2 < 0.5 < pushed, (seed, clean, pushed)

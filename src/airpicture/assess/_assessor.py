@@ -40,6 +40,7 @@ from airpicture.assess._warning import AlertBook, WarningAreas, ellipses_meet_ar
 from airpicture.codes import TRACK_KINDS
 from airpicture.config import Interval, check_fields, load_config
 from airpicture.errors import ConfigError
+from airpicture.filters import combine
 from airpicture.tables import AlertRows, ImpactRows, TrackRows
 from airpicture.tracker import Tracker
 
@@ -48,7 +49,8 @@ __all__ = ["AssessConfig", "Assessment", "Assessor", "TrackStates"]
 logger = logging.getLogger(__name__)
 
 _FIRM = ("confirmed", "coasting")
-_ROCKET_MODELS = ("ballistic", "boost")
+_FREE_FLIGHT_MODELS = ("ballistic", "ballistic-agile")
+_ROCKET_MODELS = (*_FREE_FLIGHT_MODELS, "boost")
 _AIR_KINDS = ("aircraft", "cruise", "helicopter/uav")
 
 
@@ -351,8 +353,8 @@ class Assessor:
     @staticmethod
     def states(tracker: Tracker, rows: TrackRows) -> TrackStates:
         """What :meth:`warn` needs of the live rows' tracks, from the tracker: for a ``ballistic``
-        track, the free-flight model's state (the state an impact is predicted from), for the
-        others the IMM's combined state."""
+        track, the state of its free-flight models combined (the state an impact is predicted
+        from), for the others the IMM's combined state."""
         live = np.flatnonzero(rows.status != "deleted")
         ids = np.asarray(rows.track_id[live], dtype=str)
         idx = tracker.rows_index(rows)[live]
@@ -361,10 +363,14 @@ class Assessor:
         T = tracker.tracks
         labels = tracker.model_labels
         x, P = T.x[idx].copy(), T.P[idx].copy()
-        if "ballistic" in labels:
-            j = labels.index("ballistic")
-            free = np.asarray(rows.kind[live]) == "ballistic"
-            x[free], P[free] = T.xm[idx[free], j], T.Pm[idx[free], j]
+        models = [j for j, m in enumerate(labels) if m in _FREE_FLIGHT_MODELS]
+        if models:
+            free = np.flatnonzero(np.asarray(rows.kind[live]) == "ballistic")
+            i = idx[free]
+            mu = T.mu[i][:, models]
+            x[free], P[free] = combine(
+                T.xm[i][:, models], T.Pm[i][:, models], mu / mu.sum(axis=1, keepdims=True)
+            )
         return TrackStates(
             track_id=ids,
             t_s=T.t_s[idx].copy(),
@@ -443,7 +449,7 @@ class Assessor:
         labels = tracker.model_labels
         mu = T.mu[idx]
         rocket = [j for j, m in enumerate(labels) if m in _ROCKET_MODELS]
-        free = [j for j, m in enumerate(labels) if m == "ballistic"]
+        free = [j for j, m in enumerate(labels) if m in _FREE_FLIGHT_MODELS]
         cfg = self.config.classifier
         pos = self._lookup(ids)
         known = pos >= 0

@@ -35,8 +35,8 @@ class TrackerConfig:
         White-noise acceleration spectral density of the nearly-constant-velocity model, m^2/s^3.
     motion_models : str
         Comma-separated names of the IMM's motion models, from ``cv``, ``ct`` (left and right
-        coordinated turns), ``ballistic`` (gravity, drag, earth rotation) and ``boost`` (powered
-        flight); see ``airpicture.tracker._dynamics``.
+        coordinated turns), ``ballistic`` (gravity, drag, earth rotation: a quiet and an agile
+        free flight) and ``boost`` (powered flight); see ``airpicture.tracker._dynamics``.
     turn_rate_dps : float
         Turn rate of the IMM's left and right coordinated-turn models, deg/s; 0 leaves only the
         nearly-constant-velocity model.
@@ -46,6 +46,10 @@ class TrackerConfig:
         Acceleration noise spectral density of the ballistic model, m^2/s^3: what the model
         leaves out of free flight (the atmosphere's departures from the standard one, higher
         gravity terms), a few mm/s^2 of acceleration.
+    agile_process_noise_q : float
+        Acceleration noise spectral density of the agile ballistic model, m^2/s^3: the same
+        physics with the forces no ballistic model has (lift of an asymmetric body, tumbling,
+        ablation, an atmosphere unlike the standard one), about 1 g rms over a 3 s revisit.
     boost_process_noise_q : float
         Acceleration noise spectral density of the boost model, m^2/s^3: about a^2 dt for a
         thrust acceleration a held over a revisit dt (40 m/s^2 over 5 s: 8000).
@@ -127,6 +131,7 @@ class TrackerConfig:
     turn_rate_dps: float = _setting(3.0, 0.0, 45.0)
     turn_process_noise_q: float = _setting(2.0, 1e-9, 1e6)
     ballistic_process_noise_q: float = _setting(0.005, 1e-9, 1e6)
+    agile_process_noise_q: float = _setting(300.0, 1e-9, 1e6)
     boost_process_noise_q: float = _setting(8000.0, 1e-9, 1e8)
     cruise_sojourn_s: float = _setting(600.0, 0.1, 1e6)
     model_sojourn_s: float = _setting(20.0, 0.1, 1e6)

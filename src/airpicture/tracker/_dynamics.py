@@ -9,8 +9,9 @@ walk. Models are chosen by name (``TrackerConfig.motion_models``):
 ``cv``         nearly constant velocity (``process_noise_q``)
 ``ct``         two coordinated turns, left and right, at ``turn_rate_dps`` about the local vertical
 ``ballistic``  free flight under WGS-84 gravity with J2, drag with the estimated kappa, Coriolis
-               and centrifugal terms (``airpicture.models._ballistic``),
-               ``ballistic_process_noise_q``
+               and centrifugal terms (``airpicture.models._ballistic``), as two models:
+               ``ballistic`` (quiet, ``ballistic_process_noise_q``) and ``ballistic-agile``
+               (the same physics with ``agile_process_noise_q``)
 ``boost``      nearly constant velocity with the large ``boost_process_noise_q`` of a powered
                ascent or a hard manoeuvre
 =============  ============================================================================
@@ -44,6 +45,19 @@ from about 5.0 (below the 95 % band of 100 runs, [5.34, 6.70]) to about 5.6.
 
 Kappa is kept non-negative by projecting updated estimates onto ``kappa = 0``
 (:func:`project_kappa`).
+
+**Free flight that is not quite free.** A real body in free flight meets forces no ballistic
+model has (lift of an asymmetric body, tumbling, ablation, an atmosphere unlike the model's),
+with strengths that differ from body to body by orders of magnitude. Free flight is therefore
+two models of the same physics, a quiet one (``ballistic_process_noise_q``, millimetres per
+second squared) and an agile one (``agile_process_noise_q``, about 1 g rms over a revisit), and
+the IMM weighs them by their innovations as it weighs every other pair: a clean body keeps the
+tight filter, one pushed about is followed by the agile model within a few updates [the
+multiple-model answer to an unknown noise level: D. T. Magill, "Optimal adaptive estimation of
+sampled stochastic processes", IEEE Trans. AC 10(4), 1965, pp. 434-439; Bar-Shalom, Li and
+Kirubarajan 2001, section 11.6]. Everything said above of "the ballistic model" holds for the
+two together: they share the prior probability of free flight, are opened, closed and held
+together, and switch into each other as well as into boost.
 """
 
 from __future__ import annotations
@@ -109,6 +123,14 @@ _FREE_FLIGHT_HOLD = 0.5
 """Ballistic probability from which free flight is held (:meth:`MotionModelSet.hold_free_flight`):
 burnout is taken as detected once free flight is likelier than everything else together."""
 
+_AGILE_SHARE = 0.5
+"""Share of the agile model in the prior probability of free flight."""
+
+_FREE_SWITCH = 0.02
+"""Weight of a switch between the two free-flight models against one into powered flight,
+when free flight is left: the forces on a body in free flight seldom change, and every switch
+into the agile model keeps a share of its wide covariance in a quiet body's estimate."""
+
 _FREE_FLIGHT_MIN_SPEED_MPS = 1000.0
 """Speed from which a new track below ``aircraft_ceiling_m`` opens the ballistic model, m/s:
 below the speed of a re-entry vehicle low down, above most aircraft."""
@@ -149,6 +171,7 @@ class MotionModelSet:
                 models.append(("ct-right", "ct", -w, config.turn_process_noise_q))
             elif name == "ballistic":
                 models.append(("ballistic", "ballistic", 0.0, config.ballistic_process_noise_q))
+                models.append(("ballistic-agile", "ballistic", 0.0, config.agile_process_noise_q))
             else:
                 models.append(("boost", "cv", 0.0, config.boost_process_noise_q))
         self.labels = tuple(label for label, _, _, _ in models)
@@ -156,20 +179,31 @@ class MotionModelSet:
         self.q = np.array([q for _, _, q in self._kinds])
         self._turns = np.array([i for i, (kind, _, _) in enumerate(self._kinds) if kind == "ct"])
         self._turn_rates = np.array([w for kind, w, _ in self._kinds if kind == "ct"])
+        free = np.array([kind == "ballistic" for kind, _, _ in self._kinds])
+        # free flight as a whole has the prior weight of one model, shared by its two
         prior = np.array([4.0 if label == "cv" else 1.0 for label in self.labels])
+        agile = np.array([label == "ballistic-agile" for label in self.labels])
+        prior[free & ~agile] = 1.0 - _AGILE_SHARE
+        prior[agile] = _AGILE_SHARE
         self.initial_probabilities = prior / prior.sum()
-        rocket = np.array([label in ("ballistic", "boost") for label in self.labels])
+        rocket = free | np.array([label == "boost" for label in self.labels])
         self._rocket = rocket
         self._ceiling_m = config.aircraft_ceiling_m
         self._max_speed_mps = config.max_speed_mps
         self._max_climb_mps = config.max_climb_mps
         self._rocket_speed_mps = config.ballistic_max_speed_mps
-        sojourn = {"cv": config.cruise_sojourn_s, "ballistic": config.ballistic_sojourn_s}
         self.sojourn_s = np.array(
-            [sojourn.get(label, config.model_sojourn_s) for label in self.labels]
+            [
+                config.cruise_sojourn_s
+                if label == "cv"
+                else config.ballistic_sojourn_s
+                if is_free
+                else config.model_sojourn_s
+                for label, is_free in zip(self.labels, free, strict=True)
+            ]
         )
-        self.destinations = _destinations(self.labels)
-        self._ballistic = self.labels.index("ballistic") if "ballistic" in self.labels else None
+        self.destinations = _destinations(self.labels, free)
+        self._free = np.flatnonzero(free)
         self._boost = self.labels.index("boost") if "boost" in self.labels else None
 
     def initial_conditions(
@@ -188,7 +222,8 @@ class MotionModelSet:
         (variance c^2 / 3); the rocket models' is uniform within ``max_speed_mps`` on each axis
         (variance v^2 / 3). Above the ceiling nothing but a rocket or a body in free flight can
         be: the ballistic and boost models take ``ballistic_max_speed_mps`` as their bound and,
-        when other models are configured too, all the probability.
+        when other models are configured too, all the probability (shared in the proportions of
+        their prior probabilities).
 
         Parameters
         ----------
@@ -212,12 +247,13 @@ class MotionModelSet:
             high = approximate_height(pos_m) > self._ceiling_m
             speed[np.ix_(high, self._rocket)] = self._rocket_speed_mps
             if not self._rocket.all():
-                mu[high] = self._rocket / self._rocket.sum()
-            if self._ballistic is not None and self.r > 1:
+                rocket_prior = np.where(self._rocket, self.initial_probabilities, 0.0)
+                mu[high] = rocket_prior / rocket_prior.sum()
+            if 0 < len(self._free) < self.r:
                 slow = ~high
                 if speed_mps is not None:
                     slow &= speed_mps < _FREE_FLIGHT_MIN_SPEED_MPS
-                mu[slow, self._ballistic] = 0.0
+                mu[np.ix_(slow, self._free)] = 0.0
                 mu[slow] /= mu[slow].sum(axis=1, keepdims=True)
         up = pos_m / np.linalg.norm(pos_m, axis=1, keepdims=True)
         uu = up[:, :, None] * up[:, None, :]
@@ -263,11 +299,11 @@ class MotionModelSet:
             return np.ones(dt.shape + (1, 1))
         stay = np.exp(-dt[:, None] / self.sojourn_s[None, :])  # (m, r)
         Pi = (1.0 - stay)[:, :, None] * self.destinations[None, :, :]
-        if pos_m is not None and self._boost is not None and self._ballistic is not None:
+        if pos_m is not None and self._boost is not None and len(self._free):
             high = approximate_height(pos_m) > self._ceiling_m
-            b, f = self._boost, self._ballistic
+            b, f = self._boost, self._free
             Pi[high, b, :] = 0.0
-            Pi[high, b, f] = 1.0 - stay[high, b]
+            Pi[np.ix_(high, np.array([b]), f)] = ((1.0 - stay[high, b]) / len(f))[:, None, None]
         idx = np.arange(r)
         Pi[:, idx, idx] = stay
         return Pi
@@ -308,9 +344,9 @@ class MotionModelSet:
         m = len(x)
         shift = np.zeros((m, 3))
         margin = np.zeros(m)
-        if self._ballistic is None:
+        if len(self._free) == 0:
             return shift, margin
-        mu_b = mu[:, self._ballistic]
+        mu_b = self.free_flight_probability(mu)
         rows = np.flatnonzero(mu_b >= _FREE_FLIGHT_OPEN)
         if len(rows) == 0:
             return shift, margin
@@ -326,29 +362,42 @@ class MotionModelSet:
         )
         return shift, margin
 
+    @property
+    def free_flight_models(self) -> np.ndarray:
+        """Indices of the free-flight models (``ballistic``, ``ballistic-agile``) on the model
+        axis; empty without them."""
+        return self._free
+
+    def free_flight_probability(self, mu: np.ndarray) -> np.ndarray:
+        """Probability of free flight (of its models together) of rows ``mu`` (m, r): (m,)."""
+        return mu[:, self._free].sum(axis=1)
+
     def held_in_free_flight(self, mu: np.ndarray) -> np.ndarray:
-        """Rows (tracks) held in free flight: ballistic probability ``mu`` at least
+        """Rows (tracks) held in free flight: free-flight probability ``mu`` at least
         ``_FREE_FLIGHT_HOLD``; ``mu`` has shape (m, r); all false without a ballistic model."""
-        if self._ballistic is None:
-            return np.zeros(len(mu), dtype=bool)
-        return mu[:, self._ballistic] >= _FREE_FLIGHT_HOLD
+        return self.free_flight_probability(mu) >= _FREE_FLIGHT_HOLD
 
     def boosting(self, mu: np.ndarray) -> np.ndarray:
-        """Rows (tracks) whose most probable model is boost; ``mu`` has shape (m, r); all false
-        without a boost model."""
+        """Rows (tracks) whose most probable model is boost, free flight counting as one model;
+        ``mu`` has shape (m, r); all false without a boost model."""
         if self._boost is None:
             return np.zeros(len(mu), dtype=bool)
-        return np.argmax(mu, axis=1) == self._boost
+        merged = mu.copy()
+        if len(self._free):
+            merged[:, self._free] = 0.0
+            merged[:, self._free[0]] = self.free_flight_probability(mu)
+        return np.argmax(merged, axis=1) == self._boost
 
     def hold_free_flight(self, Pi: np.ndarray, mu: np.ndarray) -> None:
-        """Hold confirmed free flight: rows whose ballistic probability ``mu`` is at least
-        ``_FREE_FLIGHT_HOLD`` keep the ballistic model over the step, and no other model enters it.
+        """Hold confirmed free flight: rows whose free-flight probability ``mu`` is at least
+        ``_FREE_FLIGHT_HOLD`` stay in the free-flight models over the step, and no other model
+        enters them.
 
-        In place on ``Pi`` (the other models' rows renormalised). Burnout is then detected
-        rather than only weighed: the ballistic model is mixed with nothing but itself, an
-        extended Kalman filter of free flight alone, so its covariance is not widened every step
-        by the share of a powered flight that has ended; the other models still run, and a
-        manoeuvre that free flight cannot follow raises them at the update and ends the hold.
+        In place on ``Pi`` (the rows renormalised). Burnout is then detected rather than only
+        weighed: the free-flight models are mixed with nothing but each other, extended Kalman
+        filters of free flight alone, so their covariances are not widened every step by the
+        share of a powered flight that has ended; the other models still run, and a manoeuvre
+        that free flight cannot follow raises them at the update and ends the hold.
 
         Parameters
         ----------
@@ -357,26 +406,26 @@ class MotionModelSet:
         mu : ndarray, shape (m, r)
             Model probabilities before the step.
         """
-        j = self._ballistic
-        if j is None or self.r == 1:
+        f = self._free
+        if len(f) == 0 or len(f) == self.r:
             return
         held = np.flatnonzero(self.held_in_free_flight(mu))
         if len(held) == 0:
             return
+        others = np.setdiff1d(np.arange(self.r), f)
         rows = Pi[held]
-        rows[:, j, :] = 0.0
-        rows[:, j, j] = 1.0
-        others = np.arange(self.r) != j
-        rows[:, others, j] = 0.0
-        rows[:, others] /= rows[:, others].sum(axis=2, keepdims=True)
+        rows[np.ix_(np.arange(len(held)), f, others)] = 0.0
+        rows[np.ix_(np.arange(len(held)), others, f)] = 0.0
+        rows /= rows.sum(axis=2, keepdims=True)
         Pi[held] = rows
 
     def close_free_flight(self, c: np.ndarray) -> np.ndarray:
-        """Close the ballistic model where its predicted probability is below ``_FREE_FLIGHT_OPEN``.
+        """Close the free-flight models where their predicted probability (together) is below
+        ``_FREE_FLIGHT_OPEN``.
 
-        There its probability in ``c`` is set to zero and the others renormalised, in place (the
-        IMM's probability floor keeps the model alive after the update, so boost can open it
-        again); :meth:`transition` predicts a closed model as nearly constant velocity.
+        There their probabilities in ``c`` are set to zero and the others renormalised, in place
+        (the IMM's probability floor keeps the models alive after the update, so boost can open
+        them again); :meth:`predict` predicts closed models as nearly constant velocity.
 
         Parameters
         ----------
@@ -388,10 +437,10 @@ class MotionModelSet:
         ndarray of bool, shape (m,)
             The rows where the model is closed; all false without a ballistic model.
         """
-        if self._ballistic is None:
+        if len(self._free) == 0:
             return np.zeros(len(c), dtype=bool)
-        closed = c[:, self._ballistic] < _FREE_FLIGHT_OPEN
-        c[closed, self._ballistic] = 0.0
+        closed = self.free_flight_probability(c) < _FREE_FLIGHT_OPEN
+        c[np.ix_(closed, self._free)] = 0.0
         c[closed] /= c[closed].sum(axis=1, keepdims=True)
         return closed
 
@@ -415,8 +464,8 @@ class MotionModelSet:
         dt_s : ndarray, shape (m,)
             Steps, s (may be negative).
         closed : ndarray of bool, shape (m,), optional
-            Rows whose ballistic model is closed (:meth:`close_free_flight`): predicted there
-            as nearly constant velocity.
+            Rows whose free-flight models are closed (:meth:`close_free_flight`): predicted
+            there as nearly constant velocity.
 
         Returns
         -------
@@ -438,10 +487,15 @@ class MotionModelSet:
         x_pred = np.empty_like(x)
         x_pred[..., :6] = (F[..., :6] @ x[..., :6, None])[..., 0]
         x_pred[..., 6] = x[..., 6]
-        j = self._ballistic
-        if j is not None and (closed is None or not closed.all()):
-            free = slice(None) if closed is None else np.flatnonzero(~closed)
-            x_pred[free, j, :6], F[free, j] = ballistic_transition(x[free, j], dt[free])
+        f = self._free
+        if len(f) and (closed is None or not closed.all()):
+            rows = np.arange(m) if closed is None else np.flatnonzero(~closed)
+            k = len(f)
+            xb, Fb = ballistic_transition(
+                x[np.ix_(rows, f)].reshape(len(rows) * k, STATE_DIM), np.repeat(dt[rows], k)
+            )
+            x_pred[np.ix_(rows, f, np.arange(6))] = xb.reshape(len(rows), k, 6)
+            F[np.ix_(rows, f)] = Fb.reshape(len(rows), k, 6, STATE_DIM)
         P_pred = _propagate_covariance(
             P.reshape(m * r, STATE_DIM, STATE_DIM), F.reshape(m * r, 6, STATE_DIM)
         )
@@ -477,24 +531,29 @@ def _add_process_noise(P: np.ndarray, dt_s: np.ndarray, q: np.ndarray | float) -
     P[:, 6, 6] += _KAPPA_WALK * a
 
 
-def _destinations(labels: tuple[str, ...]) -> np.ndarray:
+def _destinations(labels: tuple[str, ...], free: np.ndarray) -> np.ndarray:
     """Where each model goes when it is left: (r, r), zero diagonal, rows summing to one.
 
-    With a boost model present, free flight and the aircraft models only meet through it: a
-    body in free flight leaves it only for powered flight (a new stage or a manoeuvre), and an
-    aircraft never starts to fly ballistically, while boost (a powered or hard manoeuvre) may
-    end in any other model. Without a boost model every switch is equally likely.
+    ``free`` marks the free-flight models. A free-flight model is left for the other one with
+    weight ``_FREE_SWITCH`` against 1 for any other destination. With a boost model present,
+    free flight and the aircraft models only meet through it: a body in free flight leaves it
+    only for powered flight (a new stage or a manoeuvre), and an aircraft never starts to fly
+    ballistically, while boost (a powered or hard manoeuvre) may end in any other model (in free
+    flight as a whole as likely as in any aircraft model). Without a boost model every other
+    switch is equally likely.
     """
     r = len(labels)
     if r == 1:
         return np.zeros((1, 1))
     W = 1.0 - np.eye(r)
-    if "boost" in labels and "ballistic" in labels and r > 2:
-        b, f = labels.index("boost"), labels.index("ballistic")
-        aircraft = [i for i in range(r) if i not in (b, f)]
-        W[f, :] = 0.0
-        W[f, b] = 1.0
-        W[aircraft, f] = 0.0
+    f = np.flatnonzero(free)
+    W[np.ix_(f, f)] *= _FREE_SWITCH
+    if "boost" in labels and len(f) and r > len(f) + 1:
+        b = labels.index("boost")
+        aircraft = np.array([i for i in range(r) if i != b and not free[i]], dtype=np.int64)
+        W[np.ix_(f, aircraft)] = 0.0
+        W[np.ix_(aircraft, f)] = 0.0
+        W[b, f] = 1.0 / len(f)
     return W / W.sum(axis=1, keepdims=True)
 
 
