@@ -413,7 +413,7 @@ def test_a_new_alert_flashes_and_beeps_unless_muted_and_is_acknowledged(store_pa
     # Acknowledged through the one function that does it, by the button or by a caller.
     page.click("#alerts li.alert[data-alert='A-SOON'] button.ack")
     page.evaluate(f"{AP}.acknowledgeAlert('JPN', 'A-LATE')")
-    assert "1 NOT ACKNOWLEDGED" in page.inner_text("[data-testid=alert-banner]")
+    assert "3 ACTIVE ALERTS · 1 TO ACK" in page.inner_text("[data-testid=alert-banner]")
     watch.shot("operator-5-alert-panel")
     page.reload()
     page.wait_for_selector("body[data-ready='1']")

@@ -134,7 +134,7 @@ export function renderAlerts() {
   const unacked = active.filter((a) => ackTime(a.alert_id) === undefined).length;
   const banner = document.getElementById("alert-banner");
   banner.hidden = active.length === 0;
-  banner.textContent = `⚠ ${active.length} ACTIVE ALERT${active.length === 1 ? "" : "S"}${unacked ? ` · ${unacked} NOT ACKNOWLEDGED` : ""}`;
+  banner.textContent = `⚠ ${active.length} ACTIVE ALERT${active.length === 1 ? "" : "S"}${unacked ? ` · ${unacked} TO ACK` : ""}`;
   banner.classList.toggle("acked", unacked === 0);
   document.getElementById("alerts-title").textContent = `Alerts (${active.length} active)`;
   const now = state.mode === "live" ? state.tS : state.replayT;

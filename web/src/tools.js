@@ -36,7 +36,7 @@ function control(position, className, html) {
 
 // The legend's entries: [html of the sample, what it means].
 function legendRows() {
-  const sym = (sidc) => symbolSvg(sidc, 16);
+  const sym = (sidc) => symbolSvg(sidc, 20);
   const line = (style) => `<svg width="28" height="14"><line x1="2" y1="7" x2="26" y2="7" style="${style}"/></svg>`;
   const box = (style) => `<svg width="28" height="14"><rect x="3" y="2" width="22" height="10" style="${style}"/></svg>`;
   const ring = (style) => `<svg width="28" height="14"><ellipse cx="14" cy="7" rx="11" ry="5" style="${style}"/></svg>`;
