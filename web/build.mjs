@@ -22,7 +22,7 @@ await build({
 
 await build({
   stdin: {
-    contents: '@import "leaflet/dist/leaflet.css"; @import "./src/style.css";',
+    contents: '@import "leaflet/dist/leaflet.css"; @import "./src/style.css"; @import "./src/operators.css";',
     resolveDir: here,
     loader: "css",
   },

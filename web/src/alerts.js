@@ -2,6 +2,7 @@
 // acknowledge button, then the log of every alert that ended (cancelled, or its missile down), as
 // /api/alerts keeps it; a flash and a beep when a new alert comes in.
 import { esc, fmtTime } from "./format.js";
+import { acknowledgeOnServer } from "./operators.js";
 
 const MUTE_KEY = "airpicture.alerts.muted";
 const ACK_KEY = "airpicture.alerts.acknowledged";
@@ -66,12 +67,15 @@ export function noteAlerts(records) {
   if (fresh) cue();
 }
 
-// Acknowledges an alert of a view: the one way the page acknowledges, kept in this browser.
+// Acknowledges an alert of a view: the one way the page acknowledges, kept in this browser and,
+// for a logged-in operator, sent to the server (a coordination action for every allowed view).
 export function acknowledgeAlert(view, alertId) {
   const acks = state.acks[view] || (state.acks[view] = {});
   acks[alertId] = state.tLive ?? Date.now() / 1000;
   localStorage.setItem(ACK_KEY, JSON.stringify(state.acks));
   renderAlerts();
+  const alert = state.alerts.get(alertId) || state.alertLog.get(alertId);
+  if (alert) acknowledgeOnServer(view, alertId, alert.track_id);
 }
 
 function ackTime(alertId) {

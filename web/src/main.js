@@ -17,6 +17,7 @@ import { acknowledgeAlert, initAlerts, loadAlertLog, noteAlerts, renderAlerts } 
 import { ALT_BANDS, KIND_FILTERS, matches } from "./filters.js";
 import { altUnit, altValue, esc, fmtAlt, fmtDate, fmtDist, fmtLatLon, fmtSpd, fmtTime, num, setUnits, spdUnit, spdValue, units } from "./format.js";
 import { FLAG_TEXT, flagsOf, positionError95 } from "./quality.js";
+import { ensureLogin, initOperators, onOperatorMessage, renderTrackActions } from "./operators.js";
 import { IDENTITY_NAMES, identityOf, sidcOf, symbolSvg } from "./symbols.js";
 import { areaFinder, initTools } from "./tools.js";
 import { TrackLayer } from "./tracklayer.js";
@@ -361,6 +362,7 @@ function connect() {
     state.stats.messages++;
     state.stats.bytes += ev.data.length;
     const msg = JSON.parse(ev.data);
+    onOperatorMessage(msg);
     if (msg.type === "snapshot") {
       if (msg.nation !== state.nation) return;
       if (state.mode === "live") applySnapshot(msg);
@@ -558,6 +560,7 @@ function select(id) {
   state.selected = id;
   if (id == null) historyLayer.clearLayers();
   renderDetails();
+  renderTrackActions();
   renderTable();
   trackLayer.request();
 }
@@ -836,6 +839,7 @@ async function pollInfo() {
 
 // ------------------------------------------------------------------------------------ boot
 async function boot() {
+  state.operator = await ensureLogin(); // null on an open map
   const info = await (await fetch("api/info")).json();
   state.info = info;
   state.nations = info.nations;
@@ -848,6 +852,7 @@ async function boot() {
   $("#scenario").textContent = info.scenario ? `${info.scenario}` : "";
   if (info.center) map.setView([info.center[0], info.center[1]], info.zoom || 5);
   drawGraticule();
+  initOperators(state, renderAlerts);
   initAlerts(state);
   window.__airpicture.areaAt = areaFinder(state, activeAreaIds);
   tools = initTools({ map, state, trackLayer, select, areaAt: window.__airpicture.areaAt });
