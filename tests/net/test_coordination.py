@@ -151,6 +151,8 @@ async def test_an_action_reaches_the_nations_its_track_is_released_to_and_is_aud
         await jpn.coordination.act("alice", "identity", "JPN1-99", identity="hostile")
     with pytest.raises(MessageError):
         await jpn.coordination.act("alice", "identity", "JPN1-7", identity="enemy")
+    with pytest.raises(MessageError, match="handover_to"):
+        await jpn.coordination.act("alice", "handover", "JPN1-7", handover_to="GBR")
     hostile = await jpn.coordination.act("alice", "identity", "JPN1-7", identity="hostile")
     ack = await jpn.coordination.act("alice", "acknowledge", "JPN1-7", alert_id="JPN-A1")
     usa, aus = nodes["USA"], nodes["AUS"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from airpicture.net._messages import CoordinationAction
+from airpicture.net._messages import CoordinationAction, MessageError
 from airpicture.net._payload_validation import _VALIDATORS
 from airpicture.net._release import FULL, LabelSpace, threat_mask, track_levels
 from airpicture.net._security import AuditLog
@@ -111,7 +111,8 @@ class Coordination:
         ------
         MessageError
             An action the message schema refuses (an unknown identity, a note with control
-            characters, a field the action does not use ...).
+            characters, a field the action does not use ...), or a handover to a nation
+            outside the network.
         TrackNotHeld
             A track this node's picture does not hold.
         """
@@ -131,7 +132,13 @@ class Coordination:
         )
         _VALIDATORS["coord"](own, f"{action} action of {operator}")
         if handover_to and handover_to not in self.config.network:
-            raise TrackNotHeld(f"{handover_to} is not a nation of the network")
+            raise MessageError(
+                f"handover action of {operator}",
+                reason="range",
+                column="handover_to",
+                expected="a nation of the network (" + ", ".join(self.config.network) + ")",
+                got=repr(handover_to),
+            )
         row = self._latest_row(track_id)
         threat = threat_mask(row, self.pipeline.alerted, self.config.tracker.aircraft_ceiling_m)
         for recipient in self.config.network:
