@@ -11,24 +11,28 @@ export class BoxGrid {
     this.cells = new Map();
   }
 
-  *keys([x0, y0, x1, y1]) {
-    for (let cx = Math.floor(x0 / CELL); cx <= Math.floor(x1 / CELL); cx++) {
-      for (let cy = Math.floor(y0 / CELL); cy <= Math.floor(y1 / CELL); cy++) yield cx * 65536 + cy;
-    }
-  }
-
   add(box) {
-    for (const k of this.keys(box)) {
-      const cell = this.cells.get(k);
-      if (cell) cell.push(box);
-      else this.cells.set(k, [box]);
+    const [x0, y0, x1, y1] = box;
+    for (let cx = Math.floor(x0 / CELL), cx1 = Math.floor(x1 / CELL); cx <= cx1; cx++) {
+      for (let cy = Math.floor(y0 / CELL), cy1 = Math.floor(y1 / CELL); cy <= cy1; cy++) {
+        const k = cx * 65536 + cy;
+        const cell = this.cells.get(k);
+        if (cell) cell.push(box);
+        else this.cells.set(k, [box]);
+      }
     }
   }
 
-  hits(box) {
-    const [x0, y0, x1, y1] = box;
-    for (const k of this.keys(box)) {
-      for (const b of this.cells.get(k) || []) if (x0 < b[2] && x1 > b[0] && y0 < b[3] && y1 > b[1]) return true;
+  hits(x0, y0, x1, y1) {
+    for (let cx = Math.floor(x0 / CELL), cx1 = Math.floor(x1 / CELL); cx <= cx1; cx++) {
+      for (let cy = Math.floor(y0 / CELL), cy1 = Math.floor(y1 / CELL); cy <= cy1; cy++) {
+        const cell = this.cells.get(cx * 65536 + cy);
+        if (!cell) continue;
+        for (let i = 0; i < cell.length; i++) {
+          const b = cell[i];
+          if (x0 < b[2] && x1 > b[0] && y0 < b[3] && y1 > b[1]) return true;
+        }
+      }
     }
     return false;
   }
@@ -118,8 +122,8 @@ export function placeLabels(labels, obstacles, { near, steps }) {
       const d = near + s * 22;
       for (const dir of DIRECTIONS) {
         const c = candidate(x, y, w, h, dir, d);
+        if (grid.hits(c[0], c[1], c[2], c[3])) continue;
         const box = c.slice(0, 4);
-        if (grid.hits(box)) continue;
         grid.add(box);
         return [...box, s > 0 ? [c[4], c[5]] : null];
       }

@@ -267,6 +267,13 @@ export class TrackLayer {
     const ctx = this.ctx;
     const st = this.state;
     const half = size * 0.75;
+    this.labels = [];
+    const rank = (rec) => (rec.id === st.selected ? 0 : rec.em ? 1 : THREAT_KINDS.has(rec.kind) ? 2 : flagsOf(rec).length ? 3 : 4);
+    const wanted = (st.layers.labels ? visible : visible.filter(([rec]) => rec.id === st.selected))
+      .map((v) => [rank(v[0]), v])
+      .sort((a, b) => a[0] - b[0])
+      .map(([, v]) => v);
+    if (!wanted.length) return;
     const obstacles = visible.map(([, x, y]) => [x - half, y - half, x + half, y + half]);
     for (const [x0, y0, x1, y1] of leaderEnds) {
       // a leader line as small boxes every 6 px along it
@@ -282,17 +289,15 @@ export class TrackLayer {
       const y = this.py(s.lat);
       obstacles.push([x - 7, y - 9, x + 16 + 6.5 * s.sensor_id.length, y + 9]);
     }
-    const rank = (rec) => (rec.id === st.selected ? 0 : rec.em ? 1 : THREAT_KINDS.has(rec.kind) ? 2 : flagsOf(rec).length ? 3 : 4);
-    const wanted = (st.layers.labels ? visible.slice() : visible.filter(([rec]) => rec.id === st.selected)).sort((a, b) => rank(a[0]) - rank(b[0]));
     ctx.font = LABEL_FONT;
     ctx.textBaseline = "top";
     const texts = wanted.map(([rec]) => labelText(rec));
+    const charW = ctx.measureText("0").width; // a monospace font: every character this wide
     const boxes = placeLabels(
-      wanted.map(([rec, x, y], i) => ({ x, y, w: ctx.measureText(texts[i]).width + 2, h: LABEL_H, force: rec.id === st.selected })),
+      wanted.map(([rec, x, y], i) => ({ x, y, w: texts[i].length * charW + 2, h: LABEL_H, force: rec.id === st.selected })),
       obstacles,
       { near: half + 3, steps: wanted.length > 1500 ? 1 : 3 },
     );
-    this.labels = [];
     const leaders = new Path2D();
     wanted.forEach(([rec, x, y], i) => {
       const b = boxes[i];
