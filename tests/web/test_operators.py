@@ -11,6 +11,7 @@ import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -311,3 +312,57 @@ def test_serving_beyond_this_machine_needs_tls_and_accounts(accounts_file, tmp_p
             httpx.get(f"http://127.0.0.1:{server.port}/api/info", timeout=5.0)
     finally:
         server.stop()
+
+
+def test_the_demo_with_accounts_takes_actions_through_its_nodes(accounts_file, tmp_path):
+    """``airpicture demo --accounts``: an operator's action goes to the node of their nation,
+    which applies it to its view and audits it; the map audits the login and the action."""
+    from airpicture.demo import run_demo
+
+    urls: list[str] = []
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=run_demo,
+        args=("drill",),
+        kwargs={
+            "speed": 20.0,
+            "port": 0,
+            "duration_s": 60.0,
+            "accounts": accounts_file,
+            "audit_log": tmp_path / "map.jsonl",
+            "on_ready": urls.append,
+            "stop": stop,
+        },
+    )
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60.0
+        while not urls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with httpx.Client(base_url=urls[0], timeout=10.0) as alice:
+            assert alice.get("/api/info").status_code == 401
+            login = {"name": "alice", "password": PASSWORDS["alice"]}
+            assert alice.post("/api/login", json=login).status_code == 200
+            tracks: list[dict[str, object]] = []
+            while not tracks and time.monotonic() < deadline:
+                tracks = alice.get("/api/picture").json()["tracks"]
+                time.sleep(0.2)
+            track = str(tracks[0]["id"])
+            action = {"action": "identity", "track_id": track, "identity": "friend"}
+            done = alice.post("/api/actions", json=action)
+            assert done.status_code == 200, done.text
+            while time.monotonic() < deadline:
+                shown = alice.get("/api/coordination", params={"track_id": track}).json()
+                if shown["actions"]:
+                    break
+                time.sleep(0.05)
+            assert [a["identity"] for a in shown["actions"]] == ["friend"]
+    finally:
+        stop.set()
+        runner.join(60)
+    node_log = [json.loads(x) for x in (tmp_path / "map-JPN.jsonl").read_text().splitlines()]
+    assert [(x["event"], x["operator"], x["identity"]) for x in node_log] == [
+        ("coordination", "alice", "friend")
+    ]
+    map_log = [json.loads(x)["event"] for x in (tmp_path / "map.jsonl").read_text().splitlines()]
+    assert map_log[:2] == ["login", "action"]
