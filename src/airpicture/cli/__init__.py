@@ -844,6 +844,13 @@ class _fraction_bar:
         self._bar.close()
 
 
+def _drop_tls_eof_notice(record: logging.LogRecord) -> bool:
+    """Leave out asyncio's notice that a stream's end on a TLS connection cannot keep the
+    connection half open: every TLS stream the bus client closes raises it, and it says nothing
+    about the node."""
+    return record.getMessage() != "returning true from eof_received() has no effect when using ssl"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     from airpicture.runtime import keep_freed_memory
@@ -854,6 +861,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("asyncio").addFilter(_drop_tls_eof_notice)
     try:
         return int(args.func(args))
     except AirpictureError as exc:
