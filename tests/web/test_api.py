@@ -93,8 +93,8 @@ def test_track_history_sensors_alerts_areas_info(served) -> None:  # type: ignor
             "an unknown parameter",
         ),
         ("/api/alerts", {"state": "open"}, 400, "/api/alerts query parameter 'state'", "'open'"),
-        ("/api/tracks/NOPE/history", {}, 404, "/api/tracks/NOPE/history", "'NOPE'"),
-        ("/api/nothing", {}, 404, "/api/nothing", "no such path"),
+        ("/api/tracks/NOPE/history", {}, 404, "/api/tracks/{id}/history", "'NOPE'"),
+        ("/api/nothing", {}, 404, "request path", "'/api/nothing'"),
     ],
 )
 def test_bad_requests_get_clear_json_errors(served, path, params, status, where, got) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +114,13 @@ def test_rejected_requests_are_counted(served) -> None:  # type: ignore[no-untyp
     health = client.get("/api/health").json()
     assert health["rejected_requests"]["total"] == before + 2
     assert health["rejected_requests"]["by_reason"]["405 /api/picture"] >= 1
+    # paths a client makes up are counted under one reason: the counts cannot grow without bound
+    for k in range(50):
+        client.get(f"/made-up/{k}")
+        client.get(f"/api/tracks/T{k}/history", params={"nation": "JPN"})
+    reasons = client.get("/api/health").json()["rejected_requests"]["by_reason"]
+    assert reasons["404 request path"] >= 50 and reasons["404 /api/tracks/{id}/history"] >= 50
+    assert not any("made-up" in reason or "T7" in reason for reason in reasons)
     assert health["views"]["JPN"]["tracks"] == 3 and health["status"] == "ok"
 
 

@@ -611,7 +611,7 @@ def create_app(
         except KeyError:
             raise RequestError(
                 404,
-                f"/api/tracks/{track_id}/history",
+                "/api/tracks/{id}/history",
                 expected=f"a track id held in the {nation} picture's history",
                 got=repr(track_id),
             ) from None
@@ -917,11 +917,14 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         if status == 404:
+            # counted under one reason, not per path: a client choosing paths must not grow
+            # the counts without bound
+            path = request.url.path
             error = RequestError(
                 404,
-                request.url.path,
+                "request path",
                 expected="a page, /static/ file or /api/ endpoint",
-                got="no such path",
+                got=repr(path if len(path) <= 80 else path[:80] + "..."),
             )
         elif status == 405:
             error = RequestError(
