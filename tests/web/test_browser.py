@@ -89,12 +89,16 @@ def test_demo_nation_selector_changes_the_picture(demo_page) -> None:  # type: i
 def test_demo_selecting_a_track_opens_its_details(demo_page) -> None:  # type: ignore[no-untyped-def]
     watch, _ = demo_page
     page = watch.page
-    # On the map: click where the track layer drew a track inside the map (once it has: the
-    # demo's first tracks may still be tentative, or drawn near the edge).
+    # On the map: click where the track layer drew a track inside the map and under no map
+    # control (once it has: the demo's first tracks may still be tentative, or drawn near the
+    # edge).
     target = page.wait_for_function(
         """() => { const ap = window.__airpicture; const size = ap.map.getSize();
+          const at = ap.map.getContainer().getBoundingClientRect();
           for (const [id, [x, y]] of ap.trackLayer.screen) {
-            if (x > 60 && y > 60 && x < size.x - 60 && y < size.y - 60) return [id, x, y]; }
+            const el = document.elementFromPoint(at.left + x, at.top + y);
+            if (x > 60 && y > 60 && x < size.x - 60 && y < size.y - 60
+                && el && !el.closest('.leaflet-control')) return [id, x, y]; }
           return null; }""",
         timeout=40_000,
     ).json_value()

@@ -465,3 +465,15 @@ def test_implausible_tracks_are_flagged_and_a_track_in_an_area_is_picked(store_p
         "document.querySelector('[data-testid=hover]').textContent.includes('Niigata prefecture')"
     )
     assert watch.errors == [] and watch.foreign_requests() == []
+
+
+def test_a_live_picture_without_updates_is_flagged(store_page) -> None:  # type: ignore[no-untyped-def]
+    store, watch = store_page
+    page = watch.page
+    mode = "document.querySelector('[data-testid=mode]')"
+    assert page.inner_text("[data-testid=mode]") == "LIVE"
+    page.evaluate(f"{STATE}.lastDataAt -= 60_000")  # as if the last update came a minute ago
+    page.wait_for_function(f"{mode}.textContent.startsWith('LIVE · NO DATA ')")
+    assert "warn" in (page.get_attribute("[data-testid=mode]", "class") or "")
+    store.apply("JPN", flights(1010.0, [37.3], [133.0], t0_s=1000.0))
+    page.wait_for_function(f"{mode}.textContent === 'LIVE'")

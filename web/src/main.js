@@ -27,6 +27,7 @@ const NATION_COLOURS = ["#ffb347", "#7fb8ff", "#8be28b", "#e59cff", "#ffd966", "
 const TRAIL_STEP_S = 5;
 const TABLE_LIMIT = 200;
 const INFO_POLL_MS = 5000; // how often the page asks whether the input has ended
+const STALE_S = 30; // a live picture that no update has reached for this long is flagged
 const THREAT_TRACK_RELEASES = new Set(["threats"]); // presets under which partners share tracks of threats
 
 // ------------------------------------------------------------------------------------ state
@@ -54,6 +55,7 @@ const state = {
   trailS: 180,
   filter: "",
   filters: { kind: "", nation: "", alt: "", idn: "" }, // the map's and the table's filters
+  lastDataAt: null, // performance.now() of the last picture data received
   sort: { key: "id", dir: 1 },
   connected: false,
   stats: { messages: 0, deltas: 0, snapshots: 0, lastDrawMs: 0, drawn: 0, bytes: 0 },
@@ -302,12 +304,14 @@ function applySnapshot(msg) {
   if (msg.t_min != null) state.tMin = msg.t_min;
   if (msg.live) state.tLive = msg.t_s;
   state.stats.snapshots++;
+  if (msg.live) state.lastDataAt = performance.now();
   if (msg.live) loadAlertLog();
   refreshAll();
 }
 
 function applyDelta(msg) {
   state.stats.deltas++;
+  state.lastDataAt = performance.now();
   if (msg.t_s != null) state.tLive = Math.max(state.tLive || 0, msg.t_s);
   if (state.tMin == null && msg.t_s != null) state.tMin = msg.t_s;
   noteAlerts(msg.alerts || []); // a new alert is announced whatever time is shown
@@ -593,8 +597,12 @@ function updateTimeBar() {
   $("#clock").textContent = fmtTime(t);
   $("#date").textContent = ended && state.mode === "live" ? "input ended" : fmtDate(t);
   const behind = state.mode !== "live" && hi != null && t != null ? hi - t : 0;
-  $("#mode").textContent = state.mode === "live" ? (ended ? "INPUT ENDED" : "LIVE") : state.mode === "paused" ? `PAUSED −${behind.toFixed(0)} s` : `REPLAY ×${state.speed} −${behind.toFixed(0)} s`;
-  $("#mode").className = `pill ${state.mode === "live" ? (ended ? "ended" : "ok") : "warn"}`;
+  // A feed that says nothing of its end: a live picture no update has reached for a while.
+  const quiet = state.lastDataAt == null ? 0 : (performance.now() - state.lastDataAt) / 1000;
+  const stale = !ended && state.connected && quiet > STALE_S;
+  const live = ended ? "INPUT ENDED" : stale ? `LIVE · NO DATA ${quiet.toFixed(0)} s` : "LIVE";
+  $("#mode").textContent = state.mode === "live" ? live : state.mode === "paused" ? `PAUSED −${behind.toFixed(0)} s` : `REPLAY ×${state.speed} −${behind.toFixed(0)} s`;
+  $("#mode").className = `pill ${state.mode === "live" ? (ended ? "ended" : stale ? "warn" : "ok") : "warn"}`;
   $("#play").textContent = state.mode === "replay" || state.mode === "live" ? "❚❚" : "▶";
   $("#play").title = state.mode === "paused" ? "Play back from here" : "Pause";
 }
