@@ -57,7 +57,10 @@ multiple-model answer to an unknown noise level: D. T. Magill, "Optimal adaptive
 sampled stochastic processes", IEEE Trans. AC 10(4), 1965, pp. 434-439; Bar-Shalom, Li and
 Kirubarajan 2001, section 11.6]. Everything said above of "the ballistic model" holds for the
 two together: they share the prior probability of free flight, are opened, closed and held
-together, and switch into each other as well as into boost.
+together, and switch into each other as well as into boost. The agile model alone is also
+closed below a ballistic body's speed (``_AGILE_MIN_SPEED_MPS``): there its 1 g of random
+acceleration would explain an aircraft's lift, and aircraft and clutter tracks would take free
+flight for evidence of a missile.
 """
 
 from __future__ import annotations
@@ -130,6 +133,10 @@ _FREE_SWITCH = 0.02
 """Weight of a switch between the two free-flight models against one into powered flight,
 when free flight is left: the forces on a body in free flight seldom change, and every switch
 into the agile model keeps a share of its wide covariance in a quiet body's estimate."""
+
+_AGILE_MIN_SPEED_MPS = 1000.0
+"""Speed below which the agile free-flight model is closed, m/s (a ballistic body's speed:
+above any aircraft's, below a re-entry vehicle's low down)."""
 
 _FREE_FLIGHT_MIN_SPEED_MPS = 1000.0
 """Speed from which a new track below ``aircraft_ceiling_m`` opens the ballistic model, m/s:
@@ -204,6 +211,7 @@ class MotionModelSet:
         )
         self.destinations = _destinations(self.labels, free)
         self._free = np.flatnonzero(free)
+        self._agile = int(np.flatnonzero(agile)[0]) if agile.any() else None
         self._boost = self.labels.index("boost") if "boost" in self.labels else None
 
     def initial_conditions(
@@ -419,18 +427,24 @@ class MotionModelSet:
         rows /= rows.sum(axis=2, keepdims=True)
         Pi[held] = rows
 
-    def close_free_flight(self, c: np.ndarray) -> np.ndarray:
+    def close_free_flight(self, c: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
         """Close the free-flight models where their predicted probability (together) is below
-        ``_FREE_FLIGHT_OPEN``.
+        ``_FREE_FLIGHT_OPEN``, and the agile one below ``_AGILE_MIN_SPEED_MPS``.
 
         There their probabilities in ``c`` are set to zero and the others renormalised, in place
         (the IMM's probability floor keeps the models alive after the update, so boost can open
-        them again); :meth:`predict` predicts closed models as nearly constant velocity.
+        them again); :meth:`predict` predicts closed models as nearly constant velocity. The
+        agile model is for the forces on a ballistic body at a ballistic body's speed: slower,
+        its random acceleration of about 1 g would explain an aircraft's lift as well as the
+        aircraft models do, and aircraft and clutter tracks would take free flight for evidence.
 
         Parameters
         ----------
         c : ndarray, shape (m, r)
             Predicted model probabilities (from the IMM's mixing); modified in place.
+        speed_mps : ndarray, shape (m,)
+            The highest speed each track may have (its estimate and a margin for its
+            uncertainty), m/s: a new track, whose speed is not known yet, keeps the model.
 
         Returns
         -------
@@ -439,6 +453,10 @@ class MotionModelSet:
         """
         if len(self._free) == 0:
             return np.zeros(len(c), dtype=bool)
+        slow = speed_mps < _AGILE_MIN_SPEED_MPS
+        if self._agile is not None and slow.any() and len(self._free) < self.r:
+            c[slow, self._agile] = 0.0
+            c[slow] /= c[slow].sum(axis=1, keepdims=True)
         closed = self.free_flight_probability(c) < _FREE_FLIGHT_OPEN
         c[np.ix_(closed, self._free)] = 0.0
         c[closed] /= c[closed].sum(axis=1, keepdims=True)

@@ -265,7 +265,11 @@ class _ScanStep:
         Pi = dyn.switch_matrix(dt_s, table.x[ti, :3])
         dyn.hold_free_flight(Pi, mu)
         x0, P0, c = mix(table.xm[ti], table.Pm[ti], mu, Pi)
-        xm, Pm = dyn.predict(x0, P0, dt_s, dyn.close_free_flight(c))
+        # the speed a track may have: its estimate plus twice its spread
+        speed = np.linalg.norm(table.x[ti, 3:6], axis=1) + 2.0 * np.sqrt(
+            np.trace(table.P[ti, 3:6, 3:6], axis1=1, axis2=2)
+        )
+        xm, Pm = dyn.predict(x0, P0, dt_s, dyn.close_free_flight(c, speed))
         xp, Pp = combine(xm, Pm, c)
         return xp, Pp, xm, Pm, c
 
