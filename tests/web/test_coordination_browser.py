@@ -260,6 +260,11 @@ def test_two_nations_coordinate_on_a_missile_and_a_third_sees_nothing(browser, c
     print(f"identity shown in the USA's view {identity_s:.3f} s, acknowledgement {ack_s:.3f} s")
     assert identity_s < 1.0 and ack_s < 1.0
     assert "JPN/alice" in usa.inner_text("[data-testid=coord-identity]")
+    # the missile is drawn and listed as hostile in both views
+    for page in (usa, jpn):
+        page.wait_for_selector(
+            f"#track-rows tr[data-id='{TRACK}'].id-H", state="attached", timeout=2_000
+        )
     assert "ACK JPN/alice" in usa.inner_text(f"#alerts li[data-track='{TRACK}'] .coord-ack")
     assert "JPN-A1 acknowledged" in usa.inner_text("[data-testid=coord-alert-ack]")
     # Japan's own view shows them too, through its node

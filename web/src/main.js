@@ -860,7 +860,12 @@ async function boot() {
   $("#scenario").textContent = info.scenario ? `${info.scenario}` : "";
   if (info.center) map.setView([info.center[0], info.center[1]], info.zoom || 5);
   drawGraticule();
-  initOperators(state, renderAlerts);
+  // actions change the alert list, and an assigned identity the symbols and the table
+  initOperators(state, () => {
+    renderAlerts();
+    scheduleTable();
+    trackLayer.request();
+  });
   initAlerts(state);
   window.__airpicture.areaAt = areaFinder(state, activeAreaIds);
   tools = initTools({ map, state, trackLayer, select, areaAt: window.__airpicture.areaAt });

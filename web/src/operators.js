@@ -6,6 +6,7 @@
 // view alike.
 
 import { esc, fmtTime } from "./format.js";
+import { IDENTITY_LETTERS, assignedIdentity } from "./symbols.js";
 
 const SESSION_CHECK_MS = 60_000;
 
@@ -96,10 +97,15 @@ export function onOperatorMessage(msg) {
     list.push(...msg.actions);
     views.set(msg.nation, list);
     if (msg.nation === state.nation) trackActions.push(...msg.actions.filter((a) => a.track_id === shownTrack));
-  } else return;
+  } else {
+    if (msg.type === "snapshot") assignedIdentity.clear(); // a view without coordination
+    return;
+  }
   if (msg.nation !== state.nation) return;
+  assignedIdentity.clear();
   for (const a of views.get(msg.nation)) {
     if (a.action === "acknowledge" && state.acks) (state.acks[msg.nation] ||= {})[a.alert_id] ??= a.t_s;
+    if (a.action === "identity" && IDENTITY_LETTERS[a.identity]) assignedIdentity.set(a.track_id, IDENTITY_LETTERS[a.identity]);
   }
   renderTrackActions();
   markAlerts();

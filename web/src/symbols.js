@@ -19,9 +19,18 @@ const FUNCTION_BY_KIND = {
 
 export const THREAT_KINDS = new Set(["ballistic", "cruise", "missile"]);
 
-// Standard identity letter: pending while tentative, suspect for missiles, unknown otherwise;
-// a record may carry its own identity (`idn`, one 2525 letter) once identification provides it.
+// Identities operators assigned to tracks of the view shown (track id -> 2525 letter), kept by
+// the coordination panel (operators.js); an operator's decision comes before any other.
+export const assignedIdentity = new Map();
+
+export const IDENTITY_LETTERS = { pending: "P", unknown: "U", "assumed friend": "A", friend: "F", neutral: "N", suspect: "S", hostile: "H" };
+
+// Standard identity letter: as an operator assigned it; else pending while tentative, suspect
+// for missiles, unknown otherwise; a record may carry its own identity (`idn`, one 2525
+// letter) once identification provides it.
 export function identityOf(rec) {
+  const assigned = assignedIdentity.get(rec.id);
+  if (assigned) return assigned;
   if (rec.idn) return rec.idn;
   if (rec.st === "tentative") return "P";
   if (THREAT_KINDS.has(rec.kind)) return "S";
