@@ -50,7 +50,9 @@ logger = logging.getLogger(__name__)
 
 _FIRM = ("confirmed", "coasting")
 _FREE_FLIGHT_MODELS = ("ballistic", "ballistic-agile")
-_ROCKET_MODELS = (*_FREE_FLIGHT_MODELS, "boost")
+_ROCKET_MODELS = ("ballistic", "boost")
+"""The models whose probability is evidence of a rocket: not the agile free-flight model, whose
+random acceleration also explains erratic aircraft and clutter tracks."""
 _AIR_KINDS = ("aircraft", "cruise", "helicopter/uav")
 
 
@@ -449,7 +451,8 @@ class Assessor:
         labels = tracker.model_labels
         mu = T.mu[idx]
         rocket = [j for j, m in enumerate(labels) if m in _ROCKET_MODELS]
-        free = [j for j, m in enumerate(labels) if m in _FREE_FLIGHT_MODELS]
+        # the quiet free-flight model only (see _ROCKET_MODELS)
+        free = [j for j, m in enumerate(labels) if m == "ballistic"]
         cfg = self.config.classifier
         pos = self._lookup(ids)
         known = pos >= 0
