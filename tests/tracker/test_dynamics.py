@@ -122,12 +122,12 @@ def test_above_the_ceiling_powered_flight_ends_in_free_flight() -> None:
 
 def test_the_agile_model_is_closed_below_a_ballistic_speed() -> None:
     # At an aircraft's speed the agile model's 1 g of random acceleration would explain lift:
-    # it is closed there (probability zero, the others renormalised), and open above 1 km/s.
+    # it is closed there (its probability goes to the quiet model), and open above 1 km/s.
     dyn = MotionModelSet(TrackerConfig())
     q, a = dyn.free_flight_models
     c = np.full((2, dyn.r), 1.0 / dyn.r)
     closed = dyn.close_free_flight(c, np.array([250.0, 2300.0]))
     np.testing.assert_allclose(c.sum(axis=1), 1.0)
     assert not closed.any()
-    assert c[0, a] == 0.0 and c[0, q] > 1.0 / dyn.r
+    assert c[0, a] == 0.0 and c[0, q] == 2.0 / dyn.r  # free flight keeps its share
     np.testing.assert_allclose(c[1], 1.0 / dyn.r)

@@ -433,8 +433,9 @@ class MotionModelSet:
 
         There their probabilities in ``c`` are set to zero and the others renormalised, in place
         (the IMM's probability floor keeps the models alive after the update, so boost can open
-        them again); :meth:`predict` predicts closed models as nearly constant velocity. The
-        agile model is for the forces on a ballistic body at a ballistic body's speed: slower,
+        them again); :meth:`predict` predicts closed models as nearly constant velocity. A
+        closed agile model gives its probability to the quiet one. The agile model is for the
+        forces on a ballistic body at a ballistic body's speed: slower,
         its random acceleration of about 1 g would explain an aircraft's lift as well as the
         aircraft models do, and aircraft and clutter tracks would take free flight for evidence.
 
@@ -454,9 +455,11 @@ class MotionModelSet:
         if len(self._free) == 0:
             return np.zeros(len(c), dtype=bool)
         slow = speed_mps < _AGILE_MIN_SPEED_MPS
-        if self._agile is not None and slow.any() and len(self._free) < self.r:
+        if self._agile is not None and slow.any():
+            # the agile model's share stays in free flight, with the quiet model
+            quiet = int(self._free[self._free != self._agile][0])
+            c[slow, quiet] += c[slow, self._agile]
             c[slow, self._agile] = 0.0
-            c[slow] /= c[slow].sum(axis=1, keepdims=True)
         closed = self.free_flight_probability(c) < _FREE_FLIGHT_OPEN
         c[np.ix_(closed, self._free)] = 0.0
         c[closed] /= c[closed].sum(axis=1, keepdims=True)
