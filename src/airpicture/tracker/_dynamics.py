@@ -212,6 +212,7 @@ class MotionModelSet:
         self.destinations = _destinations(self.labels, free)
         self._free = np.flatnonzero(free)
         self._agile = int(np.flatnonzero(agile)[0]) if agile.any() else None
+        self._quiet = int(np.flatnonzero(free & ~agile)[0]) if agile.any() else None
         self._boost = self.labels.index("boost") if "boost" in self.labels else None
 
     def initial_conditions(
@@ -455,10 +456,9 @@ class MotionModelSet:
         if len(self._free) == 0:
             return np.zeros(len(c), dtype=bool)
         slow = speed_mps < _AGILE_MIN_SPEED_MPS
-        if self._agile is not None and slow.any():
+        if self._agile is not None and self._quiet is not None and slow.any():
             # the agile model's share stays in free flight, with the quiet model
-            quiet = int(self._free[self._free != self._agile][0])
-            c[slow, quiet] += c[slow, self._agile]
+            c[slow, self._quiet] += c[slow, self._agile]
             c[slow, self._agile] = 0.0
         closed = self.free_flight_probability(c) < _FREE_FLIGHT_OPEN
         c[np.ix_(closed, self._free)] = 0.0
