@@ -31,6 +31,7 @@ Doppler) are NaN. An optional *column* that a table does not carry (``Truth.dete
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Self
@@ -138,7 +139,10 @@ class Sensor:
     """One sensor of the sensors table (angles in radians, NaN where the contract allows empty).
 
     For a moving platform the position is where it first reported; every detection carries the
-    platform's position at its own time.
+    platform's position at its own time. The measurement volume (elevation limits, azimuth
+    sector, range-rate span) is NaN where unknown: an unknown elevation limit is the horizon's
+    side of the vertical (-90 or 90 degrees), an unknown sector all round, an unknown range-rate
+    span the tracker's default (``TrackerConfig.max_range_rate_mps``).
     """
 
     sensor_id: str
@@ -155,6 +159,11 @@ class Sensor:
     scan_period_s: float
     p_detect: float
     clutter_per_scan: float
+    min_elevation_rad: float = math.nan
+    max_elevation_rad: float = math.nan
+    sector_start_rad: float = math.nan
+    sector_end_rad: float = math.nan
+    max_range_rate_mps: float = math.nan
 
     @property
     def has_range(self) -> bool:

@@ -15,6 +15,9 @@ from airpicture.sim._platforms import Platform
 from airpicture.sim._scenario_rules import _INT_SEED, _POSITIVE
 from airpicture.tables import Sensor
 
+CLUTTER_MAX_RANGE_RATE_MPS = 600.0
+"""False detections report a range rate uniform in +-600 m/s (when the sensor has range rate)."""
+
 __all__ = ["DEFAULT_REFRACTION_K", "PLATFORMS", "Nation", "Scenario", "SensorConfig"]
 
 DEFAULT_REFRACTION_K = 4.0 / 3.0
@@ -130,6 +133,11 @@ class SensorConfig:
             scan_period_s=self.scan_period_s,
             p_detect=self.p_detect,
             clutter_per_scan=self.clutter_per_scan,
+            min_elevation_rad=self.min_elevation_rad,
+            max_elevation_rad=self.max_elevation_rad,
+            sector_start_rad=math.nan if self.sector_rad is None else self.sector_rad[0],
+            sector_end_rad=math.nan if self.sector_rad is None else self.sector_rad[1],
+            max_range_rate_mps=CLUTTER_MAX_RANGE_RATE_MPS if self.has_range_rate else math.nan,
         )
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from airpicture.geo import WGS84_A_M, WGS84_E2, aer2ecef, ecef2enu, ecef2geodetic, enu2aer
 from airpicture.sim._scenario import SensorConfig
+from airpicture.sim._scenario_types import CLUTTER_MAX_RANGE_RATE_MPS
 
 __all__ = [
     "CLUTTER_MAX_RANGE_RATE_MPS",
@@ -54,9 +55,6 @@ __all__ = [
     "report_delays",
     "scan_times",
 ]
-
-CLUTTER_MAX_RANGE_RATE_MPS = 600.0
-"""False detections report a range rate uniform in +-600 m/s (when the sensor has range rate)."""
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ quality tests: one radar, straight-line targets, every detection of a scan at th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,9 @@ from airpicture.geo import ecef2aer, enu2ecef, geodetic2ecef
 from airpicture.tables import Detections, Sensor, SensorTable, Truth
 
 __all__ = ["SingleRadarScenario", "single_radar_scenario"]
+
+_CLUTTER_MAX_ELEVATION_RAD = math.radians(15.0)
+"""False detections lie between the horizon and 15 degrees of elevation."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ def single_radar_scenario(
         scan_period_s=scan_period_s,
         p_detect=p_detect,
         clutter_per_scan=clutter_per_scan,
+        min_elevation_rad=0.0,
+        max_elevation_rad=_CLUTTER_MAX_ELEVATION_RAD,
     )
     ground = rng.uniform(*range_km, n_targets) * 1e3
     bearing = rng.uniform(0.0, 2.0 * np.pi, n_targets)
@@ -105,7 +111,7 @@ def single_radar_scenario(
         n_clutter = rng.poisson(clutter_per_scan)
         parts_r += [r_m, rng.uniform(1e3, max_range_m, n_clutter)]
         parts_a += [az_m, rng.uniform(0.0, 2.0 * np.pi, n_clutter)]
-        parts_e += [el_m, rng.uniform(0.0, np.radians(15.0), n_clutter)]
+        parts_e += [el_m, rng.uniform(0.0, _CLUTTER_MAX_ELEVATION_RAD, n_clutter)]
         parts_t.append(np.full(n_seen + n_clutter, t))
     t_all = np.concatenate(parts_t)
     n = len(t_all)

@@ -377,7 +377,13 @@ def _sensor_table(parts: Sequence[Mapping[str, np.ndarray]], source: str) -> Sen
     """The sensors of a whole table from the fields of its batches (ids must be unique)."""
     if not parts:
         return SensorTable(())
-    columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    # An optional column a batch leaves out is unknown for its sensors (NaN).
+    columns = {
+        name: np.concatenate(
+            [np.full(len(p["sensor_id"]), np.nan) if p[name] is None else p[name] for p in parts]
+        )
+        for name in parts[0]
+    }
     _check_unique_ids(columns["sensor_id"], source, 0)
     rows = zip(*(values.tolist() for values in columns.values()), strict=True)
     return SensorTable(tuple(Sensor(**dict(zip(columns, row, strict=True))) for row in rows))

@@ -234,6 +234,13 @@ _SENSORS = _Schema(
         _Float("p_detect", 0.0, 1.0, optional=True),
         _Float("clutter_per_scan", 0.0, optional=True),
     ),
+    optional=(
+        _Float("min_elevation_deg", -90.0, 90.0, optional=True),
+        _Float("max_elevation_deg", -90.0, 90.0, optional=True),
+        _Float("sector_start_deg", 0.0, 360.0, high_open=True, optional=True),
+        _Float("sector_end_deg", 0.0, 360.0, high_open=True, optional=True),
+        _positive("max_range_rate_mps", optional=True),
+    ),
 )
 
 _DETECTIONS = _Schema(
