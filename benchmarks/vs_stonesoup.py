@@ -19,11 +19,12 @@ evaluator (``airpicture.evaluate._metrics.evaluate_picture``) against the same t
 * Shared settings: process noise spectral density q (airpicture's ``process_noise_q``, Stone
   Soup's ``ConstantVelocity(noise_diff_coeff=q)`` on each axis: the same Q), gate probability
   (airpicture's chi-square gate; Stone Soup's ``missed_distance`` = its square root, since
-  ``Mahalanobis`` returns the unsquared distance), hits to confirm (airpicture's ``confirm_hits``;
-  Stone Soup's ``min_points``), misses in a row before a tentative track is dropped (airpicture's
-  ``tentative_misses``; the ``time_steps_since_update`` of Stone Soup's initiator's deleter) and
-  misses before deletion (airpicture's ``delete_after_misses``; Stone Soup's
-  ``time_steps_since_update``).
+  ``Mahalanobis`` returns the unsquared distance).
+* Track confirmation and deletion are each tracker's own: airpicture's track score (a sequential
+  likelihood-ratio test with its default probabilities); Stone Soup's counters, hits to confirm
+  (``min_points``), misses in a row before a tentative track is dropped (the
+  ``time_steps_since_update`` of its initiator's deleter) and misses before deletion (its
+  deleter's ``time_steps_since_update``), by default 3, 3 and 5.
 * Stone Soup tracks are turned into a tracks table in ECEF: every state of a track (updates and
   predictions) becomes a row, and a ``deleted`` row is added at the scan where the tracker dropped
   it. **Choice: Stone Soup tracks count as confirmed from their first state** (the initiator's
@@ -90,9 +91,6 @@ class SharedSettings:
 
     process_noise_q: float = 1.0
     gate_probability: float = 0.999
-    confirm_hits: int = 3
-    tentative_misses: int = 3
-    delete_after_misses: int = 5
 
 
 @dataclass(frozen=True)
@@ -101,6 +99,12 @@ class StoneSoupSettings:
 
     prior_speed_sigma_mps: float = 300.0
     """Per-axis standard deviation of a new track's velocity prior, m/s (zero mean)."""
+    confirm_hits: int = 3
+    """Reports that confirm a track (the initiator's ``min_points``)."""
+    tentative_misses: int = 3
+    """Scans without a report after which a tentative track is dropped."""
+    delete_after_misses: int = 5
+    """Scans without a report after which a track is dropped."""
 
 
 def airpicture_config(shared: SharedSettings, **overrides: Any) -> TrackerConfig:
@@ -108,9 +112,6 @@ def airpicture_config(shared: SharedSettings, **overrides: Any) -> TrackerConfig
     values: dict[str, Any] = {
         "process_noise_q": shared.process_noise_q,
         "gate_probability": shared.gate_probability,
-        "confirm_hits": shared.confirm_hits,
-        "tentative_misses": shared.tentative_misses,
-        "delete_after_misses": shared.delete_after_misses,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return TrackerConfig(**values)
@@ -281,8 +282,8 @@ def build_stonesoup_tracker(  # type: ignore[no-untyped-def]
         predictor, updater, measure=Mahalanobis(), missed_distance=gate
     )
     data_associator = GNNWith2DAssignment(hypothesiser)
-    deleter = UpdateTimeStepsDeleter(time_steps_since_update=shared.delete_after_misses)
-    holding_deleter = UpdateTimeStepsDeleter(time_steps_since_update=shared.tentative_misses)
+    deleter = UpdateTimeStepsDeleter(time_steps_since_update=own.delete_after_misses)
+    holding_deleter = UpdateTimeStepsDeleter(time_steps_since_update=own.tentative_misses)
     var_v = own.prior_speed_sigma_mps**2
     # Position entries are replaced by the converted measurement and its covariance.
     prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, var_v, 0.0, var_v, 0.0, var_v]))
@@ -292,7 +293,7 @@ def build_stonesoup_tracker(  # type: ignore[no-untyped-def]
         deleter=holding_deleter,
         data_associator=data_associator,
         updater=updater,
-        min_points=shared.confirm_hits,
+        min_points=own.confirm_hits,
     )
     return MultiTargetTracker(
         initiator=initiator,
@@ -562,10 +563,10 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, config: Trac
         f" {args.scans} scans"
     )
     lines.append(
-        f"Shared: q = {args.process_noise_q:g} m^2/s^3, gate P = {args.gate_probability:g},"
-        f" confirm after {args.confirm_hits} hits, drop tentative after {args.tentative_misses}"
-        f" misses in a row, delete after {args.delete_after_misses} misses;"
-        f" Stone Soup velocity prior sigma {args.prior_speed_sigma:g} m/s/axis"
+        f"Shared: q = {args.process_noise_q:g} m^2/s^3, gate P = {args.gate_probability:g};"
+        f" Stone Soup: confirm after {args.confirm_hits} hits, drop tentative after"
+        f" {args.tentative_misses} misses in a row, delete after {args.delete_after_misses}"
+        f" misses, velocity prior sigma {args.prior_speed_sigma:g} m/s/axis"
     )
     lines.append(f"Machine load average at start (1, 5, 15 min): {args.load_average}")
     lines.append("")
@@ -684,10 +685,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="airpicture runs per N (best time)")
     parser.add_argument("--process-noise-q", type=float, default=SharedSettings.process_noise_q)
     parser.add_argument("--gate-probability", type=float, default=SharedSettings.gate_probability)
-    parser.add_argument("--confirm-hits", type=int, default=SharedSettings.confirm_hits)
-    parser.add_argument("--tentative-misses", type=int, default=SharedSettings.tentative_misses)
+    parser.add_argument("--confirm-hits", type=int, default=StoneSoupSettings.confirm_hits)
+    parser.add_argument("--tentative-misses", type=int, default=StoneSoupSettings.tentative_misses)
     parser.add_argument(
-        "--delete-after-misses", type=int, default=SharedSettings.delete_after_misses
+        "--delete-after-misses", type=int, default=StoneSoupSettings.delete_after_misses
     )
     parser.add_argument(
         "--prior-speed-sigma",
@@ -711,11 +712,13 @@ def main(argv: list[str] | None = None) -> int:
     shared = SharedSettings(
         process_noise_q=args.process_noise_q,
         gate_probability=args.gate_probability,
+    )
+    own = StoneSoupSettings(
+        prior_speed_sigma_mps=args.prior_speed_sigma,
         confirm_hits=args.confirm_hits,
         tentative_misses=args.tentative_misses,
         delete_after_misses=args.delete_after_misses,
     )
-    own = StoneSoupSettings(prior_speed_sigma_mps=args.prior_speed_sigma)
     try:
         config = airpicture_config(shared, **parse_overrides(args.ap))
     except (TypeError, ValueError) as exc:

@@ -48,13 +48,13 @@ def test_track_writes_the_contract_table(scenario_dir, tmp_path, capsys):
 
 def test_settings_from_toml_and_flags(scenario_dir, tmp_path, capsys):
     cfg = tmp_path / "tracker.toml"
-    cfg.write_text("[tracker]\nconfirm_hits = 4\ntentative_misses = 2\n")
+    cfg.write_text("[tracker]\nfalse_track_probability = 1e-6\ndelete_probability = 1e-4\n")
     out = str(tmp_path / "t.csv")
     assert main(["track", str(scenario_dir), "-o", out, "--config", str(cfg)]) == 0
-    cfg.write_text("[tracker]\nconfirm_hits = 0\n")
+    cfg.write_text("[tracker]\nfalse_track_probability = 0\n")
     assert main(["track", str(scenario_dir), "-o", out, "--config", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "key confirm_hits: expected an integer in [1, 100], got 0" in err
+    assert "key false_track_probability: expected a number in [1e-12, 0.5], got 0" in err
     assert main(["track", str(scenario_dir), "-o", out, "--motion-models", "cv,warp"]) == 2
     assert "motion_models" in capsys.readouterr().err
 

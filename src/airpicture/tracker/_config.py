@@ -87,30 +87,26 @@ class TrackerConfig:
     ballistic_max_speed_mps : float
         Speed bound of ballistic objects and rockets, m/s; sets a new track's velocity prior
         under the ballistic and boost models.
-    confirm_hits : int
-        A tentative track is confirmed at this many updates.
-    boost_confirm_hits : int
-        The same for a tentative track whose most probable motion model is boost: its process
-        noise lets it explain almost any three reports in its gate, so three false alarms made
-        a boost track that then coasted for minutes; the extra report removes most of them.
-    tentative_misses : int
-        A tentative track is dropped after this many expected revisits in a row without an
-        update.
-    rocket_tentative_misses : int
-        The same for a tentative track above ``aircraft_ceiling_m``: its gate (velocity up to
-        ``ballistic_max_speed_mps``) grows so fast that after a missed revisit it holds every
-        missile of a salvo, and continuing it there joins two of them.
-    boost_tentative_misses : int
-        The same for a tentative track whose most probable motion model is boost: over a missed
-        revisit its prediction spreads by kilometres (about 5 km per axis over the 20 s between
-        two reports of a 10-s radar), and its gate collects false alarms: continuing such
-        tracks made most of the false firm tracks.
-    delete_after_misses : int
-        A confirmed track is dropped after this many expected revisits without an update.
-    free_flight_delete_after_misses : int
-        The same for a track held in free flight (its ballistic model at least as probable as
-        all others together): its prediction stays sharp for far longer than an aircraft's, and
-        a missile far from the radar fades for several scans in a row.
+    false_track_probability : float
+        Probability that a track started on false alarms is confirmed (``alpha`` of the track
+        score's sequential test, ``tracker.score``): a tentative track is confirmed once its
+        score reaches ``ln((1 - beta) / alpha)``.
+    lost_object_probability : float
+        Probability that an object's tentative track is dropped before it is confirmed
+        (``beta``): a tentative track is dropped once its score falls to ``ln(beta / (1 -
+        alpha))``.
+    delete_probability : float
+        A firm track is dropped once its score has fallen ``ln(1 / delete_probability)`` below
+        its peak: the misses since then would happen to an object still there with at most this
+        probability (five misses in a row at a detection probability of 0.9 give 1e-5).
+    default_p_detect : float
+        Nominal detection probability of sensors whose sensors-table ``p_detect`` is empty (a
+        radar-equation sensor, a live feed); every track refines it from its own reports.
+    default_clutter_per_scan : float
+        False alarms per scan of sensors whose ``clutter_per_scan`` is empty.
+    default_range_rate_span_mps : float
+        Range rates of false alarms lie within plus or minus this, m/s, for sensors that report
+        range rate and whose ``max_range_rate_mps`` is empty.
     oosm_horizon_s : float
         Reports later than the latency window but at most this old are still used
         (out-of-sequence update); older ones are counted and reported.
@@ -143,13 +139,12 @@ class TrackerConfig:
     max_climb_mps: float = _setting(150.0, 1.0, 20_000.0)
     ballistic_max_speed_mps: float = _setting(4000.0, 1.0, 20_000.0)
     aircraft_ceiling_m: float = _setting(30_000.0, 0.0, 1e6)
-    confirm_hits: int = _setting(3, 1, 100, integer=True)
-    boost_confirm_hits: int = _setting(4, 1, 100, integer=True)
-    tentative_misses: int = _setting(3, 1, 100, integer=True)
-    rocket_tentative_misses: int = _setting(1, 1, 100, integer=True)
-    boost_tentative_misses: int = _setting(1, 1, 100, integer=True)
-    delete_after_misses: int = _setting(5, 1, 1000, integer=True)
-    free_flight_delete_after_misses: int = _setting(12, 1, 1000, integer=True)
+    false_track_probability: float = _setting(1e-5, 1e-12, 0.5)
+    lost_object_probability: float = _setting(0.2, 1e-12, 0.5)
+    delete_probability: float = _setting(1e-5, 1e-12, 0.5)
+    default_p_detect: float = _setting(0.8, 0.01, 0.99)
+    default_clutter_per_scan: float = _setting(1.0, 0.0, 1e6)
+    default_range_rate_span_mps: float = _setting(600.0, 1.0, 1e5)
     oosm_horizon_s: float = _setting(60.0, 0.0, 3600.0)
     registration_memory_s: float = _setting(120.0, 0.0, 1e6)
 

@@ -386,17 +386,6 @@ class MotionModelSet:
         ``_FREE_FLIGHT_HOLD``; ``mu`` has shape (m, r); all false without a ballistic model."""
         return self.free_flight_probability(mu) >= _FREE_FLIGHT_HOLD
 
-    def boosting(self, mu: np.ndarray) -> np.ndarray:
-        """Rows (tracks) whose most probable model is boost, free flight counting as one model;
-        ``mu`` has shape (m, r); all false without a boost model."""
-        if self._boost is None:
-            return np.zeros(len(mu), dtype=bool)
-        merged = mu.copy()
-        if len(self._free):
-            merged[:, self._free] = 0.0
-            merged[:, self._free[0]] = self.free_flight_probability(mu)
-        return np.argmax(merged, axis=1) == self._boost
-
     def hold_free_flight(self, Pi: np.ndarray, mu: np.ndarray) -> None:
         """Hold confirmed free flight: rows whose free-flight probability ``mu`` is at least
         ``_FREE_FLIGHT_HOLD`` stay in the free-flight models over the step, and no other model

@@ -96,9 +96,14 @@ class _OutOfSequence(_ScanStep):
         ok = np.flatnonzero(inn.d2 <= model.gate)
         if len(ok) == 0:
             return used
-        at, ad = gnn_assign(ti[ok], dj[ok], (inn.d2 + inn.log_det_S)[ok], len(table), len(group))
+        cost = inn.d2 + inn.log_det_S
+        at, ad = gnn_assign(ti[ok], dj[ok], cost[ok], len(table), len(group))
         keys = ti[ok] * len(group) + dj[ok]
         sel = ok[np.searchsorted(keys, at * len(group) + ad)]
+        # A late report is evidence of its object like any other (its likelihood under the
+        # retrodicted state); the revisits it falls between were already counted.
+        log_lik = -0.5 * (cost[sel] + z.shape[1] * math.log(2.0 * math.pi))
+        self._score_reports(at, np.zeros(len(at)), log_lik, model)
         forward = dt[sel] >= 0
         if forward.any():
             tf, df = at[forward], ad[forward]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import logsumexp
 
 from airpicture.association._assignment import gnn_assign
 from airpicture.association._gating import candidate_pairs
@@ -36,6 +37,11 @@ from airpicture.tracker._dynamics import (
     project_kappa,
 )
 from airpicture.tracker._registration import PAIR_WITHIN_S, Registration
+from airpicture.tracker._score import (
+    detection_probability,
+    miss_log_probability,
+    report_increment,
+)
 from airpicture.tracker._table import COASTING, CONFIRMED, TENTATIVE, TrackTable
 
 if TYPE_CHECKING:
@@ -65,6 +71,8 @@ class _SensorModel:
     gate: float
     exclusion_gate: float
     nation_bit: int
+    p_detect: float
+    log_false_density: float
 
 
 class _ScanStep:
@@ -180,9 +188,10 @@ class _ScanStep:
                 table.first_reports[at[second], 1] = report_ids[ad[second]]
             else:
                 table.last_report_sensor[at] = -1
-            table.score[at] += cost[sel]
+            missed = self._missed_revisits(at, group.t_s[ad])
             p = at_time[sel]
-            self._update(at, xm[p], Pm[p], c[p], z[ad], geometry.take(ad), model)
+            log_lik = self._update(at, xm[p], Pm[p], c[p], z[ad], geometry.take(ad), model)
+            self._score_reports(at, missed, log_lik, model)
             table.t_s[at] = group.t_s[ad]
             table.hits[at] += 1
             table.nations[at] |= 1 << model.nation_bit
@@ -215,6 +224,28 @@ class _ScanStep:
         elif len(left):
             self.stats.unassociated_angle_only += len(left)
         return updated
+
+    def _score_reports(
+        self, at: np.ndarray, missed: np.ndarray, log_lik: np.ndarray, model: _SensorModel
+    ) -> None:
+        """Add the reports assigned to tracks ``at``, of log-likelihoods ``log_lik`` under the
+        tracks' predictions, and the ``missed`` revisits before each, to the tracks' scores
+        (:mod:`airpicture.tracker._score`)."""
+        table = self._table
+        history = table.hits[at], table.looks[at], table.pd_prior[at], missed
+        table.score[at] += miss_log_probability(*history) + report_increment(
+            detection_probability(*history), log_lik, model.log_false_density
+        )
+        table.score_peak[at] = np.maximum(table.score_peak[at], table.score[at])
+        table.looks[at] += missed + 1.0
+
+    def _missed_revisits(self, idx: np.ndarray, t_s: np.ndarray | float) -> np.ndarray:
+        """Revisits tracks ``idx`` have missed by ``t_s``: of the sensors that have seen each,
+        the fewest whole scan periods since its last report, less the one under way."""
+        seen_s = self._table.last_seen_s[idx]
+        since = np.asarray(t_s, dtype=float).reshape(-1, 1) - seen_s
+        ratio = np.where(np.isfinite(seen_s), since / self._scan_period_s, np.inf).min(axis=1)
+        return np.floor(ratio - 0.5).clip(min=0)
 
     def _register(
         self,
@@ -295,8 +326,10 @@ class _ScanStep:
         z: np.ndarray,
         geometry: SensorGeometry,
         model: _SensorModel,
-    ) -> None:
-        """Model-matched EKF updates, model probabilities and combination for tracks ``at``."""
+    ) -> np.ndarray:
+        """Model-matched EKF updates, model probabilities and combination for tracks ``at``;
+        returns each report's log-likelihood under its track's prediction (the models'
+        likelihoods weighted by their predicted probabilities ``c``)."""
         n, r = c.shape
         rep = np.repeat(np.arange(n), r)
         flat_x = xm.reshape(n * r, STATE_DIM)
@@ -317,12 +350,15 @@ class _ScanStep:
         self.stats.nis_updates += n
         self.stats.nis_dof += n * d
         log_lik = -0.5 * (inn.d2 + inn.log_det_S + d * math.log(2.0 * math.pi))
-        mu = update_probabilities(c, log_lik.reshape(n, r))
+        log_lik = log_lik.reshape(n, r)
+        mu = update_probabilities(c, log_lik)
         table = self._table
         table.xm[at] = x_new.reshape(n, r, STATE_DIM)
         table.Pm[at] = P_new.reshape(n, r, STATE_DIM, STATE_DIM)
         table.mu[at] = mu
         table.x[at], table.P[at] = combine(table.xm[at], table.Pm[at], mu)
+        with np.errstate(divide="ignore"):
+            return np.asarray(logsumexp(np.log(c) + log_lik, axis=1))
 
     @staticmethod
     def _wide_prior(
@@ -590,6 +626,9 @@ class _ScanStep:
                 first_wide_row=np.where(self._wide(_labels(dets)), dets.row, -1).astype(np.int64),
                 first_wide_t_s=dets.t_s.copy(),
                 score=np.zeros(m),
+                score_peak=np.zeros(m),
+                looks=np.ones(m),
+                pd_prior=np.full(m, model.p_detect),
                 xm=xm,
                 Pm=Pm,
                 mu=mu,

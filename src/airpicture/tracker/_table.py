@@ -11,7 +11,6 @@ from airpicture.codes import COASTING, CONFIRMED, DELETED, TENTATIVE
 __all__ = ["CONFIRMED", "COASTING", "DELETED", "TENTATIVE", "TrackTable"]
 
 
-
 @dataclass
 class TrackTable:
     """Live tracks, one row each (n rows; S = number of sensors).
@@ -59,9 +58,17 @@ class TrackTable:
         ``row`` and time of the track's first report released to every nation of the network
         (``Tracker.wide_release``; -1 for none yet).
     score : ndarray, shape (n,)
-        Sum of the track's association costs (Mahalanobis distance plus log-determinant of the
-        innovation covariance) over its updates after the first: of tracks sharing a
-        report, the one to confirm is the one with the lowest mean.
+        The track's score at its last update: the log-likelihood ratio of its reports under
+        "one object" against "false alarms" (:mod:`airpicture.tracker._score`); of tracks
+        sharing a report, one is confirmed only once its score leads every other's by the
+        confirmation threshold.
+    score_peak : ndarray, shape (n,)
+        The highest score the track has had.
+    looks : ndarray, shape (n,)
+        Expected revisits up to its last update (each report and each revisit missed before
+        it), for the track's detection probability.
+    pd_prior : ndarray, shape (n,)
+        Nominal detection probability of the sensor that started the track.
     xm, Pm : ndarray, shapes (n, r, 7) and (n, r, 7, 7)
         Model-conditioned states and covariances of the IMM's r motion models.
     mu : ndarray, shape (n, r)
@@ -86,6 +93,9 @@ class TrackTable:
     first_wide_row: np.ndarray
     first_wide_t_s: np.ndarray
     score: np.ndarray
+    score_peak: np.ndarray
+    looks: np.ndarray
+    pd_prior: np.ndarray
     xm: np.ndarray
     Pm: np.ndarray
     mu: np.ndarray
@@ -109,6 +119,9 @@ class TrackTable:
             np.empty((0, 2), np.int64),
             np.empty(0, np.int64),
             np.empty(0, np.int64),
+            np.empty(0),
+            np.empty(0),
+            np.empty(0),
             np.empty(0),
             np.empty(0),
             np.empty((0, n_models, 7)),
