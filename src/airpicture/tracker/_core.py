@@ -431,7 +431,7 @@ class Tracker(_OutOfSequence):
         """Confirm, coast and drop tracks at the end of a frame; return the frame's rows."""
         table = self._table
         cfg = self.config
-        missed = self._missed_revisits(np.arange(len(table)), t_s)
+        missed = self._missed_revisits(slice(None), t_s)
         score = table.score + miss_log_probability(table.hits, table.looks, table.pd_prior, missed)
         alpha, beta = cfg.false_track_probability, cfg.lost_object_probability
         old_status = table.status.copy()

@@ -239,9 +239,10 @@ class _ScanStep:
         table.score_peak[at] = np.maximum(table.score_peak[at], table.score[at])
         table.looks[at] += missed + 1.0
 
-    def _missed_revisits(self, idx: np.ndarray, t_s: np.ndarray | float) -> np.ndarray:
-        """Revisits tracks ``idx`` have missed by ``t_s``: of the sensors that have seen each,
-        the fewest whole scan periods since its last report, less the one under way."""
+    def _missed_revisits(self, idx: np.ndarray | slice, t_s: np.ndarray | float) -> np.ndarray:
+        """Revisits tracks ``idx`` (rows, or a slice: a view, no copy) have missed by ``t_s``: of
+        the sensors that have seen each, the fewest whole scan periods since its last report,
+        less the one under way."""
         seen_s = self._table.last_seen_s[idx]
         since = np.asarray(t_s, dtype=float).reshape(-1, 1) - seen_s
         ratio = np.where(np.isfinite(seen_s), since / self._scan_period_s, np.inf).min(axis=1)

@@ -41,6 +41,7 @@ from scipy.special import gammaln
 from airpicture.tables import Sensor
 
 __all__ = [
+    "LEAST_FALSE_ALARMS_PER_SCAN",
     "PD_PRIOR_LOOKS",
     "detection_probability",
     "false_alarms_per_scan",
